@@ -1,0 +1,41 @@
+"""Exception classes of maskforge.
+
+Every error a user can meet is one of these, with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+
+class MaskforgeError(Exception):
+    """Base class of every maskforge error."""
+
+
+class RecipeError(MaskforgeError):
+    """A recipe (TOML) or a ``--set`` override is invalid: unknown key, wrong type, bad value."""
+
+
+class SourceError(MaskforgeError):
+    """The input dataset cannot be listed (missing folder, bad list file, no images)."""
+
+
+class DecodeError(MaskforgeError):
+    """An image cannot be decoded. ``reason`` is a short machine-readable code
+    (``empty_file``, ``truncated``, ``corrupt``, ``not_an_image``, ``too_many_pixels``,
+    ``too_small``, ``unreadable``), ``detail`` a human explanation."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class ModelNotFoundError(MaskforgeError):
+    """A model file (dlib predictor, detector, embedder weights) is not available."""
+
+
+class AssetError(MaskforgeError):
+    """An occluder asset (PNG + JSON sidecar) is missing or malformed."""
+
+
+class OutputError(MaskforgeError):
+    """An output folder is unusable (written by another recipe, not writable, corrupt shard)."""

@@ -1,0 +1,139 @@
+"""Photometric transforms: brightness, colour jitter, blur, JPEG re-compression.
+
+They change pixel values only; landmarks, box and occlusion mask pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .base import Transform, register, uniform
+from .targets import Targets, as_range
+
+_IDENTITY = np.arange(256, dtype=np.float64)
+
+
+def _lut(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+@register
+class Brightness(Transform):
+    """Multiply every pixel by a factor uniform in ``factor`` (the reference: x0.7-1.3),
+    rounding and saturating to ``[0, 255]``."""
+
+    name = "brightness"
+
+    def __init__(self, p: float = 0.5, factor: float | tuple[float, float] = (0.7, 1.3)) -> None:
+        super().__init__(p)
+        self.factor = as_range(factor, "factor")
+        if self.factor[0] < 0:
+            raise ValueError(f"factor must be >= 0, got {factor!r}")
+
+    def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
+        return {"factor": uniform(rng, *self.factor)}
+
+    def apply(self, t: Targets, factor: float = 1.0, **_: Any) -> Targets:
+        return t.replace(image=cv2.LUT(t.image, _lut(_IDENTITY * float(factor))))
+
+
+@register
+class ColorJitter(Transform):
+    """Contrast, saturation and hue jitter, applied in that order.
+
+    ``contrast`` and ``saturation`` are factors (1 = unchanged; contrast scales around the mean
+    grey level, saturation blends with the grey image), ``hue`` a shift in degrees (a number ``v``
+    means ``[-v, v]``). Steps whose factor is neutral are skipped.
+    """
+
+    name = "color_jitter"
+
+    def __init__(
+        self,
+        p: float = 0.5,
+        contrast: float | tuple[float, float] = (0.8, 1.2),
+        saturation: float | tuple[float, float] = (0.8, 1.2),
+        hue: float | tuple[float, float] = 0.0,
+    ) -> None:
+        super().__init__(p)
+        self.contrast = as_range(contrast, "contrast")
+        self.saturation = as_range(saturation, "saturation")
+        self.hue = as_range(hue, "hue", symmetric=True)
+        if self.contrast[0] < 0 or self.saturation[0] < 0:
+            raise ValueError("contrast and saturation must be >= 0")
+        if max(abs(self.hue[0]), abs(self.hue[1])) > 180:
+            raise ValueError(f"hue must lie within [-180, 180] degrees, got {hue!r}")
+
+    def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
+        return {
+            "contrast": uniform(rng, *self.contrast),
+            "saturation": uniform(rng, *self.saturation),
+            "hue": uniform(rng, *self.hue),
+        }
+
+    def apply(
+        self, t: Targets, contrast: float = 1.0, saturation: float = 1.0, hue: float = 0.0,
+        **_: Any,
+    ) -> Targets:
+        img = t.image
+        if contrast != 1.0:
+            mean = float(cv2.mean(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))[0])
+            img = cv2.LUT(img, _lut((_IDENTITY - mean) * float(contrast) + mean))
+        if saturation != 1.0:
+            grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+            img = cv2.addWeighted(img, float(saturation), grey, 1.0 - float(saturation), 0.0)
+        if hue != 0.0:
+            hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)  # H in [0, 180)
+            shift = int(round(float(hue) / 2.0)) % 180
+            hsv[..., 0] = ((hsv[..., 0].astype(np.uint16) + shift) % 180).astype(np.uint8)
+            img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        return t.replace(image=img)
+
+
+@register
+class Blur(Transform):
+    """Gaussian blur with ``sigma`` (pixels) uniform in the given range; the kernel size follows
+    from sigma (``cv2.GaussianBlur`` with ``ksize=(0, 0)``)."""
+
+    name = "blur"
+
+    def __init__(self, p: float = 0.5, sigma: float | tuple[float, float] = (0.5, 1.5)) -> None:
+        super().__init__(p)
+        self.sigma = as_range(sigma, "sigma")
+        if self.sigma[0] <= 0 or self.sigma[1] > 20:
+            raise ValueError(f"sigma must lie in (0, 20] pixels, got {sigma!r}")
+
+    def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
+        return {"sigma": uniform(rng, *self.sigma)}
+
+    def apply(self, t: Targets, sigma: float = 1.0, **_: Any) -> Targets:
+        return t.replace(image=cv2.GaussianBlur(t.image, (0, 0), float(sigma)))
+
+
+@register
+class JpegCompression(Transform):
+    """Re-encode as JPEG at an integer ``quality`` uniform in the range (1-100) and decode back
+    (``cv2.imencode``/``cv2.imdecode``), adding realistic block and ringing artefacts."""
+
+    name = "jpeg"
+
+    def __init__(self, p: float = 0.5, quality: int | tuple[int, int] = (30, 90)) -> None:
+        super().__init__(p)
+        lo, hi = as_range(quality, "quality")
+        if not (1 <= lo <= hi <= 100) or lo != int(lo) or hi != int(hi):
+            raise ValueError(f"quality must be integers in [1, 100], got {quality!r}")
+        self.quality = (int(lo), int(hi))
+
+    def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
+        return {"quality": int(rng.integers(self.quality[0], self.quality[1] + 1))}
+
+    def apply(self, t: Targets, quality: int = 90, **_: Any) -> Targets:
+        bgr = cv2.cvtColor(t.image, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
+            raise RuntimeError("cv2.imencode failed on a valid image")
+        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        return t.replace(image=cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))

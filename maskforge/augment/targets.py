@@ -1,0 +1,157 @@
+"""The bundle of things an augmentation moves together: image, landmarks, box, occlusion mask.
+
+All geometry is in the image's pixel frame (docs/architecture.md): x to the right, y down, the
+centre of pixel ``(row i, column j)`` at ``(x=j, y=i)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+def _as_points(value: object, count: int, name: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    pts = np.asarray(value, dtype=np.float32)
+    if pts.shape != (count, 2):
+        raise ValueError(f"{name} must have shape ({count}, 2), got {pts.shape}")
+    return pts
+
+
+@dataclass(frozen=True, eq=False)
+class Targets:
+    """One image and the annotations that must follow it through geometric transforms.
+
+    - ``image``: ``uint8`` ``(H, W, 3)`` RGB.
+    - ``landmarks5`` / ``landmarks68``: ``float32`` ``(5, 2)`` / ``(68, 2)`` ``(x, y)`` pixels,
+      orders as in docs/architecture.md (left/right mean the image's left/right), or None.
+    - ``bbox``: ``float32`` ``(4,)`` ``(x1, y1, x2, y2)`` pixels, or None. Its corners are treated
+      as points (a flip maps ``x`` to ``W - 1 - x``).
+    - ``occlusion_mask``: ``bool`` ``(H, W)``, True where an occluder covers the face, or None.
+
+    Instances are immutable; transforms return new ones (:meth:`replace`).
+    """
+
+    image: np.ndarray
+    landmarks5: np.ndarray | None = None
+    landmarks68: np.ndarray | None = None
+    bbox: np.ndarray | None = None
+    occlusion_mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        img = self.image
+        if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            shape = getattr(img, "shape", None)
+            dtype = getattr(img, "dtype", None)
+            raise ValueError(f"image must be uint8 (H, W, 3), got {dtype} {shape}")
+        object.__setattr__(self, "landmarks5", _as_points(self.landmarks5, 5, "landmarks5"))
+        object.__setattr__(self, "landmarks68", _as_points(self.landmarks68, 68, "landmarks68"))
+        if self.bbox is not None:
+            box = np.asarray(self.bbox, dtype=np.float32).reshape(-1)
+            if box.shape != (4,):
+                raise ValueError(f"bbox must be (x1, y1, x2, y2), got shape {box.shape}")
+            object.__setattr__(self, "bbox", box)
+        mask = self.occlusion_mask
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != img.shape[:2]:
+                raise ValueError(f"occlusion_mask shape {mask.shape} != image shape {img.shape[:2]}")
+            object.__setattr__(self, "occlusion_mask", mask)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(H, W, 3)`` of the image."""
+        return self.image.shape  # type: ignore[return-value]
+
+    def replace(self, **changes: object) -> Targets:
+        """A copy with some fields replaced (the others are shared, not copied)."""
+        return dataclasses.replace(self, **changes)
+
+    def face_center(self) -> tuple[float, float]:
+        """Centre of the face in pixels: mean of landmarks68, else landmarks5, else the box centre,
+        else the image centre."""
+        for pts in (self.landmarks68, self.landmarks5):
+            if pts is not None:
+                c = pts.mean(axis=0)
+                return float(c[0]), float(c[1])
+        if self.bbox is not None:
+            x1, y1, x2, y2 = (float(v) for v in self.bbox)
+            return (x1 + x2) / 2.0, (y1 + y2) / 2.0
+        h, w = self.image.shape[:2]
+        return (w - 1) / 2.0, (h - 1) / 2.0
+
+
+def affine_points(pts: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
+    """Map ``(K, 2)`` points by a 2x3 affine ``m`` (``dst = m @ [x, y, 1]``); float32 out."""
+    if pts is None:
+        return None
+    p = pts.astype(np.float64)
+    out = p @ m[:, :2].T + m[:, 2]
+    return out.astype(np.float32)
+
+
+def affine_box(box: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
+    """The axis-aligned box enclosing the four mapped corners of ``box`` under affine ``m``."""
+    if box is None:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in box)
+    corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+    mapped = corners @ m[:, :2].T + m[:, 2]
+    lo = mapped.min(axis=0)
+    hi = mapped.max(axis=0)
+    return np.array([lo[0], lo[1], hi[0], hi[1]], dtype=np.float32)
+
+
+def warp_targets(
+    t: Targets,
+    m: np.ndarray,
+    *,
+    border: int = cv2.BORDER_REFLECT_101,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> Targets:
+    """Apply the 2x3 affine ``m`` (source pixels -> output pixels) to every field of ``t``.
+
+    The output keeps the input size. The image uses ``interpolation`` and ``border``; the
+    occlusion mask uses nearest-neighbour and a zero (not occluded) border.
+    """
+    h, w = t.image.shape[:2]
+    image = cv2.warpAffine(t.image, m, (w, h), flags=interpolation, borderMode=border)
+    mask = None
+    if t.occlusion_mask is not None:
+        mask = cv2.warpAffine(
+            t.occlusion_mask.view(np.uint8), m, (w, h),
+            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        ).astype(bool)
+    return Targets(
+        image=image,
+        landmarks5=affine_points(t.landmarks5, m),
+        landmarks68=affine_points(t.landmarks68, m),
+        bbox=affine_box(t.bbox, m),
+        occlusion_mask=mask,
+    )
+
+
+def as_range(value: float | Sequence[float], name: str, *, symmetric: bool = False) -> tuple[float, float]:
+    """``(lo, hi)`` from a number or a 2-sequence. A number ``v`` gives ``(-v, v)`` when
+    ``symmetric`` else ``(v, v)``. Raises ValueError on bad input."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}")
+    if isinstance(value, (int, float)):
+        v = float(value)
+        lo, hi = (-abs(v), abs(v)) if symmetric else (v, v)
+    else:
+        try:
+            seq = list(value)  # type: ignore[arg-type]
+        except TypeError:
+            raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}") from None
+        if len(seq) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in seq):
+            raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}")
+        lo, hi = float(seq[0]), float(seq[1])
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+        raise ValueError(f"{name} must be finite with lo <= hi, got {value!r}")
+    return lo, hi

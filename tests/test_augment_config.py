@@ -1,0 +1,69 @@
+"""build_pipeline: the reference default, overrides, and clear RecipeErrors."""
+
+from __future__ import annotations
+
+import pytest
+
+from maskforge.augment import (
+    CANONICAL_ORDER,
+    REFERENCE_AUGMENT,
+    REGISTRY,
+    Blur,
+    Brightness,
+    RandomCrop,
+    Rotate,
+    build_pipeline,
+)
+from maskforge.errors import RecipeError
+
+
+def test_default_is_the_reference_recipe():
+    pipe = build_pipeline(None)
+    assert pipe.names == ["crop", "rotate", "flip", "brightness", "impulse_noise", "blur"]
+    assert build_pipeline({}).names == pipe.names
+    crop = pipe.transforms[0]
+    assert isinstance(crop, RandomCrop) and crop.scale == (1.15, 1.15)
+    bright = pipe.transforms[3]
+    assert isinstance(bright, Brightness) and bright.factor == (0.7, 1.3)
+    assert set(REFERENCE_AUGMENT) <= set(REGISTRY) and set(CANONICAL_ORDER) == set(REGISTRY)
+
+
+def test_overrides_add_and_drop():
+    pipe = build_pipeline({"rotate": {"limit": 20, "center": "face"}, "blur": False,
+                           "jpeg": True, "cutout": {"p": 0.2, "fill": "noise"}})
+    assert pipe.names == ["crop", "rotate", "flip", "cutout", "brightness", "impulse_noise", "jpeg"]
+    rot = pipe.transforms[1]
+    assert isinstance(rot, Rotate) and rot.limit == (-20.0, 20.0) and rot.center == "face"
+    assert rot.p == 0.5  # kept from the preset
+    none = build_pipeline({"preset": "none", "blur": {"p": 1, "sigma": [1, 2]}})
+    assert len(none) == 1 and isinstance(none.transforms[0], Blur)
+    assert none.transforms[0].sigma == (1.0, 2.0)
+    assert build_pipeline({"preset": "none"}).names == []
+    custom = build_pipeline({"preset": "none", "blur": True, "crop": True, "order": ["blur", "crop"]})
+    assert custom.names == ["blur", "crop"]
+
+
+@pytest.mark.parametrize("cfg, match", [
+    ({"rotat": {"p": 1}}, r"augment\.rotat: unknown transform; known: .*rotate"),
+    ({"rotate": {"limt": 3}}, r"augment\.rotate\.limt: unknown option; known: p, limit, center, border"),
+    ({"rotate": {"p": 1.5}}, r"augment\.rotate: p must be a number in \[0, 1\]"),
+    ({"rotate": {"center": "nose"}}, r"augment\.rotate: center must be"),
+    ({"crop": {"scale": 0.9}}, r"augment\.crop: scale must lie in \[1, 4\]"),
+    ({"brightness": {"factor": [1.3, 0.7]}}, r"augment\.brightness: factor must be finite with lo <= hi"),
+    ({"brightness": {"factor": "bright"}}, r"augment\.brightness: factor must be a number or \[lo, hi\]"),
+    ({"jpeg": {"quality": [0, 50]}}, r"augment\.jpeg: quality"),
+    ({"cutout": {"fill": "pink"}}, r"augment\.cutout: fill must be one of"),
+    ({"impulse_noise": {"per_channel": "yes"}}, r"augment\.impulse_noise: per_channel"),
+    ({"blur": 3}, r"augment\.blur: expected a table of options, true or false"),
+    ({"preset": "fancy"}, r"augment\.preset: unknown preset"),
+    ({"order": ["crop"]}, r"augment\.order must list exactly the configured transforms; missing"),
+    ({"order": "crop"}, r"augment\.order must be a list"),
+])
+def test_bad_config_raises_recipe_error(cfg, match):
+    with pytest.raises(RecipeError, match=match):
+        build_pipeline(cfg)
+
+
+def test_not_a_table():
+    with pytest.raises(RecipeError, match="augment must be a table"):
+        build_pipeline(["crop"])  # type: ignore[arg-type]

@@ -1,0 +1,282 @@
+"""Score every sample of a dataset for being mislabelled: :func:`score_identities`.
+
+Identities are grouped into padded batches within a memory budget (:mod:`.batching`) and scored on
+the chosen torch device (``cuda`` when available, else CPU; the same code either way) by the
+chosen method (:mod:`.methods`). Nothing is removed here: the result says, per sample, its score,
+threshold, whether it is flagged and why not when it is not; the caller applies ``action``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..embed.base import resolve_device
+from .batching import pad_indices, plan_batches
+from .calibrate import default_threshold, robust_default
+from .config import CleanConfig
+from .keep import KeepList, read_keep
+from .methods import mean_distance_scores, robust_scores
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("kept", "flagged", "too_few_images", "whitelisted")
+
+
+@dataclass
+class CleanResult:
+    """Per-sample outcome of cleaning (arrays of length N, in input order) and per-identity stats.
+
+    Attributes:
+        score: float32 clean score (L2 distance scale, 0..2); NaN when not scored.
+        threshold: float32 threshold the score was compared with (per identity for ``robust``);
+            NaN when not scored.
+        flagged: bool, score > threshold and not whitelisted.
+        status: ``kept`` | ``flagged`` | ``too_few_images`` | ``whitelisted`` (would have been
+            flagged but is in the keep list).
+        reason: for flagged samples ``distance`` (score > threshold) or ``closer_to_other``
+            (robust's confusion rule); ``""`` otherwise.
+        nearest_identity: for flagged samples (when enabled) the other identity whose images are
+            nearest (RMS distance), else None.
+        nearest_distance: float32 RMS L2 distance to that identity's images; NaN otherwise.
+        identity_stats: columns ``identity``, ``images``, ``flagged``, ``threshold``,
+            ``median_score``, ``cleaned`` (bool), one row per identity, sorted by name.
+        method, embedder, config, device, seconds: what produced it.
+    """
+
+    score: np.ndarray
+    threshold: np.ndarray
+    flagged: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+    nearest_identity: np.ndarray
+    nearest_distance: np.ndarray
+    identity_stats: dict[str, np.ndarray]
+    method: str
+    embedder: str
+    config: CleanConfig
+    device: str = "cpu"
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @property
+    def removed(self) -> np.ndarray:
+        """Samples that leave the dataset: flagged ones under ``action = remove``, else none."""
+        return (
+            self.flagged.copy() if self.config.action == "remove" else np.zeros_like(self.flagged)
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for logs and the manifest."""
+        counts = {s: int((self.status == s).sum()) for s in STATUSES}
+        stats = self.identity_stats
+        return {
+            "images": len(self),
+            "identities": len(stats["identity"]),
+            "identities_cleaned": int(stats["cleaned"].sum()),
+            "identities_too_few_images": int((~stats["cleaned"]).sum()),
+            "flagged": counts["flagged"],
+            "statuses": counts,
+            "method": self.method,
+            "embedder": self.embedder,
+            "threshold": float(np.nanmedian(self.threshold))
+            if np.isfinite(self.threshold).any()
+            else None,
+            "action": self.config.action,
+            "device": self.device,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _groups(codes: np.ndarray, k: int) -> list[np.ndarray]:
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(k + 1))
+    return [order[bounds[i] : bounds[i + 1]] for i in range(k)]
+
+
+def score_identities(
+    embeddings: np.ndarray,
+    identities: Sequence[str],
+    config: CleanConfig | None = None,
+    device: str = "auto",
+    *,
+    source_paths: Sequence[str] | None = None,
+    sample_ids: Sequence[str] | None = None,
+    keep: KeepList | None = None,
+) -> CleanResult:
+    """Score ``embeddings [N, D]`` (rows L2-normalised; re-normalised defensively) labelled by
+    ``identities`` (N names).
+
+    ``threshold=None`` in ``config`` uses the calibrated default for ``(method, embedder)``.
+    Samples whose ``source_paths`` / ``sample_ids`` are in ``keep`` (default: ``config.keep`` read
+    with :func:`~maskforge.clean.keep.read_keep`) are never flagged (status ``whitelisted``).
+    """
+    import torch
+
+    config = config or CleanConfig()
+    started = time.perf_counter()
+    emb = np.asarray(embeddings, dtype=np.float32)
+    if emb.ndim != 2:
+        raise ValueError(f"embeddings must be [N, D], got shape {emb.shape}")
+    n_samples, dim = emb.shape
+    if len(identities) != n_samples:
+        raise ValueError(f"{n_samples} embeddings but {len(identities)} identities")
+    dev = resolve_device(device)
+    thr0 = config.threshold or default_threshold(config.method, config.embedder)
+    robust = config.method == "robust"
+    cap = (
+        max(config.threshold_cap or robust_default(config.embedder, "cap"), thr0)
+        if robust
+        else thr0
+    )
+    confusion = (
+        (config.confusion_threshold or robust_default(config.embedder, "confusion"))
+        if robust
+        else 2.0
+    )
+    margin = (
+        (
+            config.confusion_margin
+            if config.confusion_margin is not None
+            else robust_default(config.embedder, "margin")
+        )
+        if robust
+        else 0.0
+    )
+    memory = config.memory_mb << 20
+
+    names, codes = np.unique(np.asarray(identities, dtype=object).astype(str), return_inverse=True)
+    groups = _groups(codes, len(names))
+    counts = np.array([len(g) for g in groups], dtype=np.int64)
+    cleaned = counts >= config.min_images
+
+    x = torch.from_numpy(emb).to(dev)
+    x = torch.nn.functional.normalize(x, dim=1)
+    score = torch.full((n_samples,), math.nan, dtype=torch.float32, device=dev)
+    thresh = torch.full((n_samples,), math.nan, dtype=torch.float32, device=dev)
+    means = torch.zeros((len(names), dim), dtype=torch.float32, device=dev)
+    means.index_add_(0, torch.from_numpy(codes).to(dev), x)
+    means /= torch.from_numpy(counts).to(dev).clamp(min=1).unsqueeze(1).float()
+
+    cleaned_groups = [groups[i] for i in np.flatnonzero(cleaned)]
+    batches = 0
+    for batch in plan_batches(cleaned_groups, dim, memory, reference_size=1024):
+        batches += 1
+        index_np, mask_np = pad_indices(batch)
+        index = torch.from_numpy(index_np).to(dev)
+        mask = torch.from_numpy(mask_np).to(dev)
+        xp = x[index]  # [B, n, D]
+        flat_idx = index[mask]
+        if config.method == "mean-distance":
+            s = mean_distance_scores(xp, mask, memory)
+            t = torch.full_like(s, thr0)
+        else:
+            out = robust_scores(
+                xp, mask, floor=thr0, cap=cap, k_mad=config.k_mad, memory_bytes=memory
+            )
+            s = out.score
+            t = out.threshold.unsqueeze(1).expand_as(s)
+            ident = torch.from_numpy(codes[index_np[:, 0]]).to(dev)
+            means[ident] = out.mean
+        score[flat_idx] = s[mask]
+        thresh[flat_idx] = t[mask]
+
+    score_np = score.cpu().numpy()
+    thresh_np = thresh.cpu().numpy()
+    finite = np.isfinite(score_np)
+    flagged = finite & (score_np > thresh_np)
+    reason = np.where(flagged, "distance", "").astype(object)
+
+    # Nearest other identity (RMS distance to its images, inliers for cleaned identities) for
+    # flagged samples and, under robust, for suspects (score above the confusion threshold).
+    suspects = flagged | (finite & (score_np > confusion))
+    eligible = counts >= config.confusion_min_images
+    nearest = np.full(n_samples, None, dtype=object)
+    nearest_d = np.full(n_samples, np.nan, dtype=np.float32)
+    want = suspects if (config.nearest_identity or robust) else np.zeros_like(suspects)
+    if want.any() and len(names) > 1:
+        sel_all = np.flatnonzero(want)
+        step = max(1, memory // (4 * 2 * len(names)))
+        col_ok = torch.from_numpy(eligible).to(dev)
+        for start in range(0, len(sel_all), step):
+            sel = sel_all[start : start + step]
+            sims = x[torch.from_numpy(sel).to(dev)] @ means.T  # x . mean = 1 - rms^2 / 2
+            sims = sims.masked_fill(~col_ok, -math.inf)
+            sims[
+                torch.arange(len(sel), device=dev), torch.from_numpy(codes[sel]).to(dev)
+            ] = -math.inf
+            best, arg = sims.max(dim=1)
+            nearest[sel] = names[arg.cpu().numpy()]
+            nearest_d[sel] = torch.sqrt((2 - 2 * best).clamp(min=0)).cpu().numpy()
+        nearest[np.isnan(nearest_d)] = None  # no eligible other identity
+    if robust:
+        confused = want & ~flagged & np.isfinite(nearest_d) & (nearest_d < score_np - margin)
+        flagged |= confused
+        reason[confused] = "closer_to_other"
+    if not config.nearest_identity:
+        nearest[:] = None
+        nearest_d[:] = np.nan
+
+    status = np.where(cleaned[codes], "kept", "too_few_images").astype(object)
+    keep = keep if keep is not None else read_keep(config.keep)
+    if len(keep):
+        white = (
+            np.array(
+                [
+                    keep.contains(
+                        source_paths[i] if source_paths is not None else None,
+                        sample_ids[i] if sample_ids is not None else None,
+                    )
+                    for i in range(n_samples)
+                ],
+                dtype=bool,
+            )
+            & cleaned[codes]
+        )
+        status[white & flagged] = "whitelisted"
+        flagged &= ~white
+    status[flagged] = "flagged"
+    reason[~flagged] = ""
+
+    id_flagged = np.bincount(codes, weights=flagged, minlength=len(names)).astype(np.int64)
+    id_thr = np.full(len(names), np.nan, dtype=np.float32)
+    id_med = np.full(len(names), np.nan, dtype=np.float32)
+    for i in np.flatnonzero(cleaned):
+        g = groups[i]
+        id_thr[i] = thresh_np[g[0]]
+        id_med[i] = np.median(score_np[g])
+    stats = {
+        "identity": names.astype(object),
+        "images": counts,
+        "flagged": id_flagged,
+        "threshold": id_thr,
+        "median_score": id_med,
+        "cleaned": cleaned,
+    }
+    seconds = time.perf_counter() - started
+    log.info("cleaned %d samples in %d batches on %s in %.2fs", n_samples, batches, dev, seconds)
+    return CleanResult(
+        score=score_np,
+        threshold=thresh_np,
+        flagged=flagged,
+        status=status,
+        reason=reason,
+        nearest_identity=nearest,
+        nearest_distance=nearest_d,
+        identity_stats=stats,
+        method=config.method,
+        embedder=config.embedder,
+        config=config,
+        device=dev,
+        seconds=seconds,
+        extra={"batches": batches},
+    )

@@ -1,0 +1,11 @@
+"""Face embedders: aligned RGB crops -> L2-normalised float32 identity vectors.
+
+>>> emb = make_embedder("auto")            # facenet-vggface2 if its weights exist, else dlib-resnet
+>>> vecs = emb.embed(crops, landmarks5)    # float32 [N, D], unit rows
+>>> emb.info                               # name, dim, weights, sha256, device (for the manifest)
+"""
+
+from .base import Embedder, l2_normalise, resolve_device
+from .factory import EMBEDDERS, make_embedder
+
+__all__ = ["EMBEDDERS", "Embedder", "l2_normalise", "make_embedder", "resolve_device"]

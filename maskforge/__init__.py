@@ -1,1 +1,48 @@
+"""maskforge: clean, masked, augmented face-recognition training sets from identity folders.
+
+The public entry points:
+
+- :func:`read_shards` — a ``pyarrow.dataset.Dataset`` over a run's output shards;
+- :func:`run` — run a recipe (what ``maskforge run`` does);
+- :func:`list_samples`, :func:`decode_image` — the dataset reader and the image decoder.
+"""
+
+from __future__ import annotations
+
 __version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    AssetError,
+    DecodeError,
+    MaskforgeError,
+    ModelNotFoundError,
+    OutputError,
+    RecipeError,
+    SourceError,
+)
+from .io.decode import decode_image  # noqa: E402
+from .io.reader import read_shards  # noqa: E402
+from .io.sources import list_samples  # noqa: E402
+
+
+def run(*args, **kwargs):  # noqa: ANN002, ANN003
+    """Run a recipe; see :func:`maskforge.pipeline.run` (imported lazily: Ray is heavy)."""
+    from .pipeline import run as _run
+
+    return _run(*args, **kwargs)
+
+
+__all__ = [
+    "AssetError",
+    "DecodeError",
+    "MaskforgeError",
+    "ModelNotFoundError",
+    "OutputError",
+    "RecipeError",
+    "SourceError",
+    "__version__",
+    "decode_image",
+    "list_samples",
+    "read_shards",
+    "run",
+]

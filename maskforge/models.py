@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import ModelNotFoundError
@@ -29,7 +29,7 @@ DLIB_MODELS = {
 DLIB_MODELS_ENV = "MASKFORGE_DLIB_MODELS"
 
 
-@lru_cache(maxsize=None)
+@cache
 def face_recognition_models_dir() -> Path | None:
     """Folder of the ``face_recognition_models`` package's ``models/`` directory, or None."""
     spec = importlib.util.find_spec("face_recognition_models")

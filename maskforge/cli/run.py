@@ -1,0 +1,107 @@
+"""``maskforge run``: run a recipe over a dataset."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ._common import table, user_errors
+
+
+@click.command("run")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--input", "input_", metavar="DIR", help="Dataset folder or list file (overrides the recipe's input).")
+@click.option("--output", metavar="DIR", help="Output folder (overrides the recipe's output).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. --set select.per_identity=2 (repeatable).")
+@click.option("--address", default=None, help="Join an existing Ray cluster (auto or ray://host:port); paths must be on shared storage.")
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the embedded Ray.")
+@click.option("--num-gpus", type=click.IntRange(min=0), default=None, help="GPUs of the embedded Ray.")
+@click.option("--resume/--restart", default=True, show_default=True, help="Reuse finished shards, or recompute everything.")
+@click.option("--executor", type=click.Choice(["ray", "local"]), default="ray", show_default=True, help="Ray, or a plain loop in this process (debugging).")
+@click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
+@user_errors
+def command(
+    recipe: str,
+    input_: str | None,
+    output: str | None,
+    overrides: tuple[str, ...],
+    address: str | None,
+    num_cpus: int | None,
+    num_gpus: int | None,
+    resume: bool,
+    executor: str,
+    quiet: bool,
+) -> None:
+    """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
+    from ..pipeline import plan_run
+    from ..pipeline.runner import run_plan
+
+    plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
+    total = len(plan.listing.samples)
+    click.echo(
+        f"maskforge: {total} images of {len(plan.listing.labels)} identities in "
+        f"{len(plan.shards)} shards -> {plan.out}",
+        err=True,
+    )
+    bar = _progress_bar(total, quiet)
+
+    def progress(stats: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update(stats.get("inputs", 0))
+        elif not stats.get("skipped"):
+            click.echo(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
+                       f"{stats.get('rejects', 0)} rejects", err=True)
+
+    ray_cfg = plan.recipe.get("ray", {})
+    try:
+        result = run_plan(
+            plan,
+            executor=executor,
+            resume=resume,
+            num_cpus=num_cpus if num_cpus is not None else ray_cfg.get("num_cpus"),
+            num_gpus=num_gpus if num_gpus is not None else ray_cfg.get("num_gpus"),
+            address=address if address is not None else ray_cfg.get("address"),
+            progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    click.echo(summary(result))
+
+
+def _progress_bar(total: int, quiet: bool):  # noqa: ANN202
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", desc="maskforge", file=sys.stderr, dynamic_ncols=True)
+
+
+def summary(result: Any) -> str:
+    c = result.counts
+    rows: list[tuple[Any, ...]] = [
+        ("images listed", c["listed"]),
+        ("identities", c["identities"]),
+        ("shards (processed / reused)", f"{len(result.shard_stats) - result.skipped_shards} / {result.skipped_shards}"),
+        ("samples written", c["samples"]),
+        ("rejects", c["rejects"]),
+    ]
+    for reason, n in c["rejects_by_reason"].items():
+        rows.append((f"  {reason}", n))
+    for key in ("flagged", "removed"):
+        if key in c:
+            rows.append((key, c[key]))
+    for variant, n in c["variants"].items():
+        rows.append((f"variant {variant}", n))
+    if c.get("skipped_files"):
+        rows.append(("files skipped", ", ".join(f"{k}={v}" for k, v in c["skipped_files"].items())))
+    rate = c["inputs"] / result.seconds if result.seconds > 0 else 0.0
+    rows.append(("time", f"{result.seconds:.1f} s ({rate:.1f} images/s)"))
+    out = result.out
+    lines = [table(rows), "", f"output:   {out / 'dataset'}", f"rejects:  {out / 'rejects.parquet'}",
+             f"manifest: {out / 'manifest.json'}"]
+    if (out / "report" / "index.html").is_file():
+        lines.append(f"report:   {out / 'report' / 'index.html'}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Reading datasets, decoding images, and the Parquet shard format."""

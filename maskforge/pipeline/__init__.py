@@ -1,0 +1,72 @@
+"""The run pipeline: recipe -> plan of identity-aligned shards -> stages -> Parquet shards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import RecipeError
+from ..io.sources import list_samples
+from ..recipe import Recipe, load_recipe
+from .plan import RunPlan, make_plan
+from .runner import ProgressFn, RunResult, run_plan
+
+__all__ = ["RunPlan", "RunResult", "plan_run", "run", "load_recipe"]
+
+
+def plan_run(
+    recipe: Recipe | str | os.PathLike[str],
+    *,
+    input: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+) -> RunPlan:
+    """Load and validate a recipe, list its input and split it into shards."""
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, overrides)
+    in_path = input if input is not None else recipe.data.get("input")
+    out_path = output if output is not None else recipe.data.get("output")
+    if in_path is None:
+        raise RecipeError("no input: give --input DIR or set input = \"...\" in the recipe")
+    if out_path is None:
+        raise RecipeError("no output: give --output DIR or set output = \"...\" in the recipe")
+    in_path = _resolve(str(in_path), recipe)
+    listing = list_samples(in_path)
+    return make_plan(recipe, listing, str(in_path), Path(out_path))
+
+
+def _resolve(path: str, recipe: Recipe) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_absolute() and not p.exists() and recipe.path is not None:
+        alt = recipe.path.parent / p
+        if alt.exists():
+            return alt
+    return p
+
+
+def run(
+    recipe: Recipe | str | os.PathLike[str],
+    *,
+    input: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    overrides: tuple[str, ...] | list[str] = (),
+    executor: str = "ray",
+    resume: bool = True,
+    num_cpus: int | None = None,
+    num_gpus: int | None = None,
+    address: str | None = None,
+    progress: ProgressFn | None = None,
+) -> RunResult:
+    """Run a recipe (the Python equivalent of ``maskforge run``; same names as the CLI flags)."""
+    plan = plan_run(recipe, input=input, output=output, overrides=overrides)
+    ray_cfg: dict[str, Any] = plan.recipe.get("ray", {})
+    return run_plan(
+        plan,
+        executor=executor,
+        resume=resume,
+        num_cpus=num_cpus if num_cpus is not None else ray_cfg.get("num_cpus"),
+        num_gpus=num_gpus if num_gpus is not None else ray_cfg.get("num_gpus"),
+        address=address if address is not None else ray_cfg.get("address"),
+        progress=progress,
+    )

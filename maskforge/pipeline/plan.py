@@ -1,0 +1,82 @@
+"""The plan of a run: validated recipe, listing, identity-aligned shards, and stage keys.
+
+A *stage key* is a short hash of everything a stage's output depends on (its configuration, the
+configurations of the stages before it, the seed where it is random). Cached stage outputs live in
+folders named by their key, so changing, say, the cleaning threshold reuses detection and
+embeddings, while changing the detector recomputes everything after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..io.sharding import Shard, make_shards
+from ..io.sources import Listing
+from ..recipe import Recipe
+from .layout import Layout
+
+
+def config_key(*parts: Any) -> str:
+    """12 hex characters identifying a JSON-serialisable configuration."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def shard_key(shard: Shard) -> str:
+    """Identifies a shard's content (its sample ids) so a changed input invalidates it."""
+    return config_key([s.sample_id for s in shard.samples])
+
+
+@dataclass
+class RunPlan:
+    """Everything a worker needs to process any shard of the run."""
+
+    recipe: dict[str, Any]
+    input_path: str
+    out: Path
+    listing: Listing
+    shards: list[Shard]
+    stage_keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.out)
+
+    @property
+    def seed(self) -> int:
+        return int(self.recipe["seed"])
+
+    def has(self, stage: str) -> bool:
+        return stage in self.recipe
+
+
+#: Keys that never change what a run produces.
+_NON_SEMANTIC = ("name", "input", "output", "ray")
+
+
+def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
+    data = recipe.to_dict()
+    semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
+    source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
+    keys: dict[str, str] = {}
+    keys["detect"] = config_key("detect", source, semantic.get("detect"))
+    keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
+    keys["dataset"] = config_key("dataset", semantic)
+    samples = listing.samples
+    limit = data["source"].get("limit_identities")
+    if limit:
+        keep = set(listing.identities[:limit])
+        samples = [s for s in samples if s.identity in keep]
+    shards = make_shards(samples, data["source"]["shard_size"])
+    return RunPlan(
+        recipe=data,
+        input_path=input_path,
+        out=Path(out),
+        listing=listing,
+        shards=shards,
+        stage_keys=keys,
+    )

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maskforge.errors import SourceError
+from maskforge.io.sharding import make_shards
+from maskforge.io.sources import SourceSample, list_samples, sample_id_for
+
+
+def touch(root: Path, rel: str, data: bytes = b"x") -> None:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["0000045/001.jpg", "0000045/002.jpg", "0000099/001.jpg"],  # CASIA-WebFace
+        ["n000002/0001_01.jpg", "n000002/0002_01.jpg", "n000003/0001_01.jpg"],  # VGGFace2
+        ["Ann_Lee/Ann_Lee_0001.jpg", "Ann_Lee/Ann_Lee_0002.jpg", "Bob/Bob_0001.jpg"],  # LFW
+    ],
+)
+def test_folder_layouts(tmp_path: Path, files: list[str]) -> None:
+    for f in reversed(files):
+        touch(tmp_path, f)
+    listing = list_samples(tmp_path)
+    assert [s.source_path for s in listing.samples] == files
+    ids = sorted({f.split("/")[0] for f in files})
+    assert listing.labels == {name: i for i, name in enumerate(ids)}
+    assert [s.label for s in listing.samples] == [ids.index(f.split("/")[0]) for f in files]
+    assert all(s.path.is_file() and s.path.is_absolute() for s in listing.samples)
+
+
+def test_extensions_hidden_and_other_files(tmp_path: Path) -> None:
+    for rel in ["a/1.JPG", "a/2.jpeg", "a/3.Png", "a/4.bmp", "a/5.WEBP", "a/.6.jpg", "a/notes.txt",
+                "a/.hidden/7.jpg", ".git/x.jpg", "loose.jpg", "b/deep/er/8.jpg"]:
+        touch(tmp_path, rel)
+    listing = list_samples(tmp_path)
+    assert [s.source_path for s in listing.samples] == [
+        "a/1.JPG", "a/2.jpeg", "a/3.Png", "a/4.bmp", "a/5.WEBP", "b/deep/er/8.jpg"]
+    assert listing.samples[-1].identity == "b"
+    assert listing.skipped == {"hidden": 3, "not_an_image_file": 1, "not_in_identity_folder": 1}
+
+
+def test_ids_stable_and_derived_from_path(tmp_path: Path) -> None:
+    for rel in ["x/1.jpg", "y/2.jpg", "y/1.jpg"]:
+        touch(tmp_path, rel)
+    a, b = list_samples(tmp_path), list_samples(tmp_path)
+    assert [s.sample_id for s in a.samples] == [s.sample_id for s in b.samples]
+    assert a.samples[0].sample_id == sample_id_for("x/1.jpg")
+    assert len({s.sample_id for s in a.samples}) == 3
+    # ids depend on the relative path, not on where the dataset lives
+    other = tmp_path.parent / (tmp_path.name + "-copy")
+    for rel in ["x/1.jpg", "y/2.jpg", "y/1.jpg"]:
+        touch(other, rel)
+    assert [s.sample_id for s in list_samples(other).samples] == [s.sample_id for s in a.samples]
+
+
+def test_csv_list_with_hints(tmp_path: Path) -> None:
+    touch(tmp_path, "imgs/p1.jpg")
+    touch(tmp_path, "imgs/p2.jpg")
+    with open(tmp_path / "list.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "identity", "bbox"])
+        w.writerow(["imgs/p2.jpg", "zed", ""])
+        w.writerow(["imgs/p1.jpg", "amy", "10,20,110,140"])
+        w.writerow(["imgs/readme.md", "amy", ""])
+    listing = list_samples(tmp_path / "list.csv")
+    assert [(s.identity, s.source_path) for s in listing.samples] == [("amy", "imgs/p1.jpg"), ("zed", "imgs/p2.jpg")]
+    assert listing.samples[0].hints == {"bbox": [10.0, 20.0, 110.0, 140.0]}
+    assert listing.samples[1].hints is None
+    assert listing.skipped == {"not_an_image_file": 1}
+
+
+def test_parquet_list(tmp_path: Path) -> None:
+    touch(tmp_path, "p1.jpg")
+    pq.write_table(pa.table({"path": [str(tmp_path / "p1.jpg")], "identity": ["amy"]}), tmp_path / "l.parquet")
+    listing = list_samples(tmp_path / "l.parquet")
+    assert listing.samples[0].source_path == "p1.jpg"
+
+
+def test_list_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("file,who\na.jpg,x\n")
+    with pytest.raises(SourceError, match="path, identity|path,identity|identity"):
+        list_samples(tmp_path / "bad.csv")
+    with pytest.raises(SourceError, match="does not exist"):
+        list_samples(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SourceError, match="no images"):
+        list_samples(tmp_path / "empty")
+
+
+def _samples(sizes: list[int]) -> list[SourceSample]:
+    out = []
+    for i, n in enumerate(sizes):
+        for j in range(n):
+            rel = f"id{i:04d}/{j:04d}.jpg"
+            out.append(SourceSample(sample_id_for(rel), f"id{i:04d}", i, rel, Path(rel)))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(1, 60), min_size=1, max_size=40), shard_size=st.integers(1, 100))
+def test_shards_hold_whole_identities(sizes: list[int], shard_size: int) -> None:
+    samples = _samples(sizes)
+    shards = make_shards(samples, shard_size)
+    seen = [s.sample_id for sh in shards for s in sh.samples]
+    assert sorted(seen) == sorted(s.sample_id for s in samples)  # every sample exactly once
+    owner: dict[str, int] = {}
+    for sh in shards:
+        for s in sh.samples:
+            assert owner.setdefault(s.identity, sh.index) == sh.index  # identity never split
+        # a shard exceeds the target only when it is a single oversized identity
+        assert len(sh.samples) <= shard_size or len(sh.identities) == 1
+    assert [sh.index for sh in shards] == list(range(len(shards)))
+    assert make_shards(list(reversed(samples)), shard_size) == shards  # order-independent

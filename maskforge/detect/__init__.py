@@ -1,0 +1,39 @@
+"""Face detection, selection, alignment, 68-point landmarks and head pose.
+
+Public API::
+
+    from maskforge.detect import (Face, AlignedFace, DetectReject, DetectConfig, DetectStage,
+                                  make_detector, select_face, Landmarker68, estimate_pose,
+                                  align_face)
+
+See docs/detection.md. Heavy libraries (torch, facenet-pytorch) load only when MTCNN is used.
+"""
+
+from .align import align_face, apply_transform, crop_box, invert_transform, template_points
+from .config import DetectConfig
+from .faces import AlignedFace, DetectReject, Face
+from .factory import make_detector
+from .landmarks import Landmarker68, box_from_landmarks5, landmarks5_from_68, mirror_points
+from .pose import estimate_pose
+from .selection import select_face
+from .stage import DetectStage
+
+__all__ = [
+    "AlignedFace",
+    "DetectConfig",
+    "DetectReject",
+    "DetectStage",
+    "Face",
+    "Landmarker68",
+    "align_face",
+    "apply_transform",
+    "box_from_landmarks5",
+    "crop_box",
+    "estimate_pose",
+    "invert_transform",
+    "landmarks5_from_68",
+    "make_detector",
+    "mirror_points",
+    "select_face",
+    "template_points",
+]

@@ -1,0 +1,184 @@
+"""Alignment: 5-point templates, similarity transforms and the crops they produce.
+
+All points are ``(x, y)`` pixels with the centre of pixel ``(row i, col j)`` at ``(j, i)``;
+transforms are 2x3 float64 matrices mapping source pixels to output pixels (``cv2.warpAffine``).
+
+Templates (``(5, 2)`` points in an ``S x S`` output, order of ``landmarks5``):
+
+- ``arcface``: the standard ArcFace / InsightFace 112x112 template, rescaled to ``S``.
+- ``facenet``: where the 5 points fall, on average, in a facenet-pytorch MTCNN crop (the box
+  resized to a square, FaceNet-style, margin 0) -- measured on LFW, see docs/detection.md. It is
+  tighter than ArcFace (eyes further apart in the output).
+- ``auto``: ``facenet`` for ``size == 160``, else ``arcface``.
+
+``margin`` (a fraction, >= 0) adds a border around the face region: the template is shrunk towards
+the output centre by ``1 / (1 + 2 * margin)``, so ``margin = 0.1`` leaves 10 % of the face region
+on each side.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: ArcFace 112x112 template (InsightFace), in output pixels.
+ARCFACE_112 = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
+
+#: Mean 5 points in a square FaceNet-style MTCNN box crop, as fractions of the side, measured on
+#: lfw-dev with facenet-pytorch MTCNN (box edges at 0 and 1), averaged with its mirror image.
+FACENET_UNIT = np.array(
+    [
+        [0.2745, 0.3843],
+        [0.7255, 0.3843],
+        [0.5000, 0.5831],
+        [0.3025, 0.7559],
+        [0.6975, 0.7559],
+    ],
+    dtype=np.float64,
+)
+
+TEMPLATES = ("auto", "arcface", "facenet")
+
+
+def template_points(size: int, margin: float = 0.0, template: str = "auto") -> np.ndarray:
+    """The ``(5, 2)`` float64 target points for an ``size x size`` output (output pixels)."""
+    if size < 8:
+        raise ValueError(f"output size must be >= 8 pixels, got {size}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    if template == "auto":
+        template = "facenet" if size == 160 else "arcface"
+    if template == "arcface":
+        unit = (ARCFACE_112 + 0.5) / 112.0
+    elif template == "facenet":
+        unit = FACENET_UNIT
+    else:
+        raise ValueError(f"unknown template {template!r}; known: {TEMPLATES}")
+    pts = unit * size - 0.5
+    centre = (size - 1) / 2.0
+    return centre + (pts - centre) / (1.0 + 2.0 * margin)
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (rotation, uniform scale, translation; no reflection) taking
+    ``src`` points to ``dst`` points (Umeyama's method). Returns a 2x3 float64 matrix.
+
+    Raises ValueError when ``src`` is degenerate (all points coincide) or not finite.
+    """
+    src = np.asarray(src, dtype=np.float64).reshape(-1, 2)
+    dst = np.asarray(dst, dtype=np.float64).reshape(-1, 2)
+    if src.shape != dst.shape or len(src) < 2:
+        raise ValueError(f"need matching point sets of >= 2 points, got {src.shape}, {dst.shape}")
+    if not (np.isfinite(src).all() and np.isfinite(dst).all()):
+        raise ValueError("points must be finite")
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    xs, xd = src - mu_s, dst - mu_d
+    var_s = (xs**2).sum() / len(src)
+    if var_s < 1e-8:
+        raise ValueError("source points are degenerate (they all coincide)")
+    cov = xd.T @ xs / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1] = -1.0
+    rot = u @ np.diag(d) @ vt
+    scale = float((s * d).sum() / var_s)
+    m = np.empty((2, 3), dtype=np.float64)
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - scale * rot @ mu_s
+    return m
+
+
+def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Map ``(K, 2)`` points by a 2x3 affine matrix; returns float32 ``(K, 2)``."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return (pts @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
+def invert_transform(m: np.ndarray) -> np.ndarray:
+    """Inverse of a 2x3 affine matrix (output -> source), float64."""
+    return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
+
+
+def transform_box(m: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Axis-aligned bounds (float32 ``(4,)`` xyxy) of a box's four corners mapped by ``m``."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    corners = apply_transform(m, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]))
+    return np.concatenate([corners.min(0), corners.max(0)]).astype(np.float32)
+
+
+def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """Warp ``image`` into a ``size x size`` output with ``m`` (bilinear; outside pixels black)."""
+    out = cv2.warpAffine(
+        image,
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
+    return np.ascontiguousarray(out)
+
+
+def align_face(
+    image: np.ndarray,
+    landmarks5: np.ndarray,
+    size: int = 112,
+    margin: float = 0.0,
+    template: str = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align a face to the 5-point template by a similarity transform.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB source image.
+        landmarks5: ``(5, 2)`` source pixels (order of docs/architecture.md).
+        size: output side in pixels (112 = ArcFace template, 160 = FaceNet-style crop).
+        margin: extra border as a fraction of the face region (see module docstring).
+        template: ``auto``, ``arcface`` or ``facenet``.
+
+    Returns:
+        ``(crop, M)``: the ``(size, size, 3)`` uint8 crop and the 2x3 float64 source -> output
+        matrix. Parts of the crop outside the source image are black.
+
+    Raises:
+        ValueError: degenerate or non-finite landmarks, bad size/margin/template.
+    """
+    m = similarity_transform(landmarks5, template_points(size, margin, template))
+    return warp(image, m, size), m
+
+
+def box_crop_transform(box: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:
+    """The 2x3 matrix of the unaligned crop: the box grown by ``margin`` (fraction of its larger
+    side, on each side), made square around its centre (aspect ratio kept), scaled to ``size``."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1) * (1.0 + 2.0 * margin)
+    if not np.isfinite(side) or side <= 0:
+        raise ValueError(f"box {box!r} is empty")
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    scale = size / side
+    c_out = (size - 1) / 2.0
+    return np.array(
+        [[scale, 0.0, c_out - scale * cx], [0.0, scale, c_out - scale * cy]], dtype=np.float64
+    )
+
+
+def crop_box(
+    image: np.ndarray, box: np.ndarray, size: int = 112, margin: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unaligned crop (``align = false``): square box + margin resized to ``size``.
+
+    Returns ``(crop, M)`` like :func:`align_face`.
+    """
+    m = box_crop_transform(box, size, margin)
+    return warp(image, m, size), m

@@ -1,0 +1,45 @@
+"""``make_detector``: one constructor for every detector name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .faces import Face
+from .landmarks import Landmarker68
+
+
+class Detector(Protocol):
+    """What every detector offers: ``detect(images) -> faces per image`` (source pixels)."""
+
+    name: str
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[Face]]: ...
+
+
+def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: Any) -> Detector:
+    """Build a detector by name.
+
+    - ``dlib-hog``: ``upsample=0, upsample_fallback=1, adjust_threshold=0.0``;
+    - ``mtcnn``: ``device="auto", min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709,
+      batch_size=32`` (batched; batches of mixed image sizes are grouped by size);
+    - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``.
+
+    ``landmarker`` shares one loaded 68-point model with the dlib detectors (ignored by MTCNN).
+    Raises ValueError for an unknown name or bad arguments.
+    """
+    if name == "dlib-hog":
+        from .dlib_hog import DlibHogDetector
+
+        return DlibHogDetector(landmarker=landmarker, **kwargs)
+    if name == "mtcnn":
+        from .mtcnn import MtcnnDetector
+
+        return MtcnnDetector(**kwargs)
+    if name == "dlib-cnn":
+        from .dlib_cnn import DlibCnnDetector
+
+        return DlibCnnDetector(landmarker=landmarker, **kwargs)
+    raise ValueError(f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn")

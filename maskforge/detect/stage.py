@@ -1,0 +1,229 @@
+"""``DetectStage``: decoded images in, aligned faces (or rejects) out.
+
+A plain callable over a batch, usable from Ray or plain Python. Models are loaded on the first call
+and kept for the life of the instance; pickling an instance (e.g. to a Ray worker) carries only its
+config, and the worker loads its own models once.
+
+Per image: detect (unless geometry hints are given), select one face, get 68 points on the source
+image (reused from the dlib detectors, else predicted on a HOG-like box), align (or crop), then map
+box and points to the output frame with the stored source -> output matrix. Head pose is estimated
+from the source-frame 68 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .align import align_face, apply_transform, crop_box, transform_box
+from .config import DetectConfig
+from .faces import AlignedFace, DetectReject, Face
+from .factory import Detector, make_detector
+from .landmarks import Landmarker68, box_from_landmarks5, landmarks5_from_68
+from .pose import estimate_pose
+from .selection import select_face
+
+HINT_KEYS = ("bbox", "landmarks5", "landmarks68")
+
+
+def as_rgb(image: Any) -> np.ndarray | DetectReject:
+    """The image as C-contiguous ``(H, W, 3)`` uint8, or a ``bad_image`` reject.
+
+    Gray ``(H, W)`` / ``(H, W, 1)`` is repeated to 3 channels and RGBA loses its alpha; other
+    dtypes and shapes are rejected (decoding belongs to ``maskforge.io.decode``).
+    """
+    if not isinstance(image, np.ndarray):
+        return DetectReject("bad_image", f"expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        return DetectReject("bad_image", f"expected uint8 pixels, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    elif image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+    if image.ndim != 3 or image.shape[2] != 3:
+        return DetectReject("bad_image", f"expected (H, W, 3) pixels, got shape {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        return DetectReject("bad_image", f"empty image of shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def _points(value: Any, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float32)
+    if arr.size != n * 2:
+        raise ValueError(f"hint {name} must hold {n} (x, y) points, got shape {arr.shape}")
+    arr = arr.reshape(n, 2)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"hint {name} has non-finite values")
+    return arr
+
+
+class DetectStage:
+    """The detect stage. ``DetectStage(config)(images, hints=None)``.
+
+    Args:
+        config: a :class:`DetectConfig`, a plain dict of its fields, or ``None`` (defaults).
+
+    Call args:
+        images: decoded ``(H, W, 3)`` uint8 RGB images (gray / RGBA are converted, anything else
+            becomes a ``bad_image`` reject).
+        hints: ``None`` or one entry per image: ``None`` or a dict with any of ``bbox`` (4,),
+            ``landmarks5`` (5, 2), ``landmarks68`` (68, 2), source pixels. Images with a hint skip
+            detection ("bring your own geometry"); their ``det_score`` is 1.0.
+
+    Returns:
+        One :class:`AlignedFace` or :class:`DetectReject` per image, in order.
+    """
+
+    def __init__(self, config: DetectConfig | Mapping[str, Any] | None = None) -> None:
+        if config is None:
+            config = DetectConfig()
+        elif not isinstance(config, DetectConfig):
+            config = DetectConfig.from_dict(config)
+        self.config = config
+        self._landmarker: Landmarker68 | None = None
+        self._detector: Detector | None = None
+
+    # -- model loading (once per instance) ---------------------------------------------------
+    @property
+    def landmarker(self) -> Landmarker68:
+        if self._landmarker is None:
+            self._landmarker = Landmarker68()
+        return self._landmarker
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            c = self.config
+            if c.detector == "mtcnn":
+                self._detector = make_detector(
+                    "mtcnn",
+                    device=c.device,
+                    min_face_size=c.min_face_size,
+                    thresholds=c.thresholds,
+                    batch_size=c.batch_size,
+                )
+            else:
+                self._detector = make_detector(
+                    c.detector,
+                    landmarker=self.landmarker,
+                    upsample=c.upsample,
+                    upsample_fallback=c.upsample_fallback,
+                )
+        return self._detector
+
+    def __getstate__(self) -> dict:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["config"])
+
+    # -- the call ---------------------------------------------------------------------------------
+    def __call__(
+        self,
+        images: Sequence[np.ndarray],
+        hints: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> list[AlignedFace | DetectReject]:
+        n = len(images)
+        if hints is not None and len(hints) != n:
+            raise ValueError(f"got {len(hints)} hints for {n} images")
+        prepared = [as_rgb(im) for im in images]
+        out: list[AlignedFace | DetectReject | None] = [None] * n
+        to_detect: list[int] = []
+        for i, img in enumerate(prepared):
+            if isinstance(img, DetectReject):
+                out[i] = img
+                continue
+            hint = hints[i] if hints is not None else None
+            if hint and any(hint.get(k) is not None for k in HINT_KEYS):
+                out[i] = self._from_hint(img, hint)
+            else:
+                to_detect.append(i)
+        if to_detect:
+            found = self.detector.detect([prepared[i] for i in to_detect])
+            for i, faces in zip(to_detect, found, strict=True):
+                out[i] = self._from_detection(prepared[i], faces)
+        return out  # type: ignore[return-value]
+
+    def _from_detection(self, image: np.ndarray, faces: list[Face]) -> AlignedFace | DetectReject:
+        c = self.config
+        face, reason = select_face(
+            faces, image.shape, c.select, min_size=c.min_face_size, min_score=c.min_score
+        )
+        if face is None:
+            return DetectReject(reason or "no_face", self._reject_detail(reason, faces, image))
+        lm68 = face.landmarks68
+        if lm68 is None:
+            lm68 = self.landmarker(image, box_from_landmarks5(face.landmarks5))
+        return self._finish(image, face.box, face.score, face.landmarks5, lm68)
+
+    def _reject_detail(self, reason: str | None, faces: list[Face], image: np.ndarray) -> str:
+        c = self.config
+        h, w = image.shape[:2]
+        if reason == "low_score":
+            best = max(f.score for f in faces)
+            return f"{len(faces)} face(s), best score {best:.3f} < min_score {c.min_score}"
+        if reason == "face_too_small":
+            side = max(min(f.width, f.height) for f in faces)
+            return f"{len(faces)} face(s), largest side {side:.0f} px < min_face_size {c.min_face_size}"
+        return f"{c.detector} found no face in a {w}x{h} image"
+
+    def _from_hint(self, image: np.ndarray, hint: Mapping[str, Any]) -> AlignedFace | DetectReject:
+        try:
+            lm68 = hint.get("landmarks68")
+            lm5 = hint.get("landmarks5")
+            box = hint.get("bbox")
+            lm68 = _points(lm68, 68, "landmarks68") if lm68 is not None else None
+            lm5 = _points(lm5, 5, "landmarks5") if lm5 is not None else None
+            if box is not None:
+                box = np.asarray(box, dtype=np.float32).reshape(-1)
+                if box.shape != (4,) or not np.isfinite(box).all():
+                    raise ValueError(f"hint bbox must be 4 finite numbers, got {box!r}")
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    raise ValueError(f"hint bbox {box.tolist()} is empty (need x2 > x1, y2 > y1)")
+            if lm68 is not None:
+                lm5 = lm5 if lm5 is not None else landmarks5_from_68(lm68)
+            elif lm5 is not None:
+                lm68 = self.landmarker(image, box_from_landmarks5(lm5))
+            else:
+                # A box from an unknown detector: predict, rebuild a HOG-like box, predict again.
+                first = self.landmarker(image, box)
+                lm68 = self.landmarker(image, box_from_landmarks5(landmarks5_from_68(first)))
+                lm5 = landmarks5_from_68(lm68)
+            if box is None:
+                box = box_from_landmarks5(lm5)
+        except ValueError as exc:
+            return DetectReject("bad_hint", str(exc))
+        return self._finish(image, box, 1.0, lm5, lm68)
+
+    def _finish(
+        self,
+        image: np.ndarray,
+        box: np.ndarray,
+        score: float,
+        lm5: np.ndarray,
+        lm68: np.ndarray,
+    ) -> AlignedFace | DetectReject:
+        c = self.config
+        try:
+            if c.align:
+                crop, m = align_face(image, lm5, c.size, c.margin, c.template)
+            else:
+                crop, m = crop_box(image, box, c.size, c.margin)
+        except (ValueError, cv2.error) as exc:
+            return DetectReject("alignment_failed", str(exc))
+        pose = estimate_pose(lm68, image.shape[:2])
+        return AlignedFace(
+            image=crop,
+            bbox=transform_box(m, box),
+            det_score=float(score),
+            landmarks5=apply_transform(m, lm5),
+            landmarks68=apply_transform(m, lm68),
+            pose=np.asarray(pose, dtype=np.float32),
+            transform=m,
+            source_bbox=np.asarray(box, dtype=np.float32).copy(),
+        )

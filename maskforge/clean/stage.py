@@ -246,6 +246,9 @@ def score_identities(
         flagged &= ~white
     status[flagged] = "flagged"
     reason[~flagged] = ""
+    unflagged = (status != "flagged") & (status != "whitelisted")
+    nearest[unflagged] = None
+    nearest_d[unflagged] = np.nan
 
     id_flagged = np.bincount(codes, weights=flagged, minlength=len(names)).astype(np.int64)
     id_thr = np.full(len(names), np.nan, dtype=np.float32)

@@ -147,8 +147,7 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
         img = Image.alpha_composite(background, rgba)
     if img.mode != "RGB":
         img = img.convert("RGB")
-    arr = np.asarray(img, dtype=np.uint8)
-    return np.ascontiguousarray(arr)
+    return np.array(img, dtype=np.uint8)  # a writable, C-contiguous copy
 
 
 def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 95) -> bytes:

@@ -25,7 +25,7 @@ def run_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     n = 0
     for shard in range(3):
         rows = []
-        for i in range(150 + 40 * shard):  # several row groups of 128
+        for _ in range(150 + 40 * shard):  # several row groups of 128
             img = rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)
             mask = np.zeros((16, 16, 3), np.uint8)
             mask[8:] = 255

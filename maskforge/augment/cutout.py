@@ -52,12 +52,15 @@ def lower_face_polygon(t: Targets) -> tuple[np.ndarray, str]:
     return np.array([[0, ym], [w - 1, ym], [w - 1, h - 1], [0, h - 1]], dtype=np.float32), "image"
 
 
+def _polygon(t: Targets) -> np.ndarray:
+    return np.rint(lower_face_polygon(t)[0]).astype(np.int32)
+
+
 def region_mask(t: Targets) -> np.ndarray:
-    """Boolean ``(H, W)`` mask of :func:`lower_face_polygon`."""
-    poly, _ = lower_face_polygon(t)
+    """Boolean ``(H, W)`` mask of :func:`lower_face_polygon` (filled with ``cv2.fillPoly``)."""
     h, w = t.image.shape[:2]
     mask = np.zeros((h, w), dtype=np.uint8)
-    cv2.fillPoly(mask, [np.rint(poly).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [_polygon(t)], 1)
     return mask.view(bool)
 
 
@@ -88,7 +91,11 @@ class LowerFaceCutout(Transform):
         self, t: Targets, fill: str = "gray", color: list[int] | None = None, seed: int = 0,
         **_: Any,
     ) -> Targets:
-        mask = region_mask(t)
+        poly = [_polygon(t)]
+        h, w = t.image.shape[:2]
+        mask = np.zeros((h, w), dtype=np.uint8)
+        cv2.fillPoly(mask, poly, 1)
+        mask = mask.view(bool)
         out = t.image.copy()
         if fill == "noise":
             g = np.random.Generator(np.random.PCG64(int(seed)))
@@ -96,6 +103,6 @@ class LowerFaceCutout(Transform):
             out[mask] = g.integers(0, 256, size=(n, 3), dtype=np.uint8)
         else:
             value = {"gray": [128, 128, 128], "black": [0, 0, 0]}.get(fill, color or [128] * 3)
-            out[mask] = np.asarray(value, dtype=np.uint8)
+            cv2.fillPoly(out, poly, tuple(int(v) for v in value))
         occ = mask if t.occlusion_mask is None else (t.occlusion_mask | mask)
-        return t.replace(image=out, occlusion_mask=occ)
+        return t.with_image(out, occlusion_mask=occ)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .base import Transform, register, uniform
-from .targets import Targets, as_range, warp_targets
+from .targets import Targets, affine_box, affine_points, as_range, warp_targets
 
 BORDERS = {
     "reflect": cv2.BORDER_REFLECT_101,
@@ -69,23 +69,32 @@ class HorizontalFlip(Transform):
             x1, y1, x2, y2 = (float(v) for v in t.bbox)
             box = np.array([w - 1 - x2, y1, w - 1 - x1, y2], dtype=np.float32)
         mask = None if t.occlusion_mask is None else np.ascontiguousarray(t.occlusion_mask[:, ::-1])
-        return Targets(
-            image=cv2.flip(t.image, 1),
-            landmarks5=flip_points(t.landmarks5, w, FLIP_5),
-            landmarks68=flip_points(t.landmarks68, w, FLIP_68),
-            bbox=box,
-            occlusion_mask=mask,
+        return Targets.trusted(
+            cv2.flip(t.image, 1),
+            flip_points(t.landmarks5, w, FLIP_5),
+            flip_points(t.landmarks68, w, FLIP_68),
+            box,
+            mask,
         )
+
+
+def crop_size(shape: tuple[int, ...], scale: float) -> tuple[int, int]:
+    """``(width, height)`` of the zoomed image: the original size times ``scale``, rounded."""
+    h, w = shape[:2]
+    return max(w, int(round(w * scale))), max(h, int(round(h * scale)))
 
 
 @register
 class RandomCrop(Transform):
     """Zoom by ``scale`` then crop back to the original size at a random offset (the reference
-    recipe: resize 1.15x, random crop). Done as one affine warp: a source pixel ``(x, y)`` lands
-    at ``(s*(x + 0.5) - 0.5 - ox, s*(y + 0.5) - 0.5 - oy)`` (the ``cv2.resize`` pixel-centre
-    convention), with integer offsets ``0 <= ox <= floor(W*(s-1))``.
+    recipe: resize 1.15x, random crop).
 
-    ``scale``: a number or ``[lo, hi]``, each >= 1.
+    The zoomed size is ``round(W*scale) x round(H*scale)`` (``cv2.resize``, bilinear); the crop
+    keeps columns ``x .. x+W-1`` and rows ``y .. y+H-1`` of it, with integer offsets drawn
+    uniformly. A source point ``(px, py)`` lands at ``(sx*(px + 0.5) - 0.5 - x, sy*(py + 0.5) -
+    0.5 - y)`` with ``sx = round(W*scale)/W`` (the pixel-centre convention of ``cv2.resize``).
+
+    ``scale``: a number or ``[lo, hi]``, each in [1, 4].
     """
 
     name = "crop"
@@ -99,19 +108,37 @@ class RandomCrop(Transform):
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         h, w = shape[:2]
         s = uniform(rng, *self.scale)
-        ox = int(rng.integers(0, int(np.floor(w * (s - 1.0) + 1e-9)) + 1))
-        oy = int(rng.integers(0, int(np.floor(h * (s - 1.0) + 1e-9)) + 1))
-        return {"scale": s, "x": ox, "y": oy}
+        zw, zh = crop_size(shape, s)
+        return {"scale": s, "x": int(rng.integers(0, zw - w + 1)), "y": int(rng.integers(0, zh - h + 1))}
 
     @staticmethod
-    def matrix(scale: float, x: int, y: int) -> np.ndarray:
-        """The 2x3 affine of a crop with these params (source -> output pixels)."""
-        s = float(scale)
-        shift = 0.5 * (s - 1.0)
-        return np.array([[s, 0.0, shift - x], [0.0, s, shift - y]], dtype=np.float64)
+    def matrix(shape: tuple[int, ...], scale: float, x: int, y: int) -> np.ndarray:
+        """The 2x3 affine of a crop with these params for an image of ``shape`` (source ->
+        output pixels)."""
+        h, w = shape[:2]
+        zw, zh = crop_size(shape, scale)
+        sx, sy = zw / w, zh / h
+        return np.array(
+            [[sx, 0.0, 0.5 * (sx - 1.0) - x], [0.0, sy, 0.5 * (sy - 1.0) - y]], dtype=np.float64
+        )
 
     def apply(self, t: Targets, scale: float = 1.0, x: int = 0, y: int = 0, **_: Any) -> Targets:
-        return warp_targets(t, self.matrix(scale, x, y))
+        h, w = t.image.shape[:2]
+        zw, zh = crop_size(t.image.shape, scale)
+        x, y = int(x), int(y)
+        if not (0 <= x <= zw - w and 0 <= y <= zh - h):
+            raise ValueError(f"crop offset ({x}, {y}) outside the {zw}x{zh} zoomed image")
+        zoomed = cv2.resize(t.image, (zw, zh), interpolation=cv2.INTER_LINEAR)
+        image = np.ascontiguousarray(zoomed[y : y + h, x : x + w])
+        mask = None
+        if t.occlusion_mask is not None:
+            big = cv2.resize(t.occlusion_mask.view(np.uint8), (zw, zh), interpolation=cv2.INTER_NEAREST_EXACT)
+            mask = np.ascontiguousarray(big[y : y + h, x : x + w]).view(bool)
+        m = self.matrix(t.image.shape, scale, x, y)
+        return Targets.trusted(
+            image, affine_points(t.landmarks5, m), affine_points(t.landmarks68, m),
+            affine_box(t.bbox, m), mask,
+        )
 
 
 @register

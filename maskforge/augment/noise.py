@@ -53,12 +53,12 @@ class ImpulseNoise(Transform):
         cells = out.reshape(-1) if per_channel else out.reshape(-1, c)
         n = int(round(float(amount) * cells.shape[0]))
         if n == 0:
-            return t.replace(image=out)
+            return t.with_image(out)
         g = _gen(seed)
         idx = g.integers(0, cells.shape[0], size=n)
         salt = g.integers(0, 2, size=n, dtype=np.uint8) * np.uint8(255)
         cells[idx] = salt if per_channel else salt[:, None]
-        return t.replace(image=out)
+        return t.with_image(out)
 
 
 @register
@@ -96,5 +96,5 @@ class GaussianNoise(Transform):
         noise *= np.float32(sigma)
         if not per_channel:
             noise = np.repeat(noise, c, axis=2)
-        out = cv2.add(t.image.astype(np.float32), noise)
-        return t.replace(image=np.clip(np.rint(out), 0, 255).astype(np.uint8))
+        # one pass: uint8 + float32 -> rounded, saturated uint8
+        return t.with_image(cv2.add(t.image, noise, dtype=cv2.CV_8U))

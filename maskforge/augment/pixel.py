@@ -20,6 +20,16 @@ def _lut(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
+def _hue_lut(shift: int) -> np.ndarray:
+    """A 3-channel LUT for an HSV image: hue rotated by ``shift`` (mod 180), S and V kept."""
+    lut = np.empty((1, 256, 3), dtype=np.uint8)
+    levels = np.arange(256)
+    lut[0, :, 0] = np.where(levels < 180, (levels + shift) % 180, levels)
+    lut[0, :, 1] = levels
+    lut[0, :, 2] = levels
+    return lut
+
+
 @register
 class Brightness(Transform):
     """Multiply every pixel by a factor uniform in ``factor`` (the reference: x0.7-1.3),
@@ -37,7 +47,7 @@ class Brightness(Transform):
         return {"factor": uniform(rng, *self.factor)}
 
     def apply(self, t: Targets, factor: float = 1.0, **_: Any) -> Targets:
-        return t.replace(image=cv2.LUT(t.image, _lut(_IDENTITY * float(factor))))
+        return t.with_image(cv2.LUT(t.image, _lut(_IDENTITY * float(factor))))
 
 
 @register
@@ -85,12 +95,11 @@ class ColorJitter(Transform):
         if saturation != 1.0:
             grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
             img = cv2.addWeighted(img, float(saturation), grey, 1.0 - float(saturation), 0.0)
-        if hue != 0.0:
-            hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)  # H in [0, 180)
-            shift = int(round(float(hue) / 2.0)) % 180
-            hsv[..., 0] = ((hsv[..., 0].astype(np.uint16) + shift) % 180).astype(np.uint8)
-            img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-        return t.replace(image=img)
+        shift = int(round(float(hue) / 2.0)) % 180  # OpenCV's 8-bit hue is in [0, 180)
+        if shift:
+            hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+            img = cv2.cvtColor(cv2.LUT(hsv, _hue_lut(shift)), cv2.COLOR_HSV2RGB)
+        return t.with_image(img)
 
 
 @register
@@ -110,7 +119,7 @@ class Blur(Transform):
         return {"sigma": uniform(rng, *self.sigma)}
 
     def apply(self, t: Targets, sigma: float = 1.0, **_: Any) -> Targets:
-        return t.replace(image=cv2.GaussianBlur(t.image, (0, 0), float(sigma)))
+        return t.with_image(cv2.GaussianBlur(t.image, (0, 0), float(sigma)))
 
 
 @register
@@ -136,4 +145,4 @@ class JpegCompression(Transform):
         if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
             raise RuntimeError("cv2.imencode failed on a valid image")
         decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-        return t.replace(image=cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+        return t.with_image(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))

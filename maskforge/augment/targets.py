@@ -58,7 +58,7 @@ class Targets:
             object.__setattr__(self, "bbox", box)
         mask = self.occlusion_mask
         if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
+            mask = np.ascontiguousarray(mask, dtype=bool)
             if mask.shape != img.shape[:2]:
                 raise ValueError(f"occlusion_mask shape {mask.shape} != image shape {img.shape[:2]}")
             object.__setattr__(self, "occlusion_mask", mask)
@@ -69,8 +69,32 @@ class Targets:
         return self.image.shape  # type: ignore[return-value]
 
     def replace(self, **changes: object) -> Targets:
-        """A copy with some fields replaced (the others are shared, not copied)."""
+        """A copy with some fields replaced (the others are shared, not copied); validated."""
         return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def trusted(
+        cls,
+        image: np.ndarray,
+        landmarks5: np.ndarray | None = None,
+        landmarks68: np.ndarray | None = None,
+        bbox: np.ndarray | None = None,
+        occlusion_mask: np.ndarray | None = None,
+    ) -> Targets:
+        """Construct without validation, for transforms whose outputs are valid by
+        construction (saves a few microseconds per step on small images)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "image", image)
+        object.__setattr__(obj, "landmarks5", landmarks5)
+        object.__setattr__(obj, "landmarks68", landmarks68)
+        object.__setattr__(obj, "bbox", bbox)
+        object.__setattr__(obj, "occlusion_mask", occlusion_mask)
+        return obj
+
+    def with_image(self, image: np.ndarray, occlusion_mask: np.ndarray | None = None) -> Targets:
+        """Same annotations, new pixels (and optionally a new occlusion mask); not validated."""
+        mask = self.occlusion_mask if occlusion_mask is None else occlusion_mask
+        return Targets.trusted(image, self.landmarks5, self.landmarks68, self.bbox, mask)
 
     def face_center(self) -> tuple[float, float]:
         """Centre of the face in pixels: mean of landmarks68, else landmarks5, else the box centre,
@@ -90,21 +114,39 @@ def affine_points(pts: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
     """Map ``(K, 2)`` points by a 2x3 affine ``m`` (``dst = m @ [x, y, 1]``); float32 out."""
     if pts is None:
         return None
-    p = pts.astype(np.float64)
-    out = p @ m[:, :2].T + m[:, 2]
-    return out.astype(np.float32)
+    return (pts @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
+_CORNERS = np.array([0, 1, 2, 1, 2, 3, 0, 3])
 
 
 def affine_box(box: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
     """The axis-aligned box enclosing the four mapped corners of ``box`` under affine ``m``."""
     if box is None:
         return None
-    x1, y1, x2, y2 = (float(v) for v in box)
-    corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
-    mapped = corners @ m[:, :2].T + m[:, 2]
-    lo = mapped.min(axis=0)
-    hi = mapped.max(axis=0)
-    return np.array([lo[0], lo[1], hi[0], hi[1]], dtype=np.float32)
+    mapped = box[_CORNERS].reshape(4, 2) @ m[:, :2].T + m[:, 2]
+    return np.concatenate([mapped.min(axis=0), mapped.max(axis=0)]).astype(np.float32)
+
+
+def warp_image(image: np.ndarray, m: np.ndarray, border: int, interpolation: int) -> np.ndarray:
+    """``cv2.warpAffine`` to the same size. 3-channel images are warped as RGBA (OpenCV's
+    4-channel path is about twice as fast and gives the same values per channel)."""
+    h, w = image.shape[:2]
+    rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
+    out = cv2.warpAffine(rgba, m, (w, h), flags=interpolation, borderMode=border)
+    return cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
+
+
+def warp_mask(mask: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
+    """Nearest-neighbour warp of a boolean mask; outside the source is False."""
+    if mask is None:
+        return None
+    h, w = mask.shape
+    out = cv2.warpAffine(
+        mask.view(np.uint8), m, (w, h),
+        flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+    )
+    return out.view(bool)
 
 
 def warp_targets(
@@ -119,20 +161,12 @@ def warp_targets(
     The output keeps the input size. The image uses ``interpolation`` and ``border``; the
     occlusion mask uses nearest-neighbour and a zero (not occluded) border.
     """
-    h, w = t.image.shape[:2]
-    image = cv2.warpAffine(t.image, m, (w, h), flags=interpolation, borderMode=border)
-    mask = None
-    if t.occlusion_mask is not None:
-        mask = cv2.warpAffine(
-            t.occlusion_mask.view(np.uint8), m, (w, h),
-            flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-        ).astype(bool)
-    return Targets(
-        image=image,
-        landmarks5=affine_points(t.landmarks5, m),
-        landmarks68=affine_points(t.landmarks68, m),
-        bbox=affine_box(t.bbox, m),
-        occlusion_mask=mask,
+    return Targets.trusted(
+        warp_image(t.image, m, border, interpolation),
+        affine_points(t.landmarks5, m),
+        affine_points(t.landmarks68, m),
+        affine_box(t.bbox, m),
+        warp_mask(t.occlusion_mask, m),
     )
 
 

@@ -20,8 +20,10 @@ from maskforge.augment import (
     builtin_plan,
     parse_variants,
     select_per_identity,
+    variant_seed,
 )
 from maskforge.errors import RecipeError
+from maskforge.seeding import rng_for
 
 PIPE = build_pipeline(None)
 
@@ -77,6 +79,7 @@ def test_builtin_plans():
     json.dumps([v.to_dict() for v in glasses])
     with pytest.raises(RecipeError, match="unknown variant plan"):
         builtin_plan("nope")
+    assert parse_variants("reference-glasses") == glasses  # `variants = "..."` in a recipe
 
 
 def test_parse_variants_full_syntax():
@@ -171,8 +174,11 @@ def test_apply_variant_needs_render_and_landmarks():
     assert r.reject["reason"] == "no_landmarks68" and r.reject["stage"] == "augment"
     r = apply_variant(face(), v, PIPE, 0, "s", render=lambda *a: None)
     assert r.reject["reason"] == "occluder_failed"
-    # variants without occluders need no render
+    # variants without occluders need no render; augmented ones need a pipeline
     assert apply_variant(face(), builtin_plan()[1], PIPE, 0, "s").reject is None
+    with pytest.raises(ValueError, match="pipeline"):
+        apply_variant(face(), builtin_plan()[1], None, 0, "s")
+    assert same(apply_variant(face(), builtin_plan()[0], None, 0, "s").targets, face())
 
 
 def test_seeds_change_results():
@@ -220,3 +226,16 @@ def test_output_count_and_order_independence(sizes, n, seed, plan_name, rnd, bat
     assert straight.keys() == shuffled.keys()
     for key, r in straight.items():
         assert same(r.targets, shuffled[key].targets) and r.augment == shuffled[key].augment
+
+
+def test_row_seed_reproduces_the_variant():
+    t = face(5)
+    v = builtin_plan()[2]
+    r = apply_variant(t, v, PIPE, 11, "abc", render=fake_render)
+    assert r.seed == variant_seed(11, "abc", v) and 0 <= r.seed < 2**63
+    name, wear, color = v.occluder.pick(rng_for(r.seed, "occluder", 0))
+    assert r.occluders[0]["name"] == name and r.occluders[0]["wear"] == wear
+    occluded = apply_variant(t, Variant(v.name, v.occluders, False, v.index), None, 11, "abc",
+                             render=fake_render).targets
+    again, record = PIPE(occluded, rng_for(r.seed, "augment"))
+    assert record == r.augment and same(again, r.targets)

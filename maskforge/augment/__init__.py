@@ -7,7 +7,7 @@ See docs/augmentation.md.
 
 from __future__ import annotations
 
-from .apply import Render, VariantResult, apply_variant, variant_rng
+from .apply import Render, VariantResult, apply_variant, variant_rng, variant_seed
 from .base import REGISTRY, Transform
 from .compose import Compose, Record, replay
 from .config import CANONICAL_ORDER, REFERENCE_AUGMENT, build_pipeline
@@ -35,5 +35,5 @@ __all__ = [
     "Render", "Rotate", "Selection", "Targets", "Transform", "Variant", "VariantResult",
     "apply_variant", "assign_splits", "build_pipeline", "builtin_plan", "count_stats",
     "lower_face_polygon", "parse_occluder", "parse_variants", "replay", "select_per_identity",
-    "split_stats", "variant_rng",
+    "split_stats", "variant_rng", "variant_seed",
 ]

@@ -30,8 +30,9 @@ class VariantResult:
     - ``occluders``: per stacked occluder, ``{"name", "wear", "color", **render_info}``.
     - ``augment``: the applied transforms' record (``[]`` if not augmented); replay with
       :meth:`Compose.replay` on the occluded image.
-    - ``seed``: ``derive_seed(seed, sample_id, variant.name, variant.index)``, an unsigned 64-bit
-      int identifying this variant's random stream.
+    - ``seed``: :func:`variant_seed`, a 63-bit int (the row's ``seed`` column); the occluder
+      and augmentation generators are ``rng_for(seed, "occluder", k)`` and
+      ``rng_for(seed, "augment")``.
     - ``reject``: None, or ``{"stage": "augment", "reason", "detail"}`` when the variant cannot
       be made (``no_landmarks68``, ``occluder_failed``); ``targets`` is then the input.
     """
@@ -43,9 +44,17 @@ class VariantResult:
     reject: dict[str, str] | None = None
 
 
-def variant_rng(seed: int, sample_id: str, variant: Variant, *keys: object) -> np.random.Generator:
-    """The generator of one decision of one variant of one sample."""
-    return rng_for(seed, sample_id, variant.name, variant.index, *keys)
+def variant_seed(seed: int, sample_id: str, variant: Variant) -> int:
+    """The seed of one variant of one sample: ``derive_seed(seed, sample_id, variant.name,
+    variant.index)`` cut to 63 bits (fits the int64 ``seed`` column). Every random choice of
+    the variant derives from it, so the row's ``seed`` alone reproduces them."""
+    return derive_seed(seed, sample_id, variant.name, variant.index) & (2**63 - 1)
+
+
+def variant_rng(stream: int, *keys: object) -> np.random.Generator:
+    """The generator of one decision (``"augment"``, or ``"occluder", k``) of a variant whose
+    seed (:func:`variant_seed`) is ``stream``."""
+    return rng_for(stream, *keys)
 
 
 def apply_variant(
@@ -58,15 +67,22 @@ def apply_variant(
 ) -> VariantResult:
     """Make ``variant`` of ``targets``.
 
-    Occluders are rendered first, in order, each with its own generator
-    ``rng_for(seed, sample_id, variant.name, variant.index, "occluder", k)`` (the render sees the
-    landmarks in the original frame); then, if ``variant.augment``, ``pipeline`` runs with
-    ``rng_for(..., "augment")``, carrying landmarks, box and occlusion mask. The result depends
-    only on these arguments — not on batching, workers or order.
+    With ``s = variant_seed(seed, sample_id, variant)`` (from ``rng_for``'s hash of ``(seed,
+    sample_id, variant.name, variant.index)``): occluders are rendered first, in order, each
+    with its own generator ``rng_for(s, "occluder", k)`` (the render sees the landmarks in the
+    input frame); then, if ``variant.augment``, ``pipeline`` runs with ``rng_for(s,
+    "augment")``, carrying landmarks, box and occlusion mask. The result depends only on these
+    arguments — not on batching, workers or order.
 
-    Raises ValueError if the variant has occluders and ``render`` is None.
+    Raises ValueError if the variant has occluders and ``render`` is None, or wants
+    augmentation and ``pipeline`` is None.
     """
-    stream = derive_seed(seed, sample_id, variant.name, variant.index)
+    stream = variant_seed(seed, sample_id, variant)
+    if variant.augment and pipeline is None:
+        raise ValueError(
+            f"variant {variant.key!r} is augmented but no pipeline was given; pass "
+            "pipeline=build_pipeline(recipe's [augment] table)"
+        )
     if variant.occluders and render is None:
         raise ValueError(
             f"variant {variant.key!r} has occluders but no render function was given; pass "
@@ -84,7 +100,7 @@ def apply_variant(
         image = t.image
         mask = t.occlusion_mask
         for k, choice in enumerate(variant.occluders):
-            rng = variant_rng(seed, sample_id, variant, "occluder", k)
+            rng = variant_rng(stream, "occluder", k)
             name, wear, color = choice.pick(rng)
             rendered = render(image, t.landmarks68, name, rng, wear, color)  # type: ignore[misc]
             if rendered is None:
@@ -99,6 +115,6 @@ def apply_variant(
             infos.append({"name": name, "wear": wear, "color": color, **(info or {})})
         t = t.replace(image=image, occlusion_mask=mask)
     record: Record = []
-    if variant.augment and pipeline is not None:
-        t, record = pipeline(t, variant_rng(seed, sample_id, variant, "augment"))
+    if variant.augment and pipeline is not None:  # (checked above; keeps type checkers happy)
+        t, record = pipeline(t, variant_rng(stream, "augment"))
     return VariantResult(t, infos, record, stream)

@@ -49,6 +49,8 @@ class Targets:
             shape = getattr(img, "shape", None)
             dtype = getattr(img, "dtype", None)
             raise ValueError(f"image must be uint8 (H, W, 3), got {dtype} {shape}")
+        if not img.flags.c_contiguous:
+            object.__setattr__(self, "image", np.ascontiguousarray(img))
         object.__setattr__(self, "landmarks5", _as_points(self.landmarks5, 5, "landmarks5"))
         object.__setattr__(self, "landmarks68", _as_points(self.landmarks68, 68, "landmarks68"))
         if self.bbox is not None:

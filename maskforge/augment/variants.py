@@ -197,10 +197,13 @@ def parse_occluder(spec: Any, where: str = "occluder") -> OccluderChoice:
     return OccluderChoice(names, weights, colors, wears, wear_weights)
 
 
-def parse_variants(specs: Sequence[Mapping[str, Any]]) -> list[Variant]:
-    """Variants from the recipe's ``[[variants]]`` list (see module doc); ``count = k`` repeats a
-    variant. Raises :class:`RecipeError` naming the bad entry."""
-    if isinstance(specs, (str, bytes)) or not isinstance(specs, Sequence) or not specs:
+def parse_variants(specs: Sequence[Mapping[str, Any]] | str) -> list[Variant]:
+    """Variants from the recipe's ``[[variants]]`` list (see module doc), or a built-in plan
+    name (``variants = "reference"``); ``count = k`` repeats a variant. Raises
+    :class:`RecipeError` naming the bad entry."""
+    if isinstance(specs, str):
+        return builtin_plan(specs)
+    if isinstance(specs, bytes) or not isinstance(specs, Sequence) or not specs:
         raise RecipeError("variants must be a non-empty list of tables ([[variants]])")
     known = {"name", "occluder", "occluders", "augment", "count"}
     out: list[Variant] = []

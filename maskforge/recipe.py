@@ -225,8 +225,11 @@ def validate(
         if key in SPEC[""]:
             top_values[key] = value
         elif key == "variants":
-            if not isinstance(value, list):
-                raise RecipeError(f"{where}: variants must be an array of tables ([[variants]])")
+            if not isinstance(value, list | str):
+                raise RecipeError(
+                    f"{where}: variants must be a built-in plan name (variants = \"reference\") "
+                    "or an array of tables ([[variants]])"
+                )
         elif not isinstance(value, dict):
             raise RecipeError(f"{where}: {key} must be a table ([{key}]), got {value!r}")
     out = check_table(where, "", top_values, SPEC[""])

@@ -45,6 +45,7 @@ SAMPLE_FIELDS: list[pa.Field] = [
     pa.field("transform", pa.list_(pa.float64(), 6)),
     pa.field("embedding", pa.list_(_F32)),
     pa.field("clean_score", _F32),
+    pa.field("clean_flagged", pa.bool_()),
     pa.field("occluders", pa.list_(OCCLUDER_TYPE)),
     pa.field("occlusion_mask", pa.binary()),
     pa.field("augment", pa.string()),

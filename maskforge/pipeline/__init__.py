@@ -23,8 +23,11 @@ def plan_run(
     overrides: tuple[str, ...] | list[str] = (),
 ) -> RunPlan:
     """Load and validate a recipe, list its input and split it into shards."""
+    from .validate import VALIDATORS, check_stages
+
     if not isinstance(recipe, Recipe):
-        recipe = load_recipe(recipe, overrides)
+        recipe = load_recipe(recipe, overrides, validators=VALIDATORS)
+    check_stages(recipe)
     in_path = input if input is not None else recipe.data.get("input")
     out_path = output if output is not None else recipe.data.get("output")
     if in_path is None:

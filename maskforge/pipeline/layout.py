@@ -8,6 +8,7 @@ OUT/rejects/shard-*.parquet    inputs a stage could not use, with stage and reas
 OUT/removed/shard-*.parquet    samples the cleaner removed (score, threshold, method)
 OUT/rejects.parquet            all rejects in one file (written at the end of a run)
 OUT/removed.parquet            all removals in one file (written at the end of a run)
+OUT/clean_scores/shard-*.parquet, OUT/clean_scores.parquet   every scored sample (cleaning audit)
 OUT/cache/<stage>-<key>/       per-shard outputs of expensive stages, keyed by their configuration
 OUT/report/index.html          the run report
 ```
@@ -42,6 +43,10 @@ class Layout:
     @property
     def removed(self) -> Path:
         return self.out / "removed"
+
+    @property
+    def clean_scores(self) -> Path:
+        return self.out / "clean_scores"
 
     @property
     def report(self) -> Path:

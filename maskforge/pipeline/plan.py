@@ -41,6 +41,8 @@ class RunPlan:
     listing: Listing
     shards: list[Shard]
     stage_keys: dict[str, str] = field(default_factory=dict)
+    identity_splits: dict[str, str] = field(default_factory=dict)
+    dropped_identities: dict[str, str] = field(default_factory=dict)
 
     @property
     def layout(self) -> Layout:
@@ -52,6 +54,10 @@ class RunPlan:
 
     def has(self, stage: str) -> bool:
         return stage in self.recipe
+
+    @property
+    def needs_embeddings(self) -> bool:
+        return self.has("detect") and (self.has("clean") or self.has("embed"))
 
 
 #: Keys that never change what a run produces.
@@ -66,12 +72,15 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
     keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
     keys["dataset"] = config_key("dataset", semantic)
-    samples = listing.samples
-    limit = data["source"].get("limit_identities")
-    if limit:
-        keep = set(listing.identities[:limit])
-        samples = [s for s in samples if s.identity in keep]
+    samples, dropped = choose_identities(listing, data)
     shards = make_shards(samples, data["source"]["shard_size"])
+    splits: dict[str, str] = {}
+    split = data.get("split")
+    if split and split["by"] == "identity":
+        from ..augment import assign_splits
+
+        names = sorted({s.identity for s in samples})
+        splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
     return RunPlan(
         recipe=data,
         input_path=input_path,
@@ -79,4 +88,36 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         listing=listing,
         shards=shards,
         stage_keys=keys,
+        identity_splits=splits,
+        dropped_identities=dropped,
     )
+
+
+def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:
+    """Apply the dataset-wide identity limits before sharding.
+
+    ``source.limit_identities`` keeps the first N identities by name (for trials);
+    ``select.max_identities`` keeps a seeded random N among those with at least
+    ``select.min_images`` listed images (``min_images`` is applied again per shard after
+    detection and cleaning, when images may have been lost).
+    """
+    from ..seeding import derive_seed
+
+    counts: dict[str, int] = {}
+    for s in listing.samples:
+        counts[s.identity] = counts.get(s.identity, 0) + 1
+    names = sorted(counts)
+    dropped: dict[str, str] = {}
+    limit = data["source"].get("limit_identities")
+    if limit:
+        dropped.update({n: "limit_identities" for n in names[limit:]})
+        names = names[:limit]
+    select = data.get("select")
+    if select and select.get("max_identities"):
+        eligible = [n for n in names if counts[n] >= select["min_images"]]
+        ranked = sorted(eligible, key=lambda n: derive_seed(int(data["seed"]), "identities", n))
+        keep = set(ranked[: select["max_identities"]])
+        dropped.update({n: "max_identities" for n in names if n not in keep and n in eligible})
+        names = [n for n in names if n in keep or n not in eligible]
+    keep_names = set(names)
+    return [s for s in listing.samples if s.identity in keep_names], dropped

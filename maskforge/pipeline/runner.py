@@ -8,23 +8,28 @@ once per actor), and every worker writes its own shard files.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
+import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.manifest import build_manifest, write_manifest
-from ..io.schema import REJECT_SCHEMA
+from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
 from ..io.writer import is_done, write_table_atomic
+from .detect_task import DetectTask
+from .embed_task import EmbedTask
+from .finish_task import FinishTask
 from .plan import RunPlan
-from .shard_task import ShardTask
 
 log = logging.getLogger("maskforge")
 
@@ -46,68 +51,131 @@ class RunResult:
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-def iter_local(plan: RunPlan, todo: list[int]) -> Iterator[dict[str, Any]]:
+class ShardPipeline:
+    """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``."""
+
+    def __init__(self, plan: RunPlan, resume: bool = True, stages: tuple[str, ...] | None = None) -> None:
+        self.plan = plan
+        self.resume = resume
+        tasks: list[tuple[str, Any]] = []
+        if plan.has("detect"):
+            tasks.append(("detect", DetectTask(plan)))
+            if plan.needs_embeddings:
+                tasks.append(("embed", EmbedTask(plan)))
+        tasks.append(("finish", FinishTask(plan)))
+        self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
+
+    def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+        stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
+        stats: dict[str, Any] = {"shard": index}
+        for name, task in self.tasks:
+            s = task(index, resume=self.resume)
+            stages[name] = {k: s.get(k) for k in ("seconds", "skipped", "model") if k in s}
+            if name == "finish":
+                stats = dict(s)
+        stats["stages"] = stages
+        return stats
+
+
+def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[dict[str, Any]]:
     """Process shards one after another in this process."""
-    task = ShardTask(plan)
+    pipe = ShardPipeline(plan, resume)
     for index in todo:
-        yield task(index)
+        yield pipe(index)
 
 
-class _RayShardWorker:
-    """Ray Data actor: one :class:`ShardTask` per actor, a batch of shard indexes per call."""
+class _RayStageWorker:
+    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor."""
 
-    def __init__(self, plan: RunPlan) -> None:
-        self.task = ShardTask(plan)
+    def __init__(self, plan_file: str, resume: bool, stages: tuple[str, ...] | None) -> None:
+        with open(plan_file, "rb") as fh:
+            plan = pickle.load(fh)
+        self.pipe = ShardPipeline(plan, resume, stages)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        import json
+        out = []
+        for i, prev in zip(batch["shard"], batch["stats"], strict=True):
+            upstream = json.loads(prev) if prev else None
+            out.append(json.dumps(self.pipe(int(i), upstream), default=str))
+        return {"shard": batch["shard"], "stats": out}
 
-        out = [json.dumps(self.task(int(i)), default=str) for i in batch["shard"]]
-        return {"stats": out}
+
+def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+    }
+    if address:
+        kwargs["address"] = address
+    else:
+        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
+    ray.init(**kwargs)
+    for name in ("ray", "ray.data", "ray._private", "ray.util"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return True
 
 
 def iter_ray(
     plan: RunPlan,
     todo: list[int],
     *,
+    resume: bool = True,
     num_cpus: int | None = None,
     num_gpus: int | None = None,
     address: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Process shards on Ray (an embedded local instance unless ``address`` is given)."""
-    import json
+    """Process shards on Ray (an embedded local instance unless ``address`` is given).
+
+    Without GPUs, one pool of CPU actors runs every task of a shard (no hand-off cost). With
+    GPUs, detection runs on a CPU actor pool, embedding on a GPU actor pool and the rest on a CPU
+    pool; Ray Data streams shards through them so CPU and GPU stages overlap.
+    """
+    import warnings
 
     import ray
 
-    started_here = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-        kwargs: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "logging_level": logging.ERROR,
-            "configure_logging": True,
-        }
-        if address:
-            kwargs["address"] = address
-        else:
-            kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
-        ray.init(**kwargs)
-        started_here = True
+    started_here = _init_ray(num_cpus, num_gpus, address)
+    plan_file = plan.out / "cache" / "plan.pkl"
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(plan_file, "wb") as fh:
+        pickle.dump(plan, fh)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
         ctx.verbose_progress = False
-        workers = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))))
-        ds = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
-        ds = ds.map_batches(
-            _RayShardWorker,
-            fn_constructor_kwargs={"plan": plan},
-            batch_size=1,
-            concurrency=workers,
-            num_cpus=1,
+        ctx.enable_operator_progress_bars = False
+        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
+        gpus = int(ray.available_resources().get("GPU", 0))
+        ds = ray.data.from_items(
+            [{"shard": i, "stats": ""} for i in todo], override_num_blocks=len(todo)
         )
+
+        def pool(stages: tuple[str, ...] | None, size: int, **res: Any) -> None:
+            nonlocal ds
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = ds.map_batches(
+                    _RayStageWorker,
+                    fn_constructor_kwargs={"plan_file": str(plan_file), "resume": resume, "stages": stages},
+                    batch_size=1,
+                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
+                    **res,
+                )
+
+        if gpus and plan.needs_embeddings:
+            pool(("detect",), cpus, num_cpus=1)
+            pool(("embed",), gpus, num_gpus=1, num_cpus=0)
+            pool(("finish",), cpus, num_cpus=1)
+        else:
+            pool(None, cpus, num_cpus=1)
         for row in ds.iter_rows():
             yield json.loads(row["stats"])
     finally:
@@ -128,21 +196,21 @@ def run_plan(
     """Process every shard of ``plan`` not already done, then write the end-of-run files."""
     t0 = time.perf_counter()
     plan.out.mkdir(parents=True, exist_ok=True)
-    task = ShardTask(plan)
+    finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
-    done = [i for i in indexes if resume and task.is_done(i)]
+    done = [i for i in indexes if resume and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
     stats: list[dict[str, Any]] = []
     for i in done:
-        s = task(i)  # returns the stored stats, marked skipped
+        s = finish(i)  # returns the stored stats, marked skipped
         stats.append(s)
         if progress:
             progress(s)
     if todo:
         if executor == "local":
-            it = iter_local(plan, todo)
+            it = iter_local(plan, todo, resume)
         elif executor == "ray":
-            it = iter_ray(plan, todo, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
+            it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
         else:
             raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
         for s in it:
@@ -171,12 +239,26 @@ def _consolidate(plan: RunPlan, folder: Path, target: Path, schema: pa.Schema) -
     return table.num_rows
 
 
+def _spread(values: list[int]) -> dict[str, float] | None:
+    if not values:
+        return None
+    arr = sorted(values)
+    return {"min": arr[0], "median": float(median(arr)), "max": arr[-1], "identities": len(arr)}
+
+
 def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, Any]:
-    rejects: Counter = Counter()
-    variants: Counter = Counter()
+    """Counts of the whole run from the per-shard stats."""
+    sums: dict[str, Counter] = {k: Counter() for k in ("rejects_by_reason", "variants", "occluders")}
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    dropped: dict[str, str] = dict(plan.dropped_identities)
     for s in stats:
-        rejects.update(s.get("rejects_by_reason", {}))
-        variants.update(s.get("variants", {}))
+        for k, c in sums.items():
+            c.update(s.get(k, {}))
+        before.update(s.get("per_identity_input", {}))
+        after.update(s.get("per_identity_output", {}))
+        dropped.update((s.get("selection") or {}).get("dropped", {}))
+    clean = [s.get("clean") or {} for s in stats]
     return {
         "listed": len(plan.listing.samples),
         "identities": len(plan.listing.labels),
@@ -185,29 +267,61 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
         "inputs": sum(s.get("inputs", 0) for s in stats),
         "samples": sum(s.get("samples", 0) for s in stats),
         "rejects": sum(s.get("rejects", 0) for s in stats),
-        "rejects_by_reason": dict(sorted(rejects.items())),
-        "variants": dict(sorted(variants.items())),
+        "rejects_by_reason": dict(sorted(sums["rejects_by_reason"].items())),
+        "flagged": sum(s.get("flagged", 0) for s in stats),
+        "removed": sum(s.get("removed", 0) for s in stats),
+        "too_few_images_identities": sum(c.get("identities_too_few_images", 0) for c in clean),
+        "variants": dict(sorted(sums["variants"].items())),
+        "occluders": dict(sorted(sums["occluders"].items())),
+        "dropped_identities": dict(Counter(dropped.values())),
+        "per_identity_before": sorted(before.values()),
+        "per_identity_after": sorted(after.values()),
+        "balance": {"before": _spread(list(before.values())), "after": _spread(list(after.values()))},
     }
 
 
 def _stage_seconds(stats: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds of work per stage summed over the shards computed in this run (not reused)."""
     total: Counter = Counter()
     for s in stats:
-        if not s.get("skipped"):
-            total.update(s.get("seconds", {}))
+        for name, st in (s.get("stages") or {}).items():
+            if not st.get("skipped"):
+                for k, v in (st.get("seconds") or {}).items():
+                    total[f"{name}.{k}" if k != name else name] += v
     return {k: round(v, 3) for k, v in sorted(total.items())}
 
 
+def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    models: dict[str, Any] = {}
+    for s in stats:
+        for name, st in (s.get("stages") or {}).items():
+            if st.get("model") and name not in models:
+                models[name] = st["model"]
+    return models
+
+
 def finish_run(plan: RunPlan, result: RunResult) -> None:
-    """Write labels.csv, rejects.parquet and manifest.json for a finished run."""
+    """Write labels.csv, the consolidated tables, manifest.json and the report."""
+    from .finish_task import CLEAN_SCORE_SCHEMA
+
     layout = plan.layout
     with open(layout.labels, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["identity", "label"])
         writer.writerows(plan.listing.labels.items())
     _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA)
+    if plan.has("clean"):
+        _consolidate(plan, layout.removed, plan.out / "removed.parquet", SAMPLE_SCHEMA)
+        _consolidate(plan, layout.clean_scores, plan.out / "clean_scores.parquet", CLEAN_SCORE_SCHEMA)
     result.counts = aggregate_counts(plan, result.shard_stats)
-    timings = {"total": round(result.seconds, 3), "stages_cpu_s": _stage_seconds(result.shard_stats)}
+    timings = {
+        "total": round(result.seconds, 3),
+        "stages_cpu_s": _stage_seconds(result.shard_stats),
+        "reused": {
+            name: sum(1 for s in result.shard_stats if (s.get("stages") or {}).get(name, {}).get("skipped"))
+            for name in ("detect", "embed", "finish")
+        },
+    }
     manifest = build_manifest(
         recipe=plan.recipe,
         input_path=plan.input_path,
@@ -215,7 +329,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         labels=plan.listing.labels,
         counts=result.counts,
         timings=timings,
-        models={},
+        models=_models(result.shard_stats),
         shards={
             "total": len(plan.shards),
             "processed": len(result.shard_stats) - result.skipped_shards,
@@ -224,3 +338,6 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         },
     )
     write_manifest(manifest, plan.out)
+    from .report import write_run_report
+
+    write_run_report(plan, manifest)

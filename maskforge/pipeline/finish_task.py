@@ -1,0 +1,221 @@
+"""The last per-shard step: clean, select, split, make variants, write the dataset shard.
+
+Inputs are the detect/embed caches of the shard (or the decoded originals when the recipe has no
+``[detect]``). Outputs, all written before the dataset shard's stats file (which marks it done):
+``rejects/``, ``removed/``, ``clean_scores/`` and ``dataset/`` shard files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
+from ..io.writer import read_stats, write_shard, write_table_atomic
+from .decode_stage import decode_samples
+from .detect_task import DetectTask, base_row
+from .embed_task import EmbedTask
+from .plan import RunPlan, shard_key
+from .variant_stage import VariantMaker
+
+CLEAN_SCORE_SCHEMA = pa.schema(
+    [
+        ("sample_id", pa.string()),
+        ("identity", pa.string()),
+        ("source_path", pa.string()),
+        ("clean_score", pa.float32()),
+        ("threshold", pa.float32()),
+        ("flagged", pa.bool_()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("method", pa.string()),
+        ("embedder", pa.string()),
+        ("nearest_identity", pa.string()),
+        ("nearest_distance", pa.float32()),
+        ("image", pa.binary()),
+    ]
+)
+
+
+class FinishTask:
+    """``task(index) -> stats``: the dataset shard ``index`` and its side tables."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        self.detect = DetectTask(plan) if plan.has("detect") else None
+        self.embed = EmbedTask(plan) if plan.needs_embeddings else None
+        self._variants: VariantMaker | None = None
+
+    @property
+    def variants(self) -> VariantMaker:
+        if self._variants is None:
+            self._variants = VariantMaker(self.plan)
+        return self._variants
+
+    def key(self, index: int) -> str:
+        return f"{self.plan.stage_keys['dataset']}-{shard_key(self.plan.shards[index])}"
+
+    def is_done(self, index: int) -> bool:
+        layout = self.plan.layout
+        stats = read_stats(layout.shard_file(layout.dataset, index))
+        return stats is not None and stats.get("key") == self.key(index)
+
+    # ------------------------------------------------------------------ inputs
+    def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict]:
+        """Rows with their decoded ``pixels``, reject rows, and seconds spent."""
+        plan = self.plan
+        if self.detect is None:
+            t0 = time.perf_counter()
+            source = plan.recipe["source"]
+            decoded, rejects = decode_samples(
+                plan.shards[index].samples,
+                max_pixels=source["max_pixels"],
+                min_side=source["min_side"],
+            )
+            rows = []
+            for d in decoded:
+                data, fmt = d.original_bytes()
+                rows.append({**base_row(d.sample), "variant": "original", "image": data,
+                             "image_format": fmt, "pixels": d.pixels})
+            return rows, rejects, {"decode": time.perf_counter() - t0}
+        rows = self.detect.cache.read(index).to_pylist()
+        for r in rows:
+            r["pixels"] = None  # decoded on demand (PNG crops)
+        return rows, self.detect.cache.read_rejects(index), {}
+
+    # ------------------------------------------------------------------ main
+    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+        plan, layout = self.plan, self.plan.layout
+        dataset_file = layout.shard_file(layout.dataset, index)
+        if resume and self.is_done(index):
+            return {**(read_stats(dataset_file) or {}), "skipped": True}
+        shard = plan.shards[index]
+        rows, rejects, seconds = self._inputs(index)
+        removed: list[dict[str, Any]] = []
+        scores: list[dict[str, Any]] = []
+        clean_summary: dict[str, Any] = {}
+
+        if self.embed is not None:
+            emb = self.embed.cache.read(index)
+            by_id = dict(zip(emb.column("sample_id").to_pylist(), emb.column("embedding").to_pylist(), strict=True))
+            for r in rows:
+                r["embedding"] = by_id.get(r["sample_id"])
+        if plan.has("clean") and rows:
+            t0 = time.perf_counter()
+            rows, removed, scores, clean_summary = self._clean(rows)
+            seconds["clean"] = time.perf_counter() - t0
+
+        selection_stats: dict[str, Any] = {}
+        if plan.has("select") and rows:
+            from ..augment import select_per_identity
+
+            sel_cfg = plan.recipe["select"]
+            sel = select_per_identity(
+                [r["sample_id"] for r in rows], [r["identity"] for r in rows],
+                per_identity=sel_cfg["per_identity"], min_images=sel_cfg["min_images"],
+                max_identities=None, seed=plan.seed,
+            )
+            rows = [r for r in rows if r["sample_id"] in sel]
+            selection_stats = {"counts_before": sel.counts_before, "dropped": sel.dropped}
+
+        if plan.has("split") and rows:
+            self._split(rows)
+
+        t0 = time.perf_counter()
+        out_rows: list[dict[str, Any]] = []
+        for r in rows:
+            made, variant_rejects = self.variants.make(r)
+            out_rows.extend(made)
+            rejects.extend(variant_rejects)
+        seconds["variants"] = time.perf_counter() - t0
+
+        stats = {
+            "shard": index,
+            "key": self.key(index),
+            "inputs": len(shard.samples),
+            "identities": len(shard.identities),
+            "samples": len(out_rows),
+            "rejects": len(rejects),
+            "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
+            "removed": len(removed),
+            "flagged": clean_summary.get("flagged", 0),
+            "variants": dict(Counter(r["variant"] for r in out_rows)),
+            "occluders": dict(Counter(f"{o['kind']}:{o['name']}" for r in out_rows for o in r.get("occluders") or [])),
+            "selection": selection_stats,
+            "per_identity_input": dict(Counter(s.identity for s in shard.samples)),
+            "per_identity_output": dict(Counter(r["identity"] for r in out_rows if r["variant"] == out_rows[0]["variant"])) if out_rows else {},
+            "clean": clean_summary,
+            "seconds": seconds,
+            "skipped": False,
+        }
+        t0 = time.perf_counter()
+        write_table_atomic(to_table(rejects, REJECT_SCHEMA), layout.shard_file(layout.rejects, index))
+        if plan.has("clean"):
+            write_table_atomic(to_table(removed, SAMPLE_SCHEMA), layout.shard_file(layout.removed, index))
+            write_table_atomic(
+                to_table(scores, CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
+            )
+        table = to_table(out_rows, SAMPLE_SCHEMA)
+        stats["seconds"]["write"] = time.perf_counter() - t0
+        write_shard(table, dataset_file, stats)
+        return stats
+
+    # ------------------------------------------------------------------ steps
+    def _clean(self, rows: list[dict[str, Any]]) -> tuple[list, list, list, dict]:
+        from ..clean import CleanConfig, score_identities
+
+        plan = self.plan
+        usable = [r for r in rows if r.get("embedding") is not None]
+        embedder = self.embed.embedder.info.get("name", "dlib-resnet") if self.embed else "dlib-resnet"
+        config = CleanConfig.from_dict(plan.recipe["clean"]).with_embedder(embedder)
+        if not usable:
+            return rows, [], [], {}
+        res = score_identities(
+            np.asarray([r["embedding"] for r in usable], np.float32),
+            [r["identity"] for r in usable],
+            config,
+            source_paths=[r["source_path"] for r in usable],
+            sample_ids=[r["sample_id"] for r in usable],
+        )
+        kept, removed, scores = [], [], []
+        gone = res.removed
+        for i, r in enumerate(usable):
+            r["clean_score"] = None if np.isnan(res.score[i]) else float(res.score[i])
+            r["clean_flagged"] = bool(res.flagged[i])
+            scores.append({
+                "sample_id": r["sample_id"], "identity": r["identity"], "source_path": r["source_path"],
+                "clean_score": r["clean_score"],
+                "threshold": None if np.isnan(res.threshold[i]) else float(res.threshold[i]),
+                "flagged": bool(res.flagged[i]), "status": str(res.status[i]), "reason": str(res.reason[i]),
+                "method": res.method, "embedder": res.embedder,
+                "nearest_identity": res.nearest_identity[i] if res.nearest_identity[i] else None,
+                "nearest_distance": None if np.isnan(res.nearest_distance[i]) else float(res.nearest_distance[i]),
+                "image": r["image"],
+            })
+            if gone[i]:
+                removed.append({k: v for k, v in r.items() if k != "pixels"})
+            else:
+                kept.append(r)
+        summary = res.summary()
+        return kept, removed, scores, summary
+
+    def _split(self, rows: list[dict[str, Any]]) -> None:
+        cfg = self.plan.recipe["split"]
+        if cfg["by"] == "identity":
+            for r in rows:
+                r["split"] = self.plan.identity_splits.get(r["identity"], "train")
+            return
+        from ..augment import assign_splits
+
+        splits = assign_splits(
+            [r["sample_id"] for r in rows], [r["identity"] for r in rows],
+            val_fraction=cfg["val_fraction"], by="image", seed=self.plan.seed,
+        )
+        for r in rows:
+            r["split"] = splits[r["sample_id"]]
+
+

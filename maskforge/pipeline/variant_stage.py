@@ -1,0 +1,140 @@
+"""Expanding a sample into the recipe's variants (occluders + augmentation) and encoding them.
+
+Without a variant plan a sample yields one row: ``original`` (the input's bytes) or ``aligned``
+(the crop, encoded as the recipe's ``[encode]`` says). With a plan (``variants = "reference"`` or
+a ``[[variants]]`` list) each variant is made by :func:`maskforge.augment.apply_variant`, with
+occluders drawn by :mod:`maskforge.occlude` from the sample's 68 landmarks.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..io.decode import decode_image, encode_image
+from .plan import RunPlan
+
+
+def encode_mask(mask: np.ndarray) -> bytes:
+    """A boolean ``(H, W)`` mask as an 8-bit grayscale PNG (255 = covered)."""
+    ok, buf = cv2.imencode(".png", np.where(mask, 255, 0).astype(np.uint8))
+    if not ok:  # pragma: no cover
+        raise ValueError("could not encode the occlusion mask")
+    return buf.tobytes()
+
+
+def variants_of(recipe: dict[str, Any]) -> list[Any] | None:
+    """The recipe's variant plan, or None when it has none."""
+    spec = recipe.get("variants")
+    if spec is None:
+        return None
+    from ..augment import builtin_plan, parse_variants
+
+    return builtin_plan(spec) if isinstance(spec, str) else parse_variants(spec)
+
+
+def make_render(library: Any, yaw: float | None):  # noqa: ANN201
+    """An occluder renderer with the signature :func:`maskforge.augment.apply_variant` expects."""
+    from dataclasses import replace
+
+    from ..occlude import OccluderSpec, render_occluder
+
+    def render(image, landmarks68, name, rng, wear, color):  # noqa: ANN001, ANN202
+        spec = OccluderSpec.parse(name)
+        spec = replace(spec, wear=wear or spec.wear, color=color or spec.color)
+        res = render_occluder(image, landmarks68, spec, rng, yaw=yaw, library=library)
+        return res.image, res.mask, res.info
+
+    return render
+
+
+class VariantMaker:
+    """Makes the output rows of one sample."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        enc = plan.recipe["encode"]
+        self.fmt, self.quality = enc["image_format"], enc["quality"]
+        self.variants = variants_of(plan.recipe)
+        self._pipeline = None
+        self._library = None
+
+    @property
+    def pipeline(self):  # noqa: ANN201
+        if self._pipeline is None:
+            from ..augment import build_pipeline
+
+            self._pipeline = build_pipeline(self.plan.recipe.get("augment"))
+        return self._pipeline
+
+    @property
+    def library(self):  # noqa: ANN201
+        if self._library is None:
+            from ..occlude import AssetLibrary
+
+            dirs = (self.plan.recipe.get("occlude") or {}).get("asset_dirs")
+            self._library = AssetLibrary.load(extra_dirs=dirs)
+        return self._library
+
+    def _encode(self, pixels: np.ndarray) -> bytes:
+        return encode_image(pixels, self.fmt, self.quality)
+
+    def make(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        base = {k: v for k, v in row.items() if k != "pixels"}
+        base["seed"] = self.plan.seed
+        if self.variants is None:
+            if base["variant"] != "original":
+                pixels = self._pixels(row)
+                base.update(image=self._encode(pixels), image_format=self.fmt)
+            return [base], []
+        return self._expand(row, base)
+
+    def _pixels(self, row: dict[str, Any]) -> np.ndarray:
+        if row.get("pixels") is None:
+            row["pixels"] = decode_image(row["image"])
+        return row["pixels"]
+
+    def _expand(self, row: dict[str, Any], base: dict[str, Any]) -> tuple[list, list]:
+        from ..augment import Targets, apply_variant
+
+        pixels = self._pixels(row)
+        lm5 = None if row.get("landmarks5") is None else np.asarray(row["landmarks5"], np.float32)
+        lm68 = None if row.get("landmarks68") is None else np.asarray(row["landmarks68"], np.float32)
+        bbox = None if row.get("bbox") is None else np.asarray(row["bbox"], np.float32)
+        yaw = None if row.get("pose") is None else float(row["pose"][0])
+        needs_occluder = any(v.occluder is not None for v in self.variants)
+        render = make_render(self.library, yaw) if needs_occluder and lm68 is not None else None
+        out, rejects = [], []
+        for variant in self.variants:
+            targets = Targets(pixels, landmarks5=lm5, landmarks68=lm68, bbox=bbox)
+            res = apply_variant(targets, variant, self.pipeline, self.plan.seed, row["sample_id"], render=render)
+            if res.reject is not None:
+                rejects.append({
+                    "sample_id": row["sample_id"], "source_path": row["source_path"], "identity": row["identity"],
+                    "stage": res.reject.get("stage", "variants"), "reason": res.reject["reason"],
+                    "detail": f"variant {variant.name}: {res.reject.get('detail', '')}",
+                })
+                continue
+            t = res.targets
+            h, w = t.image.shape[:2]
+            out.append({
+                **base,
+                "variant": variant.name,
+                "image": self._encode(t.image),
+                "image_format": self.fmt,
+                "width": w,
+                "height": h,
+                "bbox": t.bbox,
+                "landmarks5": t.landmarks5,
+                "landmarks68": t.landmarks68,
+                "occluders": [
+                    {k: (None if o.get(k) is None else str(o.get(k))) for k in ("kind", "name", "color", "texture", "wear")}
+                    for o in res.occluders
+                ],
+                "occlusion_mask": None if t.occlusion_mask is None else encode_mask(t.occlusion_mask),
+                "augment": json.dumps(res.augment, sort_keys=True, separators=(",", ":")),
+            })
+        return out, rejects

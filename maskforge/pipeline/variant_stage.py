@@ -136,5 +136,6 @@ class VariantMaker:
                 ],
                 "occlusion_mask": None if t.occlusion_mask is None else encode_mask(t.occlusion_mask),
                 "augment": json.dumps(res.augment, sort_keys=True, separators=(",", ":")),
+                "seed": int(res.seed),
             })
         return out, rejects

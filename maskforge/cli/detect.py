@@ -1,0 +1,39 @@
+"""``maskforge detect``: aligned faces with landmarks and pose, as shards (and optionally files)."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import user_errors
+
+
+@click.command("detect")
+@click.argument("src_dir", type=click.Path(exists=True))
+@click.option("--output", required=True, metavar="DIR", help="Output folder (shards, rejects, manifest).")
+@click.option("--detector", type=click.Choice(["dlib-hog", "mtcnn", "dlib-cnn"]), default="dlib-hog", show_default=True)
+@click.option("--size", type=int, default=112, show_default=True, help="Output size: 112 (ArcFace template), 160 (FaceNet crop) or another size.")
+@click.option("--no-align", is_flag=True, help="Keep the unaligned box+margin crop instead of aligning.")
+@click.option("--export-images", metavar="DIR", default=None, help="Also write the crops as image files mirroring the source folders.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other detect key, e.g. --set detect.upsample=1.")
+@click.option("--executor", type=click.Choice(["ray", "local"]), default="local", show_default=True)
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None)
+@click.option("--quiet", is_flag=True)
+@user_errors
+def command(src_dir: str, output: str, detector: str, size: int, no_align: bool, export_images: str | None,
+            overrides: tuple[str, ...], executor: str, num_cpus: int | None, quiet: bool) -> None:
+    """Detect, align and landmark the faces of SRC_DIR; write shards with variant "aligned"."""
+    from ..export import export_folders
+    from ..pipeline import plan_run
+    from ..pipeline.runner import run_plan
+    from ..pipeline.validate import VALIDATORS
+    from ..recipe import load_recipe
+    from .run import summary
+
+    text = f'seed = 0\nname = "detect"\n[detect]\ndetector = "{detector}"\nsize = {int(size)}\nalign = {str(not no_align).lower()}\n'
+    recipe = load_recipe(text=text, overrides=overrides, validators=VALIDATORS)
+    plan = plan_run(recipe, input=src_dir, output=output)
+    result = run_plan(plan, executor=executor, num_cpus=num_cpus)
+    click.echo(summary(result))
+    if export_images:
+        n = export_folders(output, export_images, layout="source")
+        click.echo(f"exported {n} aligned crops under {export_images}")

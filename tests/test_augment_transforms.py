@@ -311,3 +311,16 @@ def test_photometric_values():
     assert 0.08 < changed < 0.1 and set(np.unique(imp)) == {0, 128, 255}
     jpeg = JpegCompression(p=1.0).apply(t.replace(image=np.full((16, 16, 3), 90, np.uint8)), quality=50).image
     assert np.abs(jpeg.astype(int) - 90).max() <= 2
+
+
+@pytest.mark.parametrize("border", ["reflect", "constant", "replicate"])
+def test_rgba_warp_path_equals_plain_warp(border):
+    import cv2
+
+    from maskforge.augment.geometric import BORDERS
+    from maskforge.augment.targets import warp_image
+
+    img = np.random.default_rng(4).integers(0, 256, (57, 63, 3), dtype=np.uint8)
+    m = cv2.getRotationMatrix2D((30.2, 25.7), 17.0, 1.1)
+    plain = cv2.warpAffine(img, m, (63, 57), flags=cv2.INTER_LINEAR, borderMode=BORDERS[border])
+    assert np.array_equal(warp_image(img, m, BORDERS[border], cv2.INTER_LINEAR), plain)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -45,14 +44,16 @@ def command(
         f"{len(plan.shards)} shards -> {plan.out}",
         err=True,
     )
+    from ..pipeline.quiet import terminal
+
     bar = _progress_bar(total, quiet)
 
     def progress(stats: dict[str, Any]) -> None:
         if bar is not None:
             bar.update(stats.get("inputs", 0))
         elif not stats.get("skipped"):
-            click.echo(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
-                       f"{stats.get('rejects', 0)} rejects", err=True)
+            print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
+                  f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
     ray_cfg = plan.recipe.get("ray", {})
     try:
@@ -76,7 +77,9 @@ def _progress_bar(total: int, quiet: bool):  # noqa: ANN202
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="img", desc="maskforge", file=sys.stderr, dynamic_ncols=True)
+    from ..pipeline.quiet import terminal
+
+    return tqdm(total=total, unit="img", desc="maskforge", file=terminal(), dynamic_ncols=True)
 
 
 def summary(result: Any) -> str:
@@ -90,9 +93,8 @@ def summary(result: Any) -> str:
     ]
     for reason, n in c["rejects_by_reason"].items():
         rows.append((f"  {reason}", n))
-    for key in ("flagged", "removed"):
-        if key in c:
-            rows.append((key, c[key]))
+    if c.get("cleaned"):
+        rows += [("flagged by cleaning", c["flagged"]), ("removed by cleaning", c["removed"])]
     for variant, n in c["variants"].items():
         rows.append((f"variant {variant}", n))
     if c.get("skipped_files"):

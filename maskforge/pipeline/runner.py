@@ -30,6 +30,7 @@ from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .plan import RunPlan
+from .quiet import redirect_output
 
 log = logging.getLogger("maskforge")
 
@@ -208,15 +209,19 @@ def run_plan(
             progress(s)
     if todo:
         if executor == "local":
-            it = iter_local(plan, todo, resume)
+            for s in iter_local(plan, todo, resume):
+                stats.append(s)
+                if progress:
+                    progress(s)
         elif executor == "ray":
-            it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
+            with redirect_output(plan.out / "logs" / "ray.log"):
+                it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
+                for s in it:
+                    stats.append(s)
+                    if progress:
+                        progress(s)
         else:
             raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
-        for s in it:
-            stats.append(s)
-            if progress:
-                progress(s)
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds)
@@ -268,6 +273,7 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
         "samples": sum(s.get("samples", 0) for s in stats),
         "rejects": sum(s.get("rejects", 0) for s in stats),
         "rejects_by_reason": dict(sorted(sums["rejects_by_reason"].items())),
+        "cleaned": plan.has("clean"),
         "flagged": sum(s.get("flagged", 0) for s in stats),
         "removed": sum(s.get("removed", 0) for s in stats),
         "too_few_images_identities": sum(c.get("identities_too_few_images", 0) for c in clean),

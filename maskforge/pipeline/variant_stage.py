@@ -115,14 +115,14 @@ class VariantMaker:
                 rejects.append({
                     "sample_id": row["sample_id"], "source_path": row["source_path"], "identity": row["identity"],
                     "stage": res.reject.get("stage", "variants"), "reason": res.reject["reason"],
-                    "detail": f"variant {variant.name}: {res.reject.get('detail', '')}",
+                    "detail": f"variant {variant.key}: {res.reject.get('detail', '')}",
                 })
                 continue
             t = res.targets
             h, w = t.image.shape[:2]
             out.append({
                 **base,
-                "variant": variant.name,
+                "variant": variant.key,
                 "image": self._encode(t.image),
                 "image_format": self.fmt,
                 "width": w,

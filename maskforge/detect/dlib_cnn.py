@@ -15,6 +15,9 @@ import numpy as np
 from .faces import Face
 from .landmarks import Landmarker68, box_from_landmarks5, landmarks5_from_68
 
+#: Images whose smaller side (after upsampling) is below this many pixels are not searched.
+MIN_SIDE = 20
+
 
 class DlibCnnDetector:
     """dlib MMOD CNN detector.
@@ -45,12 +48,18 @@ class DlibCnnDetector:
         self._detector = dlib.cnn_face_detection_model_v1(path)
         self.landmarker = landmarker if landmarker is not None else Landmarker68()
 
+    def _run(self, image: np.ndarray, upsample: int):
+        # dlib's CNN fails (RuntimeError) on images a few pixels wide; such images hold no face.
+        if min(image.shape[:2]) * 2**upsample < MIN_SIDE:
+            return []
+        return self._detector(image, upsample)
+
     def detect_one(self, image: np.ndarray) -> list[Face]:
         """Faces in one ``(H, W, 3)`` uint8 RGB image, in source pixels."""
-        dets = self._detector(image, self.upsample)
+        dets = self._run(image, self.upsample)
         fb = self.upsample_fallback
         if len(dets) == 0 and fb is not None and fb > self.upsample:
-            dets = self._detector(image, fb)
+            dets = self._run(image, fb)
         faces = []
         for det in dets:
             r = det.rect

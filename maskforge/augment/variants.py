@@ -38,6 +38,9 @@ MASK_PALETTE = ("surgical-green", "surgical-blue", "n95", "kn95", "cloth-black")
 #: How a mask is worn.
 WEARS = ("correct", "nose_exposed", "chin")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]*$")
+#: Occluder names are passed through to the occluder module, whose spec strings may carry
+#: tokens (``cloth+#1f2a44+dots+w=0.5``); only whitespace and commas are refused here.
+_OCC_NAME = re.compile(r"^[A-Za-z0-9][^\s,]*$")
 
 
 def _weighted(rng: np.random.Generator, items: tuple[str, ...], weights: tuple[float, ...]) -> str:
@@ -127,7 +130,7 @@ class Variant:
 
 
 def _check_name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _OCC_NAME.match(value):
         raise RecipeError(f"{where}: expected a name like 'n95' or 'surgical-blue', got {value!r}")
     return value
 

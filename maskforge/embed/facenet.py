@@ -120,7 +120,7 @@ class FacenetEmbedder(Embedder):
         import torch.nn.functional as F
 
         batch = torch.from_numpy(np.stack(crops)).to(self.device)
-        x = batch.permute(0, 3, 1, 2).float()
+        x = batch.permute(0, 3, 1, 2).float().contiguous()
         if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
             x = F.interpolate(
                 x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False

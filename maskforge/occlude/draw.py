@@ -1,0 +1,360 @@
+"""Procedural drawing of the project's occluder PNGs (the definitions behind ``mask_assets/``).
+
+Every asset is drawn in its *template frame*: the canonical face (:mod:`.anchors`) scaled to
+inter-ocular distance :data:`MASK_IOD` (masks, 512x512 px, eye midpoint at (256, 90)) or
+:data:`GLASSES_IOD` (glasses, 512x256 px, eye midpoint at (256, 128)). Drawing happens at 2x and is
+area-downsampled, so edges are anti-aliased. The output of a drawing is premultiplied
+``rgb`` (H, W, 3) float32 in [0, 1], ``alpha`` (H, W) and ``colorw`` (H, W): how much each pixel
+takes the user's colour/texture (colourable parts are drawn as white-based shading).
+Everything here is deterministic (no randomness at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .anchors import canonical_landmarks
+
+SS = 2  # supersampling factor
+MASK_SIZE = (512, 512)  # (width, height)
+MASK_IOD = 150.0
+MASK_ORIGIN = (256.0, 90.0)
+GLASSES_SIZE = (512, 256)
+GLASSES_IOD = 200.0
+GLASSES_ORIGIN = (256.0, 128.0)
+WEARS = ("correct", "nose_exposed", "chin")
+
+
+@dataclass
+class Drawing:
+    """Premultiplied layers of a template (see module doc)."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    colorw: np.ndarray
+    parts: list[str] = field(default_factory=list)
+
+
+class Canvas:
+    """Supersampled painter: layers are composited 'over' in premultiplied form."""
+
+    def __init__(self, size: tuple[int, int], iod: float, origin: tuple[float, float]) -> None:
+        self.w, self.h = size
+        self.iod, self.origin = iod, origin
+        ys, xs = np.mgrid[0 : self.h * SS, 0 : self.w * SS].astype(np.float32)
+        # template-pixel coordinates of the supersample centres, then eye-frame units
+        self.px = (xs + 0.5) / SS - 0.5
+        self.py = (ys + 0.5) / SS - 0.5
+        self.x = (self.px - origin[0]) / iod
+        self.y = (self.py - origin[1]) / iod
+        self.rgb = np.zeros((self.h * SS, self.w * SS, 3), np.float32)
+        self.a = np.zeros((self.h * SS, self.w * SS), np.float32)
+        self.cw = np.zeros((self.h * SS, self.w * SS), np.float32)
+
+    def paint(self, cover: np.ndarray, rgb, alpha: float | np.ndarray = 1.0, colorw: float = 0.0):
+        """Paint ``rgb`` (3 floats 0..1 or (H, W, 3)) over where ``cover`` (0..1) is set."""
+        a = np.clip(cover, 0.0, 1.0).astype(np.float32) * alpha
+        rgb = np.asarray(rgb, np.float32)
+        keep = 1.0 - a
+        self.rgb = self.rgb * keep[..., None] + (rgb * a[..., None] if rgb.ndim == 3 else a[..., None] * rgb)
+        self.cw = self.cw * keep + a * colorw
+        self.a = self.a * keep + a
+
+    def result(self, parts: list[str]) -> Drawing:
+        size = (self.w, self.h)
+        rgb = cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
+        a = cv2.resize(self.a, size, interpolation=cv2.INTER_AREA)
+        cw = cv2.resize(self.cw, size, interpolation=cv2.INTER_AREA)
+        return Drawing(np.clip(rgb, 0, 1), np.clip(a, 0, 1), np.clip(cw, 0, 1), parts)
+
+
+def catmull(points: list[tuple[float, float]], n: int = 24) -> np.ndarray:
+    """Centripetal-free (uniform) Catmull-Rom curve through ``points``; (M, 2) float64."""
+    p = np.asarray(points, np.float64)
+    p = np.vstack([p[0] * 2 - p[1], p, p[-1] * 2 - p[-2]])
+    out = []
+    t = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(
+            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                   + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+        )
+    out.append(p[-2][None])
+    return np.vstack(out)
+
+
+def curve_y(points: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """y of a curve (sorted by x) at ``x`` by linear interpolation between dense samples."""
+    order = np.argsort(points[:, 0], kind="stable")
+    return np.interp(x, points[order, 0], points[order, 1]).astype(np.float32)
+
+
+def smooth_step(d: np.ndarray, width: float) -> np.ndarray:
+    """Coverage 0..1 of a signed distance ``d`` (positive inside) with a soft edge of ``width``."""
+    return np.clip(d / width + 0.5, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------- masks
+
+_C = canonical_landmarks(1.0, (0.0, 0.0))  # eye-frame units
+JAW_MARGIN = 0.022  # how far (IOD) a mask's lower edge sits outside the jaw line
+
+
+def _jaw_outline(margin: float = JAW_MARGIN) -> np.ndarray:
+    """The jaw line 0..16 pushed outwards by ``margin`` (from the nose tip), densely sampled."""
+    jaw = _C[0:17]
+    d = jaw - _C[30]
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    return catmull([tuple(p) for p in jaw + margin * d], n=16)
+
+
+def _side(jaw: np.ndarray, y: float, left: bool) -> tuple[float, float]:
+    half = jaw[jaw[:, 0] < 0] if left else jaw[jaw[:, 0] > 0]
+    order = np.argsort(half[:, 1])
+    x = float(np.interp(y, half[order, 1], half[order, 0]))
+    return (x, y)
+
+
+# Top edges (left half, from the side point to the centre), per family and wear, in IOD units.
+_TOPS: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {
+    ("surgical", "correct"): (0.43, [(-0.85, 0.40), (-0.5, 0.36), (-0.22, 0.30), (-0.08, 0.24), (0.0, 0.225)]),
+    ("cloth", "correct"): (0.40, [(-0.85, 0.38), (-0.5, 0.33), (-0.2, 0.25), (0.0, 0.20)]),
+    ("kn95", "correct"): (0.45, [(-0.8, 0.40), (-0.45, 0.31), (-0.15, 0.24), (0.0, 0.20)]),
+    ("n95", "correct"): (1.06, [(-0.97, 0.75), (-0.85, 0.50), (-0.6, 0.34), (-0.3, 0.26), (0.0, 0.22)]),
+    ("*", "nose_exposed"): (0.80, [(-0.7, 0.83), (-0.35, 0.855), (0.0, 0.865)]),
+    ("n95", "nose_exposed"): (1.18, [(-0.92, 0.95), (-0.7, 0.86), (-0.35, 0.855), (0.0, 0.865)]),
+    ("*", "chin"): (1.34, [(-0.6, 1.43), (-0.3, 1.455), (0.0, 1.46)]),
+}
+_CHIN_BOTTOM = [(-0.80, 1.62), (-0.66, 1.95), (-0.38, 2.22), (0.0, 2.30)]
+
+
+@dataclass
+class MaskShape:
+    """A mask region: for x in [xl, xr] (IOD units) it spans y from top(x) to bottom(x)."""
+
+    xl: float
+    xr: float
+    top: np.ndarray  # dense curve (M, 2)
+    bottom: np.ndarray
+
+
+def mask_shape(family: str, wear: str) -> MaskShape:
+    jaw = _jaw_outline()
+    side_y, pts = _TOPS.get((family, wear)) or _TOPS[("*", wear)]
+    sl = _side(jaw, side_y, left=True)
+    sr = (-sl[0], sl[1])
+    top = catmull([sl, *pts, *[(-x, y) for x, y in reversed(pts[:-1])], sr])
+    if wear == "chin":
+        bottom = catmull([sl, *_CHIN_BOTTOM, *[(-x, y) for x, y in reversed(_CHIN_BOTTOM[:-1])], sr])
+    else:
+        bottom = jaw[(jaw[:, 1] >= side_y - 1e-9)]
+        bottom = np.vstack([[sl], bottom, [sr]])
+    return MaskShape(sl[0], sr[0], top, bottom)
+
+
+def _mask_fields(cv: Canvas, shape: MaskShape):
+    """Per-pixel coverage, s (-1..1 across), v (0..1 down), height (template px)."""
+    t = curve_y(shape.top, cv.x)
+    b = curve_y(shape.bottom, cv.x)
+    inside_x = np.minimum(cv.x - shape.xl, shape.xr - cv.x) * cv.iod
+    d = np.minimum(np.minimum(cv.y - t, b - cv.y) * cv.iod, inside_x)
+    cover = smooth_step(d, 1.0)
+    height = np.maximum((b - t) * cv.iod, 1e-3)
+    v = np.clip((cv.y - t) * cv.iod / height, 0, 1)
+    s = np.clip(2 * (cv.x - shape.xl) / (shape.xr - shape.xl) - 1, -1, 1)
+    dist_top = (cv.y - t) * cv.iod
+    dist_bottom = (b - cv.y) * cv.iod
+    return cover, s, v, height, dist_top, dist_bottom
+
+
+def _band(d: np.ndarray, center: float, width: float) -> np.ndarray:
+    return np.exp(-(((d - center) / width) ** 2)).astype(np.float32)
+
+
+def _ear_loops(cv: Canvas, shape: MaskShape, color=(0.93, 0.93, 0.93)) -> None:
+    for sign in (-1.0, 1.0):
+        x0, y0 = (shape.xl, shape.top[0, 1]) if sign < 0 else (shape.xr, shape.top[-1, 1])
+        end = (sign * 1.085, min(y0 - 0.28, 0.16))
+        curve = catmull([(x0 + 0.01 * -sign, y0), (sign * 1.10, (y0 + end[1]) / 2), end], n=20)
+        pts = np.round((curve * cv.iod + np.asarray(cv.origin)) * SS * 16).astype(np.int32)
+        img = np.zeros(cv.a.shape, np.uint8)
+        cv2.polylines(img, [pts], False, 255, thickness=max(1, int(0.022 * cv.iod * SS)),
+                      lineType=cv2.LINE_AA, shift=4)
+        cv.paint(img.astype(np.float32) / 255.0, color, 1.0, colorw=0.0)
+
+
+def draw_mask(family: str, wear: str) -> Drawing:
+    cv = Canvas(MASK_SIZE, MASK_IOD, MASK_ORIGIN)
+    shape = mask_shape(family, wear)
+    cover, s, v, height, dt, db = _mask_fields(cv, shape)
+    shade = (1.0 - 0.20 * s**2) * (1.0 - 0.10 * v**2)
+    iod = cv.iod
+    if family == "surgical":
+        for vk in (0.30, 0.52, 0.74):
+            d = (v - vk) * height
+            shade = shade - 0.22 * _band(d, 0.0, 0.012 * iod) + 0.07 * _band(d, 0.03 * iod, 0.025 * iod)
+        shade = shade - 0.10 * _band(dt, 0.055 * iod, 0.006 * iod) - 0.10 * _band(db, 0.055 * iod, 0.006 * iod)
+        wire = (np.abs(cv.x) < 0.22) * _band(dt, 0.02 * iod, 0.012 * iod)
+        shade = shade + 0.06 * wire
+        parts = ["fabric"]
+    elif family == "n95":
+        cx, cy = 0.0, float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2
+        r2 = ((cv.x - cx) / 0.95) ** 2 + ((cv.y - cy) / 0.9) ** 2
+        shade = 0.80 + 0.20 * np.clip(1.0 - r2, 0, 1) - 0.06 * v
+        rim = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
+        shade = shade - 0.14 * _band(rim, 0.05 * iod, 0.008 * iod) + 0.05 * _band(rim, 0.02 * iod, 0.012 * iod)
+        parts = ["shell"]
+    elif family == "kn95":
+        seam = np.abs(cv.x) * iod
+        shade = np.where(cv.x < 0, 0.90, 1.0) * (1.0 - 0.12 * s**2)
+        shade = shade - 0.30 * _band(seam, 0.0, 0.008 * iod)
+        edge = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
+        stitch = _band(edge, 0.035 * iod, 0.005 * iod) * (np.sin(cv.px * 0.9) > 0)
+        shade = shade - 0.16 * stitch
+        parts = ["panels"]
+    elif family == "cloth":
+        seam_x = 0.03 * np.sin((cv.y - 0.2) * 2.2)
+        seam = np.abs(cv.x - seam_x) * iod
+        weave = 0.035 * np.sin(cv.px * 2.1) * np.sin(cv.py * 2.1)
+        shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave
+        shade = shade - 0.22 * _band(seam, 0.0, 0.006 * iod) + 0.05 * _band(seam, 0.015 * iod, 0.01 * iod)
+        hem = np.minimum(dt, db)
+        shade = shade - 0.08 * _band(hem, 0.04 * iod, 0.005 * iod)
+        parts = ["fabric"]
+    else:
+        raise ValueError(f"no drawing for mask family {family!r}")
+    grey = np.clip(shade, 0.0, 1.0)[..., None].repeat(3, axis=2)
+    cv.paint(cover, grey, 1.0, colorw=1.0)
+    if family in ("surgical", "kn95"):
+        _ear_loops(cv, shape)
+        parts = parts + ["ear loops (fixed)"]
+    if family == "n95" and wear == "correct":
+        clip = (np.abs(cv.x) < 0.16) * smooth_step(np.minimum(dt - 0.015 * iod, 0.05 * iod - dt), 1.0)
+        cv.paint(clip * cover, (0.72, 0.73, 0.75), 1.0, colorw=0.0)
+        parts = parts + ["nose clip (fixed)"]
+    return cv.result(parts)
+
+
+# ------------------------------------------------------------------------------------- glasses
+
+def _rounded_rect_sdf(x, y, cx, cy, hw, hh, r):
+    """Signed distance (positive inside) to a rounded rectangle, in the units of x/y."""
+    qx = np.abs(x - cx) - (hw - r)
+    qy = np.abs(y - cy) - (hh - r)
+    outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0)
+    return -(outside - r)
+
+
+def draw_glasses(family: str) -> Drawing:
+    cv = Canvas(GLASSES_SIZE, GLASSES_IOD, GLASSES_ORIGIN)
+    iod = cv.iod
+    sun = family == "sunglasses"
+    lens_hw, lens_hh, lens_r = (0.36, 0.29, 0.13) if sun else (0.30, 0.21, 0.09)
+    cy = 0.03 if sun else 0.015
+    frame_w = (0.045 if sun else 0.028)
+    lens_cover = np.zeros(cv.a.shape, np.float32)
+    frame_cover = np.zeros(cv.a.shape, np.float32)
+    for cx in (-0.5, 0.5):
+        # slightly wider towards the temple for a natural shape
+        sdf = _rounded_rect_sdf(cv.x, cv.y, cx + 0.02 * np.sign(cx), cy, lens_hw, lens_hh, lens_r)
+        lens_cover = np.maximum(lens_cover, smooth_step(sdf * iod, 1.0))
+        frame_cover = np.maximum(frame_cover, smooth_step((frame_w / 2 - np.abs(sdf)) * iod, 1.0))
+    # bridge: an arc between the lenses
+    inner = 0.5 - lens_hw + 0.02
+    bx = np.clip(cv.x / inner, -1, 1)
+    bridge_y = cy - lens_hh * 0.55 - 0.05 * (1 - bx**2)
+    bridge = (np.abs(cv.x) < inner + 0.01) * smooth_step((frame_w / 2 - np.abs(cv.y - bridge_y)) * iod, 1.0)
+    frame_cover = np.maximum(frame_cover, bridge)
+    # temples: from the lens's outer top corner towards the ear (stop inside the face edge)
+    temple_y0 = cy - lens_hh * 0.7
+    for sign in (-1.0, 1.0):
+        x0 = sign * (0.5 + 0.02 + lens_hw - 0.01)
+        x1 = sign * 1.06
+        t = np.clip((cv.x - x0) / (x1 - x0), 0, 1)
+        ty = temple_y0 + 0.02 * t
+        on = ((cv.x - x0) * sign >= 0) & ((cv.x - x1) * sign <= 0)
+        tcov = on * smooth_step((frame_w * 0.45 - np.abs(cv.y - ty)) * iod, 1.0)
+        tcov = tcov * smooth_step((x1 - cv.x) * sign * iod, 1.0)
+        frame_cover = np.maximum(frame_cover, tcov)
+    if sun:
+        grad = 0.06 + 0.10 * np.clip((cv.y - cy + lens_hh) / (2 * lens_hh), 0, 1)
+        cv.paint(lens_cover, grad[..., None].repeat(3, 2), 0.86, colorw=0.0)
+        glint = _band((cv.x + 0.25 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.03 * iod)
+        cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.18, colorw=0.0)
+        parts = ["frame", "dark lenses (fixed)"]
+    else:
+        cv.paint(lens_cover, (0.80, 0.86, 0.92), 0.10, colorw=0.0)
+        glint = _band((cv.x + 0.35 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.025 * iod)
+        cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.22, colorw=0.0)
+        parts = ["frame", "clear tinted lenses (fixed)"]
+    fshade = 0.85 + 0.15 * np.clip(-(cv.y - cy) / lens_hh, -1, 1)
+    cv.paint(frame_cover, fshade[..., None].repeat(3, 2), 1.0, colorw=1.0)
+    return cv.result(parts)
+
+
+# ------------------------------------------------------------------------------------- anchors
+
+def mask_anchor_constructions() -> list[dict]:
+    """Anchors shared by all project masks (see :mod:`.anchors` for the forms)."""
+    out: list[dict] = [{"lm": i} for i in range(17)]
+    out += [{"lm": i} for i in (27, 28, 29, 30, 31, 33, 35, 36, 39, 40, 41, 42, 45, 46, 47)]
+    out += [{"lm": i} for i in (48, 51, 54, 57)]
+    out += [{"lerp": [30, i, 1.25]} for i in range(17)]
+    out += [{"lerp": [30, i, 1.75]} for i in range(3, 14)]
+    out += [
+        {"lm": 27, "eye": [0.0, -0.4]},
+        {"lm": 36, "eye": [-0.2, -0.35]},
+        {"lm": 45, "eye": [0.2, -0.35]},
+        {"lm": 39, "eye": [0.0, -0.3]},
+        {"lm": 42, "eye": [0.0, -0.3]},
+    ]
+    return out
+
+
+def glasses_anchor_constructions() -> list[dict]:
+    """Anchors of glasses: eye corners and nose bridge, rigid (IOD-scaled) vertically."""
+    out: list[dict] = []
+    for c in (36, 39, 42, 45):
+        out += [{"lm": c}, {"lm": c, "eye": [0.0, -0.5]}, {"lm": c, "eye": [0.0, 0.5]}]
+    out += [{"lm": 27}, {"lm": 27, "eye": [0.0, -0.5]}, {"lm": 27, "eye": [0.0, 0.5]}]
+    for c, j in ((36, 0), (45, 16)):
+        for t in (0.55, 1.12):
+            out += [{"lerp": [c, j, t], "eye": [0.0, -0.5]}, {"lerp": [c, j, t], "eye": [0.0, 0.5]}]
+    return out
+
+
+@dataclass(frozen=True)
+class AssetDef:
+    """A project-drawn asset variant."""
+
+    family: str
+    kind: str
+    wear: str
+    default_color: str
+
+    @property
+    def name(self) -> str:
+        return self.family if self.wear == "correct" else f"{self.family}.{self.wear}"
+
+
+def asset_defs() -> list[AssetDef]:
+    """All project assets, in build order."""
+    defs = []
+    for fam, color in (("surgical", "#1ca0f4"), ("n95", "#ffffff"), ("kn95", "#ffffff"),
+                       ("cloth", "#000000")):
+        for wear in WEARS:
+            defs.append(AssetDef(fam, "mask", wear, color))
+    defs.append(AssetDef("glasses", "glasses", "correct", "#1e1e1e"))
+    defs.append(AssetDef("sunglasses", "sunglasses", "correct", "#111111"))
+    return defs
+
+
+def draw_asset(d: AssetDef) -> tuple[Drawing, list[dict], float, tuple[float, float]]:
+    """Drawing, anchor constructions, template IOD and template eye-midpoint of an asset."""
+    if d.kind == "mask":
+        return draw_mask(d.family, d.wear), mask_anchor_constructions(), MASK_IOD, MASK_ORIGIN
+    return draw_glasses(d.family), glasses_anchor_constructions(), GLASSES_IOD, GLASSES_ORIGIN

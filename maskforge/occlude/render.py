@@ -1,0 +1,115 @@
+"""Rendering one occluder onto one face: anchors -> piecewise-affine warp -> composite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .anchors import yaw_from_landmarks
+from .assets import Asset, AssetLibrary, active_triangles
+from .composite import composite
+from .spec import OccluderSpec, as_spec, choose_spec
+from .warp import warp_maps
+
+#: |yaw| (degrees) from which the far-side outer anchors are pulled towards the jaw line.
+YAW_START = 12.0
+YAW_FULL = 40.0
+
+
+@dataclass
+class OcclusionResult:
+    """``image`` (H, W, 3) uint8 RGB with the occluder; ``mask`` (H, W) bool: pixels it covers
+    (alpha >= 0.5); ``info``: kind, name (family), asset (variant), color, texture, wear, yaw."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def default_library() -> AssetLibrary:
+    """The bundled + ``$MASKFORGE_ASSETS`` library, loaded once per process."""
+    return AssetLibrary.load()
+
+
+def _outer_anchor_table(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
+    """Anchors built as extrapolations beyond a jaw landmark: (anchor indices, jaw indices)."""
+    cached = asset.meta.get("_outer")
+    if cached is None:
+        idx, jaw = [], []
+        for k, c in enumerate(asset.anchors.constructions):
+            lerp = c.get("lerp")
+            if lerp and float(lerp[2]) > 1.0 and 0 <= int(lerp[1]) <= 16:
+                idx.append(k)
+                jaw.append(int(lerp[1]))
+        cached = (np.array(idx, np.int64), np.array(jaw, np.int64))
+        asset.meta["_outer"] = cached
+    return cached
+
+
+def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray:
+    """Destination anchors (A, 2) in the landmarks' frame. On a turned head the outer anchors
+    of the far side (the side the nose points to) are pulled towards the jaw, so nothing drawn
+    past the jaw line there can leave the face."""
+    dst = asset.anchors.evaluate(landmarks)
+    f = float(np.clip((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0, 1.0))
+    if f > 0:
+        idx, jaw = _outer_anchor_table(asset)
+        far = jaw > 8 if yaw > 0 else jaw < 8
+        idx, jaw = idx[far], jaw[far]
+        lm = np.asarray(landmarks, np.float64)
+        dst[idx] = lm[jaw] + (dst[idx] - lm[jaw]) * (1.0 - 0.7 * f)
+    return dst
+
+
+def _check_inputs(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {img.shape} {img.dtype}")
+    lm = np.asarray(landmarks, np.float64)
+    if lm.shape != (68, 2) or not np.isfinite(lm).all():
+        raise ValueError(f"landmarks68 must be finite (68, 2), got {lm.shape}")
+    return np.ascontiguousarray(img), lm
+
+
+def render_occluder(
+    image: np.ndarray,
+    landmarks68: np.ndarray,
+    spec: OccluderSpec | str | list,
+    rng: np.random.Generator,
+    yaw: float | None = None,
+    library: AssetLibrary | None = None,
+    shade: bool = True,
+) -> OcclusionResult:
+    """Draw one occluder on the face given by ``landmarks68`` ((68, 2) px in the frame of
+    ``image``, which may be a full source image or an aligned crop).
+
+    ``spec``: an OccluderSpec, a spec string, or a mix list from :func:`parse_mix` (one entry is
+    picked with ``rng``). ``rng`` also draws random colours. ``yaw``: head yaw in degrees
+    (docs/architecture.md); estimated roughly from the landmarks when None. ``image`` is not
+    modified. Raises AssetError for unknown assets/colours."""
+    img, lm = _check_inputs(image, landmarks68)
+    lib = library or default_library()
+    chosen = choose_spec(spec, rng) if isinstance(spec, list) else as_spec(spec).resolve(rng)
+    asset = lib.get(chosen.name, chosen.wear)
+    yaw_deg = float(yaw) if yaw is not None else yaw_from_landmarks(lm)
+    color = chosen.color or asset.default_color
+    info = {"kind": asset.kind, "name": asset.family, "asset": asset.name, "color": color,
+            "texture": chosen.texture, "wear": chosen.wear, "yaw": round(yaw_deg, 1)}
+    dst = place_anchors(asset, lm, yaw_deg)
+    levels = asset.pyramid(color, chosen.texture, chosen.texture_weight)
+    spread_src = float(np.sqrt(asset.points.var(0).sum()))
+    spread_dst = float(np.sqrt(dst.var(0).sum()))
+    ratio = spread_src / max(spread_dst, 1e-6)
+    level = int(np.clip(np.round(np.log2(max(ratio, 1e-6))), 0, len(levels) - 1))
+    maps = warp_maps(asset.points, dst, active_triangles(asset), (img.shape[1], img.shape[0]),
+                     src_scale=1.0 / (1 << level))
+    if maps is None:
+        return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
+    occ = cv2.remap(levels[level], maps.map_x, maps.map_y, cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    out, mask = composite(img, occ, maps.x0, maps.y0, shade=shade)
+    return OcclusionResult(out, mask, info)

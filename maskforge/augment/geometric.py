@@ -46,7 +46,7 @@ def flip_points(pts: np.ndarray | None, width: int, perm: np.ndarray) -> np.ndar
     ``perm`` so each index keeps its semantic role."""
     if pts is None:
         return None
-    out = pts[perm].copy()
+    out = pts[perm]  # fancy indexing copies
     out[:, 0] = (width - 1) - out[:, 0]
     return out
 

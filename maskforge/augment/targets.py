@@ -34,7 +34,9 @@ class Targets:
       as points (a flip maps ``x`` to ``W - 1 - x``).
     - ``occlusion_mask``: ``bool`` ``(H, W)``, True where an occluder covers the face, or None.
 
-    Instances are immutable; transforms return new ones (:meth:`replace`).
+    Instances are immutable; transforms return new ones and never modify their input. Fields a
+    transform does not change are shared between input and output, so treat the arrays as
+    read-only (copy before modifying in place).
     """
 
     image: np.ndarray

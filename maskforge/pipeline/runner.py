@@ -168,6 +168,8 @@ def iter_ray(
                     fn_constructor_kwargs={"plan_file": str(plan_file), "resume": resume, "stages": stages},
                     batch_size=1,
                     compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
+                    max_restarts=3,
+                    max_task_retries=3,
                     **res,
                 )
 

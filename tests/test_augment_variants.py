@@ -170,8 +170,9 @@ def test_apply_variant_needs_render_and_landmarks():
     v = builtin_plan("reference")[2]
     with pytest.raises(ValueError, match="render"):
         apply_variant(face(), v, PIPE, 0, "s")
-    r = apply_variant(face().replace(landmarks68=None), v, PIPE, 0, "s", render=fake_render)
-    assert r.reject["reason"] == "no_landmarks68" and r.reject["stage"] == "augment"
+    for render in (fake_render, None):  # missing landmarks: a reject, with or without a renderer
+        r = apply_variant(face().replace(landmarks68=None), v, PIPE, 0, "s", render=render)
+        assert r.reject["reason"] == "no_landmarks68" and r.reject["stage"] == "augment"
     r = apply_variant(face(), v, PIPE, 0, "s", render=lambda *a: None)
     assert r.reject["reason"] == "occluder_failed"
     # variants without occluders need no render; augmented ones need a pipeline

@@ -74,8 +74,9 @@ def apply_variant(
     "augment")``, carrying landmarks, box and occlusion mask. The result depends only on these
     arguments — not on batching, workers or order.
 
-    Raises ValueError if the variant has occluders and ``render`` is None, or wants
-    augmentation and ``pipeline`` is None.
+    A variant with occluders on targets without ``landmarks68`` is a reject (whatever
+    ``render``). Raises ValueError if the variant has occluders, the landmarks are there and
+    ``render`` is None, or if it wants augmentation and ``pipeline`` is None.
     """
     stream = variant_seed(seed, sample_id, variant)
     if variant.augment and pipeline is None:
@@ -83,19 +84,19 @@ def apply_variant(
             f"variant {variant.key!r} is augmented but no pipeline was given; pass "
             "pipeline=build_pipeline(recipe's [augment] table)"
         )
-    if variant.occluders and render is None:
-        raise ValueError(
-            f"variant {variant.key!r} has occluders but no render function was given; pass "
-            "render= (the occluder module's renderer)"
-        )
     t = targets
     infos: list[dict[str, Any]] = []
     if variant.occluders:
-        if t.landmarks68 is None:
+        if t.landmarks68 is None:  # a data problem (checked first): a reject, not an error
             return VariantResult(
                 targets, seed=stream,
                 reject={"stage": "augment", "reason": "no_landmarks68",
                         "detail": f"variant {variant.key!r} needs 68 landmarks to place occluders"},
+            )
+        if render is None:
+            raise ValueError(
+                f"variant {variant.key!r} has occluders but no render function was given; pass "
+                "render= (the occluder module's renderer)"
             )
         image = t.image
         mask = t.occlusion_mask

@@ -26,19 +26,19 @@ from ..seeding import rng_for
 
 #: (method, embedder) -> default threshold (robust: the floor of the per-identity threshold).
 DEFAULT_THRESHOLDS: dict[tuple[str, str], float] = {
-    ("mean-distance", "dlib-resnet"): 0.45,
+    ("mean-distance", "dlib-resnet"): 0.43,
     ("mean-distance", "facenet-vggface2"): 1.25,
-    ("robust", "dlib-resnet"): 0.45,
+    ("robust", "dlib-resnet"): 0.44,
     ("robust", "facenet-vggface2"): 1.25,
 }
 
 #: embedder -> robust defaults: ``cap`` (ceiling of the per-identity threshold), ``confusion``
 #: (score above which a sample is also flagged when it is closer to another identity) and
-#: ``margin`` (by how much closer). facenet values are the dlib ones scaled by 1.25 / 0.45
+#: ``margin`` (by how much closer). facenet values are the dlib ones scaled by 1.25 / 0.44
 #: (uncalibrated here: the VGGFace2 weights are not available offline).
 ROBUST_DEFAULTS: dict[str, dict[str, float]] = {
-    "dlib-resnet": {"cap": 0.55, "confusion": 0.38, "margin": 0.02},
-    "facenet-vggface2": {"cap": 1.50, "confusion": 1.05, "margin": 0.05},
+    "dlib-resnet": {"cap": 0.55, "confusion": 0.36, "margin": 0.0},
+    "facenet-vggface2": {"cap": 1.55, "confusion": 1.02, "margin": 0.0},
 }
 
 

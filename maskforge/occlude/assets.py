@@ -80,7 +80,10 @@ class Asset:
 
     def pyramid(self, color: str | None, texture: str | None = None,
                 texture_weight: float = 1.0) -> list[np.ndarray]:
-        """Premultiplied RGBA float32 (0..1) mip levels for a colour/texture (cached, LRU)."""
+        """Premultiplied RGBA float32 (0..1) mip levels for a colour/texture (cached, LRU).
+
+        Level ``L`` halves ``L`` times with 2x2 box filtering, so its pixel ``x_L`` sits at
+        template pixel ``x = 2**L * x_L + (2**L - 1) / 2`` (see :func:`level_coords`)."""
         key = (color, texture, round(float(texture_weight), 3))
         hit = self._pyramids.get(key)
         if hit is not None:
@@ -88,7 +91,8 @@ class Asset:
             return hit
         levels = [self._premultiplied(color, texture, texture_weight)]
         while min(levels[-1].shape[:2]) >= 32 and len(levels) < 6:
-            levels.append(cv2.pyrDown(levels[-1]))
+            h, w = levels[-1].shape[:2]
+            levels.append(cv2.resize(levels[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
         self._pyramids[key] = levels
         if len(self._pyramids) > _CACHE_SIZE:
             self._pyramids.popitem(last=False)
@@ -115,6 +119,12 @@ class Asset:
         out[..., :3] = rgb * a[..., None]
         out[..., 3] = a
         return out
+
+
+def level_coords(points: np.ndarray, level: int) -> np.ndarray:
+    """Template-pixel points expressed in the pixel frame of mip level ``level``."""
+    f = float(1 << level)
+    return (np.asarray(points, np.float64) - (f - 1.0) / 2.0) / f
 
 
 def triangulate(points: np.ndarray) -> np.ndarray:

@@ -101,15 +101,19 @@ def smooth_step(d: np.ndarray, width: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------- masks
 
 _C = canonical_landmarks(1.0, (0.0, 0.0))  # eye-frame units
-JAW_MARGIN = 0.022  # how far (IOD) a mask's lower edge sits outside the jaw line
+#: How far (IOD) a mask's lower edge sits outside the jaw line: only around the chin (points
+#: 5..11), so the mask closes under the chin without spilling past the cheeks.
+JAW_MARGIN = 0.014
+_MARGIN_WEIGHT = np.array([0, 0, 0, 0, 0.3, 0.7, 1, 1, 1, 1, 1, 0.7, 0.3, 0, 0, 0, 0])
 
 
 def _jaw_outline(margin: float = JAW_MARGIN) -> np.ndarray:
-    """The jaw line 0..16 pushed outwards by ``margin`` (from the nose tip), densely sampled."""
+    """The jaw line 0..16 pushed outwards (from the nose tip) by ``margin`` around the chin,
+    densely sampled."""
     jaw = _C[0:17]
     d = jaw - _C[30]
     d /= np.linalg.norm(d, axis=1, keepdims=True)
-    return catmull([tuple(p) for p in jaw + margin * d], n=16)
+    return catmull([tuple(p) for p in jaw + (margin * _MARGIN_WEIGHT)[:, None] * d], n=16)
 
 
 def _side(jaw: np.ndarray, y: float, left: bool) -> tuple[float, float]:
@@ -298,13 +302,23 @@ def draw_glasses(family: str) -> Drawing:
 
 # ------------------------------------------------------------------------------------- anchors
 
+def _outward(j: int, dist: float) -> dict:
+    """Jaw landmark ``j`` plus ``dist`` IOD along the canonical outward direction (from the nose
+    tip), as an eye-frame offset."""
+    d = _C[j] - _C[30]
+    d = d / np.linalg.norm(d) * dist
+    return {"lm": j, "eye": [round(float(d[0]), 4), round(float(d[1]), 4)]}
+
+
 def mask_anchor_constructions() -> list[dict]:
     """Anchors shared by all project masks (see :mod:`.anchors` for the forms)."""
     out: list[dict] = [{"lm": i} for i in range(17)]
     out += [{"lm": i} for i in (27, 28, 29, 30, 31, 33, 35, 36, 39, 40, 41, 42, 45, 46, 47)]
     out += [{"lm": i} for i in (48, 51, 54, 57)]
-    out += [{"lerp": [30, i, 1.25]} for i in range(17)]
-    out += [{"lerp": [30, i, 1.75]} for i in range(3, 14)]
+    # outer rings: each jaw point pushed outwards by a fixed fraction of the inter-ocular
+    # distance (eye-frame offsets stay rigid on turned heads, where the far-side jaw nears the nose)
+    out += [_outward(i, 0.28) for i in range(17)]
+    out += [_outward(i, 0.8) for i in range(3, 14)]
     out += [
         {"lm": 27, "eye": [0.0, -0.4]},
         {"lm": 36, "eye": [-0.2, -0.35]},

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .anchors import yaw_from_landmarks
-from .assets import Asset, AssetLibrary, active_triangles
+from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .composite import composite
 from .spec import OccluderSpec, as_spec, choose_spec
 from .warp import warp_maps
@@ -36,15 +36,19 @@ def default_library() -> AssetLibrary:
 
 
 def _outer_anchor_table(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
-    """Anchors built as extrapolations beyond a jaw landmark: (anchor indices, jaw indices)."""
+    """Anchors built outside a jaw landmark (a jaw landmark plus an eye-frame offset, or an
+    extrapolation past it): (anchor indices, jaw indices)."""
     cached = asset.meta.get("_outer")
     if cached is None:
         idx, jaw = [], []
         for k, c in enumerate(asset.anchors.constructions):
-            lerp = c.get("lerp")
+            lerp, lm, eye = c.get("lerp"), c.get("lm"), c.get("eye")
             if lerp and float(lerp[2]) > 1.0 and 0 <= int(lerp[1]) <= 16:
                 idx.append(k)
                 jaw.append(int(lerp[1]))
+            elif lm is not None and 0 <= int(lm) <= 16 and eye and any(eye):
+                idx.append(k)
+                jaw.append(int(lm))
         cached = (np.array(idx, np.int64), np.array(jaw, np.int64))
         asset.meta["_outer"] = cached
     return cached
@@ -61,7 +65,7 @@ def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray
         far = jaw > 8 if yaw > 0 else jaw < 8
         idx, jaw = idx[far], jaw[far]
         lm = np.asarray(landmarks, np.float64)
-        dst[idx] = lm[jaw] + (dst[idx] - lm[jaw]) * (1.0 - 0.7 * f)
+        dst[idx] = lm[jaw] + (dst[idx] - lm[jaw]) * (1.0 - 0.5 * f)
     return dst
 
 
@@ -104,9 +108,11 @@ def render_occluder(
     spread_src = float(np.sqrt(asset.points.var(0).sum()))
     spread_dst = float(np.sqrt(dst.var(0).sum()))
     ratio = spread_src / max(spread_dst, 1e-6)
-    level = int(np.clip(np.round(np.log2(max(ratio, 1e-6))), 0, len(levels) - 1))
-    maps = warp_maps(asset.points, dst, active_triangles(asset), (img.shape[1], img.shape[0]),
-                     src_scale=1.0 / (1 << level))
+    # the finest level that is not coarser than the output (downsampling there is < 2x)
+    level = int(np.clip(np.floor(np.log2(max(ratio, 1e-6)) + 1e-6), 0, len(levels) - 1))
+    maps = warp_maps(
+        level_coords(asset.points, level), dst, active_triangles(asset), (img.shape[1], img.shape[0])
+    )
     if maps is None:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = cv2.remap(levels[level], maps.map_x, maps.map_y, cv2.INTER_LINEAR,

@@ -1,0 +1,127 @@
+"""Contact sheets: occluders rendered on a few faces in one image (previews and docs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..seeding import rng_for
+from .anchors import canonical_landmarks, yaw_from_landmarks
+from .assets import AssetLibrary
+from .render import render_occluder
+from .spec import OccluderSpec
+
+Face = tuple[np.ndarray, np.ndarray]  # (image RGB uint8, landmarks68 in its frame)
+
+
+def schematic_face(size: int = 256) -> Face:
+    """A drawn stand-in face (skin-toned disc, features as lines) with its canonical landmarks,
+    for previews when no real face is at hand."""
+    lm = canonical_landmarks(size * 0.3, (size / 2, size * 0.4))
+    img = np.full((size, size, 3), 200, np.uint8)
+    outline = np.vstack([lm[0:17], lm[26:16:-1] + (0, -size * 0.12)])
+    cv2.fillPoly(img, [np.round(outline).astype(np.int32)], (224, 180, 150), cv2.LINE_AA)
+    for part in (range(17, 22), range(22, 27), range(27, 31), range(31, 36)):
+        cv2.polylines(img, [np.round(lm[list(part)]).astype(np.int32)], False, (120, 80, 60), 2,
+                      cv2.LINE_AA)
+    for part in (range(36, 42), range(42, 48), range(48, 60)):
+        cv2.polylines(img, [np.round(lm[list(part)]).astype(np.int32)], True, (120, 60, 60), 2,
+                      cv2.LINE_AA)
+    return img, lm.astype(np.float32)
+
+
+def detect_faces(paths: Sequence[Path], detector: str = "dlib-hog") -> list[Face]:
+    """Decode images and find the selected face's 68 landmarks (images without one are left
+    out)."""
+    from ..detect import make_detector, select_face
+    from ..io.decode import decode_image
+
+    det = make_detector(detector)
+    out: list[Face] = []
+    for p in paths:
+        img = decode_image(p)
+        face, _ = select_face(det.detect([img])[0], img.shape[:2])
+        if face is not None and face.landmarks68 is not None:
+            out.append((img, np.asarray(face.landmarks68, np.float32)))
+    return out
+
+
+def pick_diverse(faces: Sequence[Face], n: int = 6) -> list[Face]:
+    """Up to ``n`` faces: the most turned each way, the two most open mouths, then frontal ones."""
+    if len(faces) <= n:
+        return list(faces)
+    yaw = np.array([yaw_from_landmarks(lm) for _, lm in faces])
+    iod = np.array([np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0)) for _, lm in faces])
+    mouth = np.array([np.linalg.norm(lm[66] - lm[62]) for _, lm in faces]) / iod
+    order: list[int] = [int(np.argmin(yaw)), int(np.argmax(yaw))]
+    order += [int(i) for i in np.argsort(-mouth) if int(i) not in order][:2]
+    order += [int(i) for i in np.argsort(np.abs(yaw)) if int(i) not in order][: n - len(order)]
+    return [faces[i] for i in order[:n]]
+
+
+def _crop(img: np.ndarray, lm: np.ndarray, tile: int) -> np.ndarray:
+    c = (lm[0:17].mean(0) + lm[27:36].mean(0)) / 2
+    half = max(np.ptp(lm[:, 0]), np.ptp(lm[:, 1])) * 0.75
+    m = np.array([[tile / (2 * half), 0, tile / 2 - c[0] * tile / (2 * half)],
+                  [0, tile / (2 * half), tile / 2 - c[1] * tile / (2 * half)]])
+    return cv2.warpAffine(img, m, (tile, tile), flags=cv2.INTER_AREA,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+
+
+def _label(text: str, width: int, height: int = 22) -> np.ndarray:
+    bar = np.full((height, width, 3), 255, np.uint8)
+    scale = 0.4 if len(text) * 8 < width else 0.33
+    cv2.putText(bar, text, (3, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1,
+                cv2.LINE_AA)
+    return bar
+
+
+def contact_sheet(faces: Sequence[Face], specs: Sequence[OccluderSpec | str],
+                  library: AssetLibrary | None = None, seed: int = 0, tile: int = 144,
+                  original: bool = True) -> np.ndarray:
+    """One row per face, one column per spec (plus the original first): (H, W, 3) uint8 RGB.
+    Each tile is a crop of the full rendered image around the face, so nothing is hidden."""
+    parsed = [s if isinstance(s, OccluderSpec) else OccluderSpec.parse(s) for s in specs]
+    header = ([_label("original", tile)] if original else []) + [
+        _label(s.label(), tile) for s in parsed
+    ]
+    rows = [np.hstack(header)]
+    for r, (img, lm) in enumerate(faces):
+        tiles = [_crop(img, lm, tile)] if original else []
+        for c, spec in enumerate(parsed):
+            res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
+            tiles.append(_crop(res.image, lm, tile))
+        rows.append(np.hstack(tiles))
+    return np.vstack(rows)
+
+
+def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
+    """One spec per asset family and wear variant in ``library`` (default colours)."""
+    specs = []
+    for fam in library.names():
+        asset = library.get(fam)
+        wears = ["correct"]
+        if asset.kind == "mask":
+            wears = sorted({library.get(fam, w).wear for w in ("correct", "nose_exposed", "chin")
+                            if _has(library, fam, w)}, key=("correct", "nose_exposed", "chin").index)
+        specs += [OccluderSpec(fam, wear=w) for w in wears]
+    return specs
+
+
+def _has(library: AssetLibrary, fam: str, wear: str) -> bool:
+    try:
+        library.get(fam, wear)
+    except Exception:  # noqa: BLE001 - missing variant
+        return False
+    return True
+
+
+def save_rgb_png(path: str | Path, image: np.ndarray) -> None:
+    """Write an RGB array as PNG."""
+    from PIL import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path, format="PNG", optimize=True)

@@ -1,0 +1,32 @@
+"""``maskforge audit``: (re)build the HTML audit report of a ``clean`` or ``run`` output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import user_errors
+
+
+@click.command("audit")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="dataset folder for thumbnails (default: recorded in clean_scores.parquet)",
+)
+@click.option(
+    "--per-page", "per_page", type=int, default=20, show_default=True, help="identities per page"
+)
+@user_errors
+def command(out: Path, source: Path | None, per_page: int) -> None:  # fmt: skip
+    """Rebuild OUT/report/ from OUT/clean_scores.parquet."""
+    from ..clean.table import read_clean_scores
+    from ..report import build_report, write_redirect
+
+    table = read_clean_scores(out)
+    index = build_report(table, out / "report", source_root=source, per_page=per_page,
+                         title=out.name)  # fmt: skip
+    write_redirect(out / "report.html")
+    click.echo(f"report: {index}")

@@ -1,0 +1,120 @@
+"""Build the audit report folder: index.html, pages/, thumbnails/, histogram.png.
+
+The folder is self-contained (relative links only) and opens from disk without a server. Only
+flagged/whitelisted images and a few typical images per affected identity get thumbnails, and
+pages hold a bounded number of them, so the report stays fast with tens of thousands of flags.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+import pyarrow as pa
+
+from . import templates
+from .histogram import draw_histogram
+from .model import build_model
+from .thumbs import write_thumbnail
+
+log = logging.getLogger(__name__)
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.3f}"
+
+
+def _anchor(name: str) -> str:
+    return "id-" + re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+def _csv_line(path: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow([path])
+    return buf.getvalue()
+
+
+def build_report(
+    table: pa.Table,
+    out_dir: str | Path,
+    source_root: str | Path | None = None,
+    per_page: int = 20,
+    max_images_per_page: int = 120,
+    typical: int = 4,
+    title: str = "",
+) -> Path:
+    """Write the report for a clean_scores ``table`` into ``out_dir`` (replaced); returns the
+    path of index.html. Thumbnails come from the ``image`` column (encoded bytes) when present,
+    else from ``source_root / source_path`` (``source_root`` defaults to the table metadata's)."""
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "pages").mkdir(parents=True)
+    (out / "thumbnails").mkdir()
+    model = build_model(table, per_page, max_images_per_page, typical)
+    root = Path(source_root or model.summary.get("source_root") or ".")
+    images = table.column("image") if "image" in table.column_names else None
+
+    def loader(row: int, source_path: str):
+        def load() -> Any:
+            if images is not None:
+                data = images[row].as_py()
+                if data:
+                    return data
+            return root / PurePosixPath(source_path) if source_path else None
+
+        return load
+
+    thumbs: dict[str, str] = {}
+    for page in model.pages:
+        for ident, items in page:
+            for s in list(items) + list(ident.typical):
+                if s.sample_id not in thumbs:
+                    thumbs[s.sample_id] = write_thumbnail(
+                        out / "thumbnails", s.sample_id, loader(s.row, s.source_path)
+                    )
+
+    rng = model.threshold_range
+    if rng is None:
+        threshold_text = "n/a"
+    elif rng[1] - rng[0] < 1e-6:
+        threshold_text = f"{rng[0]:.3f}"
+    else:
+        threshold_text = f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
+    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", rng)
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    common = {
+        "style": jinja2.utils.markupsafe.Markup(templates.STYLE),
+        "script": jinja2.utils.markupsafe.Markup(templates.SCRIPT),
+        "fmt": _fmt,
+        "anchor": _anchor,
+        "csv": _csv_line,
+        "basename": lambda p: PurePosixPath(p).name,
+        "n_pages": len(model.pages),
+    }
+    page_t = env.from_string(templates.PAGE)
+    for number, entries in enumerate(model.pages, start=1):
+        html = page_t.render(page=number, entries=entries, thumbs=thumbs, **common)
+        (out / "pages" / f"page-{number:04d}.html").write_text(html, encoding="utf-8")
+    index = env.from_string(templates.INDEX).render(
+        s=model.summary,
+        identities=model.identities,
+        threshold_text=threshold_text,
+        title=title,
+        **common,
+    )
+    (out / "index.html").write_text(index, encoding="utf-8")
+    log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
+    return out / "index.html"
+
+
+def write_redirect(path: str | Path, target: str = "report/index.html") -> None:
+    """A small HTML file that opens the report (``OUT/report.html`` -> ``report/index.html``)."""
+    Path(path).write_text(templates.REDIRECT.replace("report/index.html", target), encoding="utf-8")

@@ -42,6 +42,7 @@ def test_defaults_and_round_trip():
         ({"min_face_size": 5}, "min_face_size"),
         ({"min_score": "high"}, "min_score"),
         ({"device": "tpu"}, "device"),
+        ({"max_outside": 1.5}, "max_outside"),
         ({"thresholds": [0.6, 0.7]}, "thresholds"),
         ({"thresholds": [0.6, 0.7, 1.5]}, "thresholds"),
         ({"batch_size": 0}, "batch_size"),

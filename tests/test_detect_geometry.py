@@ -24,6 +24,7 @@ from maskforge.detect import (
 from maskforge.detect.align import (
     ARCFACE_112,
     box_crop_transform,
+    outside_fraction,
     similarity_transform,
     transform_box,
 )
@@ -129,6 +130,13 @@ def test_crop_box_pixels():
     assert crop.shape == (40, 40, 3)
     assert crop[5:35, 5:35].min() == 255  # the square fills the crop
     np.testing.assert_allclose(apply_transform(m, [[99.5, 49.5]])[0], [19.5, 19.5], atol=1e-4)
+
+
+def test_outside_fraction():
+    m = box_crop_transform(np.array([0, 0, 99, 99]), 100)  # identity-like crop of the image
+    assert outside_fraction(m, 100, (100, 100)) == 0.0
+    m = box_crop_transform(np.array([-50, 0, 49, 99]), 100)  # half of it left of the image
+    assert outside_fraction(m, 100, (100, 100)) == pytest.approx(0.5)
 
 
 # ---- mirroring -------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ transforms are 2x3 float64 matrices mapping source pixels to output pixels (``cv
 Templates (``(5, 2)`` points in an ``S x S`` output, order of ``landmarks5``):
 
 - ``arcface``: the standard ArcFace / InsightFace 112x112 template, rescaled to ``S``.
-- ``facenet``: where the 5 points fall, on average, in a facenet-pytorch MTCNN crop (the box
-  resized to a square, FaceNet-style, margin 0) -- measured on LFW, see docs/detection.md. It is
-  tighter than ArcFace (eyes further apart in the output).
+- ``facenet``: where the 5 points fall, on average, in a facenet-pytorch MTCNN crop (margin 0,
+  FaceNet-style, unstretched: see :data:`FACENET_UNIT`) -- measured on LFW, see
+  docs/detection.md. It is tighter than ArcFace (eyes further apart in the output).
 - ``auto``: ``facenet`` for ``size == 160``, else ``arcface``.
 
 ``margin`` (a fraction, >= 0) adds a border around the face region: the template is shrunk towards
@@ -33,15 +33,17 @@ ARCFACE_112 = np.array(
     dtype=np.float64,
 )
 
-#: Mean 5 points in a square FaceNet-style MTCNN box crop, as fractions of the side, measured on
-#: lfw-dev with facenet-pytorch MTCNN (box edges at 0 and 1), averaged with its mirror image.
+#: Mean 5 points in a FaceNet-style MTCNN crop, as fractions of the side, measured on lfw-dev with
+#: facenet-pytorch MTCNN and averaged with the mirror image. MTCNN boxes are ~1.34x taller than wide
+#: and facenet-pytorch stretches them to a square; a similarity cannot stretch, so the reference
+#: square is the one of the same area centred on the box (side ``sqrt(w * h)``).
 FACENET_UNIT = np.array(
     [
-        [0.2745, 0.3843],
-        [0.7255, 0.3843],
-        [0.5000, 0.5831],
-        [0.3025, 0.7559],
-        [0.6975, 0.7559],
+        [0.3049, 0.3663],
+        [0.6951, 0.3663],
+        [0.5000, 0.5964],
+        [0.3292, 0.7961],
+        [0.6708, 0.7961],
     ],
     dtype=np.float64,
 )
@@ -198,3 +200,18 @@ def crop_box(
     """
     m = box_crop_transform(box, size, margin)
     return warp(image, m, size), m
+
+
+def outside_fraction(
+    m: np.ndarray, size: int, image_shape: tuple[int, int], grid: int = 16
+) -> float:
+    """Fraction of a ``size x size`` output (sampled on a ``grid x grid`` lattice of pixel centres)
+    whose source position, by the inverse of ``m``, falls outside an image of ``(H, W)``."""
+    h, w = image_shape[:2]
+    ticks = (np.arange(grid) + 0.5) * size / grid - 0.5
+    xs, ys = np.meshgrid(ticks, ticks)
+    src = apply_transform(invert_transform(m), np.stack([xs.ravel(), ys.ravel()], axis=1))
+    inside = (
+        (src[:, 0] >= -0.5) & (src[:, 0] <= w - 0.5) & (src[:, 1] >= -0.5) & (src[:, 1] <= h - 0.5)
+    )
+    return float(1.0 - inside.mean())

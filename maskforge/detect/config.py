@@ -30,6 +30,9 @@ class DetectConfig:
         template: ``auto`` (facenet for size 160, else arcface), ``arcface`` or ``facenet``.
         min_face_size: smallest face in source pixels: MTCNN's search minimum and the selection
             filter (smaller side of the box) for every detector.
+        max_outside: largest accepted fraction of the output that lies outside the source image
+            (a face cut by the border); above it the image is rejected as ``face_cut``; 1.0
+            accepts everything (the outside is black).
         min_score: smallest accepted detector score (scale per detector, see ``Face.score``);
             ``None``: accept what the detector returns.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (MTCNN only).
@@ -47,6 +50,7 @@ class DetectConfig:
     template: str = "auto"
     min_face_size: int = 20
     min_score: float | None = None
+    max_outside: float = 0.3
     device: str = "auto"
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
     batch_size: int = 32
@@ -109,6 +113,8 @@ class DetectConfig:
             raise bad("min_face_size", "must be an integer number of pixels in 12..4096")
         if self.min_score is not None and not is_num(self.min_score):
             raise bad("min_score", "must be a number (or absent)")
+        if not is_num(self.max_outside) or not 0.0 <= self.max_outside <= 1.0:
+            raise bad("max_outside", "must be a number in 0..1")
         dev = self.device
         if not isinstance(dev, str) or not (
             dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())

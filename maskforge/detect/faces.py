@@ -74,7 +74,8 @@ class DetectReject:
     """An input the detect stage could not turn into a face.
 
     ``reason`` is a short code: ``no_face``, ``face_too_small``, ``low_score``, ``bad_image``,
-    ``bad_hint``, ``alignment_failed``; ``detail`` says what was seen.
+    ``bad_hint``, ``alignment_failed``, ``face_cut`` (too much of the output would lie outside the
+    source image); ``detail`` says what was seen.
     """
 
     reason: str

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .align import align_face, apply_transform, crop_box, transform_box
+from .align import align_face, apply_transform, crop_box, outside_fraction, transform_box
 from .config import DetectConfig
 from .faces import AlignedFace, DetectReject, Face
 from .factory import Detector, make_detector
@@ -216,6 +216,14 @@ class DetectStage:
                 crop, m = crop_box(image, box, c.size, c.margin)
         except (ValueError, cv2.error) as exc:
             return DetectReject("alignment_failed", str(exc))
+        if c.max_outside < 1.0:
+            outside = outside_fraction(m, c.size, image.shape)
+            if outside > c.max_outside:
+                return DetectReject(
+                    "face_cut",
+                    f"{outside:.0%} of the {c.size}x{c.size} crop lies outside the "
+                    f"{image.shape[1]}x{image.shape[0]} image (max_outside {c.max_outside})",
+                )
         pose = estimate_pose(lm68, image.shape[:2])
         return AlignedFace(
             image=crop,

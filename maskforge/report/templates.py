@@ -65,8 +65,8 @@ INDEX = """<!doctype html>
 <tr><th>rejected (no usable face)</th><td class="n">{{ s.rejected }}</td></tr>
 <tr><th>method</th><td>{{ s.method }}</td></tr>
 <tr><th>threshold</th><td>{{ threshold_text }}</td></tr>
-<tr><th>embedder</th><td>{{ s.embedder }}{% if s.embedder_info.sha256 %}
-  <span class="muted">sha256 {{ s.embedder_info.sha256[:16] }}…</span>{% endif %}</td></tr>
+<tr><th>embedder</th><td>{{ s.embedder }}{% if s.embedder_info.get('sha256') %}
+  <span class="muted">sha256 {{ s.embedder_info.get('sha256')[:16] }}…</span>{% endif %}</td></tr>
 {% if s.action %}<tr><th>action</th><td>{{ s.action }}</td></tr>{% endif %}
 {% if s.source_root %}<tr><th>source</th><td>{{ s.source_root }}</td></tr>{% endif %}
 </table>

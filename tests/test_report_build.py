@@ -84,6 +84,21 @@ def test_report_structure(tmp_path):
             assert (out / "thumbnails" / src).is_file()
 
 
+def test_build_from_parquet_path_keeps_other_files(tmp_path):
+    import pyarrow.parquet as pq
+
+    pq.write_table(make_table(n_ids=2), tmp_path / "clean_scores.parquet")
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "contact_sheet.jpg").write_bytes(b"x")
+    (folder / "thumbnails").mkdir()
+    (folder / "thumbnails" / "stale.jpg").write_bytes(b"x")
+    index = build_report(tmp_path, folder)
+    assert index == folder / "index.html" and index.is_file()
+    assert (folder / "contact_sheet.jpg").is_file()  # not the report's: left alone
+    assert not (folder / "thumbnails" / "stale.jpg").exists()
+
+
 def test_thumbnails_from_source_files_and_missing(tmp_path):
     table = make_table(n_ids=2, images=False)
     src = tmp_path / "src"

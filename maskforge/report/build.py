@@ -41,7 +41,7 @@ def _csv_line(path: str) -> str:
 
 
 def build_report(
-    table: pa.Table,
+    table: pa.Table | str | Path,
     out_dir: str | Path,
     source_root: str | Path | None = None,
     per_page: int = 20,
@@ -49,12 +49,21 @@ def build_report(
     typical: int = 4,
     title: str = "",
 ) -> Path:
-    """Write the report for a clean_scores ``table`` into ``out_dir`` (replaced); returns the
-    path of index.html. Thumbnails come from the ``image`` column (encoded bytes) when present,
-    else from ``source_root / source_path`` (``source_root`` defaults to the table metadata's)."""
+    """Write the report for a clean_scores ``table`` (or the path of a clean_scores.parquet, or
+    of a folder holding one) into ``out_dir``; returns the path of index.html.
+
+    Only the report's own files (index.html, histogram.png, pages/, thumbnails/) are replaced;
+    other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
+    bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
+    table metadata's)."""
+    if not isinstance(table, pa.Table):
+        from ..clean.table import read_clean_scores
+
+        table = read_clean_scores(table)
     out = Path(out_dir)
-    if out.exists():
-        shutil.rmtree(out)
+    for sub in ("pages", "thumbnails"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
     (out / "pages").mkdir(parents=True)
     (out / "thumbnails").mkdir()
     model = build_model(table, per_page, max_images_per_page, typical)

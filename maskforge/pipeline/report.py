@@ -51,7 +51,7 @@ def contact_sheet(plan: RunPlan, target: Path) -> Path | None:
                 continue
             sheet.paste(im, (c * THUMB, r * THUMB))
     target.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(target, quality=90)
+    sheet.save(target)
     return target
 
 
@@ -99,7 +99,7 @@ def write_run_report(plan: RunPlan, manifest: dict[str, Any]) -> Path:
     """Write the report folder; returns the path of its ``index.html``."""
     folder = plan.layout.report
     folder.mkdir(parents=True, exist_ok=True)
-    sheet = contact_sheet(plan, folder / "contact_sheet.jpg")
+    sheet = contact_sheet(plan, folder / "contact_sheet.png")
     audit = False
     if plan.has("clean") and (plan.out / "clean_scores.parquet").is_file():
         try:

@@ -18,6 +18,8 @@ on each side.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -59,6 +61,11 @@ ALIGN_WEIGHTS = np.array([2.0, 2.0, 0.5, 1.0, 1.0])
 
 def template_points(size: int, margin: float = 0.0, template: str = "auto") -> np.ndarray:
     """The ``(5, 2)`` float64 target points for an ``size x size`` output (output pixels)."""
+    return _template_points(int(size), float(margin), template).copy()
+
+
+@lru_cache(maxsize=64)
+def _template_points(size: int, margin: float, template: str) -> np.ndarray:
     if size < 8:
         raise ValueError(f"output size must be >= 8 pixels, got {size}")
     if margin < 0:
@@ -80,7 +87,7 @@ def similarity_transform(
     src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None
 ) -> np.ndarray:
     """Least-squares similarity (rotation, uniform scale, translation; no reflection) taking
-    ``src`` points to ``dst`` points (Umeyama's method, optionally with per-point ``weights``).
+    ``src`` points to ``dst`` points (optionally with per-point ``weights``).
     Returns a 2x3 float64 matrix.
 
     Raises ValueError when ``src`` is degenerate (all points coincide) or not finite.
@@ -95,22 +102,18 @@ def similarity_transform(
     if w.shape != (len(src),) or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"weights must be {len(src)} non-negative numbers, not all zero")
     w = w / w.sum()
-    mu_s, mu_d = w @ src, w @ dst
-    xs, xd = src - mu_s, dst - mu_d
-    var_s = float(w @ (xs**2).sum(1))
+    # In complex numbers a similarity is z -> c z + t; the weighted least-squares c is closed-form
+    # (the 2D case of Umeyama's method, reflections excluded by construction).
+    zs = src[:, 0] + 1j * src[:, 1]
+    zd = dst[:, 0] + 1j * dst[:, 1]
+    mu_s, mu_d = w @ zs, w @ zd
+    xs, xd = zs - mu_s, zd - mu_d
+    var_s = float(w @ (xs.real**2 + xs.imag**2))
     if var_s < 1e-8:
         raise ValueError("source points are degenerate (they all coincide)")
-    cov = (xd * w[:, None]).T @ xs
-    u, s, vt = np.linalg.svd(cov)
-    d = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1] = -1.0
-    rot = u @ np.diag(d) @ vt
-    scale = float((s * d).sum() / var_s)
-    m = np.empty((2, 3), dtype=np.float64)
-    m[:, :2] = scale * rot
-    m[:, 2] = mu_d - scale * rot @ mu_s
-    return m
+    c = (w @ (np.conj(xs) * xd)) / var_s
+    t = mu_d - c * mu_s
+    return np.array([[c.real, -c.imag, t.real], [c.imag, c.real, t.imag]], dtype=np.float64)
 
 
 def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -170,7 +173,9 @@ def align_face(
     Raises:
         ValueError: degenerate or non-finite landmarks, bad size/margin/template.
     """
-    m = similarity_transform(landmarks5, template_points(size, margin, template), weights)
+    m = similarity_transform(
+        landmarks5, _template_points(int(size), float(margin), template), weights
+    )
     return warp(image, m, size), m
 
 
@@ -208,10 +213,17 @@ def outside_fraction(
     """Fraction of a ``size x size`` output (sampled on a ``grid x grid`` lattice of pixel centres)
     whose source position, by the inverse of ``m``, falls outside an image of ``(H, W)``."""
     h, w = image_shape[:2]
+    inv = invert_transform(m)
+
+    def inside(pts: np.ndarray) -> np.ndarray:
+        x, y = pts[:, 0], pts[:, 1]
+        return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+
+    # the output maps to a parallelogram: inside the image iff its four corners are (common case)
+    e = size - 0.5
+    if inside(apply_transform(inv, np.array([[-0.5, -0.5], [e, -0.5], [e, e], [-0.5, e]]))).all():
+        return 0.0
     ticks = (np.arange(grid) + 0.5) * size / grid - 0.5
     xs, ys = np.meshgrid(ticks, ticks)
-    src = apply_transform(invert_transform(m), np.stack([xs.ravel(), ys.ravel()], axis=1))
-    inside = (
-        (src[:, 0] >= -0.5) & (src[:, 0] <= w - 0.5) & (src[:, 1] >= -0.5) & (src[:, 1] <= h - 0.5)
-    )
-    return float(1.0 - inside.mean())
+    src = apply_transform(inv, np.stack([xs.ravel(), ys.ravel()], axis=1))
+    return float(1.0 - inside(src).mean())

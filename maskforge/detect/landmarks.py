@@ -86,7 +86,10 @@ def _to_dlib_rect(box: np.ndarray):
 
 def shape_to_array(shape) -> np.ndarray:
     """A dlib ``full_object_detection`` as ``(K, 2)`` float32 points."""
-    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+    parts = shape.parts()
+    return np.fromiter((v for p in parts for v in (p.x, p.y)), np.float32, 2 * len(parts)).reshape(
+        -1, 2
+    )
 
 
 class Landmarker68:

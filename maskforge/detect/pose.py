@@ -2,7 +2,7 @@
 
 A generic 3D face (12 stable points: nose bridge and tip, nostrils, eye corners, mouth corners,
 lips, chin; approximate adult proportions in millimetres, built for this project) is fitted to the
-2D points with a pinhole camera of focal length ``max(H, W)`` pixels centred on the image.
+2D points (``cv2.SOLVEPNP_SQPNP``) with a pinhole camera of focal length ``max(H, W)`` pixels centred on the image.
 
 Angles, from the fitted rotation ``R`` (model -> camera; camera x right, y down, z forward):
 
@@ -74,20 +74,8 @@ def estimate_pose(lm68: np.ndarray, image_size: tuple[int, int]) -> tuple[float,
         return float("nan"), float("nan"), float("nan")
     image_pts = np.ascontiguousarray(pts[POSE_INDICES])
     k = camera_matrix(image_size)
-    # Start from a frontal face at the distance its outer eye corners suggest (avoids the mirrored
-    # "behind the camera" solution the unguided solver sometimes finds).
-    eye_px = float(np.linalg.norm(pts[45] - pts[36]))
-    if eye_px < 1e-3:
-        return float("nan"), float("nan"), float("nan")
-    z = k[0, 0] * (MODEL_3D[8, 0] - MODEL_3D[5, 0]) / eye_px
-    tvec = np.array(
-        [[(pts[30, 0] - k[0, 2]) * z / k[0, 0]], [(pts[30, 1] - k[1, 2]) * z / k[1, 1]], [z]]
-    )
-    rvec = np.zeros((3, 1))
-    try:
-        ok, rvec, _ = cv2.solvePnP(
-            MODEL_3D, image_pts, k, None, rvec, tvec, True, flags=cv2.SOLVEPNP_ITERATIVE
-        )
+    try:  # SQPnP finds the global optimum: no initial guess, no mirrored "behind the camera" fit
+        ok, rvec, _ = cv2.solvePnP(MODEL_3D, image_pts, k, None, flags=cv2.SOLVEPNP_SQPNP)
     except cv2.error:
         ok = False
     if not ok:

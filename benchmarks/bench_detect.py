@@ -1,0 +1,211 @@
+"""Benchmark of the detect stage on lfw-dev: images/s per core, beside a bare loop.
+
+    python benchmarks/bench_detect.py [--lfw DIR] [--detectors dlib-hog,mtcnn,dlib-cnn]
+                                      [--limit-cnn 40] [--repeat 2]
+
+Everything runs on one thread (OpenCV, torch, dlib are single-threaded here), so images/s is a
+per-core figure. Files are read into memory first; both loops include decoding. For each detector:
+
+- ``stage``: ``DetectStage(...)`` over batches of 32 decoded images (detect, select, 68 points,
+  align to 112x112, pose, output dataclasses);
+- ``bare``: the same library calls in a plain loop (decode, the detector's own call with the same
+  upsample fallback, the dlib 68-point predictor), nothing else.
+
+The ratio stage/bare is the stage's overhead. Runs alternate (bare, stage, bare, stage, ...) and
+the best of ``--repeat`` is kept, to damp noise from other processes. It also prints quality on the
+same images: detection rate and, for dlib-hog, the re-detected eye-centre error on the 112 crops.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(1)
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 32
+
+
+def decoder():
+    """``maskforge.io.decode.decode_image`` when the project has it, else OpenCV."""
+    try:
+        from maskforge.io.decode import decode_image
+
+        return "maskforge.io.decode.decode_image", decode_image
+    except ImportError:
+
+        def decode(data: bytes) -> np.ndarray:
+            bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+        return "cv2.imdecode", decode
+
+
+def stage_run(stage, blobs, decode):
+    out = []
+    for start in range(0, len(blobs), BATCH):
+        out.extend(stage([decode(b) for b in blobs[start : start + BATCH]]))
+    return out
+
+
+def bare_hog(blobs, decode, detector, predictor):
+    found = 0
+    for data in blobs:
+        image = decode(data)
+        rects, _, _ = detector.run(image, 0, 0.0)
+        if not rects:
+            rects, _, _ = detector.run(image, 1, 0.0)
+        for rect in rects:
+            predictor(image, rect)
+        found += bool(rects)
+    return found
+
+
+def bare_cnn(blobs, decode, detector, predictor):
+    import dlib
+
+    found = 0
+    for data in blobs:
+        image = decode(data)
+        dets = detector(image, 0)
+        if len(dets) == 0:
+            dets = detector(image, 1)
+        for det in dets:
+            shape = predictor(image, det.rect)
+            predictor(image, dlib.rectangle(shape.rect))  # the refinement pass of the stage
+        found += len(dets) > 0
+    return found
+
+
+def bare_mtcnn(blobs, decode, mtcnn, predictor):
+    import dlib
+
+    found = 0
+    for start in range(0, len(blobs), BATCH):
+        images = [decode(b) for b in blobs[start : start + BATCH]]
+        boxes, _, _ = mtcnn.detect(np.stack(images), landmarks=True)
+        for image, b in zip(images, boxes, strict=True):
+            if b is None:
+                continue
+            found += 1
+            x1, y1, x2, y2 = (int(v) for v in b[0])
+            predictor(image, dlib.rectangle(x1, y1, x2, y2))
+    return found
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - t, result
+
+
+def redetected_eye_error(crops) -> tuple[float, int]:
+    from maskforge.detect import make_detector, select_face, template_points
+
+    det = make_detector("dlib-hog", upsample=0, upsample_fallback=1)
+    tpl = template_points(112)
+    errs = []
+    for faces in det.detect([c.image for c in crops]):
+        face, _ = select_face(faces, (112, 112), "center")
+        if face is not None:
+            errs.append(np.linalg.norm(face.landmarks5[:2] - tpl[:2], axis=1).mean())
+    return float(np.mean(errs)), len(crops) - len(errs)
+
+
+def main() -> None:
+    default_lfw = os.environ.get("MASKFORGE_LFW_DIR") or str(ROOT.parent / "shared/faces/lfw-dev")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lfw", default=default_lfw, help="folder of LFW identity folders")
+    ap.add_argument("--detectors", default="dlib-hog,mtcnn,dlib-cnn")
+    ap.add_argument("--limit-cnn", type=int, default=40, help="images for dlib-cnn (slow on CPU)")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each loop (best kept)")
+    args = ap.parse_args()
+
+    import dlib
+    import torch
+
+    torch.set_num_threads(1)
+    from maskforge.detect import AlignedFace, DetectConfig, DetectStage
+    from maskforge.models import dlib_model_path
+
+    paths = sorted(Path(args.lfw).glob("*/*.jpg"))
+    if not paths:
+        raise SystemExit(f"no images under {args.lfw}")
+    blobs_all = [p.read_bytes() for p in paths]
+    decode_name, decode = decoder()
+    print(f"lfw-dev: {len(paths)} images from {args.lfw}; decoder: {decode_name}; 1 thread")
+    predictor = dlib.shape_predictor(str(dlib_model_path("shape_predictor_68")))
+
+    # components, for context (what one core does here, today)
+    hog = dlib.get_frontal_face_detector()
+    t_dec, decoded = timed(lambda: [decode(b) for b in blobs_all])
+    t_hog, rects = timed(lambda: [hog.run(im, 0, 0.0)[0] for im in decoded])
+    pairs = [(im, r[0]) for im, r in zip(decoded, rects, strict=True) if r]
+    t_lm, _ = timed(lambda: [predictor(im, r) for im, r in pairs])
+    n_all = len(blobs_all)
+    print(
+        f"components: decode {1e3 * t_dec / n_all:.2f} ms, HOG upsample 0 {1e3 * t_hog / n_all:.2f} ms "
+        f"(finds {len(pairs)}/{n_all}), 68 points {1e3 * t_lm / max(1, len(pairs)):.2f} ms per image"
+    )
+
+    rows = []
+    for name in args.detectors.split(","):
+        blobs = blobs_all[: args.limit_cnn] if name == "dlib-cnn" else blobs_all
+        stage = DetectStage(DetectConfig(detector=name, device="cpu"))
+        stage([decode(blobs[0])])  # load models, warm up
+        if name == "dlib-hog":
+            bare = (bare_hog, dlib.get_frontal_face_detector(), predictor)
+        elif name == "dlib-cnn":
+            det = dlib.cnn_face_detection_model_v1(str(dlib_model_path("mmod_detector")))
+            bare = (bare_cnn, det, predictor)
+        else:
+            bare = (bare_mtcnn, stage.detector._mtcnn, predictor)
+        bare[0](blobs[:1], decode, *bare[1:])
+        repeat = args.repeat if name == "dlib-hog" else 1
+        t_bare, t_stage = [], []
+        for _ in range(repeat):
+            t, bare_found = timed(bare[0], blobs, decode, *bare[1:])
+            t_bare.append(t)
+            t, out = timed(stage_run, stage, blobs, decode)
+            t_stage.append(t)
+        n = len(blobs)
+        ok = [o for o in out if isinstance(o, AlignedFace)]
+        tb, ts = min(t_bare), min(t_stage)
+        row = {
+            "detector": name,
+            "images": n,
+            "stage_ips": n / ts,
+            "bare_ips": n / tb,
+            "ratio": ts / tb,
+            "found": len(ok),
+            "bare_found": bare_found,
+        }
+        print(
+            f"{name:9s} n={n:4d}  stage {n / ts:7.1f} img/s ({1e3 * ts / n:6.2f} ms)  "
+            f"bare {n / tb:7.1f} img/s ({1e3 * tb / n:6.2f} ms)  ratio stage/bare {ts / tb:5.3f}  "
+            f"detected {len(ok)}/{n} = {100 * len(ok) / n:.2f}% (bare {bare_found})",
+            flush=True,
+        )
+        if name == "dlib-hog":
+            err, missed = redetected_eye_error(ok)
+            row["eye_error_px"] = err
+            print(
+                f"          alignment: re-detected eye-centre error on 112 crops {err:.2f} px "
+                f"(mean; {missed} crops not re-detected)"
+            )
+        rows.append(row)
+    print("summary:", rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -121,3 +121,52 @@ def test_changed_later_stage_reuses_detection(faces: Path, tmp_path: Path) -> No
     assert m["timings_s"]["reused"]["finish"] == 0
     assert "detect" not in m["timings_s"]["stages_cpu_s"]
     assert max(m["counts"]["per_identity_after"]) == 2
+
+
+FULL = """
+seed = 5
+variants = "reference"
+[source]
+shard_size = 50
+[detect]
+[embed]
+embedder = "auto"
+[clean]
+method = "robust"
+[select]
+per_identity = 3
+"""
+
+
+def test_full_pipeline_with_cleaning_and_masks(faces: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "full.toml"
+    recipe.write_text(FULL)
+    out = tmp_path / "out"
+    run(recipe, input=faces, output=out, executor="local")
+    t = read_shards(out).to_table().to_pylist()
+    assert {r["variant"] for r in t} == {"original", "aug", "mask+aug", "mask+aug#2"}
+    scores = pq.read_table(out / "clean_scores.parquet").to_pylist()
+    status = {r["sample_id"]: r["status"] for r in scores}
+    for r in t:
+        assert len(r["embedding"]) == 128
+        # identities under clean.min_images (3) are not scored: null score, status says why
+        assert (r["clean_score"] is None) == (status[r["sample_id"]] == "too_few_images")
+        if r["variant"].startswith("mask"):
+            assert r["occluders"] and r["occluders"][0]["kind"] == "mask"
+            assert r["occlusion_mask"] is not None
+        else:
+            assert not r["occluders"]
+    n_faces = pq.read_metadata(next((out / "cache").glob("detect-*/shard-00000.parquet"))).num_rows
+    assert len(scores) == n_faces
+    assert (out / "removed.parquet").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["models"]["embed"]["name"] == "dlib-resnet"  # no facenet weights here: auto falls back
+    index = (out / "report" / "index.html").read_text()
+    assert "pipeline.html" in index and (out / "report" / "pipeline.html").is_file()
+
+    # a different threshold reuses detection and embeddings
+    run(recipe, input=faces, output=out, executor="local", overrides=["clean.threshold=0.3"])
+    m2 = json.loads((out / "manifest.json").read_text())
+    assert m2["timings_s"]["reused"]["detect"] == m2["timings_s"]["reused"]["embed"] == m2["shards"]["total"]
+    assert not any(k.startswith(("detect", "embed")) for k in m2["timings_s"]["stages_cpu_s"])
+    assert m2["counts"]["flagged"] >= m["counts"]["flagged"]

@@ -27,9 +27,14 @@ def _masked_kth(values: torch.Tensor, valid: torch.Tensor, k: torch.Tensor) -> t
     """k-th smallest (0-based, ``k`` broadcastable to values[..., 0]) of each row over valid
     entries; rows with no valid entry give +inf."""
     v = values.masked_fill(~valid, math.inf)
-    s, _ = torch.sort(v, dim=-1)
     k = k.clamp(min=0, max=values.shape[-1] - 1).to(torch.long)
-    return torch.gather(s, -1, k.unsqueeze(-1).expand(*s.shape[:-1], 1)).squeeze(-1)
+    k = k.expand(v.shape[:-1]) if k.dim() < v.dim() - 1 else k
+    top = int(k.max()) + 1 if k.numel() else 1
+    if top < v.shape[-1] // 2:  # partial selection is cheaper than a full sort
+        s = torch.topk(v, top, dim=-1, largest=False, sorted=True).values
+    else:
+        s, _ = torch.sort(v, dim=-1)
+    return torch.gather(s, -1, k.unsqueeze(-1)).squeeze(-1)
 
 
 def masked_median(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

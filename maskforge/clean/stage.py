@@ -22,7 +22,7 @@ from .batching import pad_indices, plan_batches
 from .calibrate import default_threshold, robust_default
 from .config import CleanConfig
 from .keep import KeepList, read_keep
-from .methods import mean_distance_scores, robust_scores
+from .methods import masked_median, mean_distance_scores, robust_scores
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,9 @@ def score_identities(
 
     cleaned_groups = [groups[i] for i in np.flatnonzero(cleaned)]
     batches = 0
+    id_thr = np.full(len(names), np.nan, dtype=np.float32)
+    id_med = np.full(len(names), np.nan, dtype=np.float32)
+    phases = {"prepare": time.perf_counter() - started}
     for batch in plan_batches(cleaned_groups, dim, memory, reference_size=1024):
         batches += 1
         index_np, mask_np = pad_indices(batch)
@@ -189,6 +192,10 @@ def score_identities(
             means[ident] = out.mean
         score[flat_idx] = s[mask]
         thresh[flat_idx] = t[mask]
+        first = codes[index_np[:, 0]]
+        id_thr[first] = t[:, 0].cpu().numpy()
+        id_med[first] = masked_median(s, mask).cpu().numpy()
+    phases["score"] = time.perf_counter() - started - sum(phases.values())
 
     score_np = score.cpu().numpy()
     thresh_np = thresh.cpu().numpy()
@@ -218,6 +225,7 @@ def score_identities(
             nearest[sel] = names[arg.cpu().numpy()]
             nearest_d[sel] = torch.sqrt((2 - 2 * best).clamp(min=0)).cpu().numpy()
         nearest[np.isnan(nearest_d)] = None  # no eligible other identity
+    phases["nearest"] = time.perf_counter() - started - sum(phases.values())
     if robust:
         confused = want & ~flagged & np.isfinite(nearest_d) & (nearest_d < score_np - margin)
         flagged |= confused
@@ -251,12 +259,6 @@ def score_identities(
     nearest_d[unflagged] = np.nan
 
     id_flagged = np.bincount(codes, weights=flagged, minlength=len(names)).astype(np.int64)
-    id_thr = np.full(len(names), np.nan, dtype=np.float32)
-    id_med = np.full(len(names), np.nan, dtype=np.float32)
-    for i in np.flatnonzero(cleaned):
-        g = groups[i]
-        id_thr[i] = thresh_np[g[0]]
-        id_med[i] = np.median(score_np[g])
     stats = {
         "identity": names.astype(object),
         "images": counts,
@@ -266,6 +268,7 @@ def score_identities(
         "cleaned": cleaned,
     }
     seconds = time.perf_counter() - started
+    phases["finish"] = seconds - sum(phases.values())
     log.info("cleaned %d samples in %d batches on %s in %.2fs", n_samples, batches, dev, seconds)
     return CleanResult(
         score=score_np,
@@ -281,5 +284,5 @@ def score_identities(
         config=config,
         device=dev,
         seconds=seconds,
-        extra={"batches": batches},
+        extra={"batches": batches, "phases": {k: round(v, 3) for k, v in phases.items()}},
     )

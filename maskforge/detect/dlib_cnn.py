@@ -56,6 +56,7 @@ class DlibCnnDetector:
 
     def detect_one(self, image: np.ndarray) -> list[Face]:
         """Faces in one ``(H, W, 3)`` uint8 RGB image, in source pixels."""
+        image = np.ascontiguousarray(image)
         dets = self._run(image, self.upsample)
         fb = self.upsample_fallback
         if len(dets) == 0 and fb is not None and fb > self.upsample:

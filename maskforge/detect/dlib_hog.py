@@ -60,6 +60,7 @@ class DlibHogDetector:
 
     def detect_one(self, image: np.ndarray) -> list[Face]:
         """Faces in one ``(H, W, 3)`` uint8 RGB image, in source pixels."""
+        image = np.ascontiguousarray(image)
         rects, scores = self._run(image, self.upsample)
         fb = self.upsample_fallback
         if not rects and fb is not None and fb > self.upsample:

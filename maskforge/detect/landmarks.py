@@ -110,6 +110,7 @@ class Landmarker68:
         self._predictor = dlib.shape_predictor(str(path))
 
     def __call__(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+        image = np.ascontiguousarray(image)
         return shape_to_array(self._predictor(image, _to_dlib_rect(box)))
 
     def predict_rect(self, image: np.ndarray, rect) -> np.ndarray:

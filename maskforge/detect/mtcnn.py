@@ -36,6 +36,7 @@ class MtcnnDetector:
         thresholds: P-, R-, O-net score thresholds.
         factor: scale step of the image pyramid.
         batch_size: images per forward pass (within one image size).
+        batched: ``False`` sends images one by one (same as ``batch_size=1``).
     """
 
     name = "mtcnn"
@@ -47,6 +48,7 @@ class MtcnnDetector:
         thresholds: Sequence[float] = (0.6, 0.7, 0.7),
         factor: float = 0.709,
         batch_size: int = 32,
+        batched: bool = True,
     ) -> None:
         from facenet_pytorch import MTCNN
 
@@ -57,7 +59,7 @@ class MtcnnDetector:
         self.device = resolve_device(device)
         self.min_face_size = int(min_face_size)
         self.thresholds = [float(t) for t in thresholds]
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = max(1, int(batch_size)) if batched else 1
         self._mtcnn = MTCNN(
             min_face_size=self.min_face_size,
             thresholds=self.thresholds,

@@ -95,6 +95,9 @@ def test_build_from_parquet_path_keeps_other_files(tmp_path):
     (folder / "thumbnails" / "stale.jpg").write_bytes(b"x")
     index = build_report(tmp_path, folder)
     assert index == folder / "index.html" and index.is_file()
+    # thumbnails were made from the image bytes of the shown rows (no source files exist)
+    assert not (folder / "thumbnails" / "_missing.png").exists()
+    assert len(list((folder / "thumbnails").glob("*.jpg"))) == 2 * 2 + 2 * 4
     assert (folder / "contact_sheet.jpg").is_file()  # not the report's: left alone
     assert not (folder / "thumbnails" / "stale.jpg").exists()
 

@@ -25,8 +25,8 @@ def command(out: Path, source: Path | None, per_page: int) -> None:  # fmt: skip
     from ..clean.table import read_clean_scores
     from ..report import build_report, write_redirect
 
-    table = read_clean_scores(out)
-    index = build_report(table, out / "report", source_root=source, per_page=per_page,
+    read_clean_scores(out, with_images=False)  # clear error when missing or malformed
+    index = build_report(out, out / "report", source_root=source, per_page=per_page,
                          title=out.name)  # fmt: skip
     write_redirect(out / "report.html")
     click.echo(f"report: {index}")

@@ -40,6 +40,29 @@ def _csv_line(path: str) -> str:
     return buf.getvalue()
 
 
+def _image_bytes(table: pa.Table, parquet: Path | None, wanted: set[str]) -> dict[str, bytes]:
+    """Encoded image bytes of the ``wanted`` sample ids, from the table's ``image`` column or,
+    reading only those rows, from the parquet file; {} when there is no such column."""
+    if not wanted:
+        return {}
+    if "image" in table.column_names:
+        ids = table.column("sample_id").to_pylist()
+        col = table.column("image")
+        return {sid: col[i].as_py() for i, sid in enumerate(ids) if sid in wanted}
+    if parquet is None:
+        return {}
+    import pyarrow.parquet as pq
+
+    if "image" not in pq.read_schema(parquet).names:
+        return {}
+    part = pq.read_table(
+        parquet, columns=["sample_id", "image"], filters=[("sample_id", "in", sorted(wanted))]
+    )
+    return dict(
+        zip(part.column("sample_id").to_pylist(), part.column("image").to_pylist(), strict=True)
+    )
+
+
 def build_report(
     table: pa.Table | str | Path,
     out_dir: str | Path,
@@ -56,10 +79,13 @@ def build_report(
     other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
     bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
     table metadata's)."""
+    parquet: Path | None = None
     if not isinstance(table, pa.Table):
         from ..clean.table import read_clean_scores
 
-        table = read_clean_scores(table)
+        parquet = Path(table)
+        parquet = parquet / "clean_scores.parquet" if parquet.is_dir() else parquet
+        table = read_clean_scores(parquet, with_images=False)  # bytes fetched for shown rows only
     out = Path(out_dir)
     for sub in ("pages", "thumbnails"):
         if (out / sub).exists():
@@ -68,14 +94,19 @@ def build_report(
     (out / "thumbnails").mkdir()
     model = build_model(table, per_page, max_images_per_page, typical)
     root = Path(source_root or model.summary.get("source_root") or ".")
-    images = table.column("image") if "image" in table.column_names else None
+    shown = {
+        s.sample_id: s
+        for page in model.pages
+        for ident, items in page
+        for s in list(items) + list(ident.typical)
+    }
+    image_bytes = _image_bytes(table, parquet, set(shown))
 
-    def loader(row: int, source_path: str):
+    def loader(sample_id: str, source_path: str):
         def load() -> Any:
-            if images is not None:
-                data = images[row].as_py()
-                if data:
-                    return data
+            data = image_bytes.get(sample_id)
+            if data:
+                return data
             return root / PurePosixPath(source_path) if source_path else None
 
         return load
@@ -86,7 +117,7 @@ def build_report(
             for s in list(items) + list(ident.typical):
                 if s.sample_id not in thumbs:
                     thumbs[s.sample_id] = write_thumbnail(
-                        out / "thumbnails", s.sample_id, loader(s.row, s.source_path)
+                        out / "thumbnails", s.sample_id, loader(s.sample_id, s.source_path)
                     )
 
     rng = model.threshold_range

@@ -6,8 +6,8 @@ in ``dst_dir/overlay_log.csv``: ``path,status,occluder,color,wear,reason``. ``st
 ``skipped`` (no usable face: ``reason`` from face selection, e.g. ``no_face``) or ``error``
 (``reason`` a decode code such as ``truncated`` or ``not_an_image``, or ``write_failed``); only
 ``ok`` inputs get an output file. Every choice is seeded by ``(seed, relative path)``, so the same
-command gives the same bytes whatever ``workers``. Parallel over processes (fork, models loaded
-once in the parent and shared copy-on-write).
+command gives the same bytes whatever ``workers``. Parallel over processes (forkserver; each
+worker loads the detector and the assets once).
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ class Overlayer:
 
     def __init__(self, src_dir: Path, dst_dir: Path, choices: list[tuple[OccluderSpec, float]],
                  seed: int, detector: str, all_faces: bool, masks_dir: Path | None,
-                 library: AssetLibrary, quality: int, detector_opts: dict | None = None) -> None:
+                 library: AssetLibrary, quality: int = 95,
+                 detector_opts: dict | None = None) -> None:
         from ..detect import make_detector
 
         self.src_dir, self.dst_dir = Path(src_dir), Path(dst_dir)
@@ -179,15 +180,33 @@ class Overlayer:
 _WORKER: Overlayer | None = None
 
 
-def _init_worker() -> None:
+def _init_worker(kwargs: dict) -> None:
+    """Pool initializer (forkserver/spawn child): one Overlayer per process."""
     import cv2
 
+    global _WORKER
     cv2.setNumThreads(1)
+    kwargs = dict(kwargs)
+    library = AssetLibrary.load(extra_dirs=kwargs.pop("assets_dir") or None)
+    _WORKER = Overlayer(library=library, **kwargs)
 
 
 def _run_one(rel: str) -> dict[str, str]:
     assert _WORKER is not None
     return _WORKER(rel)
+
+
+def _pool(workers: int, kwargs: dict):  # noqa: ANN202
+    """A process pool whose children start clean: ``forkserver`` (a single-threaded server
+    with the heavy modules preloaded, so children start fast) where available, else ``spawn``.
+    Plain ``fork`` is not used: forking a process whose OpenCV/BLAS thread pools are running
+    can deadlock the children."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["maskforge.occlude.overlay", "maskforge.detect", "dlib", "cv2"])
+    else:  # pragma: no cover - Windows
+        ctx = mp.get_context("spawn")
+    return ctx.Pool(workers, initializer=_init_worker, initargs=(kwargs,))
 
 
 def resolve_choices(occluder: Iterable[str] = (), mix: str | None = None,
@@ -231,22 +250,21 @@ def overlay_folder(
         raise OutputError(f"cannot create output folder {dst}: {exc}") from exc
     excludes = [dst] + ([Path(masks_dir)] if masks_dir else [])
     inputs = list_inputs(src, exclude=excludes)
-    global _WORKER
-    _WORKER = Overlayer(src, dst, choices, seed, detector, all_faces,
-                        Path(masks_dir) if masks_dir else None, library, quality)
+    kwargs = {"src_dir": src, "dst_dir": dst, "choices": choices, "seed": seed,
+              "detector": detector, "all_faces": all_faces,
+              "masks_dir": Path(masks_dir) if masks_dir else None, "quality": quality}
     summary = OverlaySummary(total=len(inputs), log=dst / LOG_NAME)
     tmp_log = dst / f".{LOG_NAME}.tmp"
+    pool = None
     with open(tmp_log, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         writer.writeheader()
         if workers <= 1 or len(inputs) < 2:
-            results: Iterable[dict[str, str]] = map(_run_one, inputs)
-            pool = None
+            worker = Overlayer(library=library, **kwargs)
+            results: Iterable[dict[str, str]] = map(worker, inputs)
         else:
-            methods = mp.get_all_start_methods()
-            ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-            pool = ctx.Pool(int(workers), initializer=_init_worker)
-            chunk = max(1, min(16, len(inputs) // (int(workers) * 8) or 1))
+            pool = _pool(int(workers), {**kwargs, "assets_dir": [str(d) for d in assets_dir]})
+            chunk = max(1, min(16, len(inputs) // (int(workers) * 8)))
             results = pool.imap(_run_one, inputs, chunksize=chunk)
         try:
             for n, row in enumerate(results, 1):
@@ -264,5 +282,4 @@ def overlay_folder(
                 pool.close()
                 pool.join()
     os.replace(tmp_log, dst / LOG_NAME)
-    _WORKER = None
     return summary

@@ -63,8 +63,8 @@ def pick_diverse(faces: Sequence[Face], n: int = 6) -> list[Face]:
 
 
 def _crop(img: np.ndarray, lm: np.ndarray, tile: int) -> np.ndarray:
-    c = (lm[0:17].mean(0) + lm[27:36].mean(0)) / 2
-    half = max(np.ptp(lm[:, 0]), np.ptp(lm[:, 1])) * 0.75
+    half = max(np.ptp(lm[:, 0]), np.ptp(lm[:, 1])) * 0.8
+    c = (lm[0:17].mean(0) + lm[27:36].mean(0)) / 2 + (0.0, 0.12 * half)
     m = np.array([[tile / (2 * half), 0, tile / 2 - c[0] * tile / (2 * half)],
                   [0, tile / (2 * half), tile / 2 - c[1] * tile / (2 * half)]])
     return cv2.warpAffine(img, m, (tile, tile), flags=cv2.INTER_AREA,

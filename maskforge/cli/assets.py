@@ -1,0 +1,108 @@
+"""``maskforge assets``: build, list and preview occluder assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import table, user_errors
+
+
+@click.group("assets")
+def command() -> None:
+    """Occluder assets (PNG + JSON sidecars): build, list, preview."""
+
+
+@command.command("build")
+@click.option("--out", "out", default=None, metavar="DIR",
+              help="Output folder (default: the bundled mask_assets/).")
+@click.option("--check", is_flag=True,
+              help="Build into a temporary folder and fail if it differs from the bundled files.")
+@user_errors
+def build(out: str | None, check: bool) -> None:
+    """Regenerate the project's assets from their code definitions (deterministic bytes)."""
+    import tempfile
+
+    from ..occlude.assets import build_assets, bundled_dir
+
+    if not check:
+        files = build_assets(Path(out) if out else None)
+        click.echo(f"wrote {len(files)} files to {files[0].parent}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        files = build_assets(Path(tmp))
+        ref = Path(out) if out else bundled_dir()
+        stale = [f.name for f in files if not (ref / f.name).is_file()
+                 or (ref / f.name).read_bytes() != f.read_bytes()]
+    if stale:
+        raise click.ClickException(f"{len(stale)} asset files differ from a fresh build: "
+                                   f"{', '.join(stale[:6])}; run `maskforge assets build`")
+    click.echo(f"{len(files)} asset files up to date in {ref}")
+
+
+@command.command("list")
+@click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
+@user_errors
+def list_(assets_dir: tuple[str, ...]) -> None:
+    """Show the available assets (bundled and user folders) and the colour presets."""
+    from ..occlude import AssetLibrary
+    from ..occlude.palette import PRESETS
+
+    lib = AssetLibrary.load(extra_dirs=list(assets_dir) or None)
+    rows = []
+    for name in lib.variants():
+        a = lib.get(name) if "." in name else lib.get(name, "correct")
+        rows.append((a.name, a.kind, a.wear, a.default_color or "-", "yes" if a.colorable else "no",
+                     a.meta.get("license", "?"), str(a.path.parent if a.path else "")))
+    click.echo(table(rows, ("asset", "kind", "wear", "default colour", "colourable", "licence",
+                            "folder")))
+    click.echo("\npresets: " + ", ".join(
+        f"{k} ({v[0]}{' ' + v[1] if v[1] else ''})" for k, v in PRESETS.items()))
+
+
+@command.command("preview")
+@click.argument("name", required=False)
+@click.option("--output", "output", default="occluder_preview.png", show_default=True,
+              metavar="FILE", help="PNG to write.")
+@click.option("--faces", "faces", default=None, metavar="DIR",
+              help="Folder of face images to render on (default: a drawn schematic face).")
+@click.option("--count", type=click.IntRange(1, 24), default=6, show_default=True,
+              help="Faces to use (the most turned, the most open mouths, then frontal ones).")
+@click.option("--all", "all_", is_flag=True, help="Every asset and wear variant as columns.")
+@click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
+@user_errors
+def preview(name: str | None, output: str, faces: str | None, count: int, all_: bool,
+            wear: str | None, seed: int, assets_dir: tuple[str, ...]) -> None:
+    """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
+    Without NAME (or with --all), every asset and wear variant."""
+    from ..occlude import AssetLibrary, OccluderSpec
+    from ..occlude.sheet import (
+        contact_sheet,
+        detect_faces,
+        every_variant_specs,
+        pick_diverse,
+        save_rgb_png,
+        schematic_face,
+    )
+
+    lib = AssetLibrary.load(extra_dirs=list(assets_dir) or None)
+    if name and not all_:
+        specs = [OccluderSpec.parse(name, wear=wear)]
+        if wear is None and lib.get(specs[0].name).kind == "mask":
+            specs = [OccluderSpec.parse(name, wear=w) for w in ("correct", "nose_exposed", "chin")]
+    else:
+        specs = every_variant_specs(lib)
+    if faces:
+        exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+        paths = sorted(p for p in Path(faces).rglob("*") if p.suffix.lower() in exts)[:400]
+        found = pick_diverse(detect_faces(paths), count)
+        if not found:
+            raise click.ClickException(f"no faces found in {faces}")
+    else:
+        found = [schematic_face()]
+    sheet = contact_sheet(found, specs, lib, seed=seed)
+    save_rgb_png(output, sheet)
+    click.echo(f"wrote {output} ({len(found)} faces x {len(specs)} occluders)")

@@ -1,6 +1,7 @@
 """Benchmark of mislabelled-image cleaning on lfw-dev with planted label noise.
 
     python benchmarks/bench_clean.py [--lfw DIR] [--seeds 10] [--scale 500000] [--cache DIR]
+                                     [--calibrate]
 
 1. lists lfw-dev, decodes, detects/aligns (DetectStage, 112x112 ArcFace crops) and embeds every
    face once with dlib-resnet; embeddings are cached under --cache (default /tmp) so re-runs take
@@ -125,6 +126,64 @@ def print_results(out: dict, seeds: int) -> None:
             print(f"  {k:>3}x {path}  [{label}] {reason} {near or ''}")
 
 
+def calibrate(data: dict, seeds: int) -> None:
+    """The grid search behind the dlib-resnet defaults (docs/cleaning.md, "Calibrated defaults")."""
+    import itertools
+
+    emb, ids = data["emb"], data["identity"]
+    planted = {
+        (s, seed): plant_label_noise(
+            ids, s[1], seed=seed, embeddings=emb, lookalike=s[0] == "look-alike"
+        )
+        for s in SETTINGS
+        for seed in range(seeds)
+    }
+
+    def mean_f1(setting, config):
+        return np.mean(
+            [
+                prf(
+                    score_identities(emb, planted[(setting, k)].identity, config, "cpu").flagged,
+                    planted[(setting, k)].noisy,
+                ).f1
+                for k in range(seeds)
+            ]
+        )
+
+    md_best = {}
+    for s in SETTINGS:
+        f1s, ts = [], []
+        for k in range(seeds):
+            md = score_identities(
+                emb, planted[(s, k)].identity, CleanConfig(method="mean-distance")
+            )
+            t, sc = best_threshold(md.score, planted[(s, k)].noisy)
+            f1s.append(sc.f1)
+            ts.append(t)
+        md_best[s] = float(np.mean(f1s))
+        print(f"calibrate: mean-distance best threshold {s}: median {np.median(ts):.3f}")
+    rows = []
+    grid = itertools.product([0.43, 0.44, 0.45, 0.46], [0.34, 0.36, 0.38], [0.0, 0.01, 0.02])
+    for floor, conf, margin in grid:
+        cfg = CleanConfig(threshold=floor, confusion_threshold=conf, confusion_margin=margin)
+        f = [mean_f1(s, cfg) for s in SETTINGS]
+        rows.append(
+            (
+                min(fi - md_best[s] for fi, s in zip(f, SETTINGS, strict=True)),
+                floor,
+                conf,
+                margin,
+                f,
+            )
+        )
+    print("calibrate: robust grid (min F1 margin over mean-distance@best; F1 per setting)")
+    for margin_f1, floor, conf, margin, f in sorted(rows, key=lambda r: -r[0])[:15]:
+        print(
+            f"  floor {floor:.2f} confusion {conf:.2f} margin {margin:.2f}: {margin_f1:+.3f}  "
+            + " ".join(f"{x:.3f}" for x in f)
+        )
+
+
 def time_cleaning(data: dict, device: str, reps: int = 5) -> None:
     """Best and median of ``reps`` runs (the machine may be shared: the best is the cleanest)."""
     emb, ids = data["emb"], data["identity"]
@@ -180,6 +239,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp"))
     ap.add_argument("--scale", type=int, default=0, help="synthetic scale check size (0: skip)")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--calibrate", action="store_true", help="also run the threshold grid search")
     args = ap.parse_args()
 
     import torch
@@ -195,6 +255,9 @@ def main() -> None:
     )
     out = evaluate(data, args.seeds)
     print_results(out, args.seeds)
+    if args.calibrate:
+        print()
+        calibrate(data, args.seeds)
     print()
     time_cleaning(data, args.device)
     if args.scale:

@@ -16,9 +16,21 @@ from maskforge.detect import AlignedFace, DetectConfig, DetectReject, DetectStag
 DETECTORS = ["dlib-hog", "mtcnn"]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """MTCNN on one thread: on a busy 2-core machine two torch threads mostly wait on each other."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module", params=DETECTORS)
-def stage(request) -> DetectStage:
-    return DetectStage(DetectConfig(detector=request.param, device="cpu"))
+def stage(request, one_torch_thread) -> DetectStage:
+    # faces here are >= 100 px: MTCNN need not search below 40 px (a much smaller pyramid)
+    return DetectStage(DetectConfig(detector=request.param, device="cpu", min_face_size=40))
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +78,7 @@ def test_grayscale_is_aligned(stage, face):
     np.testing.assert_array_equal(out[0].image, out[1].image)
 
 
-def test_tiny_face_and_min_face_size(face):
+def test_tiny_face_and_min_face_size(face, one_torch_thread):
     small = cv2.resize(face, (60, 60), interpolation=cv2.INTER_AREA)  # face ~25 px
     finder = DetectStage({"detector": "mtcnn", "device": "cpu", "min_face_size": 12})
     out = finder([small])[0]
@@ -93,13 +105,13 @@ def test_several_faces_center_policy_picks_the_central_one(stage, face, other_fa
     found = stage.detector.detect([canvas])[0]
     assert len(found) >= 2
     for policy in ("center", "center-weighted"):
-        s = DetectStage(DetectConfig(detector=stage.config.detector, device="cpu", select=policy))
+        s = DetectStage({**stage.config.to_dict(), "select": policy})
         s._detector = stage.detector  # share the loaded model
         o = s([canvas])[0]
         assert isinstance(o, AlignedFace)
         cx = (o.source_bbox[0] + o.source_bbox[2]) / 2
         assert 400 < cx < 600, (policy, o.source_bbox)
-    s = DetectStage(DetectConfig(detector=stage.config.detector, device="cpu", select="largest"))
+    s = DetectStage({**stage.config.to_dict(), "select": "largest"})
     s._detector = stage.detector
     o = s([canvas])[0]
     assert (o.source_bbox[0] + o.source_bbox[2]) / 2 < 350
@@ -116,9 +128,7 @@ def test_face_cut_by_the_border(stage, face):
     assert rejected(o_top, "face_cut")
     assert rejected(o_gone, "no_face") or rejected(o_gone, "face_cut")
     # with max_outside = 1 the cut face is aligned and the outside is black
-    lenient = DetectStage(
-        DetectConfig(detector=stage.config.detector, device="cpu", max_outside=1.0)
-    )
+    lenient = DetectStage({**stage.config.to_dict(), "max_outside": 1.0})
     lenient._detector = stage.detector
     o = lenient([cut])[0]
     assert isinstance(o, AlignedFace)

@@ -6,7 +6,8 @@ lips, chin; approximate adult proportions in millimetres, built for this project
 
 Angles, from the fitted rotation ``R`` (model -> camera; camera x right, y down, z forward):
 
-- **yaw** > 0: the face turns towards the image's right (its left ear comes into view);
+- **yaw** > 0: the face turns towards the image's right (the nose points right, the ear on the
+  image's left comes into view);
 - **pitch** > 0: the face tilts up (chin up);
 - **roll** > 0: the face rotates clockwise in the image (the image-right eye is lower).
 

@@ -73,9 +73,12 @@ def test_row_chunks_and_padding_give_same_scores():
     tiny = mean_distance_scores(x, mask, memory_bytes=1)  # one row per chunk
     torch.testing.assert_close(full, tiny, equal_nan=True)
     assert torch.isnan(full[0, 45:]).all()
-    seed_full = density_seed(x, mask, memory_bytes=1 << 30)
-    seed_tiny = density_seed(x, mask, memory_bytes=1)
-    torch.testing.assert_close(seed_full, seed_tiny)
+    for a, b in zip(
+        density_seed(x, mask, 0.4, memory_bytes=1 << 30),
+        density_seed(x, mask, 0.4, memory_bytes=1),
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b)
 
 
 def test_rms_to_set_is_leave_one_out_rms():
@@ -142,6 +145,17 @@ def test_robust_handles_identity_with_heavy_noise(noise_fraction):
     assert np.array_equal(rob.flagged, truth)
     md = score_identities(x, ids, CleanConfig(method="mean-distance"))
     assert md.flagged[:20].mean() > 0.5 or md.flagged[truth].mean() < 1  # reference breaks
+
+
+def test_robust_handles_a_second_cluster_of_40_percent():
+    """40 % of the identity is one other person (a coherent cluster, not scattered noise)."""
+    rng = np.random.default_rng(11)
+    genuine = cluster(rng, 12, 0.22)
+    intruder = cluster(rng, 8, 0.18)  # tighter than the genuine images: densest point is there
+    x = np.concatenate([genuine, intruder])
+    ids = np.array(["a"] * 20, object)
+    rob = score_identities(x, ids, CleanConfig(method="robust"))
+    assert np.array_equal(rob.flagged, np.r_[np.zeros(12, bool), np.ones(8, bool)])
 
 
 def test_too_few_images_not_cleaned_and_counted():

@@ -80,15 +80,18 @@ def _reference_columns(mask: torch.Tensor, reference_size: int) -> torch.Tensor 
 def density_seed(
     x: torch.Tensor,
     mask: torch.Tensor,
+    radius: float,
     quantile: float = 0.3,
     reference_size: int = 1024,
     memory_bytes: int = 256 << 20,
-) -> torch.Tensor:
-    """Each sample's ``quantile``-th smallest distance to the other samples (or to an evenly spaced
-    reference subset of at most ``reference_size`` of them) ``[B, n]``; padded slots +inf.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Density of every sample within its identity, against the other samples (or an evenly
+    spaced reference subset of at most ``reference_size`` of them).
 
-    A low quantile (default 0.3) keeps genuine images dense even when scattered noise is a large
-    minority (or, scattered, a majority) of the identity.
+    Returns ``(neighbours [B, n], spread [B, n])``: the number of other samples within ``radius``,
+    and the ``quantile``-th smallest distance to them (padded slots: 0 and +inf). The sample with
+    the most neighbours (ties: the smallest spread) sits in the identity's largest cluster, even
+    when the rest is a large share of scattered noise or a second, smaller cluster.
     """
     b, n, _ = x.shape
     cols = _reference_columns(mask, reference_size)
@@ -96,9 +99,9 @@ def density_seed(
     ref_mask = mask if cols is None else mask[:, cols]
     m = ref.shape[1]
     ref_count = ref_mask.sum(-1)  # [B]
-    # others: ref_count - 1 when the sample is in the reference set, ref_count otherwise
     k = torch.ceil(quantile * (ref_count - 1).clamp(min=1).to(x.dtype)).long() - 1  # [B]
-    out = torch.full((b, n), math.inf, dtype=x.dtype, device=x.device)
+    spread = torch.full((b, n), math.inf, dtype=x.dtype, device=x.device)
+    neighbours = torch.zeros((b, n), dtype=torch.long, device=x.device)
     step = row_chunk(b, n, m, memory_bytes)
     for start in range(0, n, step):
         stop = min(start + step, n)
@@ -109,8 +112,22 @@ def density_seed(
             valid[:, rows - start, rows] = False  # not its own neighbour
         else:
             valid &= cols.view(1, 1, m) != rows.view(1, -1, 1)
-        out[:, start:stop] = _masked_kth(d, valid, k.view(b, 1).expand(b, stop - start))
-    return out.masked_fill(~mask, math.inf)
+        neighbours[:, start:stop] = ((d <= radius) & valid).sum(-1)
+        spread[:, start:stop] = _masked_kth(d, valid, k.view(b, 1).expand(b, stop - start))
+    return neighbours.masked_fill(~mask, 0), spread.masked_fill(~mask, math.inf)
+
+
+def seed_inliers(x: torch.Tensor, mask: torch.Tensor, radius: float, **kw) -> torch.Tensor:
+    """Initial inliers ``[B, n]``: the samples within ``radius`` of the densest sample (see
+    :func:`density_seed`), itself and its nearest neighbour always included."""
+    b = x.shape[0]
+    neighbours, spread = density_seed(x, mask, radius, **kw)
+    key = neighbours.to(x.dtype) - spread.clamp(max=2.0) / 4.0  # spread only breaks ties
+    key = key.masked_fill(~mask, -math.inf)
+    centre = x[torch.arange(b, device=x.device), key.argmax(-1)]  # [B, D]
+    d = torch.sqrt((2.0 - 2.0 * torch.einsum("bnd,bd->bn", x, centre)).clamp(min=0.0))
+    second = _masked_kth(d, mask, torch.ones(b, dtype=torch.long, device=x.device))
+    return mask & ((d <= radius) | (d <= second.unsqueeze(-1)))
 
 
 @dataclass
@@ -155,7 +172,7 @@ def robust_scores(
 ) -> RobustOutput:
     """The robust score and per-identity threshold.
 
-    1. Seed: the half of the identity with the smallest :func:`density_seed` values.
+    1. Seed: the samples within ``floor`` of the identity's densest sample (:func:`seed_inliers`).
     2. Repeat until the inlier set is stable (at most ``max_iter``): score every sample by its RMS
        distance to the current inliers (:func:`rms_to_set`); per-identity threshold
        ``clip(median + k_mad * 1.4826 * MAD, floor, cap)`` over the identity's scores; inliers =
@@ -163,9 +180,9 @@ def robust_scores(
     """
     b, n, _ = x.shape
     count = mask.sum(-1)
-    seed = density_seed(x, mask, quantile, reference_size, memory_bytes)
-    seed_cut = _masked_kth(seed, mask, ((count + 1) // 2 - 1).clamp(min=0))
-    inlier = mask & (seed <= seed_cut.unsqueeze(-1))
+    inlier = seed_inliers(
+        x, mask, floor, quantile=quantile, reference_size=reference_size, memory_bytes=memory_bytes
+    )
     threshold = torch.full((b,), floor, dtype=x.dtype, device=x.device)
     floor_t = torch.tensor(floor, dtype=x.dtype, device=x.device)
     cap_t = torch.tensor(max(cap, floor), dtype=x.dtype, device=x.device)

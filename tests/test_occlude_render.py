@@ -140,14 +140,16 @@ def test_no_halo_white_edged_asset_over_black(tmp_path, faces):
 
 def test_aligned_crop_frame_matches_full_frame(faces, lib):
     """Landmarks in a crop's frame: the occluder in the crop equals the crop of the full-image
-    occluder (piecewise-affine warp is translation-equivariant)."""
+    occluder (the warp is translation-equivariant, up to float rounding)."""
     img, lm = faces[1]
     full = render_occluder(img, lm, "kn95", rng_for(3), library=lib)
     x0, y0 = 20, 15
     crop = np.ascontiguousarray(img[y0:, x0:])
     res = render_occluder(crop, lm - (x0, y0), "kn95", rng_for(3), library=lib)
-    assert np.array_equal(res.image, full.image[y0:, x0:])
-    assert np.array_equal(res.mask, full.mask[y0:, x0:])
+    diff = np.abs(res.image.astype(int) - full.image[y0:, x0:].astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.001  # float rounding only
+    assert (res.mask != full.mask[y0:, x0:]).sum() <= 3
+    assert res.mask.sum() > 1000
 
 
 def test_scaled_aligned_crop(faces, lib):

@@ -49,7 +49,8 @@ def luminance_gain(
 
 def composite(image: np.ndarray, occ: np.ndarray, x0: int, y0: int, shade: bool = True,
               threshold: float = MASK_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
-    """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``.
+    """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``
+    (``occ`` is modified: alpha below :data:`ALPHA_FLOOR` is zeroed).
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
     (alpha >= ``threshold``). ``image`` is not modified."""
@@ -57,13 +58,14 @@ def composite(image: np.ndarray, occ: np.ndarray, x0: int, y0: int, shade: bool 
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
     patch = image[y0 : y0 + h, x0 : x0 + w]
-    occ = np.where(occ[..., 3:4] < ALPHA_FLOOR, 0.0, occ)
     a = occ[..., 3]
-    rgb = occ[..., :3] * 255.0
-    if shade:
-        gain = luminance_gain(patch, a)
-        rgb = np.minimum(rgb * gain[..., None], a[..., None] * 255.0)
-    blended = rgb + patch.astype(np.float32) * (1.0 - a[..., None])
-    out[y0 : y0 + h, x0 : x0 + w] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    occ[a < ALPHA_FLOOR] = 0.0  # occ is the caller's fresh remap output
+    scale = luminance_gain(patch, a) * 255.0 if shade else np.float32(255.0)
+    rgb = occ[..., :3] * (scale[..., None] if shade else scale)
+    if shade:  # a brightened colour must stay a valid premultiplied value
+        np.minimum(rgb, (a * 255.0)[..., None], out=rgb)
+    rgb += patch * (1.0 - a)[..., None]
+    rgb += 0.5
+    out[y0 : y0 + h, x0 : x0 + w] = rgb.astype(np.uint8)  # values are within 0..255.5
     mask[y0 : y0 + h, x0 : x0 + w] = a >= threshold
     return out, mask

@@ -21,8 +21,8 @@ _OUTSIDE = -1.0e4
 
 @dataclass
 class WarpMaps:
-    """``map_x``/``map_y`` (h, w) float32 template coordinates for the ROI ``(x0, y0, w, h)``
-    (image pixels); pixels outside every triangle map far outside the template."""
+    """``map_x``/``map_y`` (h, w) float32 template coordinates of the ROI whose top-left pixel is
+    ``(x0, y0)`` in the image; pixels outside every triangle map far outside the template."""
 
     x0: int
     y0: int
@@ -50,19 +50,19 @@ def warp_maps(
     dst: np.ndarray,
     triangles: np.ndarray,
     image_size: tuple[int, int],
-    src_scale: float = 1.0,
     step: int = 2,
 ) -> WarpMaps | None:
     """Remap tables sending image pixels inside the destination triangulation to template pixels.
 
-    ``src``/``dst`` are (A, 2) anchor positions, ``image_size`` is (W, H), template coordinates are
-    multiplied by ``src_scale`` (e.g. 0.5 to sample a half-resolution mip level). Returns None
-    when the triangulation does not intersect the image.
+    ``src``/``dst`` are (A, 2) anchor positions in template / image pixels, ``image_size`` is
+    (W, H). Returns None when the triangulation does not intersect the image.
 
     The map is continuous and piecewise linear, so it is evaluated on a grid ``step`` times
-    coarser and bilinearly upsampled (exact inside triangles, sub-texel error across edges);
-    a band of one coarse cell along the outer boundary is marked outside, which only drops
-    template pixels there (fully transparent by construction of the anchors)."""
+    coarser and bilinearly upsampled (exact inside triangles, sub-texel error across edges).
+    Coarse samples outside every triangle hold a huge negative coordinate, so any full-resolution
+    pixel that interpolates one of them maps far outside the template (transparent): this drops
+    a band under one coarse cell wide along the outer boundary of the triangulation, where the
+    anchors guarantee the template is fully transparent anyway."""
     w_img, h_img = image_size
     used = dst[np.unique(triangles)]
     x0 = max(int(np.floor(used[:, 0].min())), 0)
@@ -73,7 +73,7 @@ def warp_maps(
         return None
     w, h = x1 - x0, y1 - y0
     cw, ch = -(-w // step), -(-h // step)
-    coef, ok = inverse_affines(src * src_scale, dst, triangles)
+    coef, ok = inverse_affines(src, dst, triangles)
     # coarse sample (u, v) sits at full-resolution ROI coordinate (step*u + off, step*v + off),
     # the centre convention cv2.resize uses when upsampling by ``step``
     off = (step - 1) / 2.0
@@ -83,18 +83,14 @@ def warp_maps(
         if ok[k]:
             cv2.fillConvexPoly(ids, fixed[tri], k + 1, lineType=cv2.LINE_8, shift=_SHIFT)
     table = np.vstack([np.zeros((1, 6)), coef]).astype(np.float32)
+    table[0] = (0.0, 0.0, _OUTSIDE, 0.0, 0.0, _OUTSIDE)
     xs = (np.arange(cw, dtype=np.float32) * step + (x0 + off))[None, :]
     ys = (np.arange(ch, dtype=np.float32) * step + (y0 + off))[:, None]
     t = table[ids]  # (ch, cw, 6)
     map_x = t[..., 0] * xs + t[..., 1] * ys + t[..., 2]
     map_y = t[..., 3] * xs + t[..., 4] * ys + t[..., 5]
-    valid = (ids > 0).astype(np.uint8)
     if step > 1:
-        valid = cv2.erode(valid, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
-        map_x = cv2.resize(map_x, (cw * step, ch * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        map_y = cv2.resize(map_y, (cw * step, ch * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        valid = cv2.resize(valid, (cw * step, ch * step), interpolation=cv2.INTER_NEAREST)[:h, :w]
-    outside = valid == 0
-    map_x[outside] = _OUTSIDE
-    map_y[outside] = _OUTSIDE
+        size = (cw * step, ch * step)
+        map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+        map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
     return WarpMaps(x0, y0, map_x, map_y)

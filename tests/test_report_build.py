@@ -64,7 +64,10 @@ def make_table(n_ids: int = 5, per_id: int = 6, flagged_per_id: int = 2, images:
 
 def test_report_structure(tmp_path):
     table = make_table()
-    index = build_report(table, tmp_path / "report", per_page=2, max_images_per_page=3)
+    index = build_report(
+        table, tmp_path / "report", per_page=2, max_images_per_page=3,
+        links=[("pipeline summary", "pipeline.html")],
+    )  # fmt: skip
     out = index.parent
     pages = sorted((out / "pages").glob("page-*.html"))
     assert len(pages) == 5  # 5 identities x 2 flagged, at most 3 images per page -> 1 identity/page
@@ -72,6 +75,7 @@ def test_report_structure(tmp_path):
     assert "person&lt;0&gt;" in html and "person<0>" not in html  # escaped
     assert html.count('<tr><td data-v="') == 6  # every identity in the sortable table
     assert "not cleaned" in html and "histogram.png" in html
+    assert '<a href="pipeline.html">pipeline summary</a>' in html
     with Image.open(out / "histogram.png") as im:
         assert im.format == "PNG" and im.size[0] >= 400
     thumbs = list((out / "thumbnails").glob("*.jpg"))

@@ -71,6 +71,7 @@ def build_report(
     max_images_per_page: int = 120,
     typical: int = 4,
     title: str = "",
+    links: list[tuple[str, str]] | None = None,
 ) -> Path:
     """Write the report for a clean_scores ``table`` (or the path of a clean_scores.parquet, or
     of a folder holding one) into ``out_dir``; returns the path of index.html.
@@ -78,7 +79,8 @@ def build_report(
     Only the report's own files (index.html, histogram.png, pages/, thumbnails/) are replaced;
     other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
     bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
-    table metadata's)."""
+    table metadata's). ``links`` adds ``(label, relative href)`` links at the top of index.html
+    (e.g. ``[("pipeline summary", "pipeline.html")]``)."""
     parquet: Path | None = None
     if not isinstance(table, pa.Table):
         from ..clean.table import read_clean_scores
@@ -148,6 +150,7 @@ def build_report(
         identities=model.identities,
         threshold_text=threshold_text,
         title=title,
+        links=links or [],
         **common,
     )
     (out / "index.html").write_text(index, encoding="utf-8")

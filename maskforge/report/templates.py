@@ -54,6 +54,7 @@ INDEX = """<!doctype html>
 <style>{{ style }}</style></head>
 <body>
 <h1>Mislabelled-image audit{% if title %}: {{ title }}{% endif %}</h1>
+{% if links %}<div class="nav">{% for label, href in links %}<a href="{{ href }}">{{ label }}</a>{% endfor %}</div>{% endif %}
 <table>
 <tr><th>images</th><td class="n">{{ s.images }}</td></tr>
 <tr><th>identities</th><td class="n">{{ s.identities }} ({{ s.identities_cleaned }} cleaned,

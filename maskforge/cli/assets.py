@@ -71,11 +71,13 @@ def list_(assets_dir: tuple[str, ...]) -> None:
               help="Faces to use (the most turned, the most open mouths, then frontal ones).")
 @click.option("--all", "all_", is_flag=True, help="Every asset and wear variant as columns.")
 @click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default=None)
+@click.option("--extra", multiple=True, metavar="SPEC", help="Extra columns (specs), repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
 @user_errors
 def preview(name: str | None, output: str, faces: str | None, count: int, all_: bool,
-            wear: str | None, seed: int, assets_dir: tuple[str, ...]) -> None:
+            wear: str | None, extra: tuple[str, ...], seed: int,
+            assets_dir: tuple[str, ...]) -> None:
     """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
     Without NAME (or with --all), every asset and wear variant."""
     from ..occlude import AssetLibrary, OccluderSpec
@@ -95,9 +97,10 @@ def preview(name: str | None, output: str, faces: str | None, count: int, all_: 
             specs = [OccluderSpec.parse(name, wear=w) for w in ("correct", "nose_exposed", "chin")]
     else:
         specs = every_variant_specs(lib)
+    specs += [OccluderSpec.parse(e) for e in extra]
     if faces:
         exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-        paths = sorted(p for p in Path(faces).rglob("*") if p.suffix.lower() in exts)[:400]
+        paths = sorted(p for p in Path(faces).rglob("*") if p.suffix.lower() in exts)[:1000]
         found = pick_diverse(detect_faces(paths), count)
         if not found:
             raise click.ClickException(f"no faces found in {faces}")

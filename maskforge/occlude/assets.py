@@ -47,7 +47,7 @@ ASSETS_ENV = "MASKFORGE_ASSETS"
 LICENSE = "Apache-2.0"
 PROVENANCE = "drawn procedurally by the maskforge project (maskforge/occlude/draw.py)"
 #: How much of white a colourable part gains on dark colours, so black fabric still shows folds.
-COLOR_LIFT = 0.10
+COLOR_LIFT = 0.18
 _CACHE_SIZE = 16
 
 

@@ -335,9 +335,11 @@ def glasses_anchor_constructions() -> list[dict]:
     for c in (36, 39, 42, 45):
         out += [{"lm": c}, {"lm": c, "eye": [0.0, -0.5]}, {"lm": c, "eye": [0.0, 0.5]}]
     out += [{"lm": 27}, {"lm": 27, "eye": [0.0, -0.5]}, {"lm": 27, "eye": [0.0, 0.5]}]
-    for c, j in ((36, 0), (45, 16)):
-        for t in (0.55, 1.12):
-            out += [{"lerp": [c, j, t], "eye": [0.0, -0.5]}, {"lerp": [c, j, t], "eye": [0.0, 0.5]}]
+    # temples: rigid offsets beyond the outer eye corners (foreshortened per side at render
+    # time from that eye's width, so the far-side temple stays on the face)
+    for c, sign in ((36, -1.0), (45, 1.0)):
+        for dx in (0.25, 0.55):
+            out += [{"lm": c, "eye": [sign * dx, -0.5]}, {"lm": c, "eye": [sign * dx, 0.5]}]
     return out
 
 

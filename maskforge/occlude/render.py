@@ -54,11 +54,31 @@ def _outer_anchor_table(asset: Asset) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
+#: Canonical eye width (outer to inner corner) in units of the inter-ocular distance.
+CANONICAL_EYE_WIDTH = 0.39
+
+
+def _foreshorten_temples(asset: Asset, lm: np.ndarray, dst: np.ndarray) -> None:
+    """Scale the horizontal eye-frame offsets of anchors built on an outer eye corner (36, 45)
+    by how wide that eye looks (its corner distance over the canonical one): on a turned head
+    the far eye is narrow, so the lens edge and temple there shrink instead of leaving the face."""
+    u = lm[42:48].mean(0) - lm[36:42].mean(0)
+    iod = float(np.hypot(*u)) or 1.0
+    for corner, inner in ((36, 39), (45, 42)):
+        ratio = float(np.hypot(*(lm[corner] - lm[inner]))) / iod / CANONICAL_EYE_WIDTH
+        scale = float(np.clip(ratio, 0.2, 1.3))
+        for k, c in enumerate(asset.anchors.constructions):
+            if c.get("lm") == corner and c.get("eye") and c["eye"][0]:
+                dst[k] += (scale - 1.0) * float(c["eye"][0]) * u
+
+
 def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray:
     """Destination anchors (A, 2) in the landmarks' frame. On a turned head the outer anchors
     of the far side (the side the nose points to) are pulled towards the jaw, so nothing drawn
     past the jaw line there can leave the face."""
     dst = asset.anchors.evaluate(landmarks)
+    if asset.kind != "mask":
+        _foreshorten_temples(asset, np.asarray(landmarks, np.float64), dst)
     f = float(np.clip((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0, 1.0))
     if f > 0:
         idx, jaw = _outer_anchor_table(asset)

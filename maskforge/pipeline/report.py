@@ -95,14 +95,6 @@ def pipeline_html(manifest: dict[str, Any], sheet: str | None, audit_link: bool)
     )
 
 
-def _link_pipeline_summary(index: Path) -> None:
-    """Put a link to pipeline.html at the top of the cleaning audit's index page."""
-    text = index.read_text(encoding="utf-8")
-    link = '<p class="maskforge-pipeline"><a href="pipeline.html">Pipeline summary: counts per stage, rejects, variants, balance, contact sheet</a></p>'
-    if link not in text and "<body>" in text:
-        index.write_text(text.replace("<body>", "<body>" + link, 1), encoding="utf-8")
-
-
 def write_run_report(plan: RunPlan, manifest: dict[str, Any]) -> Path:
     """Write the report folder; returns the path of its ``index.html``."""
     folder = plan.layout.report
@@ -113,10 +105,11 @@ def write_run_report(plan: RunPlan, manifest: dict[str, Any]) -> Path:
         try:
             from ..report import build_report
 
-            index = build_report(plan.out, folder, title=f"maskforge run: {plan.out}")
+            index = build_report(
+                plan.out, folder, title=f"maskforge run: {plan.out}",
+                links=[("Pipeline summary: counts per stage, rejects, variants, balance, contact sheet", "pipeline.html")],
+            )
             audit = index.is_file()
-            if audit:
-                _link_pipeline_summary(index)
         except ImportError:
             audit = False
     page = pipeline_html(manifest, sheet.name if sheet else None, audit)

@@ -54,6 +54,23 @@ def e2e(src: Path, workers: int, limit: int | None) -> tuple[float, float, int]:
     return wall, cpu, n
 
 
+def steady_state(src: Path, workers: int) -> tuple[float, float, int]:
+    """In-process ``overlay_folder``: seconds to the first result (start-up: models, pool) and
+    images/s after the first 50 results (steady state), and the image count."""
+    from maskforge.occlude.overlay import overlay_folder
+
+    marks: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+
+        def progress(n: int, total: int) -> None:
+            if n in (1, 50, total):
+                marks[n] = time.perf_counter() - t0
+
+        s = overlay_folder(src, Path(tmp) / "out", mix=MIX, workers=workers, progress=progress)
+    return marks[1], (s.total - 50) / (marks[s.total] - marks[50]), s.total
+
+
 def detect_all(paths: list[Path]) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
     """(image, landmarks68) of the selected face per image, and the detection-only seconds."""
     from maskforge.detect import make_detector, select_face
@@ -90,7 +107,12 @@ def main() -> None:
               f"{n / w1:.1f} images/s per core (start-up included), {n / c1:.1f} per CPU-second")
         w2, c2, _ = e2e(src, 2, args.limit)
         print(f"end to end, --workers 2: {n / w2:.1f} images/s ({n / w2 / 2:.1f} per core), "
-              f"speed-up x{w1 / w2:.2f} over 1 worker ({c2:.2f} s CPU)")
+              f"speed-up x{w1 / w2:.2f} over 1 worker ({c2:.2f} s CPU incl. workers)")
+
+        for w in (1, 2):
+            first, rate, n = steady_state(src if not args.limit else src, w)
+            print(f"in-process overlay_folder, workers {w}: first result after {first:.2f} s, "
+                  f"steady state {rate:.1f} images/s ({rate / w:.1f} per worker)")
 
     faces, det_s = detect_all(paths)
     print(f"baseline, decode + dlib-hog + 68 landmarks in-process: {len(paths) / det_s:.1f} "

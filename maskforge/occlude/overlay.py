@@ -6,8 +6,8 @@ in ``dst_dir/overlay_log.csv``: ``path,status,occluder,color,wear,reason``. ``st
 ``skipped`` (no usable face: ``reason`` from face selection, e.g. ``no_face``) or ``error``
 (``reason`` a decode code such as ``truncated`` or ``not_an_image``, or ``write_failed``); only
 ``ok`` inputs get an output file. Every choice is seeded by ``(seed, relative path)``, so the same
-command gives the same bytes whatever ``workers``. Parallel over processes (forkserver; each
-worker loads the detector and the assets once).
+command gives the same bytes whatever ``workers``. Parallel over processes (fork: workers share
+the parent's loaded detector and assets).
 """
 
 from __future__ import annotations
@@ -180,12 +180,12 @@ class Overlayer:
 _WORKER: Overlayer | None = None
 
 
-def _init_worker(kwargs: dict) -> None:
-    """Pool initializer (forkserver/spawn child): one Overlayer per process."""
-    import cv2
-
+def _init_worker(kwargs: dict | None) -> None:
+    """Pool initializer. Forked children inherit the parent's Overlayer (``kwargs`` None);
+    spawned ones build their own."""
     global _WORKER
-    cv2.setNumThreads(1)
+    if kwargs is None:
+        return
     kwargs = dict(kwargs)
     library = AssetLibrary.load(extra_dirs=kwargs.pop("assets_dir") or None)
     _WORKER = Overlayer(library=library, **kwargs)
@@ -196,17 +196,20 @@ def _run_one(rel: str) -> dict[str, str]:
     return _WORKER(rel)
 
 
-def _pool(workers: int, kwargs: dict):  # noqa: ANN202
-    """A process pool whose children start clean: ``forkserver`` (a single-threaded server
-    with the heavy modules preloaded, so children start fast) where available, else ``spawn``.
-    Plain ``fork`` is not used: forking a process whose OpenCV/BLAS thread pools are running
-    can deadlock the children."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["maskforge.occlude.overlay", "maskforge.detect", "dlib", "cv2"])
-    else:  # pragma: no cover - Windows
-        ctx = mp.get_context("spawn")
-    return ctx.Pool(workers, initializer=_init_worker, initargs=(kwargs,))
+def _pool(workers: int, kwargs: dict, parent: Overlayer):  # noqa: ANN202
+    """A process pool. With ``fork`` (Linux) the children share the parent's loaded detector and
+    assets copy-on-write and start at once. OpenCV is switched to one thread first: a child
+    forked from a process whose OpenCV thread pool is running could wait forever on it, and
+    single-threaded OpenCV is what each worker should use anyway. Elsewhere, ``spawn``."""
+    global _WORKER
+    if "fork" in mp.get_all_start_methods():
+        import cv2
+
+        cv2.setNumThreads(1)
+        _WORKER = parent
+        return mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(None,))
+    return mp.get_context("spawn").Pool(  # pragma: no cover - Windows / macOS default
+        workers, initializer=_init_worker, initargs=(kwargs,))
 
 
 def resolve_choices(occluder: Iterable[str] = (), mix: str | None = None,
@@ -259,11 +262,12 @@ def overlay_folder(
     with open(tmp_log, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         writer.writeheader()
+        worker = Overlayer(library=library, **kwargs)
         if workers <= 1 or len(inputs) < 2:
-            worker = Overlayer(library=library, **kwargs)
             results: Iterable[dict[str, str]] = map(worker, inputs)
         else:
-            pool = _pool(int(workers), {**kwargs, "assets_dir": [str(d) for d in assets_dir]})
+            spawn_kwargs = {**kwargs, "assets_dir": [str(d) for d in assets_dir]}
+            pool = _pool(int(workers), spawn_kwargs, worker)
             chunk = max(1, min(16, len(inputs) // (int(workers) * 8)))
             results = pool.imap(_run_one, inputs, chunksize=chunk)
         try:
@@ -281,5 +285,7 @@ def overlay_folder(
             if pool is not None:
                 pool.close()
                 pool.join()
+            global _WORKER
+            _WORKER = None
     os.replace(tmp_log, dst / LOG_NAME)
     return summary

@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_defaults_and_demo_recipe() -> None:
     r = load_recipe(ROOT / "recipes" / "demo.toml")
     assert r.seed == 0
-    assert r.data["source"]["shard_size"] == 200
+    assert r.data["source"]["shard_size"] == 100
     assert r.data["source"]["max_pixels"] == 40_000_000
     assert r.data["encode"]["image_format"] == "jpeg"
-    assert not r.has("select")
+    assert r.data["select"] == {"per_identity": 5, "min_images": 1, "max_identities": None}
+    assert not r.has("ray") or r.data["ray"]["num_cpus"] is None
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def luminance_gain(
 def composite(image: np.ndarray, occ: np.ndarray, x0: int, y0: int, shade: bool = True,
               threshold: float = MASK_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``
-    (``occ`` is modified: alpha below :data:`ALPHA_FLOOR` is zeroed).
+    (alpha below :data:`ALPHA_FLOOR` counts as zero).
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
     (alpha >= ``threshold``). ``image`` is not modified."""
@@ -58,10 +58,10 @@ def composite(image: np.ndarray, occ: np.ndarray, x0: int, y0: int, shade: bool 
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
     patch = image[y0 : y0 + h, x0 : x0 + w]
-    a = occ[..., 3]
-    occ[a < ALPHA_FLOOR] = 0.0  # occ is the caller's fresh remap output
-    scale = luminance_gain(patch, a) * 255.0 if shade else np.float32(255.0)
-    rgb = occ[..., :3] * (scale[..., None] if shade else scale)
+    keep = cv2.threshold(occ[..., 3], ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
+    a = occ[..., 3] * keep
+    scale = (luminance_gain(patch, a) if shade else 1.0) * 255.0 * keep
+    rgb = occ[..., :3] * scale[..., None]
     if shade:  # a brightened colour must stay a valid premultiplied value
         np.minimum(rgb, (a * 255.0)[..., None], out=rgb)
     rgb += patch * (1.0 - a)[..., None]

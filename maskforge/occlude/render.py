@@ -10,7 +10,7 @@ import numpy as np
 
 from .anchors import yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
-from .composite import composite
+from .composite import ALPHA_FLOOR, composite
 from .spec import OccluderSpec, as_spec, choose_spec
 from .warp import warp_maps
 
@@ -137,5 +137,11 @@ def render_occluder(
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = cv2.remap(levels[level], maps.map_x, maps.map_y, cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    out, mask = composite(img, occ, maps.x0, maps.y0, shade=shade)
+    # composite only the bounding box of what the occluder covers (the triangulation's box is
+    # larger: it includes the anchors around the drawing)
+    x, y, w, h = cv2.boundingRect((occ[..., 3] >= ALPHA_FLOOR).view(np.uint8))
+    if w == 0 or h == 0:
+        return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
+    occ = occ[y : y + h, x : x + w]
+    out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
     return OcclusionResult(out, mask, info)

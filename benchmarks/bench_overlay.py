@@ -43,8 +43,21 @@ def e2e(src: Path, workers: int, limit: int | None) -> tuple[float, float, int]:
                 os.symlink(p, src_l / p.parent.name / p.name)
             src = src_l
         n = len(list(src.glob("*/*.jpg")))
-        cmd = [sys.executable, "-m", "maskforge", "overlay", str(src), str(Path(tmp) / "out"),
-               "--mix", MIX, "--seed", "0", "--workers", str(workers), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "maskforge",
+            "overlay",
+            str(src),
+            str(Path(tmp) / "out"),
+            "--mix",
+            MIX,
+            "--seed",
+            "0",
+            "--workers",
+            str(workers),
+            "--quiet",
+        ]
         r0 = os.times()
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, cwd=ROOT)
@@ -95,32 +108,50 @@ def main() -> None:
     args = ap.parse_args()
     src = Path(args.lfw)
     paths = sorted(src.glob("*/*.jpg"))[: args.limit]
-    print(f"lfw: {src} ({len(paths)} images), cpus: {os.cpu_count()}, "
-          f"load average: {os.getloadavg()[0]:.2f}")
+    print(
+        f"lfw: {src} ({len(paths)} images), cpus: {os.cpu_count()}, "
+        f"load average: {os.getloadavg()[0]:.2f}"
+    )
 
     if not args.skip_e2e:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import maskforge.cli"], check=True, cwd=ROOT)
         print(f"start-up (python + import maskforge.cli): {time.perf_counter() - t0:.2f} s")
         w1, c1, n = e2e(src, 1, args.limit)
-        print(f"end to end, --workers 1: {n} images in {w1:.2f} s wall ({c1:.2f} s CPU): "
-              f"{n / w1:.1f} images/s per core (start-up included), {n / c1:.1f} per CPU-second")
+        print(
+            f"end to end, --workers 1: {n} images in {w1:.2f} s wall ({c1:.2f} s CPU): "
+            f"{n / w1:.1f} images/s per core (start-up included), {n / c1:.1f} per CPU-second"
+        )
         w2, c2, _ = e2e(src, 2, args.limit)
-        print(f"end to end, --workers 2: {n / w2:.1f} images/s ({n / w2 / 2:.1f} per core), "
-              f"speed-up x{w1 / w2:.2f} over 1 worker ({c2:.2f} s CPU incl. workers)")
+        print(
+            f"end to end, --workers 2: {n / w2:.1f} images/s ({n / w2 / 2:.1f} per core), "
+            f"speed-up x{w1 / w2:.2f} over 1 worker ({c2:.2f} s CPU incl. workers)"
+        )
 
         for w in (1, 2):
             first, rate, n = steady_state(src if not args.limit else src, w)
-            print(f"in-process overlay_folder, workers {w}: first result after {first:.2f} s, "
-                  f"steady state {rate:.1f} images/s ({rate / w:.1f} per worker)")
+            print(
+                f"in-process overlay_folder, workers {w}: first result after {first:.2f} s, "
+                f"steady state {rate:.1f} images/s ({rate / w:.1f} per worker)"
+            )
 
     faces, det_s = detect_all(paths)
-    print(f"baseline, decode + dlib-hog + 68 landmarks in-process: {len(paths) / det_s:.1f} "
-          f"images/s ({det_s / len(paths) * 1000:.2f} ms/image), faces {len(faces)}/{len(paths)}")
+    print(
+        f"baseline, decode + dlib-hog + 68 landmarks in-process: {len(paths) / det_s:.1f} "
+        f"images/s ({det_s / len(paths) * 1000:.2f} ms/image), faces {len(faces)}/{len(paths)}"
+    )
 
     lib = AssetLibrary.load()
-    specs = ["surgical-blue", "n95", "kn95", "cloth-black", "glasses", "sunglasses",
-             "surgical+nose_exposed", "surgical+chin"]
+    specs = [
+        "surgical-blue",
+        "n95",
+        "kn95",
+        "cloth-black",
+        "glasses",
+        "sunglasses",
+        "surgical+nose_exposed",
+        "surgical+chin",
+    ]
     print("\noverlay alone (render_occluder, landmarks given), per face:")
     for s in specs:
         spec = OccluderSpec.parse(s)
@@ -134,13 +165,26 @@ def main() -> None:
 
     if args.skip_quality:
         return
-    print("\nplacement over every face (changed pixels at landmarks; 'outside' = share of the "
-          "occluder's pixels (alpha >= 0.5) outside jaw 0-16 + brow line; 'fringe' = same for "
-          "every changed pixel):")
-    print(f"  {'spec':24s} {'nose':>6s} {'mouth':>6s} {'chin':>6s} {'cover':>6s} {'eyes ok':>8s} "
-          f"{'outside':>8s} {'fringe':>7s} {'corners':>8s} {'mouth ok':>8s}")
-    for s in ["surgical", "n95", "kn95", "cloth", "surgical+nose_exposed", "n95+nose_exposed",
-              "surgical+chin", "glasses", "sunglasses"]:
+    print(
+        "\nplacement over every face (changed pixels at landmarks; 'outside' = share of the "
+        "occluder's pixels (alpha >= 0.5) outside jaw 0-16 + brow line; 'fringe' = same for "
+        "every changed pixel):"
+    )
+    print(
+        f"  {'spec':24s} {'nose':>6s} {'mouth':>6s} {'chin':>6s} {'cover':>6s} {'eyes ok':>8s} "
+        f"{'outside':>8s} {'fringe':>7s} {'corners':>8s} {'mouth ok':>8s}"
+    )
+    for s in [
+        "surgical",
+        "n95",
+        "kn95",
+        "cloth",
+        "surgical+nose_exposed",
+        "n95+nose_exposed",
+        "surgical+chin",
+        "glasses",
+        "sunglasses",
+    ]:
         st = []
         for i, (img, lm) in enumerate(faces):
             r = render_occluder(img, lm, s, rng_for(0, i), library=lib)
@@ -149,9 +193,11 @@ def main() -> None:
         def m(k, st=st):
             return float(np.mean([x[k] for x in st]))
 
-        print(f"  {s:24s} {m('nose'):6.3f} {m('mouth'):6.3f} {m('chin'):6.3f} {m('cover'):6.3f} "
-              f"{1 - m('eyes_touched'):8.4f} {m('outside'):8.4f} {m('outside_changed'):7.4f} "
-              f"{m('eye_corners'):8.3f} {1 - m('mouth_touched'):8.3f}")
+        print(
+            f"  {s:24s} {m('nose'):6.3f} {m('mouth'):6.3f} {m('chin'):6.3f} {m('cover'):6.3f} "
+            f"{1 - m('eyes_touched'):8.4f} {m('outside'):8.4f} {m('outside_changed'):7.4f} "
+            f"{m('eye_corners'):8.3f} {1 - m('mouth_touched'):8.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,20 @@ def test_library_contents():
 
 def test_sidecar_schema_fields():
     meta = json.loads((bundled_dir() / "surgical.json").read_text())
-    for key in ("schema", "name", "kind", "wear", "image", "color_map", "default_color",
-                "anchors", "triangles", "license", "provenance", "colorable_parts"):
+    for key in (
+        "schema",
+        "name",
+        "kind",
+        "wear",
+        "image",
+        "color_map",
+        "default_color",
+        "anchors",
+        "triangles",
+        "license",
+        "provenance",
+        "colorable_parts",
+    ):
         assert key in meta
     assert meta["default_color"] == "#1ca0f4"
     a0 = meta["anchors"][8]
@@ -80,11 +92,21 @@ def _write_user_asset(folder, name="visor", kind="mask", **over):
     rgba = np.zeros((64, 64, 4), np.uint8)
     rgba[16:48, 8:56] = (200, 30, 30, 255)
     Image.fromarray(rgba, "RGBA").save(folder / f"{name}.png")
-    meta = {"schema": "maskforge-occluder/1", "name": name, "kind": kind, "image": f"{name}.png",
-            "colorable": True, "default_color": "#00ff00",
-            "anchors": [{"x": 4, "y": 4, "lm": 1}, {"x": 60, "y": 4, "lm": 15},
-                        {"x": 4, "y": 60, "lm": 5}, {"x": 60, "y": 60, "lm": 11},
-                        {"x": 32, "y": 32, "lerp": [33, 51, 0.5]}]}
+    meta = {
+        "schema": "maskforge-occluder/1",
+        "name": name,
+        "kind": kind,
+        "image": f"{name}.png",
+        "colorable": True,
+        "default_color": "#00ff00",
+        "anchors": [
+            {"x": 4, "y": 4, "lm": 1},
+            {"x": 60, "y": 4, "lm": 15},
+            {"x": 4, "y": 60, "lm": 5},
+            {"x": 60, "y": 60, "lm": 11},
+            {"x": 32, "y": 32, "lerp": [33, 51, 0.5]},
+        ],
+    }
     meta.update(over)
     (folder / f"{name}.json").write_text(json.dumps(meta))
     return folder / f"{name}.json"

@@ -80,8 +80,22 @@ def test_cli(src, tmp_path):
 
     runner = CliRunner()
     dst = tmp_path / "cli"
-    res = runner.invoke(main, ["overlay", str(src), str(dst), "--occluder", "cloth-black",
-                               "--wear", "chin", "--seed", "1", "--workers", "1"])
+    res = runner.invoke(
+        main,
+        [
+            "overlay",
+            str(src),
+            str(dst),
+            "--occluder",
+            "cloth-black",
+            "--wear",
+            "chin",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "5 occluded, 1 skipped, 2 errors" in res.output
     assert {r["occluder"] for r in _log(dst).values() if r["status"] == "ok"} == {"cloth.chin"}

@@ -52,7 +52,9 @@ def _variants(lib_):
 VARIANTS = _variants(AssetLibrary.load())
 
 
-@pytest.mark.parametrize(("family", "wear", "kind"), VARIANTS, ids=[f"{f}.{w}" for f, w, _ in VARIANTS])
+@pytest.mark.parametrize(
+    ("family", "wear", "kind"), VARIANTS, ids=[f"{f}.{w}" for f, w, _ in VARIANTS]
+)
 def test_every_asset_and_wear(faces, lib, family, wear, kind):
     spec = OccluderSpec(family, wear=wear)
     for img, lm in faces[:6]:
@@ -91,25 +93,45 @@ def test_placement_quality_on_subset(faces, lib):
     """The issue's placement targets, on the fixture faces (the full-set figures are in
     docs/occluders.md, from benchmarks/bench_overlay.py)."""
     for fam in ("surgical", "n95", "kn95", "cloth"):
-        stats = [placement_stats(img, (r := render_occluder(img, lm, fam, rng_for(0, i),
-                                                            library=lib)).image, lm, r.mask)
-                 for i, (img, lm) in enumerate(faces)]
+        stats = [
+            placement_stats(
+                img,
+                (r := render_occluder(img, lm, fam, rng_for(0, i), library=lib)).image,
+                lm,
+                r.mask,
+            )
+            for i, (img, lm) in enumerate(faces)
+        ]
         assert np.mean([s["cover"] for s in stats]) >= 0.97, fam
         assert np.mean([not s["eyes_touched"] for s in stats]) >= 0.995, fam
         assert np.mean([s["outside"] for s in stats]) < 0.01, fam
     for fam in ("glasses", "sunglasses"):
-        stats = [placement_stats(img, render_occluder(img, lm, fam, rng_for(0, i),
-                                                      library=lib).image, lm)
-                 for i, (img, lm) in enumerate(faces)]
+        stats = [
+            placement_stats(
+                img, render_occluder(img, lm, fam, rng_for(0, i), library=lib).image, lm
+            )
+            for i, (img, lm) in enumerate(faces)
+        ]
         assert np.mean([s["eye_corners"] for s in stats]) >= 0.97, fam
         assert not any(s["mouth_touched"] for s in stats), fam
 
 
 def _user_asset(folder, rgba, anchors, kind="mask", name="probe"):
     Image.fromarray(rgba, "RGBA").save(folder / f"{name}.png")
-    (folder / f"{name}.json").write_text(json.dumps({
-        "schema": "maskforge-occluder/1", "name": name, "kind": kind, "image": f"{name}.png",
-        "colorable": False, "anchors": anchors, "license": "test", "provenance": "test"}))
+    (folder / f"{name}.json").write_text(
+        json.dumps(
+            {
+                "schema": "maskforge-occluder/1",
+                "name": name,
+                "kind": kind,
+                "image": f"{name}.png",
+                "colorable": False,
+                "anchors": anchors,
+                "license": "test",
+                "provenance": "test",
+            }
+        )
+    )
 
 
 def test_no_halo_white_edged_asset_over_black(tmp_path, faces):
@@ -122,9 +144,13 @@ def test_no_halo_white_edged_asset_over_black(tmp_path, faces):
     alpha = cv2.resize(cover, (200, 200), interpolation=cv2.INTER_AREA)
     rgba[..., 3] = np.round(alpha * 255).astype(np.uint8)
     rgba[alpha > 0, :3] = 0  # the drawn part (including its soft edge) is black
-    anchors = [{"x": 20.0, "y": 20.0, "lm": 17}, {"x": 180.0, "y": 20.0, "lm": 26},
-               {"x": 20.0, "y": 180.0, "lm": 6}, {"x": 180.0, "y": 180.0, "lm": 10},
-               {"x": 100.0, "y": 100.0, "lm": 30}]
+    anchors = [
+        {"x": 20.0, "y": 20.0, "lm": 17},
+        {"x": 180.0, "y": 20.0, "lm": 26},
+        {"x": 20.0, "y": 180.0, "lm": 6},
+        {"x": 180.0, "y": 180.0, "lm": 10},
+        {"x": 100.0, "y": 100.0, "lm": 30},
+    ]
     _user_asset(tmp_path, rgba, anchors)
     lib = AssetLibrary.load(extra_dirs=[tmp_path])
     _, lm = faces[0]

@@ -34,9 +34,13 @@ def test_presets(text, name, color):
 
 def test_tokens_and_explicit_fields():
     spec = OccluderSpec.parse("cloth+#1F2A44+dots+w=0.5+nose_exposed")
-    assert spec == OccluderSpec("cloth", color="#1f2a44", texture="dots", wear="nose_exposed",
-                                texture_weight=0.5)
-    assert OccluderSpec(name="surgical", color="#1ca0f4", texture=None, wear="correct").color == "#1ca0f4"
+    assert spec == OccluderSpec(
+        "cloth", color="#1f2a44", texture="dots", wear="nose_exposed", texture_weight=0.5
+    )
+    assert (
+        OccluderSpec(name="surgical", color="#1ca0f4", texture=None, wear="correct").color
+        == "#1ca0f4"
+    )
     assert OccluderSpec.parse("n95", wear="chin").wear == "chin"
     assert OccluderSpec.parse("n95+correct", wear="chin").wear == "correct"
     assert OccluderSpec.parse("cloth+tex=/x/y.png").texture == "/x/y.png"
@@ -58,8 +62,13 @@ def test_tokens_and_explicit_fields():
     wear=st.sampled_from(["correct", "nose_exposed", "chin"]),
 )
 def test_label_round_trips(name, rgb, texture, weight, wear):
-    spec = OccluderSpec(name, color="#{:02x}{:02x}{:02x}".format(*rgb), texture=texture,
-                        texture_weight=weight if texture else 1.0, wear=wear)
+    spec = OccluderSpec(
+        name,
+        color="#{:02x}{:02x}{:02x}".format(*rgb),
+        texture=texture,
+        texture_weight=weight if texture else 1.0,
+        wear=wear,
+    )
     assert OccluderSpec.parse(spec.label()) == spec
     assert parse_color(spec.color) == rgb
 
@@ -67,8 +76,11 @@ def test_label_round_trips(name, rgb, texture, weight, wear):
 def test_parse_mix_and_seeded_choice():
     choices = parse_mix("surgical-blue:0.4,surgical-green:0.2,n95:0.2,cloth-black:0.2")
     assert [(s.name, s.color, w) for s, w in choices] == [
-        ("surgical", "#1ca0f4", 0.4), ("surgical", "#44b4a8", 0.2), ("n95", "#ffffff", 0.2),
-        ("cloth", "#000000", 0.2)]
+        ("surgical", "#1ca0f4", 0.4),
+        ("surgical", "#44b4a8", 0.2),
+        ("n95", "#ffffff", 0.2),
+        ("cloth", "#000000", 0.2),
+    ]
     picks = [choose_spec(choices, rng_for(5, k)) for k in range(4000)]
     again = [choose_spec(choices, rng_for(5, k)) for k in range(4000)]
     assert picks == again
@@ -91,7 +103,8 @@ def test_random_uses_each_family_palette():
     assert set(seen) == {"surgical", "n95", "kn95", "cloth"}
     assert all(len(v) >= 2 for v in seen.values())
     assert [spec.resolve(rng_for(1, k)) for k in range(20)] == [
-        spec.resolve(rng_for(1, k)) for k in range(20)]
+        spec.resolve(rng_for(1, k)) for k in range(20)
+    ]
     cloth = OccluderSpec.parse("cloth+random").resolve(rng_for(0))
     assert cloth.name == "cloth" and cloth.color in FAMILY_COLORS["cloth"]
 

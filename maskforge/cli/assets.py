@@ -15,10 +15,18 @@ def command() -> None:
 
 
 @command.command("build")
-@click.option("--out", "out", default=None, metavar="DIR",
-              help="Output folder (default: the bundled mask_assets/).")
-@click.option("--check", is_flag=True,
-              help="Build into a temporary folder and fail if it differs from the bundled files.")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    metavar="DIR",
+    help="Output folder (default: the bundled mask_assets/).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Build into a temporary folder and fail if it differs from the bundled files.",
+)
 @user_errors
 def build(out: str | None, check: bool) -> None:
     """Regenerate the project's assets from their code definitions (deterministic bytes)."""
@@ -33,11 +41,16 @@ def build(out: str | None, check: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = build_assets(Path(tmp))
         ref = Path(out) if out else bundled_dir()
-        stale = [f.name for f in files if not (ref / f.name).is_file()
-                 or (ref / f.name).read_bytes() != f.read_bytes()]
+        stale = [
+            f.name
+            for f in files
+            if not (ref / f.name).is_file() or (ref / f.name).read_bytes() != f.read_bytes()
+        ]
     if stale:
-        raise click.ClickException(f"{len(stale)} asset files differ from a fresh build: "
-                                   f"{', '.join(stale[:6])}; run `maskforge assets build`")
+        raise click.ClickException(
+            f"{len(stale)} asset files differ from a fresh build: "
+            f"{', '.join(stale[:6])}; run `maskforge assets build`"
+        )
     click.echo(f"{len(files)} asset files up to date in {ref}")
 
 
@@ -53,31 +66,67 @@ def list_(assets_dir: tuple[str, ...]) -> None:
     rows = []
     for name in lib.variants():
         a = lib.get(name) if "." in name else lib.get(name, "correct")
-        rows.append((a.name, a.kind, a.wear, a.default_color or "-", "yes" if a.colorable else "no",
-                     a.meta.get("license", "?"), str(a.path.parent if a.path else "")))
-    click.echo(table(rows, ("asset", "kind", "wear", "default colour", "colourable", "licence",
-                            "folder")))
-    click.echo("\npresets: " + ", ".join(
-        f"{k} ({v[0]}{' ' + v[1] if v[1] else ''})" for k, v in PRESETS.items()))
+        rows.append(
+            (
+                a.name,
+                a.kind,
+                a.wear,
+                a.default_color or "-",
+                "yes" if a.colorable else "no",
+                a.meta.get("license", "?"),
+                str(a.path.parent if a.path else ""),
+            )
+        )
+    click.echo(
+        table(rows, ("asset", "kind", "wear", "default colour", "colourable", "licence", "folder"))
+    )
+    click.echo(
+        "\npresets: "
+        + ", ".join(f"{k} ({v[0]}{' ' + v[1] if v[1] else ''})" for k, v in PRESETS.items())
+    )
 
 
 @command.command("preview")
 @click.argument("name", required=False)
-@click.option("--output", "output", default="occluder_preview.png", show_default=True,
-              metavar="FILE", help="PNG to write.")
-@click.option("--faces", "faces", default=None, metavar="DIR",
-              help="Folder of face images to render on (default: a drawn schematic face).")
-@click.option("--count", type=click.IntRange(1, 24), default=6, show_default=True,
-              help="Faces to use (the most turned, the most open mouths, then frontal ones).")
+@click.option(
+    "--output",
+    "output",
+    default="occluder_preview.png",
+    show_default=True,
+    metavar="FILE",
+    help="PNG to write.",
+)
+@click.option(
+    "--faces",
+    "faces",
+    default=None,
+    metavar="DIR",
+    help="Folder of face images to render on (default: a drawn schematic face).",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 24),
+    default=6,
+    show_default=True,
+    help="Faces to use (the most turned, the most open mouths, then frontal ones).",
+)
 @click.option("--all", "all_", is_flag=True, help="Every asset and wear variant as columns.")
 @click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default=None)
 @click.option("--extra", multiple=True, metavar="SPEC", help="Extra columns (specs), repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
 @user_errors
-def preview(name: str | None, output: str, faces: str | None, count: int, all_: bool,
-            wear: str | None, extra: tuple[str, ...], seed: int,
-            assets_dir: tuple[str, ...]) -> None:
+def preview(
+    name: str | None,
+    output: str,
+    faces: str | None,
+    count: int,
+    all_: bool,
+    wear: str | None,
+    extra: tuple[str, ...],
+    seed: int,
+    assets_dir: tuple[str, ...],
+) -> None:
     """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
     Without NAME (or with --all), every asset and wear variant."""
     from ..occlude import AssetLibrary, OccluderSpec

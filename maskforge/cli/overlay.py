@@ -10,38 +10,91 @@ from ._common import user_errors
 @click.command("overlay")
 @click.argument("src_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("dst_dir", type=click.Path(file_okay=False))
-@click.option("--occluder", "occluder", multiple=True, metavar="SPEC",
-              help="Occluder spec, repeatable (picked uniformly): a preset (surgical-blue, "
-                   "surgical-green, n95, kn95, cloth-black, glasses, sunglasses, random), an asset "
-                   "name, with +#rrggbb / +random / +TEXTURE / +WEAR tokens.")
-@click.option("--mix", default=None, metavar="SPEC:W,...",
-              help='Weighted choices, e.g. "surgical-blue:0.4,surgical-green:0.2,n95:0.2,cloth-black:0.2".')
-@click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default="correct",
-              show_default=True, help="How masks are worn (a spec's own wear token wins).")
+@click.option(
+    "--occluder",
+    "occluder",
+    multiple=True,
+    metavar="SPEC",
+    help="Occluder spec, repeatable (picked uniformly): a preset (surgical-blue, "
+    "surgical-green, n95, kn95, cloth-black, glasses, sunglasses, random), an asset "
+    "name, with +#rrggbb / +random / +TEXTURE / +WEAR tokens.",
+)
+@click.option(
+    "--mix",
+    default=None,
+    metavar="SPEC:W,...",
+    help='Weighted choices, e.g. "surgical-blue:0.4,surgical-green:0.2,n95:0.2,cloth-black:0.2".',
+)
+@click.option(
+    "--wear",
+    type=click.Choice(["correct", "nose_exposed", "chin"]),
+    default="correct",
+    show_default=True,
+    help="How masks are worn (a spec's own wear token wins).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--detector", type=click.Choice(["dlib-hog", "mtcnn"]), default="dlib-hog",
-              show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes.")
-@click.option("--all-faces", is_flag=True, help="Occlude every detected face, not only the selected one.")
-@click.option("--masks-dir", default=None, metavar="DIR",
-              help="Also write each occlusion mask as a PNG under DIR (same relative path, .png).")
+@click.option(
+    "--detector", type=click.Choice(["dlib-hog", "mtcnn"]), default="dlib-hog", show_default=True
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+)
+@click.option(
+    "--all-faces", is_flag=True, help="Occlude every detected face, not only the selected one."
+)
+@click.option(
+    "--masks-dir",
+    default=None,
+    metavar="DIR",
+    help="Also write each occlusion mask as a PNG under DIR (same relative path, .png).",
+)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder (PNG + JSON).")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality of the outputs.")
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=95,
+    show_default=True,
+    help="JPEG/WebP quality of the outputs.",
+)
 @click.option("--quiet", is_flag=True)
 @user_errors
-def command(src_dir: str, dst_dir: str, occluder: tuple[str, ...], mix: str | None, wear: str,
-            seed: int, detector: str, workers: int, all_faces: bool, masks_dir: str | None,
-            assets_dir: tuple[str, ...], quality: int, quiet: bool) -> None:
+def command(
+    src_dir: str,
+    dst_dir: str,
+    occluder: tuple[str, ...],
+    mix: str | None,
+    wear: str,
+    seed: int,
+    detector: str,
+    workers: int,
+    all_faces: bool,
+    masks_dir: str | None,
+    assets_dir: tuple[str, ...],
+    quality: int,
+    quiet: bool,
+) -> None:
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
     and DST_DIR/overlay_log.csv (one row per input)."""
     from ..occlude.overlay import overlay_folder
 
-    s = overlay_folder(src_dir, dst_dir, occluder=occluder, mix=mix, wear=wear, seed=seed,
-                       detector=detector, workers=workers, all_faces=all_faces,
-                       masks_dir=masks_dir, assets_dir=assets_dir, quality=quality)
+    s = overlay_folder(
+        src_dir,
+        dst_dir,
+        occluder=occluder,
+        mix=mix,
+        wear=wear,
+        seed=seed,
+        detector=detector,
+        workers=workers,
+        all_faces=all_faces,
+        masks_dir=masks_dir,
+        assets_dir=assets_dir,
+        quality=quality,
+    )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))
-        click.echo(f"{s.total} inputs: {s.ok} occluded, {s.skipped} skipped, {s.errors} errors"
-                   + (f" ({reasons})" if reasons else "") + f"; log: {s.log}")
+        click.echo(
+            f"{s.total} inputs: {s.ok} occluded, {s.skipped} skipped, {s.errors} errors"
+            + (f" ({reasons})" if reasons else "")
+            + f"; log: {s.log}"
+        )

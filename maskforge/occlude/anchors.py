@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import AssetError
 
 #: Mean 68-point shape of near-frontal faces, eye midpoint at (0, 0), inter-ocular distance 1.
+# fmt: off
 CANONICAL_68 = np.array(
     [
         (-1.157, -0.004), (-1.138, 0.308), (-1.102, 0.617), (-1.051, 0.920), (-0.949, 1.209),
@@ -50,6 +51,7 @@ CANONICAL_68 = np.array(
     ],
     dtype=np.float64,
 )
+# fmt: on
 
 LEFT_EYE = slice(36, 42)
 RIGHT_EYE = slice(42, 48)

@@ -78,8 +78,9 @@ class Asset:
     def colorable(self) -> bool:
         return bool(self.colorw.max() > 0)
 
-    def pyramid(self, color: str | None, texture: str | None = None,
-                texture_weight: float = 1.0) -> list[np.ndarray]:
+    def pyramid(
+        self, color: str | None, texture: str | None = None, texture_weight: float = 1.0
+    ) -> list[np.ndarray]:
         """Premultiplied RGBA float32 (0..1) mip levels for a colour/texture (cached, LRU).
 
         Level ``L`` halves ``L`` times with 2x2 box filtering, so its pixel ``x_L`` sits at
@@ -207,8 +208,9 @@ def load_asset(json_path: Path) -> Asset:
             color = normalize_color(color)
         except AssetError as exc:
             raise AssetError(f"{where}: default_color: {exc}") from exc
-    return Asset(name, family, kind, wear, color, rgba, colorw, aset, points, tris, meta,
-                 Path(json_path))
+    return Asset(
+        name, family, kind, wear, color, rgba, colorw, aset, points, tris, meta, Path(json_path)
+    )
 
 
 class AssetLibrary:
@@ -270,6 +272,7 @@ class AssetLibrary:
 
 # ------------------------------------------------------------------------------------- building
 
+
 def _png_bytes_save(path: Path, array: np.ndarray, mode: str) -> None:
     Image.fromarray(array, mode).save(path, format="PNG", optimize=False, compress_level=9)
 
@@ -313,7 +316,8 @@ def build_assets(out_dir: Path | None = None) -> list[Path]:
             "default_color": d.default_color,
             "template_iod_px": iod,
             "anchors": [
-                {"x": float(p[0]), "y": float(p[1]), **c} for p, c in zip(pts, constructions, strict=True)
+                {"x": float(p[0]), "y": float(p[1]), **c}
+                for p, c in zip(pts, constructions, strict=True)
             ],
             "triangles": tris.tolist(),
             "license": LICENSE,

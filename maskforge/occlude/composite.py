@@ -47,8 +47,14 @@ def luminance_gain(
     return cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def composite(image: np.ndarray, occ: np.ndarray, x0: int, y0: int, shade: bool = True,
-              threshold: float = MASK_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+def composite(
+    image: np.ndarray,
+    occ: np.ndarray,
+    x0: int,
+    y0: int,
+    shade: bool = True,
+    threshold: float = MASK_THRESHOLD,
+) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``
     (alpha below :data:`ALPHA_FLOOR` counts as zero).
 

@@ -59,7 +59,9 @@ class Canvas:
         a = np.clip(cover, 0.0, 1.0).astype(np.float32) * alpha
         rgb = np.asarray(rgb, np.float32)
         keep = 1.0 - a
-        self.rgb = self.rgb * keep[..., None] + (rgb * a[..., None] if rgb.ndim == 3 else a[..., None] * rgb)
+        self.rgb = self.rgb * keep[..., None] + (
+            rgb * a[..., None] if rgb.ndim == 3 else a[..., None] * rgb
+        )
         self.cw = self.cw * keep + a * colorw
         self.a = self.a * keep + a
 
@@ -80,8 +82,13 @@ def catmull(points: list[tuple[float, float]], n: int = 24) -> np.ndarray:
     for i in range(1, len(p) - 2):
         p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
         out.append(
-            0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                   + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)
+            0.5
+            * (
+                (2 * p1)
+                + (-p0 + p2) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
         )
     out.append(p[-2][None])
     return np.vstack(out)
@@ -125,10 +132,16 @@ def _side(jaw: np.ndarray, y: float, left: bool) -> tuple[float, float]:
 
 # Top edges (left half, from the side point to the centre), per family and wear, in IOD units.
 _TOPS: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {
-    ("surgical", "correct"): (0.43, [(-0.85, 0.40), (-0.5, 0.36), (-0.22, 0.30), (-0.08, 0.24), (0.0, 0.225)]),
+    ("surgical", "correct"): (
+        0.43,
+        [(-0.85, 0.40), (-0.5, 0.36), (-0.22, 0.30), (-0.08, 0.24), (0.0, 0.225)],
+    ),
     ("cloth", "correct"): (0.40, [(-0.85, 0.38), (-0.5, 0.33), (-0.2, 0.25), (0.0, 0.20)]),
     ("kn95", "correct"): (0.45, [(-0.8, 0.40), (-0.45, 0.31), (-0.15, 0.24), (0.0, 0.20)]),
-    ("n95", "correct"): (1.06, [(-0.97, 0.75), (-0.85, 0.50), (-0.6, 0.34), (-0.3, 0.26), (0.0, 0.22)]),
+    ("n95", "correct"): (
+        1.06,
+        [(-0.97, 0.75), (-0.85, 0.50), (-0.6, 0.34), (-0.3, 0.26), (0.0, 0.22)],
+    ),
     ("*", "nose_exposed"): (0.80, [(-0.7, 0.83), (-0.35, 0.855), (0.0, 0.865)]),
     ("n95", "nose_exposed"): (1.18, [(-0.92, 0.95), (-0.7, 0.86), (-0.35, 0.855), (0.0, 0.865)]),
     ("*", "chin"): (1.34, [(-0.6, 1.43), (-0.3, 1.455), (0.0, 1.46)]),
@@ -153,7 +166,9 @@ def mask_shape(family: str, wear: str) -> MaskShape:
     sr = (-sl[0], sl[1])
     top = catmull([sl, *pts, *[(-x, y) for x, y in reversed(pts[:-1])], sr])
     if wear == "chin":
-        bottom = catmull([sl, *_CHIN_BOTTOM, *[(-x, y) for x, y in reversed(_CHIN_BOTTOM[:-1])], sr])
+        bottom = catmull(
+            [sl, *_CHIN_BOTTOM, *[(-x, y) for x, y in reversed(_CHIN_BOTTOM[:-1])], sr]
+        )
     else:
         bottom = jaw[(jaw[:, 1] >= side_y - 1e-9)]
         bottom = np.vstack([[sl], bottom, [sr]])
@@ -186,8 +201,15 @@ def _ear_loops(cv: Canvas, shape: MaskShape, color=(0.93, 0.93, 0.93)) -> None:
         curve = catmull([(x0 + 0.01 * -sign, y0), (sign * 1.10, (y0 + end[1]) / 2), end], n=20)
         pts = np.round((curve * cv.iod + np.asarray(cv.origin)) * SS * 16).astype(np.int32)
         img = np.zeros(cv.a.shape, np.uint8)
-        cv2.polylines(img, [pts], False, 255, thickness=max(1, int(0.022 * cv.iod * SS)),
-                      lineType=cv2.LINE_AA, shift=4)
+        cv2.polylines(
+            img,
+            [pts],
+            False,
+            255,
+            thickness=max(1, int(0.022 * cv.iod * SS)),
+            lineType=cv2.LINE_AA,
+            shift=4,
+        )
         cv.paint(img.astype(np.float32) / 255.0, color, 1.0, colorw=0.0)
 
 
@@ -200,17 +222,30 @@ def draw_mask(family: str, wear: str) -> Drawing:
     if family == "surgical":
         for vk in (0.30, 0.52, 0.74):
             d = (v - vk) * height
-            shade = shade - 0.22 * _band(d, 0.0, 0.012 * iod) + 0.07 * _band(d, 0.03 * iod, 0.025 * iod)
-        shade = shade - 0.10 * _band(dt, 0.055 * iod, 0.006 * iod) - 0.10 * _band(db, 0.055 * iod, 0.006 * iod)
+            shade = (
+                shade - 0.22 * _band(d, 0.0, 0.012 * iod) + 0.07 * _band(d, 0.03 * iod, 0.025 * iod)
+            )
+        shade = (
+            shade
+            - 0.10 * _band(dt, 0.055 * iod, 0.006 * iod)
+            - 0.10 * _band(db, 0.055 * iod, 0.006 * iod)
+        )
         wire = (np.abs(cv.x) < 0.22) * _band(dt, 0.02 * iod, 0.012 * iod)
         shade = shade + 0.06 * wire
         parts = ["fabric"]
     elif family == "n95":
-        cx, cy = 0.0, float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2
+        cx, cy = (
+            0.0,
+            float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2,
+        )
         r2 = ((cv.x - cx) / 0.95) ** 2 + ((cv.y - cy) / 0.9) ** 2
         shade = 0.80 + 0.20 * np.clip(1.0 - r2, 0, 1) - 0.06 * v
         rim = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
-        shade = shade - 0.14 * _band(rim, 0.05 * iod, 0.008 * iod) + 0.05 * _band(rim, 0.02 * iod, 0.012 * iod)
+        shade = (
+            shade
+            - 0.14 * _band(rim, 0.05 * iod, 0.008 * iod)
+            + 0.05 * _band(rim, 0.02 * iod, 0.012 * iod)
+        )
         parts = ["shell"]
     elif family == "kn95":
         seam = np.abs(cv.x) * iod
@@ -225,7 +260,11 @@ def draw_mask(family: str, wear: str) -> Drawing:
         seam = np.abs(cv.x - seam_x) * iod
         weave = 0.035 * np.sin(cv.px * 2.1) * np.sin(cv.py * 2.1)
         shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave
-        shade = shade - 0.22 * _band(seam, 0.0, 0.006 * iod) + 0.05 * _band(seam, 0.015 * iod, 0.01 * iod)
+        shade = (
+            shade
+            - 0.22 * _band(seam, 0.0, 0.006 * iod)
+            + 0.05 * _band(seam, 0.015 * iod, 0.01 * iod)
+        )
         hem = np.minimum(dt, db)
         shade = shade - 0.08 * _band(hem, 0.04 * iod, 0.005 * iod)
         parts = ["fabric"]
@@ -237,70 +276,16 @@ def draw_mask(family: str, wear: str) -> Drawing:
         _ear_loops(cv, shape)
         parts = parts + ["ear loops (fixed)"]
     if family == "n95" and wear == "correct":
-        clip = (np.abs(cv.x) < 0.16) * smooth_step(np.minimum(dt - 0.015 * iod, 0.05 * iod - dt), 1.0)
+        clip = (np.abs(cv.x) < 0.16) * smooth_step(
+            np.minimum(dt - 0.015 * iod, 0.05 * iod - dt), 1.0
+        )
         cv.paint(clip * cover, (0.72, 0.73, 0.75), 1.0, colorw=0.0)
         parts = parts + ["nose clip (fixed)"]
     return cv.result(parts)
 
 
-# ------------------------------------------------------------------------------------- glasses
-
-def _rounded_rect_sdf(x, y, cx, cy, hw, hh, r):
-    """Signed distance (positive inside) to a rounded rectangle, in the units of x/y."""
-    qx = np.abs(x - cx) - (hw - r)
-    qy = np.abs(y - cy) - (hh - r)
-    outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0)
-    return -(outside - r)
-
-
-def draw_glasses(family: str) -> Drawing:
-    cv = Canvas(GLASSES_SIZE, GLASSES_IOD, GLASSES_ORIGIN)
-    iod = cv.iod
-    sun = family == "sunglasses"
-    lens_hw, lens_hh, lens_r = (0.36, 0.29, 0.13) if sun else (0.30, 0.21, 0.09)
-    cy = 0.03 if sun else 0.015
-    frame_w = (0.045 if sun else 0.028)
-    lens_cover = np.zeros(cv.a.shape, np.float32)
-    frame_cover = np.zeros(cv.a.shape, np.float32)
-    for cx in (-0.5, 0.5):
-        # slightly wider towards the temple for a natural shape
-        sdf = _rounded_rect_sdf(cv.x, cv.y, cx + 0.02 * np.sign(cx), cy, lens_hw, lens_hh, lens_r)
-        lens_cover = np.maximum(lens_cover, smooth_step(sdf * iod, 1.0))
-        frame_cover = np.maximum(frame_cover, smooth_step((frame_w / 2 - np.abs(sdf)) * iod, 1.0))
-    # bridge: an arc between the lenses
-    inner = 0.5 - lens_hw + 0.02
-    bx = np.clip(cv.x / inner, -1, 1)
-    bridge_y = cy - lens_hh * 0.55 - 0.05 * (1 - bx**2)
-    bridge = (np.abs(cv.x) < inner + 0.01) * smooth_step((frame_w / 2 - np.abs(cv.y - bridge_y)) * iod, 1.0)
-    frame_cover = np.maximum(frame_cover, bridge)
-    # temples: from the lens's outer top corner towards the ear (stop inside the face edge)
-    temple_y0 = cy - lens_hh * 0.7
-    for sign in (-1.0, 1.0):
-        x0 = sign * (0.5 + 0.02 + lens_hw - 0.01)
-        x1 = sign * 1.06
-        t = np.clip((cv.x - x0) / (x1 - x0), 0, 1)
-        ty = temple_y0 + 0.02 * t
-        on = ((cv.x - x0) * sign >= 0) & ((cv.x - x1) * sign <= 0)
-        tcov = on * smooth_step((frame_w * 0.45 - np.abs(cv.y - ty)) * iod, 1.0)
-        tcov = tcov * smooth_step((x1 - cv.x) * sign * iod, 1.0)
-        frame_cover = np.maximum(frame_cover, tcov)
-    if sun:
-        grad = 0.06 + 0.10 * np.clip((cv.y - cy + lens_hh) / (2 * lens_hh), 0, 1)
-        cv.paint(lens_cover, grad[..., None].repeat(3, 2), 0.86, colorw=0.0)
-        glint = _band((cv.x + 0.25 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.03 * iod)
-        cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.18, colorw=0.0)
-        parts = ["frame", "dark lenses (fixed)"]
-    else:
-        cv.paint(lens_cover, (0.80, 0.86, 0.92), 0.10, colorw=0.0)
-        glint = _band((cv.x + 0.35 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.025 * iod)
-        cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.22, colorw=0.0)
-        parts = ["frame", "clear tinted lenses (fixed)"]
-    fshade = 0.85 + 0.15 * np.clip(-(cv.y - cy) / lens_hh, -1, 1)
-    cv.paint(frame_cover, fshade[..., None].repeat(3, 2), 1.0, colorw=1.0)
-    return cv.result(parts)
-
-
 # ------------------------------------------------------------------------------------- anchors
+
 
 def _outward(j: int, dist: float) -> dict:
     """Jaw landmark ``j`` plus ``dist`` IOD along the canonical outward direction (from the nose
@@ -360,8 +345,12 @@ class AssetDef:
 def asset_defs() -> list[AssetDef]:
     """All project assets, in build order."""
     defs = []
-    for fam, color in (("surgical", "#1ca0f4"), ("n95", "#ffffff"), ("kn95", "#ffffff"),
-                       ("cloth", "#000000")):
+    for fam, color in (
+        ("surgical", "#1ca0f4"),
+        ("n95", "#ffffff"),
+        ("kn95", "#ffffff"),
+        ("cloth", "#000000"),
+    ):
         for wear in WEARS:
             defs.append(AssetDef(fam, "mask", wear, color))
     defs.append(AssetDef("glasses", "glasses", "correct", "#1e1e1e"))
@@ -373,4 +362,6 @@ def draw_asset(d: AssetDef) -> tuple[Drawing, list[dict], float, tuple[float, fl
     """Drawing, anchor constructions, template IOD and template eye-midpoint of an asset."""
     if d.kind == "mask":
         return draw_mask(d.family, d.wear), mask_anchor_constructions(), MASK_IOD, MASK_ORIGIN
+    from .draw_glasses import draw_glasses
+
     return draw_glasses(d.family), glasses_anchor_constructions(), GLASSES_IOD, GLASSES_ORIGIN

@@ -31,8 +31,15 @@ from .spec import OccluderSpec, choose_spec, parse_mix
 
 LOG_NAME = "overlay_log.csv"
 LOG_COLUMNS = ("path", "status", "occluder", "color", "wear", "reason")
-_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".webp": "WEBP",
-            ".tif": "TIFF", ".tiff": "TIFF"}
+_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 
 
 @dataclass
@@ -55,7 +62,9 @@ def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
     out = []
     for root, dirs, files in os.walk(src):
         rp = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (rp / d).resolve() not in skip)
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and (rp / d).resolve() not in skip
+        )
         out += [(rp / f).relative_to(src).as_posix() for f in files if not f.startswith(".")]
     return sorted(out)
 
@@ -102,10 +111,19 @@ def _write(path: Path, data: bytes) -> None:
 class Overlayer:
     """Per-process worker: detector, landmarks, assets and choices, loaded once."""
 
-    def __init__(self, src_dir: Path, dst_dir: Path, choices: list[tuple[OccluderSpec, float]],
-                 seed: int, detector: str, all_faces: bool, masks_dir: Path | None,
-                 library: AssetLibrary, quality: int = 95,
-                 detector_opts: dict | None = None) -> None:
+    def __init__(
+        self,
+        src_dir: Path,
+        dst_dir: Path,
+        choices: list[tuple[OccluderSpec, float]],
+        seed: int,
+        detector: str,
+        all_faces: bool,
+        masks_dir: Path | None,
+        library: AssetLibrary,
+        quality: int = 95,
+        detector_opts: dict | None = None,
+    ) -> None:
         from ..detect import make_detector
 
         self.src_dir, self.dst_dir = Path(src_dir), Path(dst_dir)
@@ -163,11 +181,17 @@ class Overlayer:
         try:
             _write(self.dst_dir / rel, _encode(image, out_fmt, self.quality))
             if self.masks_dir is not None:
-                _write((self.masks_dir / rel).with_suffix(".png"),
-                       _encode((mask * 255).astype(np.uint8), "PNG", self.quality))
+                _write(
+                    (self.masks_dir / rel).with_suffix(".png"),
+                    _encode((mask * 255).astype(np.uint8), "PNG", self.quality),
+                )
         except (OSError, ValueError, KeyError) as exc:
-            return {**row, "status": "error", "reason": "write_failed",
-                    "occluder": type(exc).__name__}
+            return {
+                **row,
+                "status": "error",
+                "reason": "write_failed",
+                "occluder": type(exc).__name__,
+            }
         return {
             **row,
             "status": "ok",
@@ -209,11 +233,13 @@ def _pool(workers: int, kwargs: dict, parent: Overlayer):  # noqa: ANN202
         _WORKER = parent
         return mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(None,))
     return mp.get_context("spawn").Pool(  # pragma: no cover - Windows / macOS default
-        workers, initializer=_init_worker, initargs=(kwargs,))
+        workers, initializer=_init_worker, initargs=(kwargs,)
+    )
 
 
-def resolve_choices(occluder: Iterable[str] = (), mix: str | None = None,
-                    wear: str = "correct") -> list[tuple[OccluderSpec, float]]:
+def resolve_choices(
+    occluder: Iterable[str] = (), mix: str | None = None, wear: str = "correct"
+) -> list[tuple[OccluderSpec, float]]:
     """The weighted choices of a run: ``mix`` if given, else each ``occluder`` equally, else
     ``surgical-blue``. ``wear`` is the default wear of every spec (a spec's own wear token wins)."""
     choices: list[tuple[OccluderSpec, float]] = []
@@ -253,9 +279,16 @@ def overlay_folder(
         raise OutputError(f"cannot create output folder {dst}: {exc}") from exc
     excludes = [dst] + ([Path(masks_dir)] if masks_dir else [])
     inputs = list_inputs(src, exclude=excludes)
-    kwargs = {"src_dir": src, "dst_dir": dst, "choices": choices, "seed": seed,
-              "detector": detector, "all_faces": all_faces,
-              "masks_dir": Path(masks_dir) if masks_dir else None, "quality": quality}
+    kwargs = {
+        "src_dir": src,
+        "dst_dir": dst,
+        "choices": choices,
+        "seed": seed,
+        "detector": detector,
+        "all_faces": all_faces,
+        "masks_dir": Path(masks_dir) if masks_dir else None,
+        "quality": quality,
+    }
     summary = OverlaySummary(total=len(inputs), log=dst / LOG_NAME)
     tmp_log = dst / f".{LOG_NAME}.tmp"
     pool = None

@@ -42,9 +42,16 @@ FAMILY_COLORS: dict[str, tuple[str, ...]] = {
 }
 
 NAMED_COLORS = {
-    "black": "#000000", "white": "#ffffff", "grey": "#808080", "gray": "#808080",
-    "blue": "#1ca0f4", "green": "#44b4a8", "red": "#c0392b", "navy": "#1f2a44",
-    "pink": "#f2b6c6", "beige": "#e8dcc0",
+    "black": "#000000",
+    "white": "#ffffff",
+    "grey": "#808080",
+    "gray": "#808080",
+    "blue": "#1ca0f4",
+    "green": "#44b4a8",
+    "red": "#c0392b",
+    "navy": "#1f2a44",
+    "pink": "#f2b6c6",
+    "beige": "#e8dcc0",
 }
 
 #: Names of the procedural textures.

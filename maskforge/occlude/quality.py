@@ -27,7 +27,9 @@ def face_outline_mask(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarr
     poly = np.vstack([lm[0:17], lm[26:16:-1]])
     out = np.zeros(shape, np.uint8)
     cv2.fillPoly(out, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
-    cv2.polylines(out, [np.round(poly * 16).astype(np.int32)], True, 1, lineType=cv2.LINE_8, shift=4)
+    cv2.polylines(
+        out, [np.round(poly * 16).astype(np.int32)], True, 1, lineType=cv2.LINE_8, shift=4
+    )
     return out.astype(bool)
 
 

@@ -121,8 +121,15 @@ def render_occluder(
     asset = lib.get(chosen.name, chosen.wear)
     yaw_deg = float(yaw) if yaw is not None else yaw_from_landmarks(lm)
     color = chosen.color or asset.default_color
-    info = {"kind": asset.kind, "name": asset.family, "asset": asset.name, "color": color,
-            "texture": chosen.texture, "wear": chosen.wear, "yaw": round(yaw_deg, 1)}
+    info = {
+        "kind": asset.kind,
+        "name": asset.family,
+        "asset": asset.name,
+        "color": color,
+        "texture": chosen.texture,
+        "wear": chosen.wear,
+        "yaw": round(yaw_deg, 1),
+    }
     dst = place_anchors(asset, lm, yaw_deg)
     levels = asset.pyramid(color, chosen.texture, chosen.texture_weight)
     spread_src = float(np.sqrt(asset.points.var(0).sum()))
@@ -131,12 +138,21 @@ def render_occluder(
     # the finest level that is not coarser than the output (downsampling there is < 2x)
     level = int(np.clip(np.floor(np.log2(max(ratio, 1e-6)) + 1e-6), 0, len(levels) - 1))
     maps = warp_maps(
-        level_coords(asset.points, level), dst, active_triangles(asset), (img.shape[1], img.shape[0])
+        level_coords(asset.points, level),
+        dst,
+        active_triangles(asset),
+        (img.shape[1], img.shape[0]),
     )
     if maps is None:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
-    occ = cv2.remap(levels[level], maps.map_x, maps.map_y, cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    occ = cv2.remap(
+        levels[level],
+        maps.map_x,
+        maps.map_y,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
     # composite only the bounding box of what the occluder covers (the triangulation's box is
     # larger: it includes the anchors around the drawing)
     x, y, w, h = cv2.boundingRect((occ[..., 3] >= ALPHA_FLOOR).view(np.uint8))

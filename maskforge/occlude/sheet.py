@@ -25,11 +25,13 @@ def schematic_face(size: int = 256) -> Face:
     outline = np.vstack([lm[0:17], lm[26:16:-1] + (0, -size * 0.12)])
     cv2.fillPoly(img, [np.round(outline).astype(np.int32)], (224, 180, 150), cv2.LINE_AA)
     for part in (range(17, 22), range(22, 27), range(27, 31), range(31, 36)):
-        cv2.polylines(img, [np.round(lm[list(part)]).astype(np.int32)], False, (120, 80, 60), 2,
-                      cv2.LINE_AA)
+        cv2.polylines(
+            img, [np.round(lm[list(part)]).astype(np.int32)], False, (120, 80, 60), 2, cv2.LINE_AA
+        )
     for part in (range(36, 42), range(42, 48), range(48, 60)):
-        cv2.polylines(img, [np.round(lm[list(part)]).astype(np.int32)], True, (120, 60, 60), 2,
-                      cv2.LINE_AA)
+        cv2.polylines(
+            img, [np.round(lm[list(part)]).astype(np.int32)], True, (120, 60, 60), 2, cv2.LINE_AA
+        )
     return img, lm.astype(np.float32)
 
 
@@ -65,23 +67,39 @@ def pick_diverse(faces: Sequence[Face], n: int = 6) -> list[Face]:
 def _crop(img: np.ndarray, lm: np.ndarray, tile: int) -> np.ndarray:
     half = max(np.ptp(lm[:, 0]), np.ptp(lm[:, 1])) * 0.8
     c = (lm[0:17].mean(0) + lm[27:36].mean(0)) / 2 + (0.0, 0.12 * half)
-    m = np.array([[tile / (2 * half), 0, tile / 2 - c[0] * tile / (2 * half)],
-                  [0, tile / (2 * half), tile / 2 - c[1] * tile / (2 * half)]])
-    return cv2.warpAffine(img, m, (tile, tile), flags=cv2.INTER_AREA,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+    m = np.array(
+        [
+            [tile / (2 * half), 0, tile / 2 - c[0] * tile / (2 * half)],
+            [0, tile / (2 * half), tile / 2 - c[1] * tile / (2 * half)],
+        ]
+    )
+    return cv2.warpAffine(
+        img,
+        m,
+        (tile, tile),
+        flags=cv2.INTER_AREA,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255),
+    )
 
 
 def _label(text: str, width: int, height: int = 22) -> np.ndarray:
     bar = np.full((height, width, 3), 255, np.uint8)
     scale = 0.4 if len(text) * 8 < width else 0.33
-    cv2.putText(bar, text, (3, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1,
-                cv2.LINE_AA)
+    cv2.putText(
+        bar, text, (3, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA
+    )
     return bar
 
 
-def contact_sheet(faces: Sequence[Face], specs: Sequence[OccluderSpec | str],
-                  library: AssetLibrary | None = None, seed: int = 0, tile: int = 144,
-                  original: bool = True) -> np.ndarray:
+def contact_sheet(
+    faces: Sequence[Face],
+    specs: Sequence[OccluderSpec | str],
+    library: AssetLibrary | None = None,
+    seed: int = 0,
+    tile: int = 144,
+    original: bool = True,
+) -> np.ndarray:
     """One row per face, one column per spec (plus the original first): (H, W, 3) uint8 RGB.
     Each tile is a crop of the full rendered image around the face, so nothing is hidden."""
     parsed = [s if isinstance(s, OccluderSpec) else OccluderSpec.parse(s) for s in specs]
@@ -105,8 +123,14 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
         asset = library.get(fam)
         wears = ["correct"]
         if asset.kind == "mask":
-            wears = sorted({library.get(fam, w).wear for w in ("correct", "nose_exposed", "chin")
-                            if _has(library, fam, w)}, key=("correct", "nose_exposed", "chin").index)
+            wears = sorted(
+                {
+                    library.get(fam, w).wear
+                    for w in ("correct", "nose_exposed", "chin")
+                    if _has(library, fam, w)
+                },
+                key=("correct", "nose_exposed", "chin").index,
+            )
         specs += [OccluderSpec(fam, wear=w) for w in wears]
     return specs
 

@@ -81,8 +81,7 @@ class OccluderSpec:
         """A concrete spec: ``random`` name/colour drawn from ``rng`` (per-family palettes)."""
         spec = self
         if spec.name == "random":
-            spec = replace(spec, name=str(rng.choice(MASK_FAMILIES)),
-                           color=spec.color or "random")
+            spec = replace(spec, name=str(rng.choice(MASK_FAMILIES)), color=spec.color or "random")
         if spec.color == "random":
             palette = FAMILY_COLORS.get(spec.name)
             spec = replace(spec, color=str(rng.choice(palette)) if palette else None)
@@ -128,8 +127,9 @@ def parse_mix(text: str, wear: str | None = None) -> list[tuple[OccluderSpec, fl
     return out
 
 
-def choose_spec(choices: list[tuple[OccluderSpec, float]] | OccluderSpec | str,
-                rng: np.random.Generator) -> OccluderSpec:
+def choose_spec(
+    choices: list[tuple[OccluderSpec, float]] | OccluderSpec | str, rng: np.random.Generator
+) -> OccluderSpec:
     """Pick one spec by weight with ``rng`` and resolve its random fields."""
     if isinstance(choices, (OccluderSpec, str)):
         return as_spec(choices).resolve(rng)

@@ -21,8 +21,14 @@ class Occlude:
     only on (seed, sample_id, inputs): not on worker, batch or order. Assets load lazily once per
     process, so instances pickle cheaply to workers."""
 
-    def __init__(self, spec_or_mix: Any, seed: int = 0, p: float = 1.0,
-                 wear: str | None = None, library: Any = None) -> None:
+    def __init__(
+        self,
+        spec_or_mix: Any,
+        seed: int = 0,
+        p: float = 1.0,
+        wear: str | None = None,
+        library: Any = None,
+    ) -> None:
         if isinstance(spec_or_mix, str) and ("," in spec_or_mix or ":" in spec_or_mix):
             self.choices: Any = parse_mix(spec_or_mix, wear=wear)
         elif isinstance(spec_or_mix, list):
@@ -35,8 +41,9 @@ class Occlude:
         self.p = float(p)
         self.library = library
 
-    def __call__(self, image: Any, landmarks68: np.ndarray, sample_id: Any,
-                 yaw: float | None = None) -> tuple[Any, np.ndarray]:
+    def __call__(
+        self, image: Any, landmarks68: np.ndarray, sample_id: Any, yaw: float | None = None
+    ) -> tuple[Any, np.ndarray]:
         from .render import render_occluder
 
         is_pil = not isinstance(image, np.ndarray)
@@ -45,7 +52,9 @@ class Occlude:
         if self.p < 1.0 and rng.random() >= self.p:
             out, mask = arr, np.zeros(arr.shape[:2], bool)
         else:
-            res = render_occluder(arr, landmarks68, self.choices, rng, yaw=yaw, library=self.library)
+            res = render_occluder(
+                arr, landmarks68, self.choices, rng, yaw=yaw, library=self.library
+            )
             out, mask = res.image, res.mask
         if is_pil:
             from PIL import Image

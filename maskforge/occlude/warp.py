@@ -30,7 +30,9 @@ class WarpMaps:
     map_y: np.ndarray
 
 
-def inverse_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def inverse_affines(
+    src: np.ndarray, dst: np.ndarray, triangles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-triangle affine maps from ``dst`` to ``src`` points: coefficients (T, 6) as
     ``(a, b, c, d, e, f)`` with ``sx = a x + b y + c``, ``sy = d x + e y + f``, and a validity
     flag (T,) (False for degenerate destination triangles)."""

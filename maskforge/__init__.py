@@ -20,9 +20,21 @@ from .errors import (  # noqa: E402
     RecipeError,
     SourceError,
 )
-from .io.decode import decode_image  # noqa: E402
-from .io.reader import read_shards  # noqa: E402
-from .io.sources import list_samples  # noqa: E402
+
+_LAZY = {
+    "decode_image": ("maskforge.io.decode", "decode_image"),
+    "read_shards": ("maskforge.io.reader", "read_shards"),
+    "list_samples": ("maskforge.io.sources", "list_samples"),
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - keeps `import maskforge` (and every CLI command) fast
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'maskforge' has no attribute {name!r}")
 
 
 def run(*args, **kwargs):  # noqa: ANN002, ANN003

@@ -7,7 +7,15 @@
 from .calibrate import DEFAULT_THRESHOLDS, default_threshold
 from .config import CleanConfig
 from .keep import KeepList, read_keep
-from .stage import CleanResult, score_identities
+
+
+def __getattr__(name: str):  # noqa: ANN202 - torch is imported only when scoring is used
+    if name in ("CleanResult", "score_identities"):
+        from . import stage
+
+        return getattr(stage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

@@ -24,14 +24,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from .stage import CleanResult
+
+if TYPE_CHECKING:  # torch-free at import time
+    from .stage import CleanResult
 
 REQUIRED_COLUMNS = (
     "sample_id",

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import click
 import numpy as np
 
-from ..clean import CleanConfig, score_identities
+from ..clean import CleanConfig
 from ..clean.table import result_table, write_clean_scores
 from ..errors import DecodeError, OutputError
 from ._common import user_errors
@@ -168,6 +168,8 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     )
     vecs, kept, rejects, times = embed_folder(listing, emb, progress=True)
     samples = listing.samples
+    from ..clean import score_identities
+
     res = score_identities(
         vecs,
         [samples[i].identity for i in kept],

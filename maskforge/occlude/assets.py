@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,13 @@ _CACHE_SIZE = 16
 
 
 def bundled_dir() -> Path:
-    """The project's ``mask_assets/`` folder (repository root = parents[1] of the package)."""
-    return Path(maskforge.__file__).resolve().parents[1] / "mask_assets"
+    """The project's ``mask_assets/`` folder: next to the package in a source checkout
+    (repository root = parents[1] of the package), else where a wheel installs it
+    (``<prefix>/share/maskforge/mask_assets``)."""
+    checkout = Path(maskforge.__file__).resolve().parents[1] / "mask_assets"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "maskforge" / "mask_assets"
 
 
 @dataclass

@@ -55,16 +55,10 @@ def command(
             print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
                   f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
-    ray_cfg = plan.recipe.get("ray", {})
     try:
         result = run_plan(
-            plan,
-            executor=executor,
-            resume=resume,
-            num_cpus=num_cpus if num_cpus is not None else ray_cfg.get("num_cpus"),
-            num_gpus=num_gpus if num_gpus is not None else ray_cfg.get("num_gpus"),
-            address=address if address is not None else ray_cfg.get("address"),
-            progress=progress,
+            plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
+            address=address, progress=progress,
         )
     finally:
         if bar is not None:

@@ -21,20 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from ..detect.align import ARCFACE_112 as _ARCFACE_112
 from ..models import dlib_model_path
 from .base import Embedder, check_faces, l2_normalise, sha256_file
 
 #: ArcFace 112x112 template (eye, eye, nose tip, mouth corner, mouth corner), crop pixels.
-ARCFACE_112 = np.array(
-    [
-        [38.2946, 51.6963],
-        [73.5318, 51.5014],
-        [56.0252, 71.7366],
-        [41.5493, 92.3655],
-        [70.7299, 92.2041],
-    ],
-    dtype=np.float32,
-)
+ARCFACE_112 = _ARCFACE_112.astype(np.float32)
 
 #: dlib HOG box relative to the face, measured on lfw-dev (median of 123 faces): box centre =
 #: eye midpoint + a * s along the eye line + b * s perpendicular (downwards), box side = c * s,

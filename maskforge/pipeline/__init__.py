@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ..errors import RecipeError
 from ..io.sources import list_samples
@@ -63,13 +62,7 @@ def run(
 ) -> RunResult:
     """Run a recipe (the Python equivalent of ``maskforge run``; same names as the CLI flags)."""
     plan = plan_run(recipe, input=input, output=output, overrides=overrides)
-    ray_cfg: dict[str, Any] = plan.recipe.get("ray", {})
     return run_plan(
-        plan,
-        executor=executor,
-        resume=resume,
-        num_cpus=num_cpus if num_cpus is not None else ray_cfg.get("num_cpus"),
-        num_gpus=num_gpus if num_gpus is not None else ray_cfg.get("num_gpus"),
-        address=address if address is not None else ray_cfg.get("address"),
-        progress=progress,
+        plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
+        address=address, progress=progress,
     )

@@ -196,7 +196,14 @@ def run_plan(
     address: str | None = None,
     progress: ProgressFn | None = None,
 ) -> RunResult:
-    """Process every shard of ``plan`` not already done, then write the end-of-run files."""
+    """Process every shard of ``plan`` not already done, then write the end-of-run files.
+
+    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
+    """
+    ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
+    num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
+    num_gpus = num_gpus if num_gpus is not None else ray_cfg.get("num_gpus")
+    address = address if address is not None else ray_cfg.get("address")
     t0 = time.perf_counter()
     plan.out.mkdir(parents=True, exist_ok=True)
     finish = FinishTask(plan)

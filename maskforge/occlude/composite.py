@@ -33,16 +33,20 @@ def luminance_gain(
     The coarse grid keeps large-scale lighting (one side in shadow) and drops facial features
     (an open mouth must not show through a mask)."""
     h, w = alpha.shape
-    total = float(alpha.sum())
-    if total < 1e-3 or h < 2 or w < 2:
+    if h < 2 or w < 2:
         return np.ones((h, w), np.float32)
-    lum = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    g = (grid, grid)
-    num = cv2.resize(lum * alpha, g, interpolation=cv2.INTER_AREA)
-    den = cv2.resize(alpha, g, interpolation=cv2.INTER_AREA)
-    mean = float((lum * alpha).sum()) / total
-    cell = np.where(den > 1e-3, num / np.maximum(den, 1e-3), mean)
-    ratio = np.clip(cell / max(mean, 1.0), lo, hi)
+    alpha = np.asarray(alpha, np.float32)
+    lum = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
+    planes = cv2.merge((cv2.multiply(lum, alpha, dtype=cv2.CV_32F), alpha))
+    # cell means of lum * alpha and alpha (equal-area cells: their sums give the overall mean)
+    cells = cv2.resize(planes, (grid, grid), interpolation=cv2.INTER_AREA).astype(np.float64)
+    num, den = cells[..., 0], cells[..., 1]
+    total = float(den.sum())
+    if total * (h / grid) * (w / grid) < 1e-3:
+        return np.ones((h, w), np.float32)
+    mean = float(num.sum()) / total
+    cell = np.divide(num, den, out=np.full_like(num, mean), where=den > 1e-3)
+    ratio = np.minimum(np.maximum(cell / max(mean, 1.0), lo), hi)
     gain = np.power(ratio, strength).astype(np.float32)
     return cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -59,19 +63,22 @@ def composite(
     (alpha below :data:`ALPHA_FLOOR` counts as zero).
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
-    (alpha >= ``threshold``). ``image`` is not modified."""
+    (alpha >= ``threshold``). ``image`` is not modified. Per-pixel work is done with OpenCV
+    calls on same-shape float32 planes (no numpy broadcasting over channels)."""
     h, w = occ.shape[:2]
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
-    patch = image[y0 : y0 + h, x0 : x0 + w]
-    keep = cv2.threshold(occ[..., 3], ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
-    a = occ[..., 3] * keep
-    scale = (luminance_gain(patch, a) if shade else 1.0) * 255.0 * keep
-    rgb = occ[..., :3] * scale[..., None]
+    patch = out[y0 : y0 + h, x0 : x0 + w]  # still the input's pixels
+    alpha = cv2.extractChannel(occ, 3)
+    keep = cv2.threshold(alpha, ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
+    a = cv2.multiply(alpha, keep)
+    scale = cv2.multiply(luminance_gain(patch, a), keep, scale=255.0) if shade else keep * 255.0
+    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), cv2.merge((scale, scale, scale)))
+    a3 = cv2.merge((a, a, a))
     if shade:  # a brightened colour must stay a valid premultiplied value
-        np.minimum(rgb, (a * 255.0)[..., None], out=rgb)
-    rgb += patch * (1.0 - a)[..., None]
+        cv2.min(rgb, a3 * 255.0, dst=rgb)
+    rgb += cv2.multiply(patch, 1.0 - a3, dtype=cv2.CV_32F)
     rgb += 0.5
-    out[y0 : y0 + h, x0 : x0 + w] = rgb.astype(np.uint8)  # values are within 0..255.5
+    patch[...] = rgb.astype(np.uint8)  # values are within 0..255.5
     mask[y0 : y0 + h, x0 : x0 + w] = a >= threshold
     return out, mask

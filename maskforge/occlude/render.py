@@ -147,8 +147,8 @@ def render_occluder(
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = cv2.remap(
         levels[level],
-        maps.map_x,
-        maps.map_y,
+        maps.xy,
+        None,
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0, 0),

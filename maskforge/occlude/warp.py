@@ -21,13 +21,23 @@ _OUTSIDE = -1.0e4
 
 @dataclass
 class WarpMaps:
-    """``map_x``/``map_y`` (h, w) float32 template coordinates of the ROI whose top-left pixel is
-    ``(x0, y0)`` in the image; pixels outside every triangle map far outside the template."""
+    """``xy`` (h, w, 2) float32 template coordinates (x, y) of the ROI whose top-left pixel is
+    ``(x0, y0)`` in the image (one ``cv2.remap`` map); pixels outside every triangle map far
+    outside the template."""
 
     x0: int
     y0: int
-    map_x: np.ndarray
-    map_y: np.ndarray
+    xy: np.ndarray
+
+    @property
+    def map_x(self) -> np.ndarray:
+        """(h, w) template x of each ROI pixel."""
+        return self.xy[..., 0]
+
+    @property
+    def map_y(self) -> np.ndarray:
+        """(h, w) template y of each ROI pixel."""
+        return self.xy[..., 1]
 
 
 def inverse_affines(
@@ -36,14 +46,31 @@ def inverse_affines(
     """Per-triangle affine maps from ``dst`` to ``src`` points: coefficients (T, 6) as
     ``(a, b, c, d, e, f)`` with ``sx = a x + b y + c``, ``sy = d x + e y + f``, and a validity
     flag (T,) (False for degenerate destination triangles)."""
-    d = dst[triangles]  # (T, 3, 2)
-    s = src[triangles]
-    mat = np.concatenate([d, np.ones(d.shape[:2] + (1,))], axis=2)  # (T, 3, 3)
-    det = np.linalg.det(mat)
+    s = np.asarray(src, np.float64)[triangles].reshape(-1, 6)
+    d = np.asarray(dst, np.float64)[triangles].reshape(-1, 6)
+    coef, ok = _affine_rows(s, d)
+    return coef.T, ok
+
+
+def _affine_rows(s: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`inverse_affines` of triangles given as corner rows (T, 6) ``x0 y0 x1 y1 x2 y2``
+    (source ``s``, destination ``d``), in closed form, as coefficient rows (6, T): with edge
+    vectors ``e1, e2`` of the destination and ``f1, f2`` of the source triangle the linear part
+    is ``[f1 f2] [e1 e2]^-1``, and the offset sends corner 0 onto corner 0. Degenerate triangles
+    get zeros."""
+    x0, y0, x1, y1, x2, y2 = d.T
+    u0, v0, u1, v1, u2, v2 = s.T
+    ex1, ey1, ex2, ey2 = x1 - x0, y1 - y0, x2 - x0, y2 - y0
+    fu1, fv1, fu2, fv2 = u1 - u0, v1 - v0, u2 - u0, v2 - v0
+    det = ex1 * ey2 - ex2 * ey1
     ok = np.abs(det) > 1e-6
-    mat[~ok] = np.eye(3)
-    coef = np.linalg.solve(mat, s)  # (T, 3, 2): columns for sx, sy
-    out = np.concatenate([coef[:, :, 0], coef[:, :, 1]], axis=1)
+    inv = np.divide(1.0, det, out=np.zeros_like(det), where=ok)
+    a = (fu1 * ey2 - fu2 * ey1) * inv
+    b = (fu2 * ex1 - fu1 * ex2) * inv
+    c = (fv1 * ey2 - fv2 * ey1) * inv
+    e = (fv2 * ex1 - fv1 * ex2) * inv
+    out = np.stack([a, b, u0 - a * x0 - b * y0, c, e, v0 - c * x0 - e * y0])
+    out[:, ~ok] = 0.0
     return out, ok
 
 
@@ -66,33 +93,38 @@ def warp_maps(
     a band under one coarse cell wide along the outer boundary of the triangulation, where the
     anchors guarantee the template is fully transparent anyway."""
     w_img, h_img = image_size
-    used = dst[np.unique(triangles)]
-    x0 = max(int(np.floor(used[:, 0].min())), 0)
-    y0 = max(int(np.floor(used[:, 1].min())), 0)
-    x1 = min(int(np.ceil(used[:, 0].max())) + 1, w_img)
-    y1 = min(int(np.ceil(used[:, 1].max())) + 1, h_img)
+    d = np.asarray(dst, np.float64)[triangles].reshape(-1, 6)  # (T, 6) destination corners
+    lo = d.min(0)
+    hi = d.max(0)
+    x0 = max(int(np.floor(min(lo[0], lo[2], lo[4]))), 0)
+    y0 = max(int(np.floor(min(lo[1], lo[3], lo[5]))), 0)
+    x1 = min(int(np.ceil(max(hi[0], hi[2], hi[4]))) + 1, w_img)
+    y1 = min(int(np.ceil(max(hi[1], hi[3], hi[5]))) + 1, h_img)
     if x1 <= x0 or y1 <= y0:
         return None
     w, h = x1 - x0, y1 - y0
     cw, ch = -(-w // step), -(-h // step)
-    coef, ok = inverse_affines(src, dst, triangles)
+    n = len(d)
+    coef, ok = _affine_rows(np.asarray(src, np.float64)[triangles].reshape(-1, 6), d)
     # coarse sample (u, v) sits at full-resolution ROI coordinate (step*u + off, step*v + off),
     # the centre convention cv2.resize uses when upsampling by ``step``
     off = (step - 1) / 2.0
-    ids = np.zeros((ch, cw), np.int16)
-    fixed = np.round((dst - (x0 + off, y0 + off)) / step * (1 << _SHIFT)).astype(np.int32)
-    for k, tri in enumerate(triangles):
-        if ok[k]:
-            cv2.fillConvexPoly(ids, fixed[tri], k + 1, lineType=cv2.LINE_8, shift=_SHIFT)
-    table = np.vstack([np.zeros((1, 6)), coef]).astype(np.float32)
-    table[0] = (0.0, 0.0, _OUTSIDE, 0.0, 0.0, _OUTSIDE)
-    xs = (np.arange(cw, dtype=np.float32) * step + (x0 + off))[None, :]
-    ys = (np.arange(ch, dtype=np.float32) * step + (y0 + off))[:, None]
-    t = table[ids]  # (ch, cw, 6)
-    map_x = t[..., 0] * xs + t[..., 1] * ys + t[..., 2]
-    map_y = t[..., 3] * xs + t[..., 4] * ys + t[..., 5]
+    small = n < 255  # ids fit uint8: coefficients are then looked up with cv2.LUT
+    ids = np.zeros((ch, cw), np.uint8 if small else np.int16)
+    origin = np.array([x0 + off, y0 + off] * 3)
+    fixed = np.round((d - origin) * ((1 << _SHIFT) / step)).astype(np.int32).reshape(-1, 3, 2)
+    fill = cv2.fillConvexPoly
+    for k in np.flatnonzero(ok).tolist():
+        fill(ids, fixed[k], k + 1, cv2.LINE_8, _SHIFT)
+    # one row per coefficient, column = triangle id (0: outside every triangle)
+    table = np.zeros((6, 256 if small else n + 1), np.float32)
+    table[2, 0] = table[5, 0] = _OUTSIDE
+    table[:, 1 : n + 1] = coef
+    t = [cv2.LUT(ids, row) for row in table] if small else [row.take(ids) for row in table]
+    xs = np.arange(cw, dtype=np.float32) * step + np.float32(x0 + off)
+    ys = (np.arange(ch, dtype=np.float32) * step + np.float32(y0 + off))[:, None]
+    coarse = cv2.merge((t[0] * xs + t[1] * ys + t[2], t[3] * xs + t[4] * ys + t[5]))
     if step > 1:
-        size = (cw * step, ch * step)
-        map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
-        map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
-    return WarpMaps(x0, y0, map_x, map_y)
+        full = cv2.resize(coarse, (cw * step, ch * step), interpolation=cv2.INTER_LINEAR)
+        coarse = full[:h, :w]
+    return WarpMaps(x0, y0, coarse)

@@ -20,6 +20,7 @@ in eye-frame units (eye midpoint at the origin, IOD = 1, y down), measured once 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -61,7 +62,7 @@ def eye_frame(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(u, n)``: eye-line vector (left eye centre to right eye centre, length IOD) and the same
     vector turned 90 degrees so that it points down the face (``n = (-u_y, u_x)``)."""
     lm = np.asarray(landmarks, dtype=np.float64)
-    u = lm[RIGHT_EYE].mean(0) - lm[LEFT_EYE].mean(0)
+    u = lm[RIGHT_EYE].sum(0) / 6.0 - lm[LEFT_EYE].sum(0) / 6.0  # difference of the eye means
     return u, np.array([-u[1], u[0]])
 
 
@@ -83,6 +84,8 @@ class AnchorSet:
         self.offsets = np.zeros((n, 2), dtype=np.float64)
         for k, c in enumerate(self.constructions):
             self.weights[k], self.offsets[k] = _compile(c)
+        # [W | D]: one product with the stacked [L; u; n] evaluates every anchor
+        self._matrix = np.hstack([self.weights, self.offsets])
 
     def __len__(self) -> int:
         return len(self.constructions)
@@ -93,7 +96,7 @@ class AnchorSet:
         if lm.shape != (68, 2):
             raise ValueError(f"landmarks must have shape (68, 2), got {lm.shape}")
         u, n = eye_frame(lm)
-        return self.weights @ lm + np.outer(self.offsets[:, 0], u) + np.outer(self.offsets[:, 1], n)
+        return self._matrix @ np.vstack([lm, u, n])
 
 
 def _index(value: Any, what: str) -> int:
@@ -132,10 +135,11 @@ def yaw_from_landmarks(landmarks: np.ndarray) -> float:
     the jaw's horizontal middle, along the eye line. Positive when the face turns towards the
     image's right, as in docs/architecture.md. Used only when the caller gives no yaw."""
     lm = np.asarray(landmarks, dtype=np.float64)
-    u, _ = eye_frame(lm)
-    norm = float(np.hypot(*u)) or 1.0
-    ux = u / norm
-    left, right, tip = lm[0] @ ux, lm[16] @ ux, lm[30] @ ux
+    ux, uy = eye_frame(lm)[0].tolist()
+    norm = math.hypot(ux, uy) or 1.0
+    ux, uy = ux / norm, uy / norm
+    (x0, y0), (x16, y16), (x30, y30) = lm[[0, 16, 30]].tolist()
+    left, right, tip = x0 * ux + y0 * uy, x16 * ux + y16 * uy, x30 * ux + y30 * uy
     half = max((right - left) / 2.0, 1e-6)
-    r = float(np.clip((tip - (left + right) / 2.0) / half, -1.0, 1.0))
-    return float(np.degrees(np.arcsin(r)) * 1.4)
+    r = min(max((tip - (left + right) / 2.0) / half, -1.0), 1.0)
+    return math.degrees(math.asin(r)) * 1.4

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from .anchors import yaw_from_landmarks
+from .anchors import eye_frame, yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .composite import ALPHA_FLOOR, composite
 from .spec import OccluderSpec, as_spec, choose_spec
@@ -62,14 +63,28 @@ def _foreshorten_temples(asset: Asset, lm: np.ndarray, dst: np.ndarray) -> None:
     """Scale the horizontal eye-frame offsets of anchors built on an outer eye corner (36, 45)
     by how wide that eye looks (its corner distance over the canonical one): on a turned head
     the far eye is narrow, so the lens edge and temple there shrink instead of leaving the face."""
-    u = lm[42:48].mean(0) - lm[36:42].mean(0)
-    iod = float(np.hypot(*u)) or 1.0
+    u = eye_frame(lm)[0]
+    iod = math.hypot(*u.tolist()) or 1.0
+    table = asset.meta.get("_temples")
+    if table is None:  # per corner: (anchor indices, their horizontal eye offsets)
+        table = {}
+        for corner in (36, 45):
+            ks = [
+                k
+                for k, c in enumerate(asset.anchors.constructions)
+                if c.get("lm") == corner and c.get("eye") and c["eye"][0]
+            ]
+            dx = [float(asset.anchors.constructions[k]["eye"][0]) for k in ks]
+            table[corner] = (np.array(ks, np.int64), np.array(dx, np.float64))
+        asset.meta["_temples"] = table
     for corner, inner in ((36, 39), (45, 42)):
-        ratio = float(np.hypot(*(lm[corner] - lm[inner]))) / iod / CANONICAL_EYE_WIDTH
-        scale = float(np.clip(ratio, 0.2, 1.3))
-        for k, c in enumerate(asset.anchors.constructions):
-            if c.get("lm") == corner and c.get("eye") and c["eye"][0]:
-                dst[k] += (scale - 1.0) * float(c["eye"][0]) * u
+        ks, dx = table[corner]
+        if not len(ks):
+            continue
+        (cx, cy), (ix, iy) = lm[[corner, inner]].tolist()
+        ratio = math.hypot(cx - ix, cy - iy) / iod / CANONICAL_EYE_WIDTH
+        scale = min(max(ratio, 0.2), 1.3)
+        dst[ks] += ((scale - 1.0) * dx)[:, None] * u
 
 
 def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray:
@@ -87,6 +102,21 @@ def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray
         lm = np.asarray(landmarks, np.float64)
         dst[idx] = lm[jaw] + (dst[idx] - lm[jaw]) * (1.0 - 0.5 * f)
     return dst
+
+
+def _spread(points: np.ndarray) -> float:
+    """RMS distance of ``points`` (N, 2) from their centroid (``sqrt(var_x + var_y)``)."""
+    c = (points - points.sum(0) / len(points)).ravel()
+    return math.sqrt(float(c @ c) / len(points))
+
+
+def _level_points(asset: Asset, level: int) -> np.ndarray:
+    """The asset's anchor points in the pixel frame of mip level ``level`` (cached)."""
+    cache = asset.meta.setdefault("_level_points", {})
+    pts = cache.get(level)
+    if pts is None:
+        pts = cache[level] = level_coords(asset.points, level)
+    return pts
 
 
 def _check_inputs(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,13 +162,11 @@ def render_occluder(
     }
     dst = place_anchors(asset, lm, yaw_deg)
     levels = asset.pyramid(color, chosen.texture, chosen.texture_weight)
-    spread_src = float(np.sqrt(asset.points.var(0).sum()))
-    spread_dst = float(np.sqrt(dst.var(0).sum()))
-    ratio = spread_src / max(spread_dst, 1e-6)
+    ratio = _spread(asset.points) / max(_spread(dst), 1e-6)
     # the finest level that is not coarser than the output (downsampling there is < 2x)
-    level = int(np.clip(np.floor(np.log2(max(ratio, 1e-6)) + 1e-6), 0, len(levels) - 1))
+    level = min(max(math.floor(math.log2(max(ratio, 1e-6)) + 1e-6), 0), len(levels) - 1)
     maps = warp_maps(
-        level_coords(asset.points, level),
+        _level_points(asset, level),
         dst,
         active_triangles(asset),
         (img.shape[1], img.shape[0]),
@@ -155,7 +183,7 @@ def render_occluder(
     )
     # composite only the bounding box of what the occluder covers (the triangulation's box is
     # larger: it includes the anchors around the drawing)
-    x, y, w, h = cv2.boundingRect((occ[..., 3] >= ALPHA_FLOOR).view(np.uint8))
+    x, y, w, h = cv2.boundingRect(cv2.compare(cv2.extractChannel(occ, 3), ALPHA_FLOOR, cv2.CMP_GE))
     if w == 0 or h == 0:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = occ[y : y + h, x : x + w]

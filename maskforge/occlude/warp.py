@@ -57,20 +57,20 @@ def _affine_rows(s: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (source ``s``, destination ``d``), in closed form, as coefficient rows (6, T): with edge
     vectors ``e1, e2`` of the destination and ``f1, f2`` of the source triangle the linear part
     is ``[f1 f2] [e1 e2]^-1``, and the offset sends corner 0 onto corner 0. Degenerate triangles
-    get zeros."""
-    x0, y0, x1, y1, x2, y2 = d.T
-    u0, v0, u1, v1, u2, v2 = s.T
-    ex1, ey1, ex2, ey2 = x1 - x0, y1 - y0, x2 - x0, y2 - y0
-    fu1, fv1, fu2, fv2 = u1 - u0, v1 - v0, u2 - u0, v2 - v0
-    det = ex1 * ey2 - ex2 * ey1
+    get the constant map onto their source corner 0."""
+    dt = np.ascontiguousarray(d.T).reshape(3, 2, -1)  # (corner, x/y, T)
+    st = np.ascontiguousarray(s.T).reshape(3, 2, -1)
+    e = dt[1:] - dt[0]  # destination edges e1, e2: (2, 2, T)
+    f = st[1:] - st[0]  # source edges f1, f2, rows (u, v)
+    det = e[0, 0] * e[1, 1] - e[1, 0] * e[0, 1]
     ok = np.abs(det) > 1e-6
     inv = np.divide(1.0, det, out=np.zeros_like(det), where=ok)
-    a = (fu1 * ey2 - fu2 * ey1) * inv
-    b = (fu2 * ex1 - fu1 * ex2) * inv
-    c = (fv1 * ey2 - fv2 * ey1) * inv
-    e = (fv2 * ex1 - fv1 * ex2) * inv
-    out = np.stack([a, b, u0 - a * x0 - b * y0, c, e, v0 - c * x0 - e * y0])
-    out[:, ~ok] = 0.0
+    col_x = (f[0] * e[1, 1] - f[1] * e[0, 1]) * inv  # d(u, v)/dx: (2, T)
+    col_y = (f[1] * e[0, 0] - f[0] * e[1, 0]) * inv  # d(u, v)/dy
+    out = np.empty((3, 2, len(det)))  # (a, b, c) x (u, v) -> rows a b c d e f after a swap
+    out[0], out[1] = col_x, col_y
+    out[2] = st[0] - col_x * dt[0, 0] - col_y * dt[0, 1]
+    out = out.transpose(1, 0, 2).reshape(6, -1)
     return out, ok
 
 

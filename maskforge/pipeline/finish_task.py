@@ -147,7 +147,7 @@ class FinishTask:
             "occluders": dict(Counter(f"{o['kind']}:{o['name']}" for r in out_rows for o in r.get("occluders") or [])),
             "selection": selection_stats,
             "per_identity_input": dict(Counter(s.identity for s in shard.samples)),
-            "per_identity_output": dict(Counter(r["identity"] for r in out_rows if r["variant"] == out_rows[0]["variant"])) if out_rows else {},
+            "per_identity_output": dict(Counter(i for i, _ in {(r["identity"], r["sample_id"]) for r in out_rows})),
             "clean": clean_summary,
             "seconds": seconds,
             "skipped": False,

@@ -35,14 +35,16 @@ def inspect_output(out: Path) -> dict[str, Any]:
     info: dict[str, Any] = {
         "shards": {"expected": expected, "done": len(done), "incomplete": len(all_files) - len(done)},
     }
-    cols = ["identity", "variant", "occluders", "split"]
+    cols = ["sample_id", "identity", "variant", "occluders", "split"]
     ids: Counter = Counter()
+    images: set[tuple[str, str]] = set()
     variants: Counter = Counter()
     occluders: Counter = Counter()
     splits: Counter = Counter()
     for f in done:
         t = pq.read_table(f, columns=cols)
         ids.update(t.column("identity").to_pylist())
+        images.update(zip(t.column("identity").to_pylist(), t.column("sample_id").to_pylist(), strict=True))
         variants.update(t.column("variant").to_pylist())
         splits.update(s or "-" for s in t.column("split").to_pylist())
         flat = pc.list_flatten(t.column("occluders"))
@@ -63,7 +65,8 @@ def inspect_output(out: Path) -> dict[str, Any]:
         samples=sum(ids.values()),
         identities=len(ids),
         per_identity_before=_spread(per_identity_before),
-        per_identity_after=_spread(list(ids.values())),
+        per_identity_after=_spread(list(Counter(i for i, _ in images).values())),
+        rows_per_identity=_spread(list(ids.values())),
         variants=dict(sorted(variants.items())),
         occluders=dict(sorted(occluders.items())),
         splits=dict(sorted(splits.items())),
@@ -89,7 +92,8 @@ def command(out: str, as_json: bool) -> None:
         ("samples", info["samples"]),
         ("identities", info["identities"]),
         ("images per identity, input", info["per_identity_before"]),
-        ("samples per identity, output", info["per_identity_after"]),
+        ("images per identity, output", info["per_identity_after"]),
+        ("rows per identity (all variants)", info["rows_per_identity"]),
         ("removed by cleaning", info["removed"]),
     ]
     rows += [(f"variant {k}", v) for k, v in info["variants"].items()]

@@ -21,8 +21,11 @@ $(BIN)/maskforge: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 demo: $(BIN)/maskforge
-	@if [ -z "$(INPUT)" ] || [ ! -d "$(INPUT)" ]; then \
-	  echo "make demo: no input faces. $(SHARED_FACES) is absent; run: make demo INPUT=/path/to/identity-folders" >&2; \
+	@if [ -z "$(INPUT)" ]; then \
+	  echo "make demo: no input faces: $(SHARED_FACES) is absent. Run: make demo INPUT=/path/to/identity-folders" >&2; \
+	  exit 2; \
+	elif [ ! -d "$(INPUT)" ]; then \
+	  echo "make demo: INPUT=$(INPUT) is not a folder. Run: make demo INPUT=/path/to/identity-folders" >&2; \
 	  exit 2; fi
 	$(BIN)/maskforge run recipes/demo.toml --input "$(INPUT)" --output "$(OUTPUT)"
 

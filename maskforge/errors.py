@@ -39,3 +39,9 @@ class AssetError(MaskforgeError):
 
 class OutputError(MaskforgeError):
     """An output folder is unusable (written by another recipe, not writable, corrupt shard)."""
+
+
+class IncompleteRunError(OutputError):
+    """A run's output is read before the run finished (its manifest is missing or not
+    ``complete``). Rerun the same ``maskforge run`` to finish it, or pass ``allow_partial=True``
+    to read the shards that are done."""

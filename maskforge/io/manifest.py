@@ -2,6 +2,10 @@
 
 It records what is needed to reproduce and audit a run: the resolved recipe, the seed, package
 versions, the models used, counts per stage, timings per stage, and the identity-to-label map.
+
+``status`` is ``"running"`` from the start of a run until its end, then ``"complete"``;
+``dataset_files`` lists, relative to ``OUT``, exactly the shard files of the finished run: the
+files readers read.
 """
 
 from __future__ import annotations
@@ -52,10 +56,12 @@ def build_manifest(
     timings: dict[str, float],
     models: dict[str, Any],
     shards: dict[str, Any],
+    dataset_files: list[str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     manifest = {
         "maskforge_manifest": 1,
+        "status": COMPLETE,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "input": input_path,
         "output": output_path,
@@ -67,10 +73,28 @@ def build_manifest(
         "timings_s": timings,
         "shards": shards,
         "labels": labels,
+        "dataset_files": sorted(dataset_files or []),
     }
     if extra:
         manifest.update(extra)
     return manifest
+
+
+#: ``manifest["status"]`` while a run is under way and once it has finished.
+RUNNING = "running"
+COMPLETE = "complete"
+
+
+def mark_running(out: Path, recipe: dict[str, Any]) -> Path:
+    """Replace any earlier manifest by one saying a run is under way (readers then refuse the
+    folder until the run ends, unless asked for a partial read)."""
+    manifest = {
+        "maskforge_manifest": 1,
+        "status": RUNNING,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "recipe": recipe,
+    }
+    return write_manifest(manifest, out)
 
 
 def write_manifest(manifest: dict[str, Any], out: Path) -> Path:

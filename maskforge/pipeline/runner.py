@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io.manifest import build_manifest, write_manifest
+from ..io.manifest import build_manifest, mark_running, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
 from ..io.writer import is_done, write_table_atomic
 from .detect_task import DetectTask
@@ -206,6 +206,7 @@ def run_plan(
     address = address if address is not None else ray_cfg.get("address")
     t0 = time.perf_counter()
     plan.out.mkdir(parents=True, exist_ok=True)
+    mark_running(plan.out, plan.recipe)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
     done = [i for i in indexes if resume and finish.is_done(i)]
@@ -351,6 +352,11 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             "reused": result.skipped_shards,
             "keys": plan.stage_keys,
         },
+        dataset_files=[
+            str(layout.shard_file(layout.dataset, s.index).relative_to(plan.out))
+            for s in plan.shards
+            if is_done(layout.shard_file(layout.dataset, s.index))
+        ],
     )
     write_manifest(manifest, plan.out)
     from .report import write_run_report

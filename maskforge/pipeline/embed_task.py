@@ -13,22 +13,15 @@ import numpy as np
 import pyarrow as pa
 
 from ..io.decode import decode_image
-from ..recipe import Key, check_table
+from ..embed.config import EmbedConfig
 from .cache import StageCache
 from .detect_task import DetectTask
 from .plan import RunPlan, shard_key
 
-EMBED_SPEC = {
-    "embedder": Key((str,), "auto", None, "auto | facenet-vggface2 | dlib-resnet"),
-    "weights": Key((str,), None, None, "facenet state dict or dlib .dat file"),
-    "device": Key((str,), "auto", None, "auto | cpu | cuda"),
-    "batch_size": Key((int,), 64, lambda v: None if v > 0 else "must be > 0"),
-}
-
 
 def embed_config(recipe: dict[str, Any]) -> dict[str, Any]:
     """The ``[embed]`` table with defaults (also when only ``[clean]`` asks for embeddings)."""
-    return check_table("<recipe>", "embed", recipe.get("embed") or {}, EMBED_SPEC)
+    return EmbedConfig.parse(recipe.get("embed") or {}).to_dict()
 
 
 EMBED_SCHEMA = pa.schema([("sample_id", pa.string()), ("embedding", pa.list_(pa.float32()))])

@@ -12,6 +12,7 @@ whose branch is picked from the value's TOML shape, so an error is reported for 
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import types
 import typing
@@ -33,7 +34,11 @@ from pydantic_core import PydanticCustomError
 
 from .errors import RecipeError
 
-__all__ = ["Device", "Table", "either", "error_from", "shape_of"]
+__all__ = ["WEARS", "Device", "Table", "either", "error_from", "shape_of"]
+
+
+#: True while a table is being validated (nested tables then leave the report to the outermost).
+_VALIDATING: contextvars.ContextVar[bool] = contextvars.ContextVar("_VALIDATING", default=False)
 
 
 class Table(BaseModel):
@@ -44,10 +49,16 @@ class Table(BaseModel):
     table: ClassVar[str] = ""
 
     def __init__(self, /, **data: Any) -> None:
+        # pydantic calls __init__ for nested tables too: only the outermost call reports
+        token = _VALIDATING.set(True)
         try:
             super().__init__(**data)
         except ValidationError as exc:
+            if token.old_value is True:
+                raise
             raise error_from(exc, type(self), prefix=type(self).table) from None
+        finally:
+            _VALIDATING.reset(token)
 
     @model_validator(mode="before")
     @classmethod
@@ -65,20 +76,29 @@ class Table(BaseModel):
         return data
 
     @classmethod
-    def parse(cls, data: Any, where: str = "") -> Self:
+    def parse(cls, data: Any, where: str = "", prefix: str | None = None) -> Self:
         """Validate ``data`` (a TOML table as a dict, or an instance) into this model; raises
-        :class:`RecipeError` naming the key path (prefixed by ``where``, e.g. the file)."""
+        :class:`RecipeError` naming the key path (``prefix``, default the table's name, then the
+        key), after ``where`` (e.g. the file) when given."""
         if isinstance(data, cls):
             return data
+        token = _VALIDATING.set(True)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise error_from(exc, cls, where, prefix=cls.table) from None
+            if token.old_value is True:
+                raise
+            raise error_from(exc, cls, where, cls.table if prefix is None else prefix) from None
+        finally:
+            _VALIDATING.reset(token)
 
     def to_dict(self) -> dict[str, Any]:
         """Every key with its value (defaults filled in), as TOML-like plain data."""
         return self.model_dump()
 
+
+#: How a face mask is worn (the one definition; occluder specs, assets, recipes and CLIs use it).
+WEARS = ("correct", "nose_exposed", "chin")
 
 #: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
 Device = Annotated[
@@ -142,6 +162,8 @@ def error_from(
     deepest problem, its dotted key path (``variants[1].occluder.wear``) and what to write."""
     errors = exc.errors(include_url=False)
     best = max(errors, key=lambda e: len(_clean(e["loc"])))
+    if best["loc"][-1:] == ("[key]",):  # a bad key of a dict: report it at the dict
+        best = {**best, "loc": best["loc"][:-2]}
     field, depth = _field_at(model, best["loc"])
     message = _describe(best, field, prefix, _clean(best["loc"]), _clean(best["loc"][:depth]))
     return RecipeError(f"{where}: {message}" if where else message)
@@ -181,6 +203,8 @@ def _describe(
         return f"unknown key {full!r}{hint}; known keys here: {', '.join(sorted(ctx['known']))}"
     if kind == "key_problem":  # raised by a table's own check, naming a key below ``path``
         return f"{_dotted(path, (ctx['key'],))} {ctx['problem']}"
+    if kind == "table_problem":  # raised by a table's own check, about the whole table
+        return f"{path or 'the recipe'}: {error['msg']}"
     if kind == "missing" and loc == field_loc:
         return f"{path} is required"
     must = _must(field)
@@ -191,6 +215,10 @@ def _describe(
         return f"{name} {_TYPE_WORDS[kind]}, got {_got(error['input'])}"
     if kind in _BOUNDS:
         return f"{name} {_bounds(field) or 'must be ' + _BOUNDS[kind][0] + ' ' + str(next(iter(ctx.values())))}, got {_got(error['input'])}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        need = "a non-empty array" if n == 1 else f"an array of at least {n} items"
+        return f"{name} must be {need}, got {_got(error['input'])}"
     if kind == "literal_error":
         return f"{name} must be one of {ctx.get('expected', '')}, got {_got(error['input'])}"
     msg = str(error["msg"]).removeprefix("Value error, ")

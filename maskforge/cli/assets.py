@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..config import WEARS
 from ._common import table, user_errors
 
 
@@ -111,7 +112,7 @@ def list_(assets_dir: tuple[str, ...]) -> None:
     help="Faces to use (the most turned, the most open mouths, then frontal ones).",
 )
 @click.option("--all", "all_", is_flag=True, help="Every asset and wear variant as columns.")
-@click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default=None)
+@click.option("--wear", type=click.Choice(WEARS), default=None)
 @click.option("--extra", multiple=True, metavar="SPEC", help="Extra columns (specs), repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
@@ -143,7 +144,7 @@ def preview(
     if name and not all_:
         specs = [OccluderSpec.parse(name, wear=wear)]
         if wear is None and lib.get(specs[0].name).kind == "mask":
-            specs = [OccluderSpec.parse(name, wear=w) for w in ("correct", "nose_exposed", "chin")]
+            specs = [OccluderSpec.parse(name, wear=w) for w in WEARS]
     else:
         specs = every_variant_specs(lib)
     specs += [OccluderSpec.parse(e) for e in extra]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..config import WEARS
 from ._common import user_errors
 
 
@@ -27,7 +28,7 @@ from ._common import user_errors
 )
 @click.option(
     "--wear",
-    type=click.Choice(["correct", "nose_exposed", "chin"]),
+    type=click.Choice(WEARS),
     default="correct",
     show_default=True,
     help="How masks are worn (a spec's own wear token wins).",

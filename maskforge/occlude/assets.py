@@ -36,13 +36,13 @@ from PIL import Image
 
 import maskforge
 
+from ..config import WEARS
 from ..errors import AssetError
 from .anchors import AnchorSet, canonical_landmarks
 from .palette import normalize_color, parse_color, texture_tile
 
 SCHEMA = "maskforge-occluder/1"
 KINDS = ("mask", "glasses", "sunglasses")
-WEARS = ("correct", "nose_exposed", "chin")
 #: Environment variable: extra asset folders (os.pathsep-separated), searched after the bundled one.
 ASSETS_ENV = "MASKFORGE_ASSETS"
 LICENSE = "Apache-2.0"

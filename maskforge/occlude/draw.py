@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..config import WEARS
 from .anchors import canonical_landmarks
 
 SS = 2  # supersampling factor
@@ -25,7 +26,6 @@ MASK_ORIGIN = (256.0, 90.0)
 GLASSES_SIZE = (512, 256)
 GLASSES_IOD = 200.0
 GLASSES_ORIGIN = (256.0, 128.0)
-WEARS = ("correct", "nose_exposed", "chin")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from ..errors import DecodeError, OutputError
 from ..seeding import rng_for
 from .assets import AssetLibrary
 from .render import render_occluder
-from .spec import OccluderSpec, choose_spec, parse_mix
+from .spec import OccluderChoice, choose_spec
 
 LOG_NAME = "overlay_log.csv"
 LOG_COLUMNS = ("path", "status", "occluder", "color", "wear", "reason")
@@ -115,7 +115,7 @@ class Overlayer:
         self,
         src_dir: Path,
         dst_dir: Path,
-        choices: list[tuple[OccluderSpec, float]],
+        choices: OccluderChoice,
         seed: int,
         detector: str,
         all_faces: bool,
@@ -239,14 +239,10 @@ def _pool(workers: int, kwargs: dict, parent: Overlayer):  # noqa: ANN202
 
 def resolve_choices(
     occluder: Iterable[str] = (), mix: str | None = None, wear: str = "correct"
-) -> list[tuple[OccluderSpec, float]]:
-    """The weighted choices of a run: ``mix`` if given, else each ``occluder`` equally, else
-    ``surgical-blue``. ``wear`` is the default wear of every spec (a spec's own wear token wins)."""
-    choices: list[tuple[OccluderSpec, float]] = []
-    if mix:
-        choices += parse_mix(mix, wear=wear)
-    choices += [(OccluderSpec.parse(o, wear=wear), 1.0) for o in occluder]
-    return choices or [(OccluderSpec.parse("surgical-blue", wear=wear), 1.0)]
+) -> OccluderChoice:
+    """The choice of a run (:meth:`OccluderChoice.from_cli`): ``mix`` and each ``occluder``,
+    else ``surgical-blue``. ``wear`` is the default wear (a spec's own wear token wins)."""
+    return OccluderChoice.from_cli(occluder, mix, wear)
 
 
 def overlay_folder(
@@ -270,7 +266,7 @@ def overlay_folder(
     src, dst = Path(src_dir), Path(dst_dir)
     choices = resolve_choices(occluder, mix, wear)
     library = AssetLibrary.load(extra_dirs=list(assets_dir) or None)
-    for spec, _ in choices:  # fail early on unknown names / missing wear variants
+    for spec in choices.specs():  # fail early on unknown names / missing wear variants
         if spec.name != "random":
             library.get(spec.name, spec.wear)
     try:

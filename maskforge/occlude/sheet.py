@@ -12,7 +12,7 @@ from ..seeding import rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
 from .render import render_occluder
-from .spec import OccluderSpec
+from .spec import WEARS, OccluderSpec
 
 Face = tuple[np.ndarray, np.ndarray]  # (image RGB uint8, landmarks68 in its frame)
 
@@ -126,10 +126,10 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
             wears = sorted(
                 {
                     library.get(fam, w).wear
-                    for w in ("correct", "nose_exposed", "chin")
+                    for w in WEARS
                     if _has(library, fam, w)
                 },
-                key=("correct", "nose_exposed", "chin").index,
+                key=WEARS.index,
             )
         specs += [OccluderSpec(fam, wear=w) for w in wears]
     return specs

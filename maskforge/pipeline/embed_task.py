@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..io.decode import decode_image
 from ..embed.config import EmbedConfig
+from ..io.decode import decode_image
 from .cache import StageCache
 from .detect_task import DetectTask
 from .plan import RunPlan, shard_key

@@ -42,11 +42,11 @@ _VALIDATING: contextvars.ContextVar[bool] = contextvars.ContextVar("_VALIDATING"
 
 
 class Table(BaseModel):
-    """A recipe table. ``table`` (class attribute) is its dotted name in a recipe, the prefix of
+    """A recipe table. ``table_name`` (class attribute) is its dotted name in a recipe, the prefix of
     the key paths in its errors when it is validated on its own."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-    table: ClassVar[str] = ""
+    table_name: ClassVar[str] = ""
 
     def __init__(self, /, **data: Any) -> None:
         # pydantic calls __init__ for nested tables too: only the outermost call reports
@@ -56,7 +56,7 @@ class Table(BaseModel):
         except ValidationError as exc:
             if token.old_value is True:
                 raise
-            raise error_from(exc, type(self), prefix=type(self).table) from None
+            raise error_from(exc, type(self), prefix=type(self).table_name) from None
         finally:
             _VALIDATING.reset(token)
 
@@ -88,7 +88,7 @@ class Table(BaseModel):
         except ValidationError as exc:
             if token.old_value is True:
                 raise
-            raise error_from(exc, cls, where, cls.table if prefix is None else prefix) from None
+            raise error_from(exc, cls, where, cls.table_name if prefix is None else prefix) from None
         finally:
             _VALIDATING.reset(token)
 
@@ -103,7 +103,13 @@ WEARS = ("correct", "nose_exposed", "chin")
 #: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
 Device = Annotated[
     str,
-    Field(pattern=r"^(auto|cpu|cuda|cuda:\d+)$", json_schema_extra={"must": "be auto, cpu, cuda or cuda:N"}),
+    Field(
+        pattern=r"^(auto|cpu|cuda|cuda:\d+)$",
+        json_schema_extra={
+            "must": "be auto, cpu, cuda or cuda:N",
+            "values": "`auto` \\| `cpu` \\| `cuda` \\| `cuda:N`",
+        },
+    ),
 ]
 
 
@@ -204,7 +210,7 @@ def _describe(
     if kind == "key_problem":  # raised by a table's own check, naming a key below ``path``
         return f"{_dotted(path, (ctx['key'],))} {ctx['problem']}"
     if kind == "table_problem":  # raised by a table's own check, about the whole table
-        return f"{path or 'the recipe'}: {error['msg']}"
+        return f"{path}: {error['msg']}" if path else str(error["msg"])
     if kind == "missing" and loc == field_loc:
         return f"{path} is required"
     must = _must(field)
@@ -220,7 +226,9 @@ def _describe(
         need = "a non-empty array" if n == 1 else f"an array of at least {n} items"
         return f"{name} must be {need}, got {_got(error['input'])}"
     if kind == "literal_error":
-        return f"{name} must be one of {ctx.get('expected', '')}, got {_got(error['input'])}"
+        allowed = choices_of(field) if field is not None else None
+        words = ", ".join(map(repr, allowed)) if allowed else ctx.get("expected", "")
+        return f"{name} must be one of {words}, got {_got(error['input'])}"
     msg = str(error["msg"]).removeprefix("Value error, ")
     return f"{name} {msg}, got {_got(error['input'])}"
 
@@ -240,11 +248,13 @@ def _bounds(field: FieldInfo | None) -> str | None:
     """``must be > 0``, ``must be in [16, 1024]``, ``must be in [0, 1)`` from the field's
     constraints."""
     lo = hi = None
-    for meta in field.metadata if field is not None else ():
+    for meta in _constraints(field):
         if isinstance(meta, at.Gt | at.Ge):
             lo = ("(" if isinstance(meta, at.Gt) else "[", getattr(meta, "gt", getattr(meta, "ge", None)))
         elif isinstance(meta, at.Lt | at.Le):
             hi = (")" if isinstance(meta, at.Lt) else "]", getattr(meta, "lt", getattr(meta, "le", None)))
+    lo = lo and (lo[0], _num(lo[1]))
+    hi = hi and (hi[0], _num(hi[1]))
     if lo and hi:
         return f"must be in {lo[0]}{lo[1]}, {hi[1]}{hi[0]}"
     if lo:
@@ -252,6 +262,28 @@ def _bounds(field: FieldInfo | None) -> str | None:
     if hi:
         return f"must be {'<' if hi[0] == ')' else '<='} {hi[1]}"
     return None
+
+
+def _num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _constraints(field: FieldInfo | None) -> list[Any]:
+    """The field's constraint objects, also those inside ``Annotated[...] | None``."""
+    if field is None:
+        return []
+    found, todo = [], list(field.metadata)
+    if get_origin(field.annotation) in (Union, types.UnionType):
+        for arg in get_args(field.annotation):
+            if get_origin(arg) is Annotated:
+                todo += list(get_args(arg)[1:])
+    while todo:
+        meta = todo.pop(0)
+        if isinstance(meta, FieldInfo):
+            todo += list(meta.metadata)
+        else:
+            found.append(meta)
+    return found
 
 
 def bounds_of(field: FieldInfo) -> str | None:

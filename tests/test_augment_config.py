@@ -55,7 +55,7 @@ def test_overrides_add_and_drop():
     ({"cutout": {"fill": "pink"}}, r"augment\.cutout\.fill must be one of"),
     ({"impulse_noise": {"per_channel": "yes"}}, r"augment\.impulse_noise\.per_channel"),
     ({"blur": 3}, r"augment\.blur must be a table of options, true or false, got 3"),
-    ({"preset": "fancy"}, r"augment\.preset must be one of 'reference' or 'none', got 'fancy'"),
+    ({"preset": "fancy"}, r"augment\.preset must be one of 'reference', 'none', got 'fancy'"),
     ({"order": ["crop"]}, r"augment\.order must list exactly the configured transforms; missing"),
     ({"order": "crop"}, r"augment\.order must be an array"),
 ])

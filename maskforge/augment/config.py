@@ -61,7 +61,7 @@ def _problem(key: str, problem: str) -> PydanticCustomError:
 
 
 class _AugmentTable(Table):
-    table = "augment"
+    table_name = "augment"
 
     preset: Literal[tuple(PRESETS)] = Field(
         "reference",
@@ -134,10 +134,8 @@ class _AugmentTable(Table):
 
 
 def _transform_field(name: str) -> Any:
-    doc = (REGISTRY[name].__doc__ or name).strip().splitlines()[0].rstrip(".")
-    options = ", ".join(f"`{o}`" for o in _options(name))
     kind = either("must be a table of options, true or false", bool=bool, table=dict[str, Any])
-    return (kind | None, Field(None, description=f"{doc}; options {options}"))
+    return (kind | None, Field(None, description=f"the `{name}` transform"))
 
 
 #: The ``[augment]`` table: ``preset``, ``order`` and one key per registered transform (a table

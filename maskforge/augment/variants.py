@@ -88,22 +88,26 @@ class Variant:
 class VariantSpec(Table):
     """One ``[[variants]]`` entry: a named output per selected image."""
 
-    table = "variants"
+    table_name = "variants"
 
     name: str = Field(
         pattern=_NAME.pattern,
-        json_schema_extra={"must": "be a name like 'mask+aug' (no '#')"},
         description="the variant's name (`original`, `mask+aug`, ...); repeats get `#2`, `#3`",
+        json_schema_extra={"must": "be a name like 'mask+aug' (no '#')", "values": "letters, digits, `_.:+-`"},
     )
     augment: bool = Field(False, description="run the `[augment]` pipeline on it")
     count: int = Field(1, ge=1, description="this many variants of this name")
     occluder: OccluderChoice | None = Field(
         None,
         description="one occluder: a name (`\"mask\"` = the masked-CASIA palette) or a table "
-        "(`choice`, `weights`, `color`, `wear`)",
+        "(below)",
+        json_schema_extra={"values": "name or table"},
     )
     occluders: list[OccluderChoice] | None = Field(
-        None, min_length=1, description="occluders stacked in this order (instead of `occluder`)"
+        None,
+        min_length=1,
+        description="occluders stacked, rendered in this order (instead of `occluder`)",
+        json_schema_extra={"values": "array of names or tables"},
     )
 
     @model_validator(mode="after")

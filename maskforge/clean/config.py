@@ -20,11 +20,13 @@ _Distance = Annotated[float, Field(gt=0.0, le=2.0)]
 
 
 class CleanConfig(Table):
-    """How mislabelled images are scored and what happens to flagged ones (a frozen model; bad
-    values raise :class:`~maskforge.errors.RecipeError` naming the key, e.g. ``clean.method``).
-    Distances are L2 between unit vectors (0..2)."""
+    """How mislabelled images are scored and what happens to flagged ones (see
+    docs/cleaning.md); distances are L2 between unit vectors (0..2).
 
-    table = "clean"
+    A frozen model; a bad value raises :class:`~maskforge.errors.RecipeError` naming the key
+    (``clean.method``)."""
+
+    table_name = "clean"
 
     method: Literal[METHODS] = Field(
         "robust", description="`robust` (default) or `mean-distance` (the reference rule)"

@@ -25,12 +25,11 @@ def command(src_dir: str, output: str, detector: str, size: int, no_align: bool,
     from ..export import export_folders
     from ..pipeline import plan_run
     from ..pipeline.runner import run_plan
-    from ..pipeline.validate import VALIDATORS
     from ..recipe import load_recipe
     from .run import summary
 
     text = f'seed = 0\nname = "detect"\n[detect]\ndetector = "{detector}"\nsize = {int(size)}\nalign = {str(not no_align).lower()}\n'
-    recipe = load_recipe(text=text, overrides=overrides, validators=VALIDATORS)
+    recipe = load_recipe(text=text, overrides=overrides)
     plan = plan_run(recipe, input=src_dir, output=output)
     result = run_plan(plan, executor=executor, num_cpus=num_cpus)
     click.echo(summary(result))

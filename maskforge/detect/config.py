@@ -16,10 +16,12 @@ _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class DetectConfig(Table):
-    """Settings of :class:`maskforge.detect.DetectStage` (a frozen model; bad values raise
-    :class:`~maskforge.errors.RecipeError` naming the key, e.g. ``detect.size``)."""
+    """Detection, face selection, alignment, landmarks and pose (see docs/detection.md).
 
-    table = "detect"
+    The settings of :class:`maskforge.detect.DetectStage`: a frozen model; a bad value raises
+    :class:`~maskforge.errors.RecipeError` naming the key (``detect.size``)."""
+
+    table_name = "detect"
 
     detector: Literal[DETECTORS] = Field(
         "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
@@ -72,7 +74,7 @@ class DetectConfig(Table):
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),
         strict=False,
-        json_schema_extra={"must": "be 3 numbers in 0..1"},
+        json_schema_extra={"must": "be 3 numbers in 0..1", "values": "3 numbers in [0, 1]"},
         description="MTCNN P-, R-, O-net thresholds",
     )
     batch_size: int = Field(32, gt=0, description="MTCNN images per forward pass")

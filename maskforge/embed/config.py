@@ -14,7 +14,7 @@ from .factory import EMBEDDERS
 class EmbedConfig(Table):
     """Which embedder turns aligned faces into identity vectors, and where it runs."""
 
-    table = "embed"
+    table_name = "embed"
 
     embedder: Literal[EMBEDDERS] = Field(
         "auto",

@@ -146,12 +146,13 @@ def _weighted_table(value: Any, key: str) -> Any:
 class OccluderChoice(Table):
     """A seeded random choice of one occluder: spec names (``n95``, ``cloth+#1f2a44+dots``) with
     relative weights, an optional colour override (one picked uniformly; empty: the spec's
-    colour) and how it is worn (modes with weights; a wear token in a name wins).
+    colour) and how it is worn (modes with weights; a wear token in a name wins). In a recipe,
+    ``name = "n95"`` may stand for ``choice``, and ``weights = [3, 1]`` weighs a ``choice`` list.
 
     Recipe form: a name (``"n95"``; ``"mask"`` = :data:`MASK_PALETTE`) or a table with ``choice``
     (or ``name``), ``weights``, ``color`` and ``wear`` (see docs/recipes.md)."""
 
-    table = "occluder"
+    table_name = "occluder"
 
     choice: dict[str, _Weight] = Field(
         description="occluder spec names: a name, a list (equal weights), a `{name = weight}` "
@@ -159,12 +160,15 @@ class OccluderChoice(Table):
         json_schema_extra={"values": "name, list or table"},
     )
     color: tuple[str, ...] = Field(
-        (), strict=False, description="colour override: a colour or a list (one picked uniformly)"
+        (),
+        strict=False,
+        description="colour override: a colour or a list (one picked uniformly)",
+        json_schema_extra={"values": "colour or list (`#rrggbb`, a name)"},
     )
     wear: dict[Wear, _Weight] = Field(
         default_factory=lambda: {"correct": 1.0},
-        description="how it is worn: a mode, a list or a `{mode = weight}` table of `correct`, "
-        "`nose_exposed`, `chin`",
+        description="how it is worn: a mode, a list (equal weights) or a `{mode = weight}` table",
+        json_schema_extra={"values": "`correct` \\| `nose_exposed` \\| `chin`, list or table"},
     )
 
     @model_validator(mode="before")

@@ -21,12 +21,9 @@ def plan_run(
     output: str | os.PathLike[str] | None = None,
     overrides: tuple[str, ...] | list[str] = (),
 ) -> RunPlan:
-    """Load and validate a recipe, list its input and split it into shards."""
-    from .validate import VALIDATORS, check_stages
-
-    if not isinstance(recipe, Recipe):
-        recipe = load_recipe(recipe, overrides, validators=VALIDATORS)
-    check_stages(recipe)
+    """Load and validate a recipe (a file or a :class:`Recipe`, which is validated again, with
+    ``overrides`` applied), list its input and split it into shards."""
+    recipe = load_recipe(recipe, overrides)
     in_path = input if input is not None else recipe.data.get("input")
     out_path = output if output is not None else recipe.data.get("output")
     if in_path is None:

@@ -154,10 +154,10 @@ _TYPE_WORDS = {
     "finite_number": "must be a finite number",
 }
 _BOUNDS = {
-    "greater_than": (">", "gt"),
-    "greater_than_equal": (">=", "ge"),
-    "less_than": ("<", "lt"),
-    "less_than_equal": ("<=", "le"),
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
 }
 
 
@@ -220,14 +220,14 @@ def _describe(
     if kind in _TYPE_WORDS:
         return f"{name} {_TYPE_WORDS[kind]}, got {_got(error['input'])}"
     if kind in _BOUNDS:
-        return f"{name} {_bounds(field) or 'must be ' + _BOUNDS[kind][0] + ' ' + str(next(iter(ctx.values())))}, got {_got(error['input'])}"
+        must_be = _bounds(field) or f"must be {_BOUNDS[kind]} {_num(next(iter(ctx.values())))}"
+        return f"{name} {must_be}, got {_got(error['input'])}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
         need = "a non-empty array" if n == 1 else f"an array of at least {n} items"
         return f"{name} must be {need}, got {_got(error['input'])}"
     if kind == "literal_error":
-        allowed = choices_of(field) if field is not None else None
-        words = ", ".join(map(repr, allowed)) if allowed else ctx.get("expected", "")
+        words = str(ctx.get("expected", "")).replace("' or '", "', '")
         return f"{name} must be one of {words}, got {_got(error['input'])}"
     msg = str(error["msg"]).removeprefix("Value error, ")
     return f"{name} {msg}, got {_got(error['input'])}"

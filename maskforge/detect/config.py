@@ -61,7 +61,8 @@ class DetectConfig(Table):
     )
     min_score: float | None = Field(
         None,
-        description="smallest accepted detector score (scale per detector); absent: accept all",
+        description="smallest accepted detector score, on the detector's scale (HOG margin, MMOD "
+        "confidence, MTCNN probability); absent: accept all",
     )
     max_outside: float = Field(
         0.3,

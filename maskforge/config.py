@@ -292,7 +292,7 @@ def bounds_of(field: FieldInfo) -> str | None:
     return None if text is None else text.removeprefix("must be ").removeprefix("in ")
 
 
-def _strip(tp: Any) -> Any:
+def unwrap(tp: Any) -> Any:
     """``Annotated[X, ...]`` -> X; ``X | None`` -> X."""
     while True:
         if get_origin(tp) is Annotated:
@@ -322,7 +322,7 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[FieldInfo |
     info: FieldInfo | None = None
     depth = 0
     for i, part in enumerate(loc):
-        tp = _strip(tp)
+        tp = unwrap(tp)
         if isinstance(part, str) and part.startswith("<"):
             tp = _branch(tp, part)
         elif isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -340,6 +340,6 @@ def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[FieldInfo |
 
 def choices_of(field: FieldInfo) -> tuple[Any, ...] | None:
     """The allowed values of a ``Literal`` field (for the docs), or None."""
-    tp = _strip(field.annotation)
+    tp = unwrap(field.annotation)
     return get_args(tp) if get_origin(tp) is Literal else None
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ..config import _strip, bounds_of, choices_of
+from ..config import bounds_of, choices_of, unwrap
 
 BEGIN = "<!-- BEGIN generated key tables: python -m maskforge.recipe --docs --write docs/recipes.md -->"
 END = "<!-- END generated key tables -->"
@@ -30,15 +30,15 @@ def _sections() -> list[tuple[str, type[BaseModel], str]]:
         ("Top level (before any table)", Recipe, "scalars"),
         ("`[source]`", Recipe.model_fields["source"].annotation, ""),
         ("`[encode]`", Recipe.model_fields["encode"].annotation, ""),
-        ("`[detect]`", _strip(Recipe.model_fields["detect"].annotation), ""),
-        ("`[embed]`", _strip(Recipe.model_fields["embed"].annotation), ""),
-        ("`[clean]`", _strip(Recipe.model_fields["clean"].annotation), ""),
-        ("`[select]`", _strip(Recipe.model_fields["select"].annotation), ""),
-        ("`[split]`", _strip(Recipe.model_fields["split"].annotation), ""),
+        ("`[detect]`", unwrap(Recipe.model_fields["detect"].annotation), ""),
+        ("`[embed]`", unwrap(Recipe.model_fields["embed"].annotation), ""),
+        ("`[clean]`", unwrap(Recipe.model_fields["clean"].annotation), ""),
+        ("`[select]`", unwrap(Recipe.model_fields["select"].annotation), ""),
+        ("`[split]`", unwrap(Recipe.model_fields["split"].annotation), ""),
         ("`[augment]`", AugmentConfig, ""),
         ("`[[variants]]` (each entry)", VariantSpec, ""),
         ("An occluder table (`occluder = {...}`, an entry of `occluders`)", OccluderChoice, ""),
-        ("`[occlude]`", _strip(Recipe.model_fields["occlude"].annotation), ""),
+        ("`[occlude]`", unwrap(Recipe.model_fields["occlude"].annotation), ""),
         ("`[ray]`", Recipe.model_fields["ray"].annotation, ""),
     ]
 
@@ -83,7 +83,7 @@ def _values(field: FieldInfo) -> str:
     choices = choices_of(field)
     if choices:
         return " \\| ".join(f"`{c}`" for c in choices)
-    tp = _strip(field.annotation)
+    tp = unwrap(field.annotation)
     origin = get_origin(tp)
     if origin is Literal:  # pragma: no cover - handled above
         return ""
@@ -114,7 +114,7 @@ def _shape(arg: Any) -> str:
 def _rows(model: type[BaseModel], only_scalars: bool, skip: tuple[str, ...] = ()) -> list[str]:
     rows = ["| key | default | values | meaning |", "|---|---|---|---|"]
     for key, field in model.model_fields.items():
-        tp = _strip(field.annotation)
+        tp = unwrap(field.annotation)
         if key in skip or (only_scalars and isinstance(tp, type) and issubclass(tp, BaseModel)):
             continue
         rows.append(

@@ -8,7 +8,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..augment.config import AugmentConfig
-from ..augment.variants import BUILTIN_PLANS, VariantSpec
+from ..augment.variants import BUILTIN_PLANS, VariantSpec, parse_variants
 from ..clean.config import CleanConfig
 from ..config import Table, either
 from ..detect.config import DetectConfig
@@ -71,8 +71,6 @@ class Recipe(Table):
                 "table_problem", "[clean] needs a [detect] table (embeddings are of aligned faces)"
             )
         if self.variants is not None and self.detect is None:
-            from ..augment.variants import parse_variants
-
             plan = self.variants if isinstance(self.variants, str) else list(self.variants)
             if any(v.occluder is not None for v in parse_variants(plan)):
                 raise PydanticCustomError(

@@ -34,7 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from .errors import RecipeError
 
-__all__ = ["WEARS", "Device", "Table", "either", "error_from", "shape_of"]
+__all__ = ["Device", "Table", "either", "error_from", "shape_of"]
 
 
 #: True while a table is being validated (nested tables then leave the report to the outermost).
@@ -96,9 +96,6 @@ class Table(BaseModel):
         """Every key with its value (defaults filled in), as TOML-like plain data."""
         return self.model_dump()
 
-
-#: How a face mask is worn (the one definition; occluder specs, assets, recipes and CLIs use it).
-WEARS = ("correct", "nose_exposed", "chin")
 
 #: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
 Device = Annotated[

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import WEARS
+from ..vocab import WEARS
 from ._common import table, user_errors
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..config import WEARS
+from ..vocab import WEARS
 from ._common import user_errors
 
 

@@ -36,8 +36,8 @@ from PIL import Image
 
 import maskforge
 
-from ..config import WEARS
 from ..errors import AssetError
+from ..vocab import WEARS
 from .anchors import AnchorSet, canonical_landmarks
 from .palette import normalize_color, parse_color, texture_tile
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..config import WEARS
+from ..vocab import WEARS
 from .anchors import canonical_landmarks
 
 SS = 2  # supersampling factor

@@ -26,8 +26,9 @@ import numpy as np
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..config import WEARS, Table
+from ..config import Table
 from ..errors import AssetError
+from ..vocab import WEARS
 from .palette import FAMILY_COLORS, PRESETS, TEXTURES, is_color, normalize_color
 
 Wear = Literal[WEARS]

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 import click
 import numpy as np
 
-from ..clean import CleanConfig
 from ..clean.table import result_table, write_clean_scores
 from ..errors import DecodeError, OutputError
 from ._common import user_errors
@@ -156,6 +155,8 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     listing = list_samples(src_dir)
     emb = make_embedder(embedder, device=device, weights=weights, batch_size=batch_size)
     info = emb.info
+    from ..clean.config import CleanConfig
+
     config = CleanConfig(
         method=method,
         threshold=threshold,

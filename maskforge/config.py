@@ -246,12 +246,14 @@ def _bounds(field: FieldInfo | None) -> str | None:
     constraints."""
     lo = hi = None
     for meta in _constraints(field):
-        if isinstance(meta, at.Gt | at.Ge):
-            lo = ("(" if isinstance(meta, at.Gt) else "[", getattr(meta, "gt", getattr(meta, "ge", None)))
-        elif isinstance(meta, at.Lt | at.Le):
-            hi = (")" if isinstance(meta, at.Lt) else "]", getattr(meta, "lt", getattr(meta, "le", None)))
-    lo = lo and (lo[0], _num(lo[1]))
-    hi = hi and (hi[0], _num(hi[1]))
+        if isinstance(meta, at.Gt):
+            lo = ("(", _num(meta.gt))
+        elif isinstance(meta, at.Ge):
+            lo = ("[", _num(meta.ge))
+        elif isinstance(meta, at.Lt):
+            hi = (")", _num(meta.lt))
+        elif isinstance(meta, at.Le):
+            hi = ("]", _num(meta.le))
     if lo and hi:
         return f"must be in {lo[0]}{lo[1]}, {hi[1]}{hi[0]}"
     if lo:

@@ -120,27 +120,9 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
     """One spec per asset family and wear variant in ``library`` (default colours)."""
     specs = []
     for fam in library.names():
-        asset = library.get(fam)
-        wears = ["correct"]
-        if asset.kind == "mask":
-            wears = sorted(
-                {
-                    library.get(fam, w).wear
-                    for w in ("correct", "nose_exposed", "chin")
-                    if _has(library, fam, w)
-                },
-                key=("correct", "nose_exposed", "chin").index,
-            )
+        wears = library.wears(fam) if library.get(fam).kind == "mask" else ["correct"]
         specs += [OccluderSpec(fam, wear=w) for w in wears]
     return specs
-
-
-def _has(library: AssetLibrary, fam: str, wear: str) -> bool:
-    try:
-        library.get(fam, wear)
-    except Exception:  # noqa: BLE001 - missing variant
-        return False
-    return True
 
 
 def save_rgb_png(path: str | Path, image: np.ndarray) -> None:

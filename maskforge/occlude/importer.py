@@ -1,0 +1,261 @@
+"""``maskforge assets import``: a user's PNG occluder -> ``NAME.png`` + ``NAME.json`` asset.
+
+The anchors are fitted from the image itself (:mod:`.outline` reads it, :mod:`.fit` places it on
+the canonical face), with the same constructions and triangulation as the drawn assets, so the
+imported asset is warped, pulled in on the far side of turned heads and closed at the chin
+exactly like them. The PNG is rescaled to the drawn templates' scale (:data:`~.draw.MASK_IOD` /
+:data:`~.draw.GLASSES_IOD` pixels per inter-ocular distance), cropped to what is visible, and
+resampled in premultiplied form (no halo). Photographic content keeps its own colours; with
+``colorable`` a colour map is written too (every visible pixel takes a spec's colour or
+texture, shaded by the image's own luminance).
+
+Deterministic: the same PNG and options give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..errors import AssetError
+from .assets import KINDS, SCHEMA, SIDES, WEARS, bundled_dir
+from .draw import GLASSES_IOD, MASK_IOD
+from .fit import Fit, fit_glasses, fit_mask
+from .outline import body, check_alpha, find_lenses, mask_outline, read_rgba
+
+#: Largest share of the visible alpha that may fall outside the anchor mesh (it is trimmed).
+MAX_TRIM = 0.05
+#: Luminance percentile of a colourable import that counts as white when it is recoloured.
+WHITE_PERCENTILE = 95.0
+
+
+@dataclass
+class Imported:
+    """One prepared import: ``files`` maps file names to their bytes; ``name`` is the asset's
+    variant name; ``summary`` says what the fit found."""
+
+    name: str
+    files: dict[str, bytes]
+    summary: str
+
+
+def variant_name(family: str, wear: str = "correct", side: str = "front") -> str:
+    """``FAMILY[.WEAR][.SIDE]`` (wear ``correct`` and side ``front`` are left out)."""
+    return ".".join(
+        [family] + ([wear] if wear != "correct" else []) + ([side] if side != "front" else [])
+    )
+
+
+def family_name(png: Path, name: str | None) -> str:
+    """The family name: ``name`` (letters, digits, ``-`` and ``_``), or the PNG's file stem made
+    into one."""
+    if name is not None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            raise AssetError(
+                f"asset name {name!r} must be lower-case letters, digits, '-' or '_' (no dots: "
+                "wear and side variants are added as .WEAR / .SIDE)"
+            )
+        return name
+    stem = re.sub(r"[^a-z0-9_-]+", "-", png.stem.lower()).strip("-_")
+    return stem or "imported"
+
+
+def _fit(rgba: np.ndarray, kind: str, wear: str, png: Path) -> tuple[Fit, str]:
+    alpha = rgba[..., 3].astype(np.float32) / 255.0
+    check_alpha(alpha, png, kind)
+    if kind == "mask":
+        outline = mask_outline(body(alpha), png)
+        return fit_mask(outline, wear, png), outline.describe()
+    lenses = find_lenses(alpha, png)
+    (lx, ly), (rx, ry) = lenses.centers()
+    return fit_glasses(
+        lenses, kind, png
+    ), f"lens centres at ({lx:.0f}, {ly:.0f}) and ({rx:.0f}, {ry:.0f}) px"
+
+
+def _reframe(rgba: np.ndarray, points: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Crop ``rgba`` to its visible pixels (plus a transparent border), rescale it by ``scale``
+    in premultiplied form, and map ``points`` (A, 2, PNG px) into the new frame."""
+    a = rgba[..., 3]
+    ys, xs = np.nonzero(a)
+    pad = int(np.ceil(2.0 / scale)) + 1
+    x0, y0 = int(xs.min()) - pad, int(ys.min()) - pad
+    x1, y1 = int(xs.max()) + pad + 1, int(ys.max()) + pad + 1
+    pm = rgba.astype(np.float32) / 255.0
+    pm[..., :3] *= pm[..., 3:]
+    pm = np.pad(pm, ((pad, pad), (pad, pad), (0, 0)))[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
+    ch, cw = pm.shape[:2]
+    ow, oh = max(1, int(round(cw * scale))), max(1, int(round(ch * scale)))
+    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+    out = np.clip(cv2.resize(pm, (ow, oh), interpolation=interp), 0.0, 1.0)
+    out[..., :3] = np.minimum(out[..., :3], out[..., 3:])
+    sx, sy = ow / cw, oh / ch
+    pts = (np.asarray(points, np.float64) - (x0, y0) + 0.5) * (sx, sy) - 0.5
+    return out, pts
+
+
+def _trim_to_mesh(pm: np.ndarray, pts: np.ndarray, tris: np.ndarray, png: Path) -> float:
+    """Zero the alpha of pixels outside the anchor mesh (they could never be drawn); returns the
+    share of alpha removed. AssetError when that share exceeds :data:`MAX_TRIM`."""
+    cover = np.zeros(pm.shape[:2], np.uint8)
+    for tri in tris:
+        cv2.fillConvexPoly(cover, np.round(pts[tri] * 16).astype(np.int32), 1, shift=4)
+    a = pm[..., 3]
+    total = float(a.sum())
+    out = (cover == 0) & (a > 0)
+    share = float(a[out].sum()) / total if total else 0.0
+    if share > MAX_TRIM:
+        raise AssetError(
+            f"{png}: the fit cannot place this image: {share:.1%} of its visible pixels fall "
+            "outside the face area the anchors cover (straps or parts far beyond the outline); "
+            "crop the image to the occluder itself"
+        )
+    pm[out] = 0.0
+    return share
+
+
+def _png(array: np.ndarray, mode: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array, mode).save(buf, format="PNG", optimize=False, compress_level=9)
+    return buf.getvalue()
+
+
+def prepare_import(
+    png: str | Path,
+    kind: str,
+    name: str | None = None,
+    wear: str = "correct",
+    colorable: bool = False,
+    side: str = "front",
+) -> Imported:
+    """Fit one PNG and build its asset files in memory (nothing is written).
+
+    ``kind``: mask | glasses | sunglasses; ``wear``: the wear mode the PNG shows (masks only);
+    ``side``: front, or a template for heads turned towards the image's left/right (picked by
+    yaw at render time); ``colorable``: also write a colour map. Raises AssetError with what was
+    found when the PNG cannot be used."""
+    png = Path(png)
+    if kind not in KINDS:
+        raise AssetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if wear not in WEARS:
+        raise AssetError(f"wear must be one of {', '.join(WEARS)}, got {wear!r}")
+    if side not in SIDES:
+        raise AssetError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
+    if kind != "mask" and wear != "correct":
+        raise AssetError(f"--wear applies to masks only, not to {kind}; leave it out")
+    if not png.is_file():
+        raise AssetError(f"{png} is not a file; give the path of a PNG image")
+    raw = png.read_bytes()
+    rgba = read_rgba(png)
+    family = family_name(png, name)
+    fit, found = _fit(rgba, kind, wear, png)
+    iod = MASK_IOD if kind == "mask" else GLASSES_IOD
+    pm, pts = _reframe(rgba, fit.points, iod / fit.iod_px)
+    trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
+    a = pm[..., 3]
+    safe = np.maximum(a, 1e-6)[..., None]
+    out = np.dstack([np.where(a[..., None] > 0, pm[..., :3] / safe, 0.0), a]) * 255.0 + 0.5
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    out[out[..., 3] == 0, :3] = 0
+    vname = variant_name(family, wear, side)
+    files = {f"{vname}.png": _png(out, "RGBA")}
+    meta: dict = {
+        "schema": SCHEMA,
+        "name": vname,
+        "family": family,
+        "wear": wear,
+        "kind": kind,
+        "side": side,
+        "image": f"{vname}.png",
+    }
+    parts = ["fabric"] if kind == "mask" else ["frame and lenses"]
+    if colorable:
+        files[f"{vname}.color.png"] = _png(np.where(out[..., 3] > 0, 255, 0).astype(np.uint8), "L")
+        lum = out[..., :3].astype(np.float32).mean(axis=2)[out[..., 3] >= 128] / 255.0
+        white = float(np.clip(np.percentile(lum, WHITE_PERCENTILE), 0.05, 1.0)) if lum.size else 1.0
+        meta.update(color_map=f"{vname}.color.png", shade_white=round(white, 4))
+    meta.update(
+        colorable_parts=parts if colorable else [],
+        fixed_parts=[] if colorable else parts,
+        default_color=None,
+        template_iod_px=iod,
+        anchors=[
+            {"x": round(float(p[0]), 3), "y": round(float(p[1]), 3), **c}
+            for p, c in zip(pts, fit.constructions, strict=True)
+        ],
+        triangles=fit.triangles.tolist(),
+        license="that of the source image (not known to maskforge)",
+        provenance=(
+            f"imported with `maskforge assets import` from {png.name} "
+            f"(sha256 {hashlib.sha256(raw).hexdigest()[:16]}); anchors fitted from its alpha"
+        ),
+        fit={"found": found, "trimmed_alpha": round(trimmed, 4)},
+    )
+    files[f"{vname}.json"] = (json.dumps(meta, indent=1) + "\n").encode()
+    size = f"{out.shape[1]}x{out.shape[0]} px"
+    return Imported(vname, files, f"{kind}, wear {wear}, side {side}, {size}; {found}")
+
+
+def import_assets(
+    pngs: Sequence[str | Path],
+    kind: str,
+    output: str | Path,
+    name: str | None = None,
+    wear: str = "correct",
+    colorable: bool = False,
+    side: str = "front",
+) -> list[tuple[Imported, list[Path]]]:
+    """Import every PNG of ``pngs`` (see :func:`prepare_import`) into the folder ``output``.
+
+    Every PNG is fitted and every destination checked before the first file is written: an
+    existing file, two PNGs with one name, the folder of an input PNG or the bundled asset folder
+    as ``output`` raise AssetError. Returns (import, files written) per PNG."""
+    out = Path(output)
+    if name is not None and len(pngs) > 1:
+        raise AssetError(f"--name names one asset; {len(pngs)} PNGs given: import them one by one")
+    if out.exists() and not out.is_dir():
+        raise AssetError(f"--output {out} exists and is not a folder")
+    resolved = out.resolve()
+    if resolved == bundled_dir().resolve():
+        raise AssetError(
+            f"--output {out} is the project's own asset folder (built by `maskforge assets build`); "
+            "import into a folder of your own and pass it with --assets-dir"
+        )
+    for p in pngs:
+        if Path(p).resolve().parent == resolved:
+            raise AssetError(
+                f"--output {out} is the folder of the input {p}; choose another folder"
+            )
+    prepared = [prepare_import(p, kind, name, wear, colorable, side) for p in pngs]
+    seen: dict[str, str] = {}
+    for p, imp in zip(pngs, prepared, strict=True):
+        if imp.name in seen:
+            raise AssetError(
+                f"{p} and {seen[imp.name]} would both become asset {imp.name!r}; give one --name"
+            )
+        seen[imp.name] = str(p)
+    existing = [out / f for imp in prepared for f in imp.files if (out / f).exists()]
+    if existing:
+        raise AssetError(
+            f"{len(existing)} files exist already ({', '.join(str(e) for e in existing[:4])}); "
+            "remove them or import under another --name"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    result = []
+    for imp in prepared:
+        written = []
+        for fname, data in imp.files.items():
+            with open(out / fname, "xb") as fh:  # never replaces a file
+                fh.write(data)
+            written.append(out / fname)
+        result.append((imp, written))
+    return result

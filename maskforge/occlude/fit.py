@@ -51,6 +51,7 @@ class Fit:
     points: np.ndarray
     triangles: np.ndarray
     iod_px: float
+    bottom: np.ndarray | None = None  # masks: the fitted bottom edge (left to right), PNG px
 
 
 class ThinPlate:
@@ -118,7 +119,8 @@ def fit_mask(outline: MaskOutline, wear: str, path: Path) -> Fit:
             f"the face folds {bad} of {len(tris)} mesh triangles; the mask's outline should be a "
             "convex-ish shape, wider than tall, top edge up"
         )
-    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)))
+    bottom = tps(mask_shape(TARGET_FAMILY, wear).bottom)
+    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)), bottom)
 
 
 def fit_glasses(lenses: Lenses, kind: str, path: Path) -> Fit:

@@ -82,25 +82,44 @@ def _fit(rgba: np.ndarray, kind: str, wear: str, png: Path) -> tuple[Fit, str]:
     ), f"lens centres at ({lx:.0f}, {ly:.0f}) and ({rx:.0f}, {ry:.0f}) px"
 
 
+def _crop_box(rgba: np.ndarray, scale: float) -> tuple[int, int, int, int, int]:
+    """(x0, y0, x1, y1, pad): the visible pixels' box plus a transparent border of ``pad`` px."""
+    ys, xs = np.nonzero(rgba[..., 3])
+    pad = int(np.ceil(2.0 / scale)) + 1
+    return (
+        int(xs.min()) - pad,
+        int(ys.min()) - pad,
+        int(xs.max()) + pad + 1,
+        int(ys.max()) + pad + 1,
+        pad,
+    )
+
+
+def _out_size(rgba: np.ndarray, scale: float) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1, _ = _crop_box(rgba, scale)
+    cw, ch = x1 - x0, y1 - y0
+    return cw, ch, max(1, int(round(cw * scale))), max(1, int(round(ch * scale)))
+
+
+def _reframe_points(points: np.ndarray, rgba: np.ndarray, scale: float) -> np.ndarray:
+    """PNG-pixel ``points`` in the frame of the image :func:`_reframe` makes."""
+    x0, y0, *_ = _crop_box(rgba, scale)
+    cw, ch, ow, oh = _out_size(rgba, scale)
+    return (np.asarray(points, np.float64) - (x0, y0) + 0.5) * (ow / cw, oh / ch) - 0.5
+
+
 def _reframe(rgba: np.ndarray, points: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``rgba`` to its visible pixels (plus a transparent border), rescale it by ``scale``
     in premultiplied form, and map ``points`` (A, 2, PNG px) into the new frame."""
-    a = rgba[..., 3]
-    ys, xs = np.nonzero(a)
-    pad = int(np.ceil(2.0 / scale)) + 1
-    x0, y0 = int(xs.min()) - pad, int(ys.min()) - pad
-    x1, y1 = int(xs.max()) + pad + 1, int(ys.max()) + pad + 1
+    x0, y0, x1, y1, pad = _crop_box(rgba, scale)
     pm = rgba.astype(np.float32) / 255.0
     pm[..., :3] *= pm[..., 3:]
     pm = np.pad(pm, ((pad, pad), (pad, pad), (0, 0)))[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
-    ch, cw = pm.shape[:2]
-    ow, oh = max(1, int(round(cw * scale))), max(1, int(round(ch * scale)))
+    _, _, ow, oh = _out_size(rgba, scale)
     interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
     out = np.clip(cv2.resize(pm, (ow, oh), interpolation=interp), 0.0, 1.0)
     out[..., :3] = np.minimum(out[..., :3], out[..., 3:])
-    sx, sy = ow / cw, oh / ch
-    pts = (np.asarray(points, np.float64) - (x0, y0) + 0.5) * (sx, sy) - 0.5
-    return out, pts
+    return out, _reframe_points(points, rgba, scale)
 
 
 def _trim_to_mesh(pm: np.ndarray, pts: np.ndarray, tris: np.ndarray, png: Path) -> float:
@@ -121,6 +140,24 @@ def _trim_to_mesh(pm: np.ndarray, pts: np.ndarray, tris: np.ndarray, png: Path) 
         )
     pm[out] = 0.0
     return share
+
+
+def _trim_below(pm: np.ndarray, bottom: np.ndarray) -> float:
+    """Cut a mask's alpha to the fitted bottom edge ``bottom`` (left to right, in ``pm``'s
+    frame) and the vertical lines up from its ends, anti-aliased: what lies beyond (ear loops,
+    straps, corners sharper than the jaw) would spill past the jaw line. Returns the share of
+    alpha removed."""
+    top = -2.0
+    poly = np.vstack([bottom, [[bottom[-1, 0], top], [bottom[0, 0], top]]])
+    up = 4
+    h, w = pm.shape[:2]
+    canvas = np.zeros((h * up, w * up), np.uint8)
+    pts = np.round(((poly + 0.5) * up - 0.5) * 16).astype(np.int32)
+    cv2.fillPoly(canvas, [pts], 255, cv2.LINE_AA, shift=4)
+    keep = cv2.resize(canvas.astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_AREA)
+    before = float(pm[..., 3].sum())
+    pm *= keep[..., None]
+    return 1.0 - float(pm[..., 3].sum()) / before if before else 0.0
 
 
 def _png(array: np.ndarray, mode: str) -> bytes:
@@ -159,7 +196,11 @@ def prepare_import(
     family = family_name(png, name)
     fit, found = _fit(rgba, kind, wear, png)
     iod = MASK_IOD if kind == "mask" else GLASSES_IOD
-    pm, pts = _reframe(rgba, fit.points, iod / fit.iod_px)
+    scale = iod / fit.iod_px
+    pm, pts = _reframe(rgba, fit.points, scale)
+    cut = 0.0
+    if fit.bottom is not None:
+        cut = _trim_below(pm, _reframe_points(fit.bottom, rgba, scale))
     trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
     a = pm[..., 3]
     safe = np.maximum(a, 1e-6)[..., None]
@@ -198,7 +239,11 @@ def prepare_import(
             f"imported with `maskforge assets import` from {png.name} "
             f"(sha256 {hashlib.sha256(raw).hexdigest()[:16]}); anchors fitted from its alpha"
         ),
-        fit={"found": found, "trimmed_alpha": round(trimmed, 4)},
+        fit={
+            "found": found,
+            "beyond_jaw_cut": round(cut, 4),
+            "outside_mesh_cut": round(trimmed, 4),
+        },
     )
     files[f"{vname}.json"] = (json.dumps(meta, indent=1) + "\n").encode()
     size = f"{out.shape[1]}x{out.shape[0]} px"

@@ -75,13 +75,14 @@ def body(alpha: np.ndarray) -> np.ndarray:
     main = (labels == 1 + int(np.argmax(stats[1:count, cv2.CC_STAT_AREA]))).astype(np.uint8)
     width = int(stats[1:count, cv2.CC_STAT_WIDTH].max())
     k = max(3, int(round(STRAP * width)) | 1)
-    opened = cv2.morphologyEx(
-        main, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    )
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    opened = cv2.morphologyEx(main, cv2.MORPH_OPEN, disc)
     if opened.sum() < 0.5 * main.sum():  # the whole mask is thin: keep it as it is
         return main
     count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
-    return (labels == 1 + int(np.argmax(stats[1:count, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    core = (labels == 1 + int(np.argmax(stats[1:count, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    # grow back what the opening rounded off (corners), but not the thin parts' length
+    return main & cv2.dilate(core, disc)
 
 
 @dataclass

@@ -150,6 +150,13 @@ def list_(assets_dir: tuple[str, ...]) -> None:
 @click.option("--extra", multiple=True, metavar="SPEC", help="Extra columns (specs), repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
+@click.option(
+    "--tile", type=click.IntRange(64, 512), default=144, show_default=True, help="Tile side (px)."
+)
+@click.option(
+    "--aligned", is_flag=True,
+    help="Render on the face aligned to a TILE px ArcFace crop (what training sees).",
+)
 @user_errors
 def preview(
     name: str | None,
@@ -161,6 +168,8 @@ def preview(
     extra: tuple[str, ...],
     seed: int,
     assets_dir: tuple[str, ...],
+    tile: int,
+    aligned: bool,
 ) -> None:
     """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
     Without NAME (or with --all), every asset and wear variant."""
@@ -190,6 +199,6 @@ def preview(
             raise click.ClickException(f"no faces found in {faces}")
     else:
         found = [schematic_face()]
-    sheet = contact_sheet(found, specs, lib, seed=seed)
+    sheet = contact_sheet(found, specs, lib, seed=seed, tile=tile, aligned=aligned)
     save_rgb_png(output, sheet)
     click.echo(f"wrote {output} ({len(found)} faces x {len(specs)} occluders)")

@@ -6,7 +6,10 @@ outline, baked-in lighting, fabric texture with noise, printed pattern, thin ear
 turned heads an asymmetric side template. They feed ``maskforge assets import`` for the quality
 figures and contact sheets of docs/occluders.md.
 
-Usage: python benchmarks/photo_masks.py OUT_DIR   (writes *.png, then prints the import commands)
+Usage: python benchmarks/photo_masks.py OUT_DIR
+    writes the PNGs into OUT_DIR/png and imports them (as `maskforge assets import` does) into
+    OUT_DIR/assets: photo-surgical (front, left and right templates; also as nose_exposed and
+    chin), photo-cloth, photo-kn95, photo-glasses, photo-sunglasses. OUT_DIR must not exist.
 """
 
 from __future__ import annotations
@@ -113,9 +116,27 @@ def photo_glasses(size: tuple[int, int] = (600, 220), dark: bool = False) -> np.
     return np.clip(np.dstack([rgb, a]) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
+IMPORTS = [  # (PNG, kind, name, wear, side)
+    ("photo-surgical.png", "mask", None, "correct", "front"),
+    ("photo-surgical-left.png", "mask", "photo-surgical", "correct", "left"),
+    ("photo-surgical-right.png", "mask", "photo-surgical", "correct", "right"),
+    ("photo-surgical.png", "mask", "photo-surgical", "nose_exposed", "front"),
+    ("photo-surgical.png", "mask", "photo-surgical", "chin", "front"),
+    ("photo-cloth.png", "mask", None, "correct", "front"),
+    ("photo-kn95.png", "mask", None, "correct", "front"),
+    ("photo-glasses.png", "glasses", None, "correct", "front"),
+    ("photo-sunglasses.png", "sunglasses", None, "correct", "front"),
+]
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from maskforge.occlude.importer import import_assets
+
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "photo-masks")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        sys.exit(f"{out} exists; give a new folder")
+    (out / "png").mkdir(parents=True)
     items = {
         "photo-surgical.png": photo_mask("surgical", 0),
         "photo-cloth.png": photo_mask("cloth", 1),
@@ -126,8 +147,13 @@ def main() -> None:
         "photo-sunglasses.png": photo_glasses(dark=True),
     }
     for name, img in items.items():
-        Image.fromarray(img, "RGBA").save(out / name)
-    print(f"wrote {len(items)} PNGs to {out}")
+        Image.fromarray(img, "RGBA").save(out / "png" / name)
+    for png, kind, name, wear, side in IMPORTS:
+        for imp, _ in import_assets(
+            [out / "png" / png], kind, out / "assets", name, wear, side=side
+        ):
+            print(f"{imp.name}: {imp.summary}")
+    print(f"wrote {len(items)} PNGs to {out / 'png'} and their assets to {out / 'assets'}")
 
 
 if __name__ == "__main__":

@@ -215,9 +215,11 @@ def _ear_loops(cv: Canvas, shape: MaskShape, color=(0.93, 0.93, 0.93)) -> None:
 
 
 def _shadow_above(cv: Canvas, shape: MaskShape, dt: np.ndarray) -> None:
-    """The soft contact shadow the top edge casts on the skin (black, not colourable)."""
+    """The soft contact shadow the top edge casts on the skin (black, not colourable); none
+    where the edge is pressed onto the nose bridge (|x| < 0.3 IOD, close to the inner eye
+    corners) or at the sides."""
     inside = np.minimum(cv.x - shape.xl, shape.xr - cv.x)
-    fade = np.clip(inside / 0.12, 0.0, 1.0)
+    fade = np.clip(inside / 0.12, 0.0, 1.0) * np.clip((np.abs(cv.x) - 0.3) / 0.2, 0.0, 1.0)
     cv.paint(sh.contact_shadow(dt, cv.iod) * fade, (0.0, 0.0, 0.0), 1.0, colorw=0.0)
 
 
@@ -280,7 +282,8 @@ def draw_mask(family: str, wear: str) -> Drawing:
     shape = mask_shape(family, wear)
     fields = _mask_fields(cv, shape)
     cover, dt = fields[0], fields[4]
-    _shadow_above(cv, shape, dt)
+    if wear != "chin":  # pulled down, the top edge stands off the chin: no contact shadow
+        _shadow_above(cv, shape, dt)
     shade, spec = _mask_shade(family, cv, shape, fields)
     parts = {"surgical": ["fabric"], "n95": ["shell"], "kn95": ["panels"], "cloth": ["fabric"]}
     parts = list(parts[family])

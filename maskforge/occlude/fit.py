@@ -36,6 +36,9 @@ TPS_SMOOTHING = 1e-4
 #: Where the drawn lenses are centred (eye-frame units): x = +-0.52, y per kind.
 LENS_X = 0.52
 LENS_Y = {"glasses": 0.015, "sunglasses": 0.03}
+#: How much further (IOD) than a drawn mask's edge an imported mask's outline is put around
+#: the chin: a photo's edge is its outermost opaque pixels, a drawn edge is anti-aliased outwards.
+CHIN_MARGIN = 0.003
 #: The drawn mask outline a PNG's outline is mapped onto (its family's shape for 'correct').
 TARGET_FAMILY = "surgical"
 
@@ -52,6 +55,7 @@ class Fit:
     triangles: np.ndarray
     iod_px: float
     bottom: np.ndarray | None = None  # masks: the fitted bottom edge (left to right), PNG px
+    bottom_slack: np.ndarray | None = None  # per bottom point, 0..1: 1 around the chin, 0 at sides
 
 
 class ThinPlate:
@@ -79,16 +83,56 @@ class ThinPlate:
         return self._kernel(q, self.ctrl) @ self.w + np.hstack([q, np.ones((len(q), 1))]) @ self.a
 
 
+def mesh_map(
+    q: np.ndarray, canon: np.ndarray, pts: np.ndarray, tris: np.ndarray, fallback
+) -> np.ndarray:
+    """Points ``q`` (N, 2, canonical units) mapped piecewise-affinely by the mesh ``tris`` from
+    ``canon`` to ``pts`` (barycentric coordinates in the containing triangle); points outside
+    the mesh go through ``fallback``."""
+    q = np.asarray(q, np.float64)
+    a, b, c = canon[tris[:, 0]], canon[tris[:, 1]], canon[tris[:, 2]]
+    v0, v1 = b - a, c - a  # (T, 2)
+    det = v0[:, 0] * v1[:, 1] - v0[:, 1] * v1[:, 0]
+    d = q[:, None, :] - a[None]  # (N, T, 2)
+    l1 = (d[..., 0] * v1[:, 1] - d[..., 1] * v1[:, 0]) / det
+    l2 = (v0[:, 0] * d[..., 1] - v0[:, 1] * d[..., 0]) / det
+    inside = (l1 >= -1e-9) & (l2 >= -1e-9) & (l1 + l2 <= 1 + 1e-9)
+    k = np.argmax(inside, axis=1)
+    rows = np.arange(len(q))
+    l1, l2 = l1[rows, k][:, None], l2[rows, k][:, None]
+    pa, pb, pc = pts[tris[k, 0]], pts[tris[k, 1]], pts[tris[k, 2]]
+    out = pa + l1 * (pb - pa) + l2 * (pc - pa)
+    miss = ~inside.any(axis=1)
+    if miss.any():
+        out[miss] = fallback(q[miss])
+    return out
+
+
 def _signed_areas(pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     a, b, c = pts[tris[:, 0]], pts[tris[:, 1]], pts[tris[:, 2]]
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 
+def chin_weight(x: np.ndarray) -> np.ndarray:
+    """0..1 along a mask's bottom edge by canonical x: 1 around the chin (|x| < 0.45 IOD), 0
+    from the jaw's turn towards the cheeks (|x| > 0.7 IOD, landmarks 0..5 and 11..16)."""
+    return np.clip((0.7 - np.abs(x)) / 0.25, 0.0, 1.0)
+
+
+def target_bottom(wear: str) -> np.ndarray:
+    """The drawn mask's bottom edge for ``wear`` (left to right, eye-frame units), pushed
+    :data:`CHIN_MARGIN` further out around the chin."""
+    b = mask_shape(TARGET_FAMILY, wear).bottom
+    t = np.gradient(b, axis=0)
+    n = np.stack([-t[:, 1], t[:, 0]], axis=1)  # outwards for a left -> right bottom edge
+    n /= np.maximum(np.hypot(*n.T), 1e-12)[:, None]
+    return b + (CHIN_MARGIN * chin_weight(b[:, 0]))[:, None] * n
+
+
 def _target_arcs(wear: str) -> list[np.ndarray]:
     """The drawn mask's outline for ``wear`` as four arcs (eye-frame units): left corner to top
     point, top point to right corner, right corner to chin, chin to left corner."""
-    shape = mask_shape(TARGET_FAMILY, wear)
-    top, bottom = shape.top, shape.bottom[::-1]  # bottom: right corner -> left corner
+    top, bottom = mask_shape(TARGET_FAMILY, wear).top, target_bottom(wear)[::-1]
     t = int(np.argmin(np.abs(top[:, 0])))
     b = int(np.argmin(np.abs(bottom[:, 0])))
     return [top[: t + 1], top[t:], bottom[: b + 1], bottom[b:]]
@@ -119,8 +163,12 @@ def fit_mask(outline: MaskOutline, wear: str, path: Path) -> Fit:
             f"the face folds {bad} of {len(tris)} mesh triangles; the mask's outline should be a "
             "convex-ish shape, wider than tall, top edge up"
         )
-    bottom = tps(mask_shape(TARGET_FAMILY, wear).bottom)
-    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)), bottom)
+    bottom = target_bottom(wear)
+    slack = chin_weight(bottom[:, 0])
+    # the bottom edge through the anchor mesh (not the spline): on a face, the mesh maps it
+    # exactly where a drawn mask's edge goes
+    edge = mesh_map(bottom, canon, pts, tris, tps)
+    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)), edge, slack)
 
 
 def fit_glasses(lenses: Lenses, kind: str, path: Path) -> Fit:

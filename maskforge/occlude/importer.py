@@ -34,6 +34,8 @@ from .outline import body, check_alpha, find_lenses, mask_outline, read_rgba
 
 #: Largest share of the visible alpha that may fall outside the anchor mesh (it is trimmed).
 MAX_TRIM = 0.05
+#: How far (output px) beyond the fitted bottom edge, around the chin, a mask's alpha is cut.
+TRIM_SLACK = 1.5
 #: Luminance percentile of a colourable import that counts as white when it is recoloured.
 WHITE_PERCENTILE = 95.0
 
@@ -142,13 +144,19 @@ def _trim_to_mesh(pm: np.ndarray, pts: np.ndarray, tris: np.ndarray, png: Path) 
     return share
 
 
-def _trim_below(pm: np.ndarray, bottom: np.ndarray) -> float:
+def _trim_below(pm: np.ndarray, bottom: np.ndarray, slack: np.ndarray) -> float:
     """Cut a mask's alpha to the fitted bottom edge ``bottom`` (left to right, in ``pm``'s
     frame) and the vertical lines up from its ends, anti-aliased: what lies beyond (ear loops,
     straps, corners sharper than the jaw) would spill past the jaw line. Returns the share of
     alpha removed."""
+    # around the chin the cut is TRIM_SLACK px further out, so the image's own anti-aliased edge
+    # is kept there as it is (the mask closes under the chin); at the sides it is exact
+    tangent = np.gradient(np.asarray(bottom, np.float64), axis=0)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)  # outwards for left -> right
+    normal /= np.maximum(np.hypot(*normal.T), 1e-9)[:, None]
+    edge = bottom + (TRIM_SLACK * np.asarray(slack))[:, None] * normal
     top = -2.0
-    poly = np.vstack([bottom, [[bottom[-1, 0], top], [bottom[0, 0], top]]])
+    poly = np.vstack([edge, [[edge[-1, 0], top], [edge[0, 0], top]]])
     up = 4
     h, w = pm.shape[:2]
     canvas = np.zeros((h * up, w * up), np.uint8)
@@ -200,7 +208,7 @@ def prepare_import(
     pm, pts = _reframe(rgba, fit.points, scale)
     cut = 0.0
     if fit.bottom is not None:
-        cut = _trim_below(pm, _reframe_points(fit.bottom, rgba, scale))
+        cut = _trim_below(pm, _reframe_points(fit.bottom, rgba, scale), fit.bottom_slack)
     trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
     a = pm[..., 3]
     safe = np.maximum(a, 1e-6)[..., None]

@@ -72,11 +72,12 @@ def top_edge_darkening(dist_top: np.ndarray, iod: float) -> np.ndarray:
     return (-0.10 * np.exp(-np.maximum(dist_top, 0) / (0.045 * iod))).astype(np.float32)
 
 
-def contact_shadow(dist_top: np.ndarray, iod: float, strength: float = 0.32) -> np.ndarray:
+def contact_shadow(dist_top: np.ndarray, iod: float, strength: float = 0.30) -> np.ndarray:
     """Opacity of the soft shadow the mask's top edge casts on the skin just above it
-    (``dist_top`` < 0 there), fading over 0.03 IOD (gone, under 0.04, within 0.07 IOD)."""
+    (``dist_top`` < 0 there), fading over 0.02 IOD (under the 0.04 alpha floor, i.e. gone,
+    0.04 IOD above the edge, so it never reaches the eyes)."""
     above = np.maximum(-dist_top, 0)
-    return (strength * np.exp(-above / (0.03 * iod)) * (dist_top < 1.0)).astype(np.float32)
+    return (strength * np.exp(-above / (0.02 * iod)) * (dist_top < 1.0)).astype(np.float32)
 
 
 LIGHT = np.array([-0.45, -0.5, 0.74], np.float32) / np.float32(np.linalg.norm([-0.45, -0.5, 0.74]))

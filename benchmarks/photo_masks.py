@@ -99,7 +99,7 @@ def photo_glasses(size: tuple[int, int] = (600, 220), dark: bool = False) -> np.
     frame = np.zeros((h, w), np.float32)
     lens = np.zeros((h, w), np.float32)
     for cx in (w * 0.29, w * 0.71):
-        e = np.hypot((xs - cx) / (w * 0.19), (ys - h * 0.52) / (h * 0.36))
+        e = np.hypot((xs - cx) / (w * 0.19), (ys - h * 0.52) / (h * 0.30))
         lens = np.maximum(lens, np.clip((1 - e) * 60, 0, 1))
         frame = np.maximum(frame, np.clip((0.09 - np.abs(e - 1.0)) * 60, 0, 1))
     bridge = (np.abs(xs - w / 2) < w * 0.05) & (np.abs(ys - h * 0.36) < 6)

@@ -56,6 +56,7 @@ class Fit:
     iod_px: float
     bottom: np.ndarray | None = None  # masks: the fitted bottom edge (left to right), PNG px
     bottom_slack: np.ndarray | None = None  # per bottom point, 0..1: 1 around the chin, 0 at sides
+    top: np.ndarray | None = None  # masks: the fitted top edge (left to right), PNG px
 
 
 class ThinPlate:
@@ -165,10 +166,11 @@ def fit_mask(outline: MaskOutline, wear: str, path: Path) -> Fit:
         )
     bottom = target_bottom(wear)
     slack = chin_weight(bottom[:, 0])
-    # the bottom edge through the anchor mesh (not the spline): on a face, the mesh maps it
-    # exactly where a drawn mask's edge goes
+    # the outline through the anchor mesh (not the spline): on a face, the mesh maps it exactly
+    # where a drawn mask's edge goes
     edge = mesh_map(bottom, canon, pts, tris, tps)
-    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)), edge, slack)
+    top = mesh_map(mask_shape(TARGET_FAMILY, wear).top, canon, pts, tris, tps)
+    return Fit(constructions, canon, pts, tris, float(np.sqrt(scale)), edge, slack, top)
 
 
 def fit_glasses(lenses: Lenses, kind: str, path: Path) -> Fit:

@@ -34,7 +34,7 @@ from .outline import body, check_alpha, find_lenses, mask_outline, read_rgba
 
 #: Largest share of the visible alpha that may fall outside the anchor mesh (it is trimmed).
 MAX_TRIM = 0.05
-#: How far (output px) beyond the fitted bottom edge, around the chin, a mask's alpha is cut.
+#: How far (output px) beyond the fitted outline (bottom edge: around the chin) alpha is cut.
 TRIM_SLACK = 1.5
 #: Luminance percentile of a colourable import that counts as white when it is recoloured.
 WHITE_PERCENTILE = 95.0
@@ -144,19 +144,24 @@ def _trim_to_mesh(pm: np.ndarray, pts: np.ndarray, tris: np.ndarray, png: Path) 
     return share
 
 
-def _trim_below(pm: np.ndarray, bottom: np.ndarray, slack: np.ndarray) -> float:
-    """Cut a mask's alpha to the fitted bottom edge ``bottom`` (left to right, in ``pm``'s
-    frame) and the vertical lines up from its ends, anti-aliased: what lies beyond (ear loops,
-    straps, corners sharper than the jaw) would spill past the jaw line. Returns the share of
-    alpha removed."""
-    # around the chin the cut is TRIM_SLACK px further out, so the image's own anti-aliased edge
-    # is kept there as it is (the mask closes under the chin); at the sides it is exact
-    tangent = np.gradient(np.asarray(bottom, np.float64), axis=0)
-    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)  # outwards for left -> right
-    normal /= np.maximum(np.hypot(*normal.T), 1e-9)[:, None]
-    edge = bottom + (TRIM_SLACK * np.asarray(slack))[:, None] * normal
-    top = -2.0
-    poly = np.vstack([edge, [[edge[-1, 0], top], [edge[0, 0], top]]])
+def _offset(curve: np.ndarray, dist: np.ndarray | float, side: float) -> np.ndarray:
+    """``curve`` (N, 2, left to right) moved ``dist`` px along its normal: ``side`` -1 up
+    (outwards for a top edge), +1 down (outwards for a bottom edge)."""
+    t = np.gradient(np.asarray(curve, np.float64), axis=0)
+    n = side * np.stack([-t[:, 1], t[:, 0]], axis=1)
+    n /= np.maximum(np.hypot(*n.T), 1e-9)[:, None]
+    return curve + np.broadcast_to(np.asarray(dist, np.float64), (len(curve),))[:, None] * n
+
+
+def _trim_to_outline(pm: np.ndarray, top: np.ndarray, bottom: np.ndarray, slack) -> float:
+    """Cut a mask's alpha, anti-aliased, to the fitted outline: ``top`` and ``bottom`` edges
+    (left to right, in ``pm``'s frame) :data:`TRIM_SLACK` px further out (the bottom edge only
+    around the chin, by ``slack`` 0..1), so the image's own edge is kept where it follows the fit.
+    What lies beyond (ear loops, straps, corners sharper than the jaw, a top edge higher than the
+    drawn one) would spill past the jaw line or towards the eyes. Returns the alpha share cut."""
+    poly = np.vstack(
+        [_offset(top, TRIM_SLACK, -1.0), _offset(bottom, TRIM_SLACK * np.asarray(slack), 1.0)[::-1]]
+    )
     up = 4
     h, w = pm.shape[:2]
     canvas = np.zeros((h * up, w * up), np.uint8)
@@ -208,7 +213,8 @@ def prepare_import(
     pm, pts = _reframe(rgba, fit.points, scale)
     cut = 0.0
     if fit.bottom is not None:
-        cut = _trim_below(pm, _reframe_points(fit.bottom, rgba, scale), fit.bottom_slack)
+        top, bottom = (_reframe_points(c, rgba, scale) for c in (fit.top, fit.bottom))
+        cut = _trim_to_outline(pm, top, bottom, fit.bottom_slack)
     trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
     a = pm[..., 3]
     safe = np.maximum(a, 1e-6)[..., None]
@@ -249,7 +255,7 @@ def prepare_import(
         ),
         fit={
             "found": found,
-            "beyond_jaw_cut": round(cut, 4),
+            "outline_cut": round(cut, 4),
             "outside_mesh_cut": round(trimmed, 4),
         },
     )

@@ -9,7 +9,8 @@ figures and contact sheets of docs/occluders.md.
 Usage: python benchmarks/photo_masks.py OUT_DIR
     writes the PNGs into OUT_DIR/png and imports them (as `maskforge assets import` does) into
     OUT_DIR/assets: photo-surgical (front, left and right templates; also as nose_exposed and
-    chin), photo-cloth, photo-kn95, photo-glasses, photo-sunglasses. OUT_DIR must not exist.
+    chin), photo-cloth (and photo-cloth-dye: the same, --colorable), photo-kn95, photo-glasses,
+    photo-sunglasses. OUT_DIR must not exist.
 """
 
 from __future__ import annotations
@@ -116,16 +117,17 @@ def photo_glasses(size: tuple[int, int] = (600, 220), dark: bool = False) -> np.
     return np.clip(np.dstack([rgb, a]) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-IMPORTS = [  # (PNG, kind, name, wear, side)
-    ("photo-surgical.png", "mask", None, "correct", "front"),
-    ("photo-surgical-left.png", "mask", "photo-surgical", "correct", "left"),
-    ("photo-surgical-right.png", "mask", "photo-surgical", "correct", "right"),
-    ("photo-surgical.png", "mask", "photo-surgical", "nose_exposed", "front"),
-    ("photo-surgical.png", "mask", "photo-surgical", "chin", "front"),
-    ("photo-cloth.png", "mask", None, "correct", "front"),
-    ("photo-kn95.png", "mask", None, "correct", "front"),
-    ("photo-glasses.png", "glasses", None, "correct", "front"),
-    ("photo-sunglasses.png", "sunglasses", None, "correct", "front"),
+IMPORTS = [  # (PNG, kind, name, wear, side, colorable)
+    ("photo-surgical.png", "mask", None, "correct", "front", False),
+    ("photo-surgical-left.png", "mask", "photo-surgical", "correct", "left", False),
+    ("photo-surgical-right.png", "mask", "photo-surgical", "correct", "right", False),
+    ("photo-surgical.png", "mask", "photo-surgical", "nose_exposed", "front", False),
+    ("photo-surgical.png", "mask", "photo-surgical", "chin", "front", False),
+    ("photo-cloth.png", "mask", None, "correct", "front", False),
+    ("photo-cloth.png", "mask", "photo-cloth-dye", "correct", "front", True),
+    ("photo-kn95.png", "mask", None, "correct", "front", False),
+    ("photo-glasses.png", "glasses", None, "correct", "front", False),
+    ("photo-sunglasses.png", "sunglasses", None, "correct", "front", False),
 ]
 
 
@@ -148,10 +150,9 @@ def main() -> None:
     }
     for name, img in items.items():
         Image.fromarray(img, "RGBA").save(out / "png" / name)
-    for png, kind, name, wear, side in IMPORTS:
-        for imp, _ in import_assets(
-            [out / "png" / png], kind, out / "assets", name, wear, side=side
-        ):
+    for png, kind, name, wear, side, dye in IMPORTS:
+        done = import_assets([out / "png" / png], kind, out / "assets", name, wear, dye, side)
+        for imp, _ in done:
             print(f"{imp.name}: {imp.summary}")
     print(f"wrote {len(items)} PNGs to {out / 'png'} and their assets to {out / 'assets'}")
 

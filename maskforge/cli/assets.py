@@ -157,6 +157,7 @@ def list_(assets_dir: tuple[str, ...]) -> None:
     "--aligned", is_flag=True,
     help="Render on the face aligned to a TILE px ArcFace crop (what training sees).",
 )
+@click.option("--palette", is_flag=True, help="Write a 256-colour PNG (smaller; for docs).")
 @user_errors
 def preview(
     name: str | None,
@@ -170,6 +171,7 @@ def preview(
     assets_dir: tuple[str, ...],
     tile: int,
     aligned: bool,
+    palette: bool,
 ) -> None:
     """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
     Without NAME (or with --all), every asset and wear variant."""
@@ -200,5 +202,5 @@ def preview(
     else:
         found = [schematic_face()]
     sheet = contact_sheet(found, specs, lib, seed=seed, tile=tile, aligned=aligned)
-    save_rgb_png(output, sheet)
+    save_rgb_png(output, sheet, palette=palette)
     click.echo(f"wrote {output} ({len(found)} faces x {len(specs)} occluders)")

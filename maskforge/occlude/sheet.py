@@ -141,9 +141,13 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
     return specs
 
 
-def save_rgb_png(path: str | Path, image: np.ndarray) -> None:
-    """Write an RGB array as PNG."""
+def save_rgb_png(path: str | Path, image: np.ndarray, palette: bool = False) -> None:
+    """Write an RGB array as PNG; ``palette``: quantised to 256 colours (about a third of the
+    size, for documentation)."""
     from PIL import Image
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path, format="PNG", optimize=True)
+    im = Image.fromarray(image)
+    if palette:
+        im = im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+    im.save(path, format="PNG", optimize=True)

@@ -106,6 +106,7 @@ def list_(assets_dir: tuple[str, ...]) -> None:
                 a.name,
                 a.kind,
                 a.wear,
+                a.side,
                 a.default_color or "-",
                 "yes" if a.colorable else "no",
                 a.meta.get("license", "?"),
@@ -113,7 +114,10 @@ def list_(assets_dir: tuple[str, ...]) -> None:
             )
         )
     click.echo(
-        table(rows, ("asset", "kind", "wear", "default colour", "colourable", "licence", "folder"))
+        table(
+            rows,
+            ("asset", "kind", "wear", "side", "default colour", "colourable", "licence", "folder"),
+        )
     )
     click.echo(
         "\npresets: "

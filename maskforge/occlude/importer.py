@@ -248,7 +248,7 @@ def prepare_import(
             for p, c in zip(pts, fit.constructions, strict=True)
         ],
         triangles=fit.triangles.tolist(),
-        license="that of the source image (not known to maskforge)",
+        license="unknown: that of the source image",
         provenance=(
             f"imported with `maskforge assets import` from {png.name} "
             f"(sha256 {hashlib.sha256(raw).hexdigest()[:16]}); anchors fitted from its alpha"

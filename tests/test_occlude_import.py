@@ -316,3 +316,17 @@ def test_fit_sends_the_jaw_onto_the_bottom_edge(tmp_path, w, aspect, arch, bulge
     inside = rgba[np.round(jaw[:, 1]).astype(int), np.round(jaw[:, 0]).astype(int), 3]
     assert (inside >= 128).all(), inside  # ... just beyond it: the mask closes under the chin
     assert (np.diff(jaw[:, 0]) > 0).all()  # in order along the edge: nothing folds
+
+
+def test_preview_of_an_imported_family(imported, tmp_path):
+    """`assets preview` shows the wear variants an imported family has (here only 'correct')."""
+    _, out = imported
+    png = tmp_path / "p.png"
+    r = CliRunner().invoke(
+        assets_cmd, ["preview", "blue", "--assets-dir", str(out), "--output", str(png)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "1 faces x 1 occluders" in r.output and Image.open(png).size[0] > 200
+    listed = CliRunner().invoke(assets_cmd, ["list", "--assets-dir", str(out)])
+    row = next(line for line in listed.output.splitlines() if line.startswith("blue.left "))
+    assert " left " in row and " no " in row  # side column; a photo is not colourable

@@ -149,5 +149,5 @@ def save_rgb_png(path: str | Path, image: np.ndarray, palette: bool = False) -> 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     im = Image.fromarray(image)
     if palette:
-        im = im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+        im = im.quantize(256, method=Image.Quantize.MEDIANCUT)  # no dithering: small files
     im.save(path, format="PNG", optimize=True)

@@ -330,3 +330,50 @@ def test_preview_of_an_imported_family(imported, tmp_path):
     listed = CliRunner().invoke(assets_cmd, ["list", "--assets-dir", str(out)])
     row = next(line for line in listed.output.splitlines() if line.startswith("blue.left "))
     assert " left " in row and " no " in row  # side column; a photo is not colourable
+
+
+@pytest.mark.parametrize("mode", ["LA", "P"])
+def test_alpha_in_other_png_modes(tmp_path, mode):
+    """Grey + alpha and palette PNGs with a transparent colour are read like RGBA."""
+    rgba = mask_png(loops=False)
+    im = Image.fromarray(rgba, "RGBA")
+    if mode == "LA":
+        im = im.convert("LA")
+    else:
+        rgba = rgba.copy()
+        rgba[..., 3] = np.where(rgba[..., 3] >= 128, 255, 0)
+        im = Image.fromarray(rgba, "RGBA").quantize(64)  # transparent pixels get their own index
+    im.save(tmp_path / "m.png")
+    with Image.open(tmp_path / "m.png") as back:
+        assert back.mode == mode and (mode == "LA" or "transparency" in back.info)
+    imp = prepare_import(tmp_path / "m.png", "mask")
+    assert imp.name == "m" and len(imp.files) == 2
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    lens_w=st.floats(0.14, 0.22),
+    height=st.integers(110, 200),
+    width=st.integers(300, 520),
+)
+def test_glasses_fit_puts_lenses_on_the_eyes(lens_w, height, width):
+    """For any pair of two-lens glasses, the fitted anchors of the eye corners lie inside the
+    lens rims of the PNG, and the bridge anchor (landmark 27) between the lenses."""
+    from maskforge.occlude.fit import fit_glasses
+    from maskforge.occlude.outline import find_lenses
+
+    rgba = glasses_png(width, height, lens_w)
+    lenses = find_lenses(rgba[..., 3] / 255.0, "g.png")
+    fit = fit_glasses(lenses, "glasses", "g.png")
+    by_lm = {
+        c["lm"]: p for c, p in zip(fit.constructions, fit.points, strict=True) if "eye" not in c
+    }
+    for corner, box in (
+        (36, lenses.left),
+        (39, lenses.left),
+        (42, lenses.right),
+        (45, lenses.right),
+    ):
+        x, y = by_lm[corner]
+        assert box[0] < x < box[2] and box[1] < y < box[3], corner
+    assert lenses.left[2] < by_lm[27][0] < lenses.right[0]

@@ -179,6 +179,37 @@ def _png(array: np.ndarray, mode: str) -> bytes:
     return buf.getvalue()
 
 
+def _check_options(png: Path, kind: str, wear: str, side: str) -> None:
+    if kind not in KINDS:
+        raise AssetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if wear not in WEARS:
+        raise AssetError(f"wear must be one of {', '.join(WEARS)}, got {wear!r}")
+    if side not in SIDES:
+        raise AssetError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
+    if kind != "mask" and wear != "correct":
+        raise AssetError(f"--wear applies to masks only, not to {kind}; leave it out")
+    if not png.is_file():
+        raise AssetError(f"{png} is not a file; give the path of a PNG image")
+
+
+def _template(rgba: np.ndarray, fit: Fit, iod: float, png: Path):
+    """The asset image (straight-alpha RGBA uint8 at ``iod`` px per IOD), the anchors in its
+    frame, and the alpha shares cut to the outline and to the mesh."""
+    scale = iod / fit.iod_px
+    pm, pts = _reframe(rgba, fit.points, scale)
+    cut = 0.0
+    if fit.bottom is not None:
+        top, bottom = (_reframe_points(c, rgba, scale) for c in (fit.top, fit.bottom))
+        cut = _trim_to_outline(pm, top, bottom, fit.bottom_slack)
+    trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
+    a = pm[..., 3]
+    safe = np.maximum(a, 1e-6)[..., None]
+    out = np.dstack([np.where(a[..., None] > 0, pm[..., :3] / safe, 0.0), a]) * 255.0 + 0.5
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    out[out[..., 3] == 0, :3] = 0
+    return out, pts, cut, trimmed
+
+
 def prepare_import(
     png: str | Path,
     kind: str,
@@ -194,33 +225,13 @@ def prepare_import(
     yaw at render time); ``colorable``: also write a colour map. Raises AssetError with what was
     found when the PNG cannot be used."""
     png = Path(png)
-    if kind not in KINDS:
-        raise AssetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if wear not in WEARS:
-        raise AssetError(f"wear must be one of {', '.join(WEARS)}, got {wear!r}")
-    if side not in SIDES:
-        raise AssetError(f"side must be one of {', '.join(SIDES)}, got {side!r}")
-    if kind != "mask" and wear != "correct":
-        raise AssetError(f"--wear applies to masks only, not to {kind}; leave it out")
-    if not png.is_file():
-        raise AssetError(f"{png} is not a file; give the path of a PNG image")
+    _check_options(png, kind, wear, side)
     raw = png.read_bytes()
     rgba = read_rgba(png)
     family = family_name(png, name)
     fit, found = _fit(rgba, kind, wear, png)
     iod = MASK_IOD if kind == "mask" else GLASSES_IOD
-    scale = iod / fit.iod_px
-    pm, pts = _reframe(rgba, fit.points, scale)
-    cut = 0.0
-    if fit.bottom is not None:
-        top, bottom = (_reframe_points(c, rgba, scale) for c in (fit.top, fit.bottom))
-        cut = _trim_to_outline(pm, top, bottom, fit.bottom_slack)
-    trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)
-    a = pm[..., 3]
-    safe = np.maximum(a, 1e-6)[..., None]
-    out = np.dstack([np.where(a[..., None] > 0, pm[..., :3] / safe, 0.0), a]) * 255.0 + 0.5
-    out = np.clip(out, 0, 255).astype(np.uint8)
-    out[out[..., 3] == 0, :3] = 0
+    out, pts, cut, trimmed = _template(rgba, fit, iod, png)
     vname = variant_name(family, wear, side)
     files = {f"{vname}.png": _png(out, "RGBA")}
     meta: dict = {
@@ -253,11 +264,7 @@ def prepare_import(
             f"imported with `maskforge assets import` from {png.name} "
             f"(sha256 {hashlib.sha256(raw).hexdigest()[:16]}); anchors fitted from its alpha"
         ),
-        fit={
-            "found": found,
-            "outline_cut": round(cut, 4),
-            "outside_mesh_cut": round(trimmed, 4),
-        },
+        fit={"found": found, "outline_cut": round(cut, 4), "outside_mesh_cut": round(trimmed, 4)},
     )
     files[f"{vname}.json"] = (json.dumps(meta, indent=1) + "\n").encode()
     size = f"{out.shape[1]}x{out.shape[0]} px"

@@ -16,10 +16,10 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..errors import OutputError
 from ..io.reader import dataset_files
+from ..io.selection import RowFilter, label_table, read_scan, scan_columns
 from ..seeding import rng_for
 from .items import ITEM_COLUMNS, decode_row
 from .order import SharedEpoch, buffer_shuffle, consumer_units
-from .selection import RowFilter, label_table, read_scan, scan_columns
 
 #: Default rows held by the shuffle buffer of :class:`ShardIterableDataset` (per worker).
 SHUFFLE_BUFFER = 8192

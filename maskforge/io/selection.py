@@ -1,4 +1,4 @@
-"""Which rows a dataset keeps: strict ``split`` / ``variants`` / ``occluded`` filters, and labels.
+"""Which rows a reader keeps: strict ``split`` / ``variants`` / ``occluded`` filters, and labels.
 
 Filters are checked against the values the run's files hold: an unknown split or variant raises a
 ``ValueError`` listing the known ones, and so does a combination that keeps no row, so a training
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..io.reader import run_root
+from .reader import run_root
 
 #: The small columns a dataset scans once to build its filter and index.
 SCAN_COLUMNS = ["split", "variant", "label", "identity"]

@@ -18,7 +18,7 @@ from ..errors import OutputError
 from ..io.reader import dataset_files
 from ..io.selection import RowFilter, label_table, read_scan, scan_columns
 from ..seeding import rng_for
-from .items import ITEM_COLUMNS, decode_row
+from .items import decode_row, item_columns
 from .order import SharedEpoch, buffer_shuffle, consumer_units
 
 #: Default rows held by the shuffle buffer of :class:`ShardIterableDataset` (per worker).
@@ -39,6 +39,7 @@ class _Rows:
         variants: str | Sequence[str] | None,
         occluded: bool | None,
         allow_partial: bool,
+        columns: list[str],
     ) -> None:
         self.path = Path(path)
         self.files = dataset_files(self.path, allow_partial=allow_partial)
@@ -55,7 +56,7 @@ class _Rows:
             meta = pq.ParquetFile(f)
             sizes = [meta.metadata.row_group(g).num_rows for g in range(meta.num_row_groups)]
             self.offsets.append(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
-            self.columns.append(scan_columns(meta.schema_arrow, ITEM_COLUMNS))
+            self.columns.append(scan_columns(meta.schema_arrow, columns))
         if self.num_rows == 0:
             raise ValueError(
                 f"no rows of {str(path)!r} match {self.filter.describe()}; check the filters "
@@ -144,7 +145,8 @@ class ShardDataset(_Base, Dataset):
             ValueError: an unknown split or variant, or filters that keep no row.
             IncompleteRunError: the run has not finished and ``allow_partial`` is False.
         """
-        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial)
+        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
         self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
         self.cache_row_groups = cache_row_groups
         fis, rgs, rs, targets = [], [], [], []
@@ -165,11 +167,19 @@ class ShardDataset(_Base, Dataset):
     def __len__(self) -> int:
         return len(self._index)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers start with an empty cache and no open files (picklable for spawn)."""
+        state = dict(self.__dict__)
+        state["_cache"], state["_pq"] = OrderedDict(), {}
+        return state
+
     def _row_group(self, fi: int, rg: int) -> list[dict[str, Any]]:
         key = (fi, rg)
         rows = self._cache.get(key)
         if rows is None:
-            pf = self._pq.get(fi) or self._pq.setdefault(fi, pq.ParquetFile(self._rows.files[fi]))
+            pf = self._pq.get(fi)
+            if pf is None:
+                pf = self._pq[fi] = pq.ParquetFile(self._rows.files[fi])
             rows = pf.read_row_group(rg, columns=self._rows.columns[fi]).to_pylist()
             self._cache[key] = rows
             while len(self._cache) > self.cache_row_groups:
@@ -228,7 +238,8 @@ class ShardIterableDataset(_Base, IterableDataset):
         """
         if shuffle_buffer < 1:
             raise ValueError("shuffle_buffer must be at least 1 row")
-        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial)
+        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
         self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
         self.units = [
             (fi, rg)

@@ -83,3 +83,12 @@ def test_only_parquet_in_the_dataset_folder(tmp_path: Path) -> None:
         "shard-00000.parquet"
     ]
     assert (tmp_path / "dataset" / ".stats" / "shard-00000.json").is_file()
+
+
+def test_inspect_shows_an_unfinished_run_as_it_stands(tmp_path: Path) -> None:
+    from maskforge.cli.inspect import inspect_output
+
+    mark_running(tmp_path, {"seed": 0})
+    _shard(tmp_path, 0)
+    info = inspect_output(tmp_path)
+    assert info["status"] == "running" and info["samples"] == 40 and info["rejects"] == {"decode:corrupt": 1}

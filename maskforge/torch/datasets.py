@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from PIL import Image
@@ -161,7 +162,7 @@ class ShardDataset(_Base, Dataset):
         self._index = np.stack([np.concatenate(fis), np.concatenate(rgs), np.concatenate(rs)], axis=1)
         #: The label of every item, in index order (for samplers).
         self.targets: list[int] = np.concatenate(targets).astype(int).tolist()
-        self._cache: OrderedDict[tuple[int, int], list[dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
         self._pq: dict[int, pq.ParquetFile] = {}
 
     def __len__(self) -> int:
@@ -173,24 +174,24 @@ class ShardDataset(_Base, Dataset):
         state["_cache"], state["_pq"] = OrderedDict(), {}
         return state
 
-    def _row_group(self, fi: int, rg: int) -> list[dict[str, Any]]:
+    def _row_group(self, fi: int, rg: int) -> pa.Table:
         key = (fi, rg)
-        rows = self._cache.get(key)
-        if rows is None:
+        table = self._cache.get(key)
+        if table is None:
             pf = self._pq.get(fi)
             if pf is None:
                 pf = self._pq[fi] = pq.ParquetFile(self._rows.files[fi])
-            rows = pf.read_row_group(rg, columns=self._rows.columns[fi]).to_pylist()
-            self._cache[key] = rows
+            table = pf.read_row_group(rg, columns=self._rows.columns[fi])
+            self._cache[key] = table
             while len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        return rows
+        return table
 
     def __getitem__(self, i: int) -> Any:
         fi, rg, r = (int(v) for v in self._index[i])
-        return self._item(self._row_group(fi, rg)[r])
+        return self._item(self._row_group(fi, rg).slice(r, 1).to_pylist()[0])
 
 
 class ShardIterableDataset(_Base, IterableDataset):

@@ -121,6 +121,11 @@ def test_export_webdataset(built: Path, tmp_path: Path) -> None:
         row = want[(meta["sample_id"], meta["variant"])]
         assert files["jpg"] == row["image"] and int(files["cls"]) == row["label"] == meta["label"]
         assert meta["occluded"] is True and len(meta["landmarks68"]) == 68
+    same = CliRunner().invoke(main, ["export", str(built), str(tmp_path / "wds2"), "--format", "webdataset",
+                                     "--variant", "mask", "--split", "train", "--maxcount", "5"])
+    assert same.exit_code == 0 and [p.read_bytes() for p in sorted((tmp_path / "wds2").glob("*.tar"))] == [
+        p.read_bytes() for p in shards
+    ]  # same run, same bytes
     again = CliRunner().invoke(main, ["export", str(built), str(dst), "--format", "webdataset"])
     assert again.exit_code == 2 and "already holds" in again.output  # never overwrites
     bad = CliRunner().invoke(main, ["export", str(built), str(tmp_path / "x"), "--split", "test"])

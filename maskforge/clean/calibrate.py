@@ -42,10 +42,14 @@ ROBUST_DEFAULTS: dict[str, dict[str, float]] = {
 }
 
 
+#: Embedders that make the same vectors share defaults.
+SAME_VECTORS = {"dlib-resnet-native": "dlib-resnet"}
+
+
 def robust_default(embedder: str, key: str) -> float:
     """A robust default (``cap``, ``confusion`` or ``margin``) for an embedder."""
     try:
-        return ROBUST_DEFAULTS[embedder][key]
+        return ROBUST_DEFAULTS[SAME_VECTORS.get(embedder, embedder)][key]
     except KeyError:
         raise RecipeError(
             f"no calibrated robust {key} for embedder={embedder!r}; name the embedder "
@@ -56,7 +60,7 @@ def robust_default(embedder: str, key: str) -> float:
 def default_threshold(method: str, embedder: str) -> float:
     """The calibrated default threshold; RecipeError for an unknown pair (e.g. ``auto``)."""
     try:
-        return DEFAULT_THRESHOLDS[(method, embedder)]
+        return DEFAULT_THRESHOLDS[(method, SAME_VECTORS.get(embedder, embedder))]
     except KeyError:
         raise RecipeError(
             f"no calibrated threshold for method={method!r} with embedder={embedder!r}; "

@@ -96,8 +96,15 @@ def build_module(spec: dict[str, Any]):  # noqa: ANN201 - DlibResNet (torch.nn.M
             self.blocks = nn.ModuleList(ResBlock(*b) for b in spec["blocks"])
             self.fc = nn.Linear(spec["fc"][0], spec["fc"][1], bias=False)
 
+        def normalise(self, x):  # noqa: ANN001, ANN202
+            """RGB 0..255 -> dlib's network input ``(x - mean_rgb) / 256`` (x's dtype)."""
+            return (x - self.mean.to(x.dtype)) * (1.0 / 256.0)
+
         def forward(self, x):  # noqa: ANN001, ANN202
-            x = (x - self.mean) * (1.0 / 256.0)
+            return self.features(self.normalise(x))
+
+        def features(self, x):  # noqa: ANN001, ANN202
+            """The network on an already normalised input."""
             x = F.relu(self.stem(x))
             window, stride, padding = self.pool
             x = F.max_pool2d(x, window, stride, padding)

@@ -43,6 +43,8 @@ class RunPlan:
     stage_keys: dict[str, str] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
+    #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
+    embed_identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def layout(self) -> Layout:
@@ -70,7 +72,8 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
-    keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
+    embed_identity, embed_parts = _plan_embedder(data)
+    keys["embed"] = config_key("embed", keys["detect"], embed_parts)
     keys["dataset"] = config_key("dataset", semantic)
     samples, dropped = choose_identities(listing, data)
     shards = make_shards(samples, data["source"]["shard_size"])
@@ -90,7 +93,17 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         stage_keys=keys,
         identity_splits=splits,
         dropped_identities=dropped,
+        embed_identity=embed_identity,
     )
+
+
+def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resolved embedder and the parts of the embed key (empty without embeddings)."""
+    if "detect" not in data or not ("clean" in data or "embed" in data):
+        return {}, {}
+    from .embed_task import plan_embedder
+
+    return plan_embedder(data)
 
 
 def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:

@@ -55,14 +55,21 @@ ProgressFn = Callable[[dict[str, Any]], None]
 class ShardPipeline:
     """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``."""
 
-    def __init__(self, plan: RunPlan, resume: bool = True, stages: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        resume: bool = True,
+        stages: tuple[str, ...] | None = None,
+        gpu: bool = False,
+        threads: int | None = None,
+    ) -> None:
         self.plan = plan
         self.resume = resume
         tasks: list[tuple[str, Any]] = []
         if plan.has("detect"):
             tasks.append(("detect", DetectTask(plan)))
             if plan.needs_embeddings:
-                tasks.append(("embed", EmbedTask(plan)))
+                tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
         tasks.append(("finish", FinishTask(plan)))
         self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
 
@@ -86,19 +93,66 @@ def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[
 
 
 class _RayStageWorker:
-    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor."""
+    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor.
 
-    def __init__(self, plan_file: str, resume: bool, stages: tuple[str, ...] | None) -> None:
+    ``pool`` is ``"cpu"`` or ``"gpu"``. A CPU actor hides every GPU from its own process before
+    any model loads (Ray leaves ``CUDA_VISIBLE_DEVICES`` unset in actors with ``num_gpus=0``, so
+    ``auto`` devices would otherwise open a CUDA context in every CPU actor). A GPU actor sees
+    the GPU Ray assigned it, and its embedder must get CUDA. ``threads``: torch threads.
+    """
+
+    def __init__(
+        self,
+        plan_file: str,
+        resume: bool,
+        stages: tuple[str, ...] | None,
+        pool: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        if pool == "cpu":
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         with open(plan_file, "rb") as fh:
             plan = pickle.load(fh)
-        self.pipe = ShardPipeline(plan, resume, stages)
+        self.pool = pool
+        self.pipe = ShardPipeline(plan, resume, stages, gpu=pool == "gpu", threads=threads)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         out = []
+        worker = {"pool": self.pool, "pid": os.getpid(),
+                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
         for i, prev in zip(batch["shard"], batch["stats"], strict=True):
             upstream = json.loads(prev) if prev else None
-            out.append(json.dumps(self.pipe(int(i), upstream), default=str))
+            stats = self.pipe(int(i), upstream)
+            for name, _ in self.pipe.tasks:
+                stats["stages"][name]["worker"] = worker
+            out.append(json.dumps(stats, default=str))
         return {"shard": batch["shard"], "stats": out}
+
+
+#: Embedding actors per GPU (each holds a fractional GPU and its own CPU share, so decoding and
+#: chip cutting of one overlap the forward passes of the others).
+EMBED_ACTORS_PER_GPU = 4
+
+
+def embeds_on_cuda(plan: RunPlan) -> bool:
+    """Whether the plan's resolved embedder would run on CUDA given a GPU (the GPU pool is used
+    only then; dlib-resnet-native and ``device = "cpu"`` stay in the CPU layout)."""
+    if not plan.needs_embeddings:
+        return False
+    from .embed_task import embed_config
+
+    name = (plan.embed_identity or {}).get("name")
+    return name != "dlib-resnet-native" and embed_config(plan.recipe)["device"] != "cpu"
+
+
+def gpu_pool_resources(cpus: int, gpus: int) -> tuple[int, dict[str, float], int]:
+    """``(actors, per-actor resources, torch threads)`` of the embedding pool: several
+    fractional-GPU actors, each with a CPU share that leaves at least one CPU to the detect
+    pool and one to the finish pool."""
+    actors = max(1, gpus * EMBED_ACTORS_PER_GPU)
+    share = max(0.0, min(2.0, (cpus - 2) / actors))
+    res = {"num_gpus": gpus / actors, "num_cpus": share}
+    return actors, res, max(1, int(share))
 
 
 def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
@@ -131,12 +185,15 @@ def iter_ray(
     num_cpus: int | None = None,
     num_gpus: int | None = None,
     address: str | None = None,
+    gpu_pool: bool | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Process shards on Ray (an embedded local instance unless ``address`` is given).
 
-    Without GPUs, one pool of CPU actors runs every task of a shard (no hand-off cost). With
-    GPUs, detection runs on a CPU actor pool, embedding on a GPU actor pool and the rest on a CPU
-    pool; Ray Data streams shards through them so CPU and GPU stages overlap.
+    Without GPUs (or when the embedder would not run on CUDA), one pool of CPU actors runs
+    every task of a shard (no hand-off cost). With GPUs and a CUDA embedder, detection runs on a
+    CPU actor pool, embedding on a pool of fractional-GPU actors and the rest on a CPU pool; Ray
+    Data streams shards through them so CPU and GPU stages overlap. ``gpu_pool`` forces the
+    choice (tests run the split layout on a logical GPU with ``device = "cpu"``).
     """
     import warnings
 
@@ -159,13 +216,18 @@ def iter_ray(
             [{"shard": i, "stats": ""} for i in todo], override_num_blocks=len(todo)
         )
 
-        def pool(stages: tuple[str, ...] | None, size: int, **res: Any) -> None:
+        def pool(
+            stages: tuple[str, ...] | None, size: int, kind: str = "cpu", threads: int | None = None,
+            **res: Any,
+        ) -> None:
             nonlocal ds
+            kwargs = {"plan_file": str(plan_file), "resume": resume, "stages": stages,
+                      "pool": kind, "threads": threads}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ds = ds.map_batches(
                     _RayStageWorker,
-                    fn_constructor_kwargs={"plan_file": str(plan_file), "resume": resume, "stages": stages},
+                    fn_constructor_kwargs=kwargs,
                     batch_size=1,
                     compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
                     max_restarts=3,
@@ -173,12 +235,14 @@ def iter_ray(
                     **res,
                 )
 
-        if gpus and plan.needs_embeddings:
+        split = gpus > 0 and embeds_on_cuda(plan) if gpu_pool is None else gpu_pool and gpus > 0
+        if split:
+            actors, res, threads = gpu_pool_resources(cpus, gpus)
             pool(("detect",), cpus, num_cpus=1)
-            pool(("embed",), gpus, num_gpus=1, num_cpus=0)
+            pool(("embed",), actors, kind="gpu", threads=threads, **res)
             pool(("finish",), cpus, num_cpus=1)
         else:
-            pool(None, cpus, num_cpus=1)
+            pool(None, cpus, threads=1, num_cpus=1)
         for row in ds.iter_rows():
             yield json.loads(row["stats"])
     finally:

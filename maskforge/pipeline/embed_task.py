@@ -106,13 +106,17 @@ class EmbedTask:
             )
         return self._embedder
 
+    def cache_key(self, index: int) -> str:
+        """The content key of shard ``index`` in the embed cache."""
+        return shard_key(self.plan.shards[index])
+
     def stored_model(self, index: int) -> dict[str, Any] | None:
         """The ``model`` record of shard ``index``'s cached embeddings (None if not cached)."""
-        stats = self.cache.stats(index, shard_key(self.plan.shards[index]))
+        stats = self.cache.stats(index, self.cache_key(index))
         return stats.get("model") if stats else None
 
     def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
-        key = shard_key(self.plan.shards[index])
+        key = self.cache_key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
         t0 = time.perf_counter()

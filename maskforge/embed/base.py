@@ -126,6 +126,24 @@ def resolve_device(device: str = "auto", require_cuda: bool = False) -> str:
     return device
 
 
+_DEVICE_WORDS = ("CUDA", "cuDNN", "CUBLAS", "cublas", "NCCL", "device-side assert", "out of memory")
+
+
+def device_failure(exc: BaseException) -> DeviceError | None:
+    """A DeviceError for an exception that means the compute device failed (no driver, out of
+    memory, a sticky CUDA error), else None. Such failures stop the run with one message; they
+    are never turned into per-image rejects."""
+    if isinstance(exc, DeviceError):
+        return exc
+    if isinstance(exc, (RuntimeError, MemoryError)) and any(w in str(exc) for w in _DEVICE_WORDS):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return DeviceError(
+            f"the GPU failed: {first}. Check nvidia-smi; lower detect.batch_size or "
+            "embed.batch_size if it ran out of memory, or set device = \"cpu\""
+        )
+    return None
+
+
 @lru_cache(maxsize=32)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()

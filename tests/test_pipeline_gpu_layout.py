@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maskforge.pipeline.runner import embeds_on_cuda, gpu_pool_resources, iter_ray
+from maskforge.pipeline.pools import embeds_on_cuda, gpu_pool_resources
+from maskforge.pipeline.runner import iter_ray
 
 RECIPE = """
 seed = 5

@@ -30,6 +30,7 @@ from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .plan import RunPlan
+from .pools import embeds_on_cuda, gpu_pool_resources
 from .quiet import redirect_output
 
 log = logging.getLogger("maskforge")
@@ -129,32 +130,6 @@ class _RayStageWorker:
         return {"shard": batch["shard"], "stats": out}
 
 
-#: Embedding actors per GPU (each holds a fractional GPU and its own CPU share, so decoding and
-#: chip cutting of one overlap the forward passes of the others).
-EMBED_ACTORS_PER_GPU = 4
-
-
-def embeds_on_cuda(plan: RunPlan) -> bool:
-    """Whether the plan's resolved embedder would run on CUDA given a GPU (the GPU pool is used
-    only then; dlib-resnet-native and ``device = "cpu"`` stay in the CPU layout)."""
-    if not plan.needs_embeddings:
-        return False
-    from .embed_task import embed_config
-
-    name = (plan.embed_identity or {}).get("name")
-    return name != "dlib-resnet-native" and embed_config(plan.recipe)["device"] != "cpu"
-
-
-def gpu_pool_resources(cpus: int, gpus: int) -> tuple[int, dict[str, float], int]:
-    """``(actors, per-actor resources, torch threads)`` of the embedding pool: several
-    fractional-GPU actors, each with a CPU share that leaves at least one CPU to the detect
-    pool and one to the finish pool."""
-    actors = max(1, gpus * EMBED_ACTORS_PER_GPU)
-    share = max(0.0, min(2.0, (cpus - 2) / actors))
-    res = {"num_gpus": gpus / actors, "num_cpus": share}
-    return actors, res, max(1, int(share))
-
-
 def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
     import ray
 
@@ -243,11 +218,34 @@ def iter_ray(
             pool(("finish",), cpus, num_cpus=1)
         else:
             pool(None, cpus, threads=1, num_cpus=1)
-        for row in ds.iter_rows():
-            yield json.loads(row["stats"])
+        try:
+            for row in ds.iter_rows():
+                yield json.loads(row["stats"])
+        except Exception as exc:  # a worker's MaskforgeError (DeviceError...) is the run's error
+            cause = _maskforge_cause(exc)
+            if cause is None:
+                raise
+            raise cause from None
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _maskforge_cause(exc: BaseException) -> Exception | None:
+    """The first MaskforgeError in an exception's chain (Ray wraps worker errors), or None."""
+    from ..errors import MaskforgeError
+
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, MaskforgeError) and not type(e).__module__.startswith("ray"):
+            return e
+        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
+    return None
 
 
 def run_plan(

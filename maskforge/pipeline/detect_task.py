@@ -19,7 +19,8 @@ from .cache import StageCache
 from .decode_stage import decode_samples, reject_row
 from .plan import RunPlan, shard_key
 
-#: Images per call of the detect stage (MTCNN batches them).
+#: Images per call of the detect stage at least (MTCNN batches them; a larger
+#: ``detect.batch_size`` makes the calls larger too).
 BATCH = 32
 
 
@@ -66,8 +67,9 @@ class DetectTask:
         )
         t_decode = time.perf_counter() - t0
         rows: list[dict[str, Any]] = []
-        for start in range(0, len(decoded), BATCH):
-            chunk = decoded[start : start + BATCH]
+        batch = max(BATCH, int(self.plan.recipe["detect"].get("batch_size") or BATCH))
+        for start in range(0, len(decoded), batch):
+            chunk = decoded[start : start + batch]
             for d, result in zip(chunk, self._detect(chunk), strict=True):
                 if isinstance(result, tuple):  # (reason, detail)
                     rejects.append(reject_row(d.sample, "detect", *result))

@@ -62,7 +62,7 @@ def test_split_pools_execute_on_a_logical_gpu(faces: Path, tmp_path: Path):
     import ray
 
     plan = _plan(tmp_path, faces, "cpu")
-    ray.init(num_cpus=3, num_gpus=1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=3, num_gpus=1, include_dashboard=False, log_to_driver=False)
     try:
         stats = list(iter_ray(plan, [s.index for s in plan.shards], gpu_pool=True))
     finally:

@@ -144,8 +144,8 @@ def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -
     }
     if address:
         kwargs["address"] = address
-    else:
-        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
+    else:  # our own local instance, never another user's Ray found on this machine
+        kwargs.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus)
     ray.init(**kwargs)
     for name in ("ray", "ray.data", "ray._private", "ray.util"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -157,10 +157,10 @@ class EmbedTask:
         it ``wants_source`` (a face whose source no longer decodes uses its crop), else crops."""
         from ..embed.chips import landmarks_to_source
 
-        crops = [decode_image(b) for b in faces.column("image").to_pylist()]
+        encoded = faces.column("image").to_pylist()
         lm5 = [np.asarray(p, np.float32) for p in faces.column("landmarks5").to_pylist()]
         if not wants_source:
-            return crops, lm5, 0
+            return [decode_image(b) for b in encoded], lm5, 0
         ids = faces.column("sample_id").to_pylist()
         transforms = faces.column("transform").to_pylist()
         samples = {s.sample_id: s for s in self.plan.shards[index].samples}
@@ -176,8 +176,8 @@ class EmbedTask:
             if sid in pixels and transforms[i] is not None:
                 images.append(pixels[sid])
                 points.append(landmarks_to_source(lm5[i], np.asarray(transforms[i])))
-            else:
-                images.append(crops[i])
+            else:  # the crop is decoded only when the source cannot be
+                images.append(decode_image(encoded[i]))
                 points.append(lm5[i])
                 from_crop += 1
         return images, points, from_crop

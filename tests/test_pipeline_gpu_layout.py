@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from maskforge.pipeline.pools import embeds_on_cuda, gpu_pool_resources
-from maskforge.pipeline.runner import iter_ray
+from maskforge.pipeline.ray_executor import default_layout, iter_ray
 
 RECIPE = """
 seed = 5
@@ -53,8 +53,13 @@ def test_gpu_pool_resources_leave_cpus_to_the_cpu_pools():
 
 
 def test_gpu_pool_only_for_an_embedder_on_cuda(faces: Path, tmp_path: Path):
-    assert embeds_on_cuda(_plan(tmp_path / "a", faces, "auto"))
-    assert not embeds_on_cuda(_plan(tmp_path / "b", faces, "cpu"))
+    on_cuda, on_cpu = _plan(tmp_path / "a", faces, "auto"), _plan(tmp_path / "b", faces, "cpu")
+    assert embeds_on_cuda(on_cuda) and not embeds_on_cuda(on_cpu)
+    # with a GPU: split layout only for the CUDA embedder; without one: a single CPU pool
+    assert [p.kind for p in default_layout(on_cuda, 16, 1, 8)] == ["cpu", "gpu", "cpu"]
+    assert len(default_layout(on_cpu, 16, 1, 8)) == 1 and len(default_layout(on_cuda, 16, 0, 8)) == 1
+    embed_pool = default_layout(on_cuda, 16, 1, 8)[1]
+    assert embed_pool.size == 4 and embed_pool.num_gpus == 0.25 and embed_pool.threads == 2
 
 
 @pytest.mark.slow
@@ -64,7 +69,10 @@ def test_split_pools_execute_on_a_logical_gpu(faces: Path, tmp_path: Path):
     plan = _plan(tmp_path, faces, "cpu")
     ray.init(address="local", num_cpus=3, num_gpus=1, include_dashboard=False, log_to_driver=False)
     try:
-        stats = list(iter_ray(plan, [s.index for s in plan.shards], gpu_pool=True))
+        todo = [s.index for s in plan.shards]
+        layout = default_layout(plan, cpus=3, gpus=1, shards=len(todo), gpu_pool=True)
+        assert [p.kind for p in layout] == ["cpu", "gpu", "cpu"]
+        stats = list(iter_ray(plan, todo, layout=layout))
     finally:
         ray.shutdown()
     assert len(stats) == len(plan.shards) == 1

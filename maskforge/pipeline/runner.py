@@ -1,17 +1,15 @@
 """Running a plan: the local executor, the Ray executor, and the end-of-run files.
 
-Shards of whole identities are the unit of work. The Ray executor never groups or shuffles through
-Ray: it streams shard indexes through an actor pool of :class:`ShardTask` workers (models loaded
-once per actor), and every worker writes its own shard files.
+Shards of whole identities are the unit of work. The Ray executor
+(:mod:`maskforge.pipeline.ray_executor`) never groups or shuffles through Ray: it streams shard
+indexes through pools of long-lived actors (models loaded once per actor), and every worker writes
+its own shard files.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import logging
-import os
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,8 +28,8 @@ from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .plan import RunPlan
-from .pools import embeds_on_cuda, gpu_pool_resources
 from .quiet import redirect_output
+from .ray_executor import iter_ray, restart_summary
 
 log = logging.getLogger("maskforge")
 
@@ -91,161 +89,6 @@ def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[
     pipe = ShardPipeline(plan, resume)
     for index in todo:
         yield pipe(index)
-
-
-class _RayStageWorker:
-    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor.
-
-    ``pool`` is ``"cpu"`` or ``"gpu"``. A CPU actor hides every GPU from its own process before
-    any model loads (Ray leaves ``CUDA_VISIBLE_DEVICES`` unset in actors with ``num_gpus=0``, so
-    ``auto`` devices would otherwise open a CUDA context in every CPU actor). A GPU actor sees
-    the GPU Ray assigned it, and its embedder must get CUDA. ``threads``: torch threads.
-    """
-
-    def __init__(
-        self,
-        plan_file: str,
-        resume: bool,
-        stages: tuple[str, ...] | None,
-        pool: str = "cpu",
-        threads: int | None = None,
-    ) -> None:
-        if pool == "cpu":
-            os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        with open(plan_file, "rb") as fh:
-            plan = pickle.load(fh)
-        self.pool = pool
-        self.pipe = ShardPipeline(plan, resume, stages, gpu=pool == "gpu", threads=threads)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out = []
-        worker = {"pool": self.pool, "pid": os.getpid(),
-                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
-        for i, prev in zip(batch["shard"], batch["stats"], strict=True):
-            upstream = json.loads(prev) if prev else None
-            stats = self.pipe(int(i), upstream)
-            for name, _ in self.pipe.tasks:
-                stats["stages"][name]["worker"] = worker
-            out.append(json.dumps(stats, default=str))
-        return {"shard": batch["shard"], "stats": out}
-
-
-def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    kwargs: dict[str, Any] = {
-        "include_dashboard": False,
-        "log_to_driver": False,
-        "logging_level": logging.ERROR,
-    }
-    if address:
-        kwargs["address"] = address
-    else:  # our own local instance, never another user's Ray found on this machine
-        kwargs.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus)
-    ray.init(**kwargs)
-    for name in ("ray", "ray.data", "ray._private", "ray.util"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    return True
-
-
-def iter_ray(
-    plan: RunPlan,
-    todo: list[int],
-    *,
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-    gpu_pool: bool | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Process shards on Ray (an embedded local instance unless ``address`` is given).
-
-    Without GPUs (or when the embedder would not run on CUDA), one pool of CPU actors runs
-    every task of a shard (no hand-off cost). With GPUs and a CUDA embedder, detection runs on a
-    CPU actor pool, embedding on a pool of fractional-GPU actors and the rest on a CPU pool; Ray
-    Data streams shards through them so CPU and GPU stages overlap. ``gpu_pool`` forces the
-    choice (tests run the split layout on a logical GPU with ``device = "cpu"``).
-    """
-    import warnings
-
-    import ray
-
-    started_here = _init_ray(num_cpus, num_gpus, address)
-    plan_file = plan.out / "cache" / "plan.pkl"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(plan_file, "wb") as fh:
-        pickle.dump(plan, fh)
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        ctx.print_on_execution_start = False
-        ctx.verbose_progress = False
-        ctx.enable_operator_progress_bars = False
-        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
-        gpus = int(ray.available_resources().get("GPU", 0))
-        ds = ray.data.from_items(
-            [{"shard": i, "stats": ""} for i in todo], override_num_blocks=len(todo)
-        )
-
-        def pool(
-            stages: tuple[str, ...] | None, size: int, kind: str = "cpu", threads: int | None = None,
-            **res: Any,
-        ) -> None:
-            nonlocal ds
-            kwargs = {"plan_file": str(plan_file), "resume": resume, "stages": stages,
-                      "pool": kind, "threads": threads}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = ds.map_batches(
-                    _RayStageWorker,
-                    fn_constructor_kwargs=kwargs,
-                    batch_size=1,
-                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
-                    max_restarts=3,
-                    max_task_retries=3,
-                    **res,
-                )
-
-        split = gpus > 0 and embeds_on_cuda(plan) if gpu_pool is None else gpu_pool and gpus > 0
-        if split:
-            actors, res, threads = gpu_pool_resources(cpus, gpus)
-            pool(("detect",), cpus, num_cpus=1)
-            pool(("embed",), actors, kind="gpu", threads=threads, **res)
-            pool(("finish",), cpus, num_cpus=1)
-        else:
-            pool(None, cpus, threads=1, num_cpus=1)
-        try:
-            for row in ds.iter_rows():
-                yield json.loads(row["stats"])
-        except Exception as exc:  # a worker's MaskforgeError (DeviceError...) is the run's error
-            cause = _maskforge_cause(exc)
-            if cause is None:
-                raise
-            raise cause from None
-    finally:
-        if started_here:
-            ray.shutdown()
-
-
-def _maskforge_cause(exc: BaseException) -> Exception | None:
-    """The first MaskforgeError in an exception's chain (Ray wraps worker errors), or None."""
-    from ..errors import MaskforgeError
-
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        e = todo.pop(0)
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, MaskforgeError) and not type(e).__module__.startswith("ray"):
-            return e
-        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
-    return None
 
 
 def run_plan(
@@ -400,6 +243,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
+    extra = {"ray": restart_summary(result.shard_stats)} if any("ray" in s for s in result.shard_stats) else None
     manifest = build_manifest(
         recipe=plan.recipe,
         input_path=plan.input_path,
@@ -414,6 +258,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             "reused": result.skipped_shards,
             "keys": plan.stage_keys,
         },
+        extra=extra,
         dataset_files=[
             str(layout.shard_file(layout.dataset, s.index).relative_to(plan.out))
             for s in plan.shards

@@ -119,7 +119,6 @@ class EmbedTask:
         key = self.cache_key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
-        t0 = time.perf_counter()
         faces = self.detect.cache.read(
             index, columns=["sample_id", "image", "landmarks5", "transform"]
         )
@@ -127,8 +126,9 @@ class EmbedTask:
         vectors = np.zeros((0, 0), np.float32)
         from_crop = 0
         info: dict[str, Any] = dict(getattr(self.plan, "embed_identity", None) or {})
-        if ids:
-            embedder = self.embedder
+        embedder = self.embedder if ids else None  # model loading is not the shard's time
+        t0 = time.perf_counter()
+        if embedder is not None:
             images, points, from_crop = self._inputs(index, faces, embedder.wants_source)
             t_inputs = time.perf_counter() - t0
             vectors = np.asarray(embedder.embed(images, points), np.float32)

@@ -61,6 +61,7 @@ def test_facenet_weights_appearing_change_the_embed_key(tmp_path, tiny_input, mo
         after = _plan(tmp_path, tiny_input, name="after")
     assert after.embed_identity["name"] == "facenet-vggface2"
     assert after.stage_keys["embed"] != before.stage_keys["embed"]
+    assert after.stage_keys["dataset"] != before.stage_keys["dataset"]  # cleaning redone too
     assert after.stage_keys["detect"] == before.stage_keys["detect"]
 
 

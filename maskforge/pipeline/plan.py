@@ -74,7 +74,8 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
     embed_identity, embed_parts = _plan_embedder(data)
     keys["embed"] = config_key("embed", keys["detect"], embed_parts)
-    keys["dataset"] = config_key("dataset", semantic)
+    # the resolved embedder decides which samples cleaning keeps: part of the dataset key too
+    keys["dataset"] = config_key("dataset", semantic, *([embed_parts] if embed_parts else []))
     samples, dropped = choose_identities(listing, data)
     shards = make_shards(samples, data["source"]["shard_size"])
     splits: dict[str, str] = {}

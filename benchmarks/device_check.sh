@@ -32,10 +32,12 @@ env = lambda: os.environ.get("CUDA_VISIBLE_DEVICES")
 print("plain task num_gpus=0:", ray.get(ray.remote(num_gpus=0)(env).remote()))
 print("plain task num_gpus=1:", ray.get(ray.remote(num_gpus=1)(env).remote()))
 print("fractional num_gpus=0.25:", ray.get(ray.remote(num_gpus=0.25)(env).remote()))
-from maskforge.pipeline.runner import _RayStageWorker
-class Probe(_RayStageWorker):
-    def __init__(self, pool):  # the pool's device handling only, no plan
-        if pool == "cpu":
+import inspect
+from maskforge.pipeline.ray_executor import ShardActor
+assert 'os.environ["CUDA_VISIBLE_DEVICES"] = ""' in inspect.getsource(ShardActor.__init__)
+class Probe:
+    def __init__(self, kind):  # what ShardActor does for its kind, without a plan
+        if kind == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
     def env(self):
         import torch

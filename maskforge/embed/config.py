@@ -18,8 +18,8 @@ class EmbedConfig(Table):
 
     embedder: Literal[EMBEDDERS] = Field(
         "auto",
-        description="`auto` (facenet-vggface2 when its weights are found, else dlib-resnet), "
-        "`facenet-vggface2` or `dlib-resnet`",
+        description="which embedder (docs/cleaning.md); `auto`: facenet-vggface2 when its weights "
+        "are found, else dlib-resnet",
     )
     weights: str | None = Field(
         None, description="path of the facenet state dict or the dlib `.dat` model file"

@@ -43,6 +43,10 @@ class RunPlan:
     stage_keys: dict[str, str] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
+    #: Direct-mode writer tasks run on each shard after the dataset tasks (name -> options; see
+    #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
+    writers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset: bool = True
 
     @property
     def layout(self) -> Layout:

@@ -1,20 +1,12 @@
-"""Running a plan: the local executor, the Ray executor, and the end-of-run files.
-
-Shards of whole identities are the unit of work. The Ray executor never groups or shuffles through
-Ray: it streams shard indexes through an actor pool of :class:`ShardTask` workers (models loaded
-once per actor), and every worker writes its own shard files.
-"""
+"""Running a dataset plan: its shards on an executor (:mod:`.executors`), then the end-of-run
+files (labels.csv, consolidated tables, manifest, report)."""
 
 from __future__ import annotations
 
 import csv
-import json
 import logging
-import os
-import pickle
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
@@ -26,13 +18,14 @@ import pyarrow.parquet as pq
 from ..io.manifest import build_manifest, mark_running, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
 from ..io.writer import is_done, write_table_atomic
-from .detect_task import DetectTask
-from .embed_task import EmbedTask
+from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
 from .finish_task import FinishTask
 from .plan import RunPlan
-from .quiet import redirect_output
 
 log = logging.getLogger("maskforge")
+
+__all__ = ["ProgressFn", "RunResult", "ShardPipeline", "execute", "finish_run", "iter_local",
+           "iter_ray", "run_plan"]
 
 
 @dataclass
@@ -49,143 +42,6 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-ProgressFn = Callable[[dict[str, Any]], None]
-
-
-class ShardPipeline:
-    """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``."""
-
-    def __init__(self, plan: RunPlan, resume: bool = True, stages: tuple[str, ...] | None = None) -> None:
-        self.plan = plan
-        self.resume = resume
-        tasks: list[tuple[str, Any]] = []
-        if plan.has("detect"):
-            tasks.append(("detect", DetectTask(plan)))
-            if plan.needs_embeddings:
-                tasks.append(("embed", EmbedTask(plan)))
-        tasks.append(("finish", FinishTask(plan)))
-        self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
-
-    def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
-        stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
-        stats: dict[str, Any] = {"shard": index}
-        for name, task in self.tasks:
-            s = task(index, resume=self.resume)
-            stages[name] = {k: s.get(k) for k in ("seconds", "skipped", "model") if k in s}
-            if name == "finish":
-                stats = dict(s)
-        stats["stages"] = stages
-        return stats
-
-
-def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[dict[str, Any]]:
-    """Process shards one after another in this process."""
-    pipe = ShardPipeline(plan, resume)
-    for index in todo:
-        yield pipe(index)
-
-
-class _RayStageWorker:
-    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor."""
-
-    def __init__(self, plan_file: str, resume: bool, stages: tuple[str, ...] | None) -> None:
-        with open(plan_file, "rb") as fh:
-            plan = pickle.load(fh)
-        self.pipe = ShardPipeline(plan, resume, stages)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out = []
-        for i, prev in zip(batch["shard"], batch["stats"], strict=True):
-            upstream = json.loads(prev) if prev else None
-            out.append(json.dumps(self.pipe(int(i), upstream), default=str))
-        return {"shard": batch["shard"], "stats": out}
-
-
-def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    kwargs: dict[str, Any] = {
-        "include_dashboard": False,
-        "log_to_driver": False,
-        "logging_level": logging.ERROR,
-    }
-    if address:
-        kwargs["address"] = address
-    else:
-        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
-    ray.init(**kwargs)
-    for name in ("ray", "ray.data", "ray._private", "ray.util"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    return True
-
-
-def iter_ray(
-    plan: RunPlan,
-    todo: list[int],
-    *,
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Process shards on Ray (an embedded local instance unless ``address`` is given).
-
-    Without GPUs, one pool of CPU actors runs every task of a shard (no hand-off cost). With
-    GPUs, detection runs on a CPU actor pool, embedding on a GPU actor pool and the rest on a CPU
-    pool; Ray Data streams shards through them so CPU and GPU stages overlap.
-    """
-    import warnings
-
-    import ray
-
-    started_here = _init_ray(num_cpus, num_gpus, address)
-    plan_file = plan.out / "cache" / "plan.pkl"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(plan_file, "wb") as fh:
-        pickle.dump(plan, fh)
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        ctx.print_on_execution_start = False
-        ctx.verbose_progress = False
-        ctx.enable_operator_progress_bars = False
-        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
-        gpus = int(ray.available_resources().get("GPU", 0))
-        ds = ray.data.from_items(
-            [{"shard": i, "stats": ""} for i in todo], override_num_blocks=len(todo)
-        )
-
-        def pool(stages: tuple[str, ...] | None, size: int, **res: Any) -> None:
-            nonlocal ds
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = ds.map_batches(
-                    _RayStageWorker,
-                    fn_constructor_kwargs={"plan_file": str(plan_file), "resume": resume, "stages": stages},
-                    batch_size=1,
-                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
-                    max_restarts=3,
-                    max_task_retries=3,
-                    **res,
-                )
-
-        if gpus and plan.needs_embeddings:
-            pool(("detect",), cpus, num_cpus=1)
-            pool(("embed",), gpus, num_gpus=1, num_cpus=0)
-            pool(("finish",), cpus, num_cpus=1)
-        else:
-            pool(None, cpus, num_cpus=1)
-        for row in ds.iter_rows():
-            yield json.loads(row["stats"])
-    finally:
-        if started_here:
-            ray.shutdown()
-
-
 def run_plan(
     plan: RunPlan,
     *,
@@ -198,7 +54,8 @@ def run_plan(
 ) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
-    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
+    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table. A plan
+    with writer tasks runs them on every shard (a done shard's dataset tasks are then reused).
     """
     ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
     num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
@@ -209,7 +66,7 @@ def run_plan(
     mark_running(plan.out, plan.recipe)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
-    done = [i for i in indexes if resume and finish.is_done(i)]
+    done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
     stats: list[dict[str, Any]] = []
     for i in done:
@@ -217,21 +74,8 @@ def run_plan(
         stats.append(s)
         if progress:
             progress(s)
-    if todo:
-        if executor == "local":
-            for s in iter_local(plan, todo, resume):
-                stats.append(s)
-                if progress:
-                    progress(s)
-        elif executor == "ray":
-            with redirect_output(plan.out / "logs" / "ray.log"):
-                it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
-                for s in it:
-                    stats.append(s)
-                    if progress:
-                        progress(s)
-        else:
-            raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
+    stats += execute(plan, todo, executor=executor, resume=resume, num_cpus=num_cpus,
+                     num_gpus=num_gpus, address=address, progress=progress)  # fmt: skip
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds)

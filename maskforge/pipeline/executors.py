@@ -187,7 +187,11 @@ def iter_ray(
             yield json.loads(row["stats"])
     finally:
         if started_here:
+            from .ray_procs import ray_descendants, reap
+
+            procs = ray_descendants()
             ray.shutdown()
+            reap(procs)
 
 
 def execute(
@@ -220,8 +224,9 @@ def execute(
     with _stop_ray_on_signals(), redirect_output((work_dir or plan.out) / "logs" / "ray.log"):
         it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
                       address=address, work_dir=work_dir)  # fmt: skip
-        for s in it:
-            stats.append(s)
-            if progress:
-                progress(s)
+        with contextlib.closing(it):  # an interruption still runs its shutdown, here and now
+            for s in it:
+                stats.append(s)
+                if progress:
+                    progress(s)
     return stats

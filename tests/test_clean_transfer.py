@@ -6,6 +6,7 @@ import csv
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -102,6 +103,13 @@ def test_clean_move_to_all_or_nothing_then_rerun_keeps_the_record(dataset: Path,
     assert files(dataset) == before
     flagged = removed(out)
     assert sorted(flagged) == sorted(f for f in before if "/x_" in f)  # both intruders found
+    # action=flag (a recipe key through --set): flagged samples stay in the dataset, and are
+    # listed in removed.csv all the same
+    res = runner.invoke(main, args[:-2] + ["--set", "clean.action=flag"])
+    assert res.exit_code == 0, res.output
+    assert sorted(removed(out)) == sorted(flagged)
+    kept = [r for f in sorted((out / "dataset").glob("shard-*.parquet")) for r in pq.read_table(f).to_pylist()]
+    assert {r["source_path"] for r in kept if r["clean_flagged"]} == set(flagged)
     (dest / taken).unlink()
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output

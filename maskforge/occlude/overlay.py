@@ -61,12 +61,14 @@ def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
     """Every regular, non-hidden file under ``src_dir`` (relative POSIX paths, sorted),
     skipping folders in ``exclude`` (e.g. an output folder nested in the source)."""
     src = Path(src_dir)
-    skip = {Path(p).resolve() for p in exclude}
+    from ..io.paths import resolved
+
+    skip = {resolved(p) for p in exclude}
     out = []
     for root, dirs, files in os.walk(src):
         rp = Path(root)
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and (rp / d).resolve() not in skip
+            d for d in dirs if not d.startswith(".") and resolved(rp / d) not in skip
         )
         out += [(rp / f).relative_to(src).as_posix() for f in files if not f.startswith(".")]
     return sorted(out)

@@ -83,7 +83,7 @@ def path_under(dest: str | os.PathLike[str], source_path: str, suffix: str | Non
     parts = [
         "__" if p == ".." else p
         for p in PurePosixPath(source_path.replace("\\", "/")).parts
-        if p not in ("/", "", ".")
+        if p.strip("/") not in ("", ".")  # the root ("/", "//") and "." go
     ]
     if not parts:
         raise ValueError(f"empty source path {source_path!r}")

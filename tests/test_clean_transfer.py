@@ -120,3 +120,15 @@ def test_clean_move_to_all_or_nothing_then_rerun_keeps_the_record(dataset: Path,
     assert res.exit_code == 0, res.output
     assert removed(out) == sorted(flagged)
     assert not (out / JOURNAL).exists()
+
+
+def test_copy_again_is_a_no_op_but_other_content_is_a_conflict(tree: Path, tmp_path: Path):
+    dest, journal = tmp_path / "copies", tmp_path / "out" / JOURNAL
+    pairs = plan_transfer(tree, ["a/1.jpg", "b/2.jpg"], dest)
+    for _ in range(2):  # the same --copy-to twice
+        check_transfer(pairs, "--copy-to")
+        assert run_transfer(pairs, move=False, journal=journal) == 2
+    assert files(dest) == ["a/1.jpg", "b/2.jpg"] and len(files(tree)) == 4
+    (dest / "b" / "2.jpg").write_bytes(b"changed")
+    with pytest.raises(OutputError, match="already exist"):
+        check_transfer(pairs, "--copy-to")

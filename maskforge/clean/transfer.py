@@ -34,8 +34,12 @@ def plan_transfer(src_root: Path, rel_paths: Iterable[str], dest: Path) -> list[
 
 
 def check_transfer(pairs: list[tuple[Path, Path]], flag: str) -> None:
-    """OutputError, before anything is moved, when a destination exists or a source is missing."""
-    taken = [d for _, d in pairs if d.exists() or d.is_symlink()]
+    """OutputError, before anything is moved, when a destination exists (with other content than
+    its source) or a source is missing."""
+    taken = [
+        d for s, d in pairs
+        if (d.exists() or d.is_symlink()) and not (d.is_file() and s.is_file() and _same_bytes(s, d))
+    ]  # a destination holding the very bytes of its source is done already (a rerun)
     if taken:
         raise OutputError(
             f"{len(taken)} file(s) already exist under {flag} (e.g. {str(taken[0])!r}); nothing was "

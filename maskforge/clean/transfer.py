@@ -15,7 +15,6 @@ import csv
 import io
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,15 +53,10 @@ def check_transfer(pairs: list[tuple[Path, Path]], flag: str) -> None:
 
 
 def _copy_into_place(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy through the one atomic writer (a reader never sees half a file), then the source's
+    times and mode."""
+    write_bytes_atomic(src.read_bytes(), dst)
+    shutil.copystat(src, dst)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

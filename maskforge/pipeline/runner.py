@@ -1,5 +1,6 @@
-"""Running a dataset plan: its shards on an executor (:mod:`.executors`), then the end-of-run
-files (labels.csv, consolidated tables, manifest, report)."""
+"""Running a dataset plan: its shards on an executor (:mod:`.executors`: in this process, or on
+Ray through :mod:`.ray_executor`), then the end-of-run files (labels.csv, consolidated tables,
+manifest, report)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..io.writer import is_done, write_table_atomic
 from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
 from .finish_task import FinishTask
 from .plan import RunPlan
+from .ray_executor import restart_summary
 
 log = logging.getLogger("maskforge")
 
@@ -182,6 +184,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
+    extra = {"ray": restart_summary(result.shard_stats)} if any("ray" in s for s in result.shard_stats) else None
     manifest = build_manifest(
         recipe=plan.recipe,
         input_path=plan.input_path,
@@ -196,6 +199,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             "reused": result.skipped_shards,
             "keys": plan.stage_keys,
         },
+        extra=extra,
         dataset_files=[
             str(layout.shard_file(layout.dataset, s.index).relative_to(plan.out))
             for s in plan.shards

@@ -160,14 +160,14 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     if finished:
         click.echo(f"finished an interrupted {finished[0]} of {finished[1]} files")
     read_keep(keep)  # an unreadable keep list stops here, before any work
-    recipe = direct_recipe("clean", {
+    tables = {
         "detect": {"size": 112},
         "embed": {"embedder": embedder, "device": device, "batch_size": batch_size,
                   "weights": str(weights.resolve()) if weights else None},
         "clean": {"method": method, "threshold": threshold, "min_images": min_images,
                   "keep": str(keep.resolve()) if keep else None},
-    }, overrides)  # fmt: skip
-    plan = plan_run(recipe, input=src_dir, output=output)
+    }  # fmt: skip
+    plan = plan_run(direct_recipe("clean", tables, overrides), input=src_dir, output=output)
     listing = plan.listing
     click.echo(f"{len(listing.samples)} images, {len(listing.labels)} identities")
     with Progress(len(listing.samples), quiet=quiet, desc="clean") as bar:
@@ -183,16 +183,19 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     write_redirect(output / "report.html")
     _write_clean_manifest(output, result, scores, listing, moved if move_to else 0,
                           moved if copy_to else 0, time.perf_counter() - started)  # fmt: skip
-    c = result.counts
-    too_few = len({r["identity"] for r in scores.select(["identity", "status"]).to_pylist()
-                   if r["status"] == "too_few_images"})  # fmt: skip
-    click.echo(
-        f"flagged {len(flagged)} of {scores.num_rows} faces ({too_few} identities with < "
-        f"{min_images} images not cleaned, {c['rejects']} images without a usable face); "
-        f"report: {output / 'report' / 'index.html'}"
-    )
+    click.echo(_summary(scores, len(flagged), min_images, result.counts["rejects"], output))
     if moved:
         click.echo(f"{'moved' if move_to else 'copied'} {moved} files to {dest}")
+
+
+def _summary(scores: Any, flagged: int, min_images: int, rejects: int, output: Path) -> str:
+    too_few = len({r["identity"] for r in scores.select(["identity", "status"]).to_pylist()
+                   if r["status"] == "too_few_images"})  # fmt: skip
+    return (
+        f"flagged {flagged} of {scores.num_rows} faces ({too_few} identities with < {min_images} "
+        f"images not cleaned, {rejects} images without a usable face); "
+        f"report: {output / 'report' / 'index.html'}"
+    )
 
 
 def _write_clean_manifest(output: Path, result: Any, scores: Any, listing: Any, moved: int,

@@ -140,7 +140,9 @@ def iter_ray(
     """
     import ray
 
-    ours = not ray.is_initialized()  # an instance started here is stopped here, whatever happens
+    # an instance started here is stopped here, whatever happens; one only joined is left running
+    ours = not ray.is_initialized()
+    local = ours and not address
     try:
         init_ray(num_cpus, num_gpus, address)
         plan_file = (work_dir or plan.out) / "cache" / "plan.pkl"
@@ -159,7 +161,7 @@ def iter_ray(
         if ours:
             from .ray_procs import ray_descendants, reap
 
-            procs = ray_descendants()  # also those of a start-up that was interrupted
+            procs = ray_descendants() if local else []  # also those of an interrupted start-up
             if ray.is_initialized():
                 ray.shutdown()
             reap(procs)

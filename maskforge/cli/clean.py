@@ -14,24 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import RecipeError
 from ._common import Progress, direct_recipe, user_errors
 
 REMOVED_COLUMNS = ("path", "identity", "score", "threshold", "method", "reason", "nearest_identity")
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
-
-
-def check_device(device: str) -> None:
-    """RecipeError unless ``device`` is auto, cpu, mps, cuda or cuda:N."""
-    if not _DEVICE.fullmatch(device):
-        raise RecipeError(f"unknown --device {device!r}: use auto, cpu, cuda or cuda:N")
 
 
 def removed_rows(scores: Any) -> list[dict[str, str]]:
@@ -81,7 +72,7 @@ def write_removed(path: Path, rows: list[dict[str, str]], listed: set[str]) -> i
     "--embedder",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "facenet-vggface2", "dlib-resnet"]),
+    type=click.Choice(["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]),
 )
 @click.option(
     "--method", default="robust", show_default=True, type=click.Choice(["robust", "mean-distance"])
@@ -143,6 +134,7 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
         resume_transfer,
         run_transfer,
     )
+    from ..embed.base import check_device
     from ..io.paths import check_destination
     from ..pipeline import plan_run
     from ..pipeline.runner import run_plan

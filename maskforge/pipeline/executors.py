@@ -28,12 +28,21 @@ class ShardPipeline:
 
     The stats are those of the ``finish`` task (or, in a plan without dataset tasks, the shard's
     index and input count), with each task's timings under ``stages`` and each writer task's own
-    stats under its name."""
+    stats under its name. ``gpu`` and ``threads`` are passed to the embed task (the GPU pool of
+    the Ray executor, a CPU actor's thread budget)."""
 
-    def __init__(self, plan: RunPlan, resume: bool = True, stages: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        resume: bool = True,
+        stages: tuple[str, ...] | None = None,
+        gpu: bool = False,
+        threads: int | None = None,
+    ) -> None:
         self.plan = plan
         self.resume = resume
-        self.tasks = [(n, t) for n, t in plan_tasks(plan) if stages is None or n in stages]
+        tasks = plan_tasks(plan, stages, gpu=gpu, threads=threads)
+        self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
 
     def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
         stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))

@@ -33,8 +33,16 @@ def _writer(name: str) -> Callable[[RunPlan, dict[str, Any]], Task]:
     raise ValueError(f"unknown writer task {name!r}")
 
 
-def plan_tasks(plan: RunPlan) -> list[tuple[str, Task]]:
-    """``(name, task)`` for every task of ``plan``, in running order."""
+def plan_tasks(
+    plan: RunPlan,
+    stages: tuple[str, ...] | None = None,
+    *,
+    gpu: bool = False,
+    threads: int | None = None,
+) -> list[tuple[str, Task]]:
+    """``(name, task)`` for the tasks of ``plan`` named in ``stages`` (None: all), in running
+    order. ``gpu`` and ``threads`` go to the embed task."""
+    wanted = set(task_names(plan) if stages is None else stages)
     tasks: list[tuple[str, Task]] = []
     if plan.dataset:
         from .detect_task import DetectTask
@@ -43,11 +51,11 @@ def plan_tasks(plan: RunPlan) -> list[tuple[str, Task]]:
 
         if plan.has("detect"):
             tasks.append(("detect", DetectTask(plan)))
-            if plan.needs_embeddings:
-                tasks.append(("embed", EmbedTask(plan)))
+            if plan.needs_embeddings and "embed" in wanted:
+                tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
         tasks.append(("finish", FinishTask(plan)))
-    tasks += [(name, _writer(name)(plan, opts)) for name, opts in plan.writers.items()]
-    return tasks
+    tasks += [(name, _writer(name)(plan, opts)) for name, opts in plan.writers.items() if name in wanted]
+    return [(n, t) for n, t in tasks if n in wanted]
 
 
 def task_names(plan: RunPlan) -> list[str]:

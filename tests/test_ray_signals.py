@@ -66,9 +66,9 @@ def test_sigterm_unwinds_the_driver_and_handlers_are_restored():
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
-def test_killed_driver_leaves_no_ray_processes(tmp_path: Path, sig: signal.Signals = signal.SIGTERM):
-    """A real run on ``--executor ray``, killed once Ray has started workers (SIGINT takes the same
-    path through the executor; one signal is tested here to keep the suite fast)."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_killed_driver_leaves_no_ray_processes(tmp_path: Path, sig: signal.Signals):
+    """A real run on ``--executor ray``, stopped once Ray has started worker processes."""
     rng = np.random.default_rng(1)
     for i in range(60):
         folder = tmp_path / "src" / f"id{i:02d}"

@@ -46,6 +46,16 @@ def read_keep(path: str | os.PathLike[str] | None) -> KeepList:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SourceError(f"cannot read keep list {str(p)!r}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"keep list {str(p)!r} is not a UTF-8 text file: give a CSV with a path column "
+            "(one dataset-relative path per line)"
+        ) from exc
+    if "\x00" in text:
+        raise SourceError(
+            f"keep list {str(p)!r} is a binary file: give a CSV with a path column "
+            "(one dataset-relative path per line)"
+        )
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return KeepList()

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import RecipeError
+from ..io.paths import check_destination
 from ..io.sources import list_samples
 from ..recipe import Recipe, load_recipe
 from .plan import RunPlan, make_plan
@@ -31,6 +32,7 @@ def plan_run(
     if out_path is None:
         raise RecipeError("no output: give --output DIR or set output = \"...\" in the recipe")
     in_path = _resolve(str(in_path), recipe)
+    check_destination(out_path, in_path, what="output")
     listing = list_samples(in_path)
     return make_plan(recipe, listing, str(in_path), Path(out_path))
 

@@ -68,6 +68,25 @@ def write_json_atomic(data: Any, path: Path) -> None:
         raise
 
 
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write UTF-8 ``text`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = _atomic_target(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def temp_files(folder: Path) -> list[Path]:
+    """Temporary files the atomic writers above left in ``folder`` (a killed writer's)."""
+    folder = Path(folder)
+    return sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+
+
 def is_done(parquet: Path) -> bool:
     """A shard is done when its Parquet file and its stats file both exist."""
     return Path(parquet).is_file() and stats_path(Path(parquet)).is_file()

@@ -16,7 +16,7 @@ from ..io.decode import decode_image
 from ..recipe import Key, check_table
 from .cache import StageCache
 from .detect_task import DetectTask
-from .plan import RunPlan, shard_key
+from .plan import RunPlan
 
 EMBED_SPEC = {
     "embedder": Key((str,), "auto", None, "auto | facenet-vggface2 | dlib-resnet"),
@@ -58,7 +58,7 @@ class EmbedTask:
         return self._embedder
 
     def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
-        key = shard_key(self.plan.shards[index])
+        key = self.plan.shard_key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
         t0 = time.perf_counter()

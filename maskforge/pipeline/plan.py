@@ -1,21 +1,32 @@
-"""The plan of a run: validated recipe, listing, identity-aligned shards, and stage keys.
+"""The plan of a run: validated recipe, listing, identity-aligned shards, labels and keys.
 
 A *stage key* is a short hash of everything a stage's output depends on (its configuration, the
 configurations of the stages before it, the seed where it is random). Cached stage outputs live in
 folders named by their key, so changing, say, the cleaning threshold reuses detection and
 embeddings, while changing the detector recomputes everything after it.
+
+A *shard key* identifies a shard's input: for every sample its id, identity, relative path,
+geometry hints, and the file's size and modification time in nanoseconds (see
+:func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A finished shard is
+reused only when both keys match.
+
+The *label space* (:attr:`RunPlan.labels`, written to ``OUT/labels.csv``) is the identities the
+plan keeps, sorted by name, numbered 0..K-1. Labels are given to rows when the dataset shard is
+written, never stored in a stage cache; the dataset shard's key covers its identities' labels and
+splits, so a changed label space rewrites exactly the shards whose labels moved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io.sharding import Shard, make_shards
-from ..io.sources import Listing
+from ..io.sources import Listing, SourceSample
 from ..recipe import Recipe
 from .layout import Layout
 
@@ -26,9 +37,36 @@ def config_key(*parts: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
+def input_fingerprint(sample: SourceSample) -> list[Any]:
+    """What identifies one input file's content: id, identity, relative path, hints, and the
+    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
+    (the decode stage rejects it)."""
+    try:
+        st = os.stat(sample.path)
+        size, mtime = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime = -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
+
+
 def shard_key(shard: Shard) -> str:
-    """Identifies a shard's content (its sample ids) so a changed input invalidates it."""
-    return config_key([s.sample_id for s in shard.samples])
+    """Identifies a shard's input (every sample's :func:`input_fingerprint`), so an added,
+    removed, renamed, touched or rewritten file invalidates the shard."""
+    return config_key([input_fingerprint(s) for s in shard.samples])
+
+
+def embed_key_parts(recipe: dict[str, Any]) -> dict[str, Any]:
+    """What determines the embeddings besides the aligned faces: the ``[embed]`` table with its
+    defaults. The embedder's resolved identity (name and weights sha256, never ``auto``) belongs
+    here: the embed stage's resolver fills it in."""
+    from .embed_task import embed_config
+
+    return embed_config(recipe)
+
+
+def label_space(samples: list[SourceSample]) -> dict[str, int]:
+    """``{identity: label}``: the identities of ``samples`` sorted by name, numbered 0..K-1."""
+    return {name: i for i, name in enumerate(sorted({s.identity for s in samples}))}
 
 
 @dataclass
@@ -41,6 +79,8 @@ class RunPlan:
     listing: Listing
     shards: list[Shard]
     stage_keys: dict[str, str] = field(default_factory=dict)
+    shard_keys: list[str] = field(default_factory=list)
+    labels: dict[str, int] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
 
@@ -59,21 +99,35 @@ class RunPlan:
     def needs_embeddings(self) -> bool:
         return self.has("detect") and (self.has("clean") or self.has("embed"))
 
+    def shard_key(self, index: int) -> str:
+        """The input key of shard ``index`` (computed once, when the run was planned)."""
+        return self.shard_keys[index]
+
+    def dataset_key(self, index: int) -> str:
+        """The key of dataset shard ``index``: the recipe, the shard's input, and the labels and
+        splits of its identities."""
+        names = self.shards[index].identities
+        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in names}
+        return f"{self.stage_keys['dataset']}-{config_key(self.shard_key(index), space)}"
+
 
 #: Keys that never change what a run produces.
-_NON_SEMANTIC = ("name", "input", "output", "ray")
+_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
 
 
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
+    """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
+    carries the input and output actually used, as absolute paths."""
     data = recipe.to_dict()
+    data["input"] = str(Path(input_path).absolute())
+    data["output"] = str(Path(out).absolute())
     semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
-    keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
-    keys["dataset"] = config_key("dataset", semantic)
+    keys["embed"] = config_key("embed", keys["detect"], embed_key_parts(data))
+    keys["dataset"] = config_key("dataset", semantic, keys["embed"])
     samples, dropped = choose_identities(listing, data)
-    shards = make_shards(samples, data["source"]["shard_size"])
     splits: dict[str, str] = {}
     split = data.get("split")
     if split and split["by"] == "identity":
@@ -81,6 +135,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
 
         names = sorted({s.identity for s in samples})
         splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
+    shards = _split_pure_shards(samples, data["source"]["shard_size"], splits)
     return RunPlan(
         recipe=data,
         input_path=input_path,
@@ -88,9 +143,26 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         listing=listing,
         shards=shards,
         stage_keys=keys,
+        shard_keys=[shard_key(s) for s in shards],
+        labels=label_space(samples),
         identity_splits=splits,
         dropped_identities=dropped,
     )
+
+
+def _split_pure_shards(
+    samples: list[SourceSample], shard_size: int, splits: dict[str, str]
+) -> list[Shard]:
+    """Shards of whole identities; with a split by identity, train identities are packed before
+    val ones and no shard mixes the two (so each dataset file belongs to one split)."""
+    if not splits:
+        return make_shards(samples, shard_size)
+    shards: list[Shard] = []
+    for name in ("train", "val"):
+        part = [s for s in samples if splits.get(s.identity, "train") == name]
+        for sh in make_shards(part, shard_size) if part else []:
+            shards.append(Shard(len(shards), sh.samples))
+    return shards
 
 
 def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:

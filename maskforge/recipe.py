@@ -65,6 +65,7 @@ SPEC: dict[str, dict[str, Key]] = {
         "name": Key(_STR, "maskforge-run", None, "a name for the run"),
         "input": Key(_STR, None, None, "dataset folder or list file"),
         "output": Key(_STR, None, None, "output folder"),
+        "input_license": Key(_STR, None, None, "the input dataset's terms (for OUT/README.md)"),
     },
     "source": {
         "shard_size": Key(_INT, 1000, _positive, "target images per shard (whole identities)"),

@@ -25,12 +25,14 @@ import pyarrow.parquet as pq
 from ..io.manifest import build_manifest, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
 from ..io.writer import is_done, write_table_atomic
+from .card import write_card
 from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan
 from .quiet import redirect_output
+from .resolved import write_resolved_recipe
 
 log = logging.getLogger("maskforge")
 
@@ -355,6 +357,8 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             if is_done(layout.shard_file(layout.dataset, s.index))
         ],
     )
+    write_resolved_recipe(plan)
+    write_card(plan, manifest)
     write_manifest(manifest, plan.out)
     from .report import write_run_report
 

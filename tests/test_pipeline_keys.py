@@ -227,3 +227,16 @@ def test_sigkill_while_merging_side_tables_leaves_no_tmp(tmp_path: Path) -> None
     assert not [p for p in out.rglob("*.tmp")]
     assert pq.read_table(out / "rejects.parquet").column("source_path").to_pylist() == ["Bb/broken.jpg"]
     assert manifest(out)["status"] == "complete"
+
+
+def test_refuses_to_replace_files_it_did_not_write(tmp_path: Path) -> None:
+    from maskforge.errors import OutputError
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    write_identities(src, {"Aa": 1})
+    out.mkdir()
+    (out / "README.md").write_text("my notes")
+    with pytest.raises(OutputError, match="README.md"):
+        run(recipe(tmp_path, 2), input=src, output=out, executor="local")
+    assert (out / "README.md").read_text() == "my notes"
+    assert sorted(p.name for p in out.iterdir()) == ["README.md"]

@@ -1,6 +1,7 @@
 """A run owns its output folder: what it does to ``OUT`` when it starts and when it ends.
 
-At the start (:func:`start_run`): temporary files that a killed earlier run left are removed, the
+At the start (:func:`start_run`): ``OUT`` is checked (a file maskforge would write at its top that
+exists while ``OUT`` holds no maskforge manifest is the user's: the run is refused), temporary files that a killed earlier run left are removed, the
 manifest says ``running``, ``--restart`` empties the dataset and its side tables (stage caches
 stay, but nothing is served from before), and ``labels.csv`` is written from the plan.
 
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
+from ..errors import OutputError
 from ..io.manifest import mark_running
 from ..io.writer import stats_path, temp_files, write_text_atomic
 from .plan import RunPlan
@@ -33,6 +36,7 @@ TOP_FILES = (
 
 def start_run(plan: RunPlan, resume: bool = True) -> None:
     """Prepare ``OUT`` for a run of ``plan`` (see the module doc)."""
+    check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
     remove_temp_files(plan.out)
     mark_running(plan.out, plan.recipe)
@@ -50,6 +54,26 @@ def clear_dataset(plan: RunPlan) -> list[Path]:
             p.unlink()
             gone.append(p)
     return gone
+
+
+def check_output(out: Path) -> None:
+    """Refuse an ``OUT`` where a run would replace files maskforge did not write."""
+    out = Path(out)
+    if not out.is_dir():
+        return
+    manifest = out / "manifest.json"
+    try:
+        ours = manifest.is_file() and "maskforge_manifest" in json.loads(manifest.read_text("utf-8"))
+    except (OSError, ValueError):
+        ours = False
+    if ours:
+        return
+    theirs = [n for n in TOP_FILES if (out / n).exists()]
+    if theirs:
+        raise OutputError(
+            f"{out} holds {', '.join(theirs)} but no maskforge manifest: a run would replace "
+            "files maskforge did not write; choose another --output (or an empty folder)"
+        )
 
 
 def labels_csv(labels: dict[str, int]) -> str:

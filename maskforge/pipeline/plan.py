@@ -55,6 +55,15 @@ def shard_key(shard: Shard) -> str:
     return config_key([input_fingerprint(s) for s in shard.samples])
 
 
+def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
+    """The resolved ``[detect]`` configuration (defaults filled in), None without detection."""
+    if "detect" not in recipe:
+        return None
+    from ..detect import DetectConfig
+
+    return DetectConfig.from_dict(recipe["detect"]).to_dict()
+
+
 def embed_key_parts(recipe: dict[str, Any]) -> dict[str, Any]:
     """What determines the embeddings besides the aligned faces: the ``[embed]`` table with its
     defaults. The embedder's resolved identity (name and weights sha256, never ``auto``) belongs
@@ -124,7 +133,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
-    keys["detect"] = config_key("detect", source, semantic.get("detect"))
+    keys["detect"] = config_key("detect", source, detect_key_parts(data))
     keys["embed"] = config_key("embed", keys["detect"], embed_key_parts(data))
     keys["dataset"] = config_key("dataset", semantic, keys["embed"])
     samples, dropped = choose_identities(listing, data)

@@ -72,7 +72,7 @@ def test_recipe_toml_reproduces_the_run(tmp_path: Path) -> None:
     assert code == 0 and manifest(out)["shards"]["processed"] == 0
 
 
-def test_dataset_card(tmp_path: Path) -> None:
+def test_dataset_card(tmp_path: Path, monkeypatch) -> None:
     src, rec = _setup(tmp_path)
     out = tmp_path / "out"
     code, text = invoke("run", str(rec), "--input", str(src), "--output", str(out),
@@ -97,6 +97,14 @@ def test_dataset_card(tmp_path: Path) -> None:
     assert "Synthetic test pixels, CC0" in card and "Apache-2.0" in card
     assert "non-commercial" not in card  # no [detect]: the 68-point model was not used
     assert 'val_fraction = 0.4' in card and f"maskforge {m['versions']['maskforge']}" in card
+    # HF datasets reads the card's configs block: one split per file list
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import datasets
+
+    loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))
+    assert {k: v.num_rows for k, v in loaded.items()} == rows
+    assert set(loaded["val"]["split"]) == {"val"}
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:

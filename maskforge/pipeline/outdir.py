@@ -1,7 +1,8 @@
 """A run owns its output folder: what it does to ``OUT`` when it starts and when it ends.
 
-At the start (:func:`start_run`): ``OUT`` is checked (a file maskforge would write at its top that
-exists while ``OUT`` holds no maskforge manifest is the user's: the run is refused), temporary files that a killed earlier run left are removed, the
+At the start (:func:`start_run`): ``OUT`` is checked (a file that a run would write or remove
+which exists while ``OUT`` holds no maskforge manifest is the user's: the run is refused),
+temporary files that a killed earlier run left are removed, the
 manifest says ``running``, ``--restart`` empties the dataset and its side tables (stage caches
 stay, but nothing is served from before), and ``labels.csv`` is written from the plan.
 
@@ -69,6 +70,7 @@ def check_output(out: Path) -> None:
     if ours:
         return
     theirs = [n for n in TOP_FILES if (out / n).exists()]
+    theirs += [f"{t}/shard-*" for t in SHARD_TABLES if any((out / t).glob("shard-*"))]
     if theirs:
         raise OutputError(
             f"{out} holds {', '.join(theirs)} but no maskforge manifest: a run would replace "

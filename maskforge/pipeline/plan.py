@@ -88,10 +88,18 @@ class RunPlan:
     listing: Listing
     shards: list[Shard]
     stage_keys: dict[str, str] = field(default_factory=dict)
+    #: :func:`shard_key` of every shard (computed when the plan is made unless given).
     shard_keys: list[str] = field(default_factory=list)
+    #: The label space: kept identities sorted by name -> 0..K-1 (computed unless given).
     labels: dict[str, int] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.shard_keys:  # input keys are taken once, when the run is planned
+            self.shard_keys = [shard_key(s) for s in self.shards]
+        if not self.labels:
+            self.labels = label_space([s for sh in self.shards for s in sh.samples])
 
     @property
     def layout(self) -> Layout:
@@ -152,8 +160,6 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         listing=listing,
         shards=shards,
         stage_keys=keys,
-        shard_keys=[shard_key(s) for s in shards],
-        labels=label_space(samples),
         identity_splits=splits,
         dropped_identities=dropped,
     )

@@ -150,6 +150,28 @@ def test_embed_key_follows_the_resolved_embedder(tmp_path: Path, monkeypatch) ->
     assert len({k["embed"] for k in keys}) == 3 and len({k["dataset"] for k in keys}) == 3
 
 
+def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A run, then the embedder resolves differently (facenet weights appear): detection is
+    reused, embeddings and cleaning are redone (never judged under the other's threshold)."""
+    import maskforge.pipeline.plan as plan_mod
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    names = sorted(p.name for p in lfw_dir.iterdir() if len(list(p.glob("*.jpg"))) >= 3)[:2]
+    for n in names:
+        (src / n).mkdir(parents=True)
+        for f in sorted((lfw_dir / n).glob("*.jpg"))[:3]:
+            shutil.copy(f, src / n / f.name)
+    rec = recipe(tmp_path, 10, extra="[detect]\n[clean]\nmin_images = 3\n")
+    run(rec, input=src, output=out, executor="local")
+    real = plan_mod.embed_key_parts
+    monkeypatch.setattr(plan_mod, "embed_key_parts",
+                        lambda recipe: {**real(recipe), "embedder": "facenet-vggface2", "sha256": "f" * 64})
+    run(rec, input=src, output=out, executor="local")
+    m = manifest(out)
+    assert m["timings_s"]["reused"] == {"detect": 1, "embed": 0, "finish": 0}
+    assert "embed" in m["timings_s"]["stages_cpu_s"]
+
+
 # --------------------------------------------------------------------------- folder (row 5)
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "restart"])
 def test_smaller_input_serves_no_removed_identity(tmp_path: Path, resume: bool) -> None:

@@ -81,10 +81,16 @@ def write_text_atomic(text: str, path: Path) -> None:
         raise
 
 
-def temp_files(folder: Path) -> list[Path]:
-    """Temporary files the atomic writers above left in ``folder`` (a killed writer's)."""
+def temp_files(folder: Path, targets: tuple[str, ...] | None = None) -> list[Path]:
+    """Temporary files the atomic writers above left in ``folder`` (a killed writer's), of any
+    target or only of the file names ``targets``."""
     folder = Path(folder)
-    return sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    found = sorted(folder.glob(".*.tmp"))
+    if targets is None:
+        return found
+    return [f for f in found if any(f.name.startswith(f".{t}.") for t in targets)]
 
 
 def is_done(parquet: Path) -> bool:

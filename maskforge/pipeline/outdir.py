@@ -102,7 +102,7 @@ def remove_temp_files(out: Path) -> list[Path]:
     cache = out / "cache"
     folders += sorted(p for p in cache.iterdir() if p.is_dir()) if cache.is_dir() else []
     gone = [t for f in dict.fromkeys(folders) for t in temp_files(f)]
-    gone += [t for t in temp_files(out) if any(t.name.startswith(f".{n}.") for n in TOP_FILES)]
+    gone += temp_files(out, TOP_FILES)
     for t in gone:
         t.unlink(missing_ok=True)
     return gone

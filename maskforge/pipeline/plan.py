@@ -55,13 +55,20 @@ def shard_key(shard: Shard) -> str:
     return config_key([input_fingerprint(s) for s in shard.samples])
 
 
+#: Distributions whose code or model files determine detection, alignment and landmarks.
+DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
+
+
 def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """The resolved ``[detect]`` configuration (defaults filled in), None without detection."""
+    """The resolved ``[detect]`` configuration (defaults filled in) and the versions of the
+    packages that provide the models; None without detection."""
     if "detect" not in recipe:
         return None
     from ..detect import DetectConfig
+    from ..io.manifest import versions_of
 
-    return DetectConfig.from_dict(recipe["detect"]).to_dict()
+    config = DetectConfig.from_dict(recipe["detect"]).to_dict()
+    return {"config": config, "packages": versions_of(DETECT_PACKAGES)}
 
 
 def embed_key_parts(recipe: dict[str, Any]) -> dict[str, Any]:

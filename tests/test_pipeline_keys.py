@@ -150,6 +150,18 @@ def test_embed_key_follows_the_resolved_embedder(tmp_path: Path, monkeypatch) ->
     assert len({k["embed"] for k in keys}) == 3 and len({k["dataset"] for k in keys}) == 3
 
 
+def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 1})
+
+    def key(extra: str) -> str:
+        return plan_run(recipe(tmp_path, 10, extra), input=src, output=tmp_path / "o").stage_keys["detect"]
+
+    default = key("[detect]\n")
+    assert key("[detect]\nsize = 112\n") == default  # the default, spelled out
+    assert key("[detect]\nsize = 160\n") != default
+
+
 def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """A run, then the embedder resolves differently (facenet weights appear): detection is
     reused, embeddings and cleaning are redone (never judged under the other's threshold)."""

@@ -124,6 +124,11 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
     code, text = invoke(*args, "--dry-run", "--restart")
     assert "nothing (--restart)" in text
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "labels.csv").write_text("mine")
+    code, text = invoke("run", str(rec), "--input", str(src), "--output", str(foreign), "--dry-run")
+    assert code == 0 and "a run would be refused" in text and "labels.csv" in text
 
 
 _SCALAR = (

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ..errors import OutputError
 from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
+from .outdir import check_output
 from .plan import RunPlan, embed_key_parts
 
 
@@ -69,9 +71,15 @@ def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:
     """What a run of ``plan`` would do (JSON-serialisable; nothing is written)."""
     sizes = [len(s.samples) for s in plan.shards]
     embed = embed_key_parts(plan.recipe) if plan.needs_embeddings else None
+    try:
+        check_output(plan.out)
+        refused = None
+    except OutputError as exc:
+        refused = str(exc)
     return {
         "input": plan.input_path,
         "output": str(plan.out),
+        "output_refused": refused,
         "listed_images": len(plan.listing.samples),
         "listed_identities": len(plan.listing.labels),
         "identities": len(plan.labels),
@@ -95,6 +103,8 @@ def format_plan(d: dict[str, Any]) -> str:
         f"listed:       {d['listed_images']} images of {d['listed_identities']} identities",
         f"identities:   {d['identities']} kept (labels 0..{d['identities'] - 1})",
     ]
+    if d["output_refused"]:
+        lines.insert(2, f"  a run would be refused: {d['output_refused']}")
     for reason, n in d["dropped_identities"].items():
         lines.append(f"  dropped:    {n} ({reason})")
     if d["skipped_files"]:

@@ -129,27 +129,6 @@ def test_touched_or_rewritten_file_invalidates_its_shard(tmp_path: Path) -> None
     assert _reused(out) == 1 and manifest(out)["shards"]["processed"] == 1
 
 
-def test_embed_key_follows_the_resolved_embedder(tmp_path: Path, monkeypatch) -> None:
-    """Row "changing the embedder's weights after a run": the embed key (and every key after
-    it) changes with the embedder's resolved identity; detection is still reused."""
-    import maskforge.pipeline.plan as plan_mod
-
-    src = tmp_path / "in"
-    write_identities(src, {"Aa": 1})
-    rec = recipe(tmp_path, 10, extra="[detect]\n[clean]\n")
-    real = plan_mod.embed_key_parts
-
-    def resolved(name: str, sha: str):  # noqa: ANN202
-        return lambda recipe: {**real(recipe), "embedder": name, "sha256": sha}
-
-    keys = []
-    for name, sha in (("dlib-resnet", "aa"), ("facenet-vggface2", "bb"), ("facenet-vggface2", "cc")):
-        monkeypatch.setattr(plan_mod, "embed_key_parts", resolved(name, sha))
-        keys.append(plan_run(rec, input=src, output=tmp_path / "out").stage_keys)
-    assert len({k["detect"] for k in keys}) == 1
-    assert len({k["embed"] for k in keys}) == 3 and len({k["dataset"] for k in keys}) == 3
-
-
 def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_identities(src, {"Aa": 1})
@@ -163,9 +142,10 @@ def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
 
 
 def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    """A run, then the embedder resolves differently (facenet weights appear): detection is
-    reused, embeddings and cleaning are redone (never judged under the other's threshold)."""
-    import maskforge.pipeline.plan as plan_mod
+    """A run, then the embedder's identity at planning changes (its weights changed): detection
+    is reused, embeddings and cleaning are redone, never judged under another threshold. (The
+    resolver itself: tests/test_embed_resolution.py.)"""
+    import maskforge.pipeline.embed_task as embed_task
 
     src, out = tmp_path / "in", tmp_path / "out"
     names = sorted(p.name for p in lfw_dir.iterdir() if len(list(p.glob("*.jpg"))) >= 3)[:2]
@@ -175,9 +155,13 @@ def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: P
             shutil.copy(f, src / n / f.name)
     rec = recipe(tmp_path, 10, extra="[detect]\n[clean]\nmin_images = 3\n")
     run(rec, input=src, output=out, executor="local")
-    real = plan_mod.embed_key_parts
-    monkeypatch.setattr(plan_mod, "embed_key_parts",
-                        lambda recipe: {**real(recipe), "embedder": "facenet-vggface2", "sha256": "f" * 64})
+    real = embed_task.plan_embedder
+
+    def new_weights(recipe: dict):  # noqa: ANN202
+        ident, parts = real(recipe)
+        return {**ident, "sha256": "f" * 64}, {**parts, "sha256": "f" * 64}
+
+    monkeypatch.setattr(embed_task, "plan_embedder", new_weights)
     run(rec, input=src, output=out, executor="local")
     m = manifest(out)
     assert m["timings_s"]["reused"] == {"detect": 1, "embed": 0, "finish": 0}

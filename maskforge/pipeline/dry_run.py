@@ -15,7 +15,7 @@ from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .outdir import check_output
-from .plan import RunPlan, embed_key_parts
+from .plan import RunPlan
 
 
 def expected_rows(plan: RunPlan) -> dict[str, int]:
@@ -70,7 +70,7 @@ def _thresholds(plan: RunPlan, embedder: str | None) -> dict[str, Any]:
 def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:
     """What a run of ``plan`` would do (JSON-serialisable; nothing is written)."""
     sizes = [len(s.samples) for s in plan.shards]
-    embed = embed_key_parts(plan.recipe) if plan.needs_embeddings else None
+    embed = dict(plan.embed_identity) or None  # resolved when the run was planned
     try:
         check_output(plan.out)
         refused = None
@@ -89,7 +89,7 @@ def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:
         "images_per_shard": [min(sizes), max(sizes)] if sizes else [0, 0],
         "stage_keys": plan.stage_keys,
         "embedder": embed,
-        "cleaning": _thresholds(plan, embed.get("embedder") if embed else None),
+        "cleaning": _thresholds(plan, embed.get("name") if embed else None),
         "expected_rows": expected_rows(plan),
         "resume_reuses": _reusable(plan, resume),
     }

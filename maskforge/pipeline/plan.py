@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards
 from ..io.sources import Listing, SourceSample
 from ..recipe import Recipe
@@ -71,15 +72,6 @@ def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
     return {"config": config, "packages": versions_of(DETECT_PACKAGES)}
 
 
-def embed_key_parts(recipe: dict[str, Any]) -> dict[str, Any]:
-    """What determines the embeddings besides the aligned faces: the ``[embed]`` table with its
-    defaults. The embedder's resolved identity (name and weights sha256, never ``auto``) belongs
-    here: the embed stage's resolver fills it in."""
-    from .embed_task import embed_config
-
-    return embed_config(recipe)
-
-
 def label_space(samples: list[SourceSample]) -> dict[str, int]:
     """``{identity: label}``: the identities of ``samples`` sorted by name, numbered 0..K-1."""
     return {name: i for i, name in enumerate(sorted({s.identity for s in samples}))}
@@ -101,6 +93,8 @@ class RunPlan:
     labels: dict[str, int] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
+    #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
+    embed_identity: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.shard_keys:  # input keys are taken once, when the run is planned
@@ -149,8 +143,11 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
     keys["detect"] = config_key("detect", source, detect_key_parts(data))
-    keys["embed"] = config_key("embed", keys["detect"], embed_key_parts(data))
-    keys["dataset"] = config_key("dataset", semantic, keys["embed"])
+    embed_identity, embed_parts = _plan_embedder(data)
+    keys["embed"] = config_key("embed", keys["detect"], embed_parts)
+    # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
+    # which samples cleaning keeps) are part of the dataset key too
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"])
     samples, dropped = choose_identities(listing, data)
     splits: dict[str, str] = {}
     split = data.get("split")
@@ -169,6 +166,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         stage_keys=keys,
         identity_splits=splits,
         dropped_identities=dropped,
+        embed_identity=embed_identity,
     )
 
 
@@ -185,6 +183,15 @@ def _split_pure_shards(
         for sh in make_shards(part, shard_size) if part else []:
             shards.append(Shard(len(shards), sh.samples))
     return shards
+
+
+def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resolved embedder and the parts of the embed key (empty without embeddings)."""
+    if "detect" not in data or not ("clean" in data or "embed" in data):
+        return {}, {}
+    from .embed_task import plan_embedder
+
+    return plan_embedder(data)
 
 
 def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:

@@ -41,7 +41,8 @@ image_format = "jpeg"
 
 @pytest.fixture(scope="module")
 def built(lfw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """4 real identities x 2 images, the reference plan (4 variants per image), 2 shards."""
+    """4 real identities x 2 images, the reference plan (4 variants per image), 3 shards (2 of
+    train identities, 1 of val)."""
     root = tmp_path_factory.mktemp("faces")
     names = [n for n in sorted(p.name for p in lfw_dir.iterdir()) if len(list((lfw_dir / n).glob("*.jpg"))) >= 4][:4]
     for n in names:
@@ -69,8 +70,10 @@ def test_occluded_column_and_shuffled_write_order(built: Path) -> None:
 def test_every_reader_reads_the_dataset_folder(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = built / "dataset"
     expected = pads.dataset(folder).count_rows()
+    files = json.loads((built / "manifest.json").read_text())["dataset_files"]
+    assert len(files) >= 2  # train and val identities are in separate shards
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
-        "shard-00000.parquet", "shard-00001.parquet"
+        Path(f).name for f in files
     ]
     import pandas as pd
 

@@ -17,9 +17,10 @@ from ._common import table, user_errors
 @click.option("--address", default=None, help="Join an existing Ray cluster (auto or ray://host:port); paths must be on shared storage.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the embedded Ray.")
 @click.option("--num-gpus", type=click.IntRange(min=0), default=None, help="GPUs of the embedded Ray.")
-@click.option("--resume/--restart", default=True, show_default=True, help="Reuse finished shards, or recompute everything.")
+@click.option("--resume/--restart", default=True, show_default=True, help="Reuse finished shards, or start from an empty dataset and recompute everything.")
 @click.option("--executor", type=click.Choice(["ray", "local"]), default="ray", show_default=True, help="Ray, or a plain loop in this process (debugging).")
 @click.option("--quiet", is_flag=True, help="No progress bar; log lines only.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (images, identities, shards, embedder, expected rows, what resume would reuse); write nothing.")
 @user_errors
 def command(
     recipe: str,
@@ -32,12 +33,18 @@ def command(
     resume: bool,
     executor: str,
     quiet: bool,
+    dry_run: bool,
 ) -> None:
     """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
     from ..pipeline import plan_run
     from ..pipeline.runner import run_plan
 
     plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
+    if dry_run:
+        from ..pipeline.dry_run import describe_plan, format_plan
+
+        click.echo(format_plan(describe_plan(plan, resume)))
+        return
     total = len(plan.listing.samples)
     click.echo(
         f"maskforge: {total} images of {len(plan.listing.labels)} identities in "

@@ -35,14 +35,21 @@ VERSIONED = (
 )
 
 
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages a run depends on (None when absent)."""
-    out: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in VERSIONED:
+def versions_of(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions of the distributions ``names`` (None when absent)."""
+    out: dict[str, str | None] = {}
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
+    return out
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages a run depends on (None when absent)."""
+    out: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform()}
+    out.update(versions_of(VERSIONED))
     return out
 
 

@@ -91,6 +91,23 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
         raise
 
 
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write UTF-8 ``text`` through a temporary file and a rename."""
+    write_bytes_atomic(text.encode("utf-8"), path)
+
+
+def temp_files(folder: Path, targets: tuple[str, ...] | None = None) -> list[Path]:
+    """Temporary files the atomic writers above left in ``folder`` (a killed writer's), of any
+    target or only of the file names ``targets``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = sorted(folder.glob(".*.tmp"))
+    if targets is None:
+        return found
+    return [f for f in found if any(f.name.startswith(f".{t}.") for t in targets)]
+
+
 def is_done(parquet: Path) -> bool:
     """A shard is done when its Parquet file and its stats file both exist."""
     return Path(parquet).is_file() and stats_path(Path(parquet)).is_file()

@@ -3,6 +3,7 @@
 Output rows (``OUT/cache/detect-<key>/shard-N.parquet``) carry the sample's provenance, the aligned
 crop as lossless PNG, and its geometry (``bbox``, ``det_score``, ``landmarks5``, ``landmarks68``,
 ``pose``, ``transform``) in the crop's pixel frame. Decode and detection failures are reject rows.
+The cache has no ``label`` column: labels are given when the dataset shard is written.
 """
 
 from __future__ import annotations
@@ -12,24 +13,30 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..io.decode import encode_image
 from ..io.schema import SAMPLE_SCHEMA, to_table
 from .cache import StageCache
 from .decode_stage import decode_samples, reject_row
-from .plan import RunPlan, shard_key
+from .plan import RunPlan
 
 #: Images per call of the detect stage at least (MTCNN batches them; a larger
 #: ``detect.batch_size`` makes the calls larger too).
 BATCH = 32
 
 
+#: The detect cache's columns: the sample columns but ``label`` (never cached).
+DETECT_CACHE_SCHEMA = pa.schema(
+    [f for f in SAMPLE_SCHEMA if f.name != "label"], metadata=SAMPLE_SCHEMA.metadata
+)
+
+
 def base_row(sample: Any) -> dict[str, Any]:
-    """The provenance columns of a sample."""
+    """The provenance columns of a sample (no ``label``: it comes from the run's label space)."""
     return {
         "sample_id": sample.sample_id,
         "identity": sample.identity,
-        "label": sample.label,
         "source_path": sample.source_path,
     }
 
@@ -53,7 +60,7 @@ class DetectTask:
         return self._stage
 
     def key(self, index: int) -> str:
-        return shard_key(self.plan.shards[index])
+        return self.plan.shard_key(index)
 
     def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
         key = self.key(index)
@@ -101,7 +108,7 @@ class DetectTask:
             "model": self.stage.config.to_dict(),
             "skipped": False,
         }
-        self.cache.write(index, to_table(rows, SAMPLE_SCHEMA), rejects, stats)
+        self.cache.write(index, to_table(rows, DETECT_CACHE_SCHEMA), rejects, stats)
         return stats
 
     def _detect(self, chunk: list[Any]) -> list[Any]:

@@ -26,7 +26,7 @@ from ..io.decode import decode_image
 from .cache import StageCache
 from .decode_stage import decode_samples
 from .detect_task import DetectTask
-from .plan import RunPlan, shard_key
+from .plan import RunPlan
 
 #: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
 #: source image (dlib's 5-point predictor on a box from the detect stage's landmarks).
@@ -99,7 +99,7 @@ class EmbedTask:
 
     def cache_key(self, index: int) -> str:
         """The content key of shard ``index`` in the embed cache."""
-        return shard_key(self.plan.shards[index])
+        return self.plan.shard_key(index)
 
     def stored_model(self, index: int) -> dict[str, Any] | None:
         """The ``model`` record of shard ``index``'s cached embeddings (None if not cached)."""

@@ -2,7 +2,9 @@
 
 Inputs are the detect/embed caches of the shard (or the decoded originals when the recipe has no
 ``[detect]``). Outputs, all written before the dataset shard's stats file (which marks it done):
-``rejects/``, ``removed/``, ``clean_scores/`` and ``dataset/`` shard files.
+``rejects/``, ``removed/``, ``clean_scores/`` and ``dataset/`` shard files. A shard being redone
+loses its done mark first, so side tables of a half-finished attempt are never served.
+Every row's ``label`` is given here, from the plan's label space (``OUT/labels.csv``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
-from ..io.writer import read_stats, write_shard, write_table_atomic
+from ..io.writer import is_done, read_stats, write_shard, write_table_atomic
 from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
-from .plan import RunPlan, shard_key
+from .plan import RunPlan
 from .variant_stage import VariantMaker, write_order
 
 CLEAN_SCORE_SCHEMA = pa.schema(
@@ -57,11 +59,12 @@ class FinishTask:
         return self._variants
 
     def key(self, index: int) -> str:
-        return f"{self.plan.stage_keys['dataset']}-{shard_key(self.plan.shards[index])}"
+        return self.plan.dataset_key(index)
 
     def is_done(self, index: int) -> bool:
         layout = self.plan.layout
-        stats = read_stats(layout.shard_file(layout.dataset, index))
+        parquet = layout.shard_file(layout.dataset, index)
+        stats = read_stats(parquet) if is_done(parquet) else None
         return stats is not None and stats.get("key") == self.key(index)
 
     # ------------------------------------------------------------------ inputs
@@ -94,7 +97,10 @@ class FinishTask:
         if resume and self.is_done(index):
             return {**(read_stats(dataset_file) or {}), "skipped": True}
         shard = plan.shards[index]
+        dataset_file.unlink(missing_ok=True)  # not done (nor served) until rewritten
         rows, rejects, seconds = self._inputs(index)
+        for r in rows:
+            r["label"] = plan.labels[r["identity"]]
         removed: list[dict[str, Any]] = []
         scores: list[dict[str, Any]] = []
         clean_summary: dict[str, Any] = {}

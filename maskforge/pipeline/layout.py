@@ -2,7 +2,9 @@
 
 ```
 OUT/manifest.json              resolved recipe, versions, models, counts, timings, labels
-OUT/labels.csv                 identity,label
+OUT/labels.csv                 identity,label: the plan's label space (written at the start)
+OUT/recipe.toml                the fully resolved recipe (maskforge run OUT/recipe.toml reruns it)
+OUT/README.md                  the dataset card
 OUT/dataset/shard-*.parquet    final samples (+ .stats/shard-*.json marking each shard done)
 OUT/rejects/shard-*.parquet    inputs a stage could not use, with stage and reason
 OUT/removed/shard-*.parquet    samples the cleaner removed (score, threshold, method)

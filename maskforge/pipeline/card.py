@@ -1,0 +1,177 @@
+"""``OUT/README.md``: the dataset card of a run (Hugging Face dataset-card format).
+
+What was built and how (the resolved recipe, versions, embedder and weights sha256), counts per
+split, variant and occluder, rejects and removals, the licences that apply, and a ``configs:``
+block mapping the train and val files. With ``split.by = "identity"`` every dataset file holds one
+split (the plan packs train and val identities into separate shards), so the block maps files to
+splits; otherwise every file is listed under ``train`` and the ``split`` column marks val rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pyarrow.parquet as pq
+
+from ..io.writer import write_text_atomic
+from .plan import RunPlan
+from .resolved import to_toml
+
+LANDMARKS_LICENCE = (
+    "dlib's 68-point landmark model (`shape_predictor_68_face_landmarks.dat`) placed every "
+    "landmark, pose and occluder of this dataset. It was trained on iBUG 300-W, whose licence "
+    "excludes commercial use: **this dataset inherits that restriction (non-commercial use "
+    "only)**."
+)
+NO_INPUT_LICENCE = (
+    "not stated (set `input_license = \"...\"` in the recipe). The input dataset's own terms "
+    "apply to every image here: check them before you share this dataset or train on it."
+)
+
+CARD = """---
+license: other
+license_name: {{ license_name }}
+tags:
+- face-recognition
+- masked-face-recognition
+- maskforge
+configs:
+- config_name: default
+  data_files:
+{%- for split, files in data_files.items() %}
+  - split: {{ split }}
+    path:
+{%- for f in files %}
+    - {{ f }}
+{%- endfor %}
+{%- endfor %}
+---
+
+# {{ name }}
+
+A masked-face recognition training set built by maskforge {{ versions.maskforge or "" }} from
+`{{ input }}` on {{ created }}: {{ counts.samples }} rows of {{ identities }} identities
+(labels 0..{{ identities - 1 }}, see `labels.csv`), in {{ files | length }} Parquet files under
+`dataset/`. Columns are described in maskforge's docs/schema.md.
+{%- if split_note %}
+
+{{ split_note }}
+{%- endif %}
+
+## Counts
+
+| | rows |
+|---|---|
+{%- for split, n in per_split.items() %}
+| split {{ split }} | {{ n }} |
+{%- endfor %}
+{%- for v, n in counts.variants.items() %}
+| variant {{ v }} | {{ n }} |
+{%- endfor %}
+{%- for o, n in counts.occluders.items() %}
+| occluder {{ o }} | {{ n }} |
+{%- endfor %}
+
+| input | count |
+|---|---|
+| images listed | {{ counts.listed }} |
+| rejected (`rejects.parquet`) | {{ counts.rejects }} |
+{%- for reason, n in counts.rejects_by_reason.items() %}
+| &nbsp; {{ reason }} | {{ n }} |
+{%- endfor %}
+{%- if counts.cleaned %}
+| flagged by cleaning | {{ counts.flagged }} |
+| removed by cleaning (`removed.parquet`) | {{ counts.removed }} |
+{%- endif %}
+{%- for reason, n in counts.dropped_identities.items() %}
+| identities dropped ({{ reason }}) | {{ n }} |
+{%- endfor %}
+
+## How it was built
+
+- seed {{ seed }}; stage keys {{ keys }}
+{%- for stage, model in models.items() %}
+- {{ stage }}: {% for k, v in model.items() %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+{%- endfor %}
+- versions: {% for k, v in versions.items() if v %}{{ k }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+
+The resolved recipe (also in `recipe.toml`; `maskforge run recipe.toml` plans this run again):
+
+```toml
+{{ recipe_toml }}```
+
+## Licences
+
+- **Input data**: {{ input_license }}
+- **maskforge** (the code that built this) is Apache-2.0; its occluder assets are drawn by its own
+  code.
+{%- if landmarks_licence %}
+- **Landmarks**: {{ landmarks_licence }}
+{%- endif %}
+"""
+
+
+def split_files(plan: RunPlan, files: list[str]) -> tuple[dict[str, list[str]], str]:
+    """``{split: [dataset file]}`` for the ``configs:`` block, and a note for the reader."""
+    if not plan.identity_splits:
+        note = (
+            "Validation rows (if any) are marked by the `split` column: with `split.by = "
+            '"image"` train and val rows share files, so every file is listed under `train`.'
+            if plan.has("split") else ""
+        )
+        return {"train": files}, note
+    by_file = {
+        str(plan.layout.shard_file(plan.layout.dataset, s.index).relative_to(plan.out)):
+        plan.identity_splits.get(s.identities[0], "train") if s.identities else "train"
+        for s in plan.shards
+    }
+    out: dict[str, list[str]] = {}
+    for f in files:
+        out.setdefault(by_file.get(f, "train"), []).append(f)
+    return {k: out[k] for k in ("train", "val") if k in out}, ""
+
+
+def rows_per_split(out: Path, files: list[str]) -> dict[str, int]:
+    """Rows per value of the ``split`` column (``none`` when a recipe has no split)."""
+    counts: Counter = Counter()
+    for f in files:
+        col = pq.read_table(out / f, columns=["split"]).column("split").to_pylist()
+        counts.update(s or "none" for s in col)
+    return dict(sorted(counts.items()))
+
+
+def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
+    """The dataset card's Markdown text."""
+    files = list(manifest.get("dataset_files") or [])
+    data_files, note = split_files(plan, files)
+    recipe = plan.recipe
+    env = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
+    return env.from_string(CARD).render(
+        license_name="non-commercial (see Licences)" if plan.has("detect") else "see Licences",
+        data_files=data_files,
+        split_note=note,
+        name=recipe.get("name") or "maskforge dataset",
+        versions=manifest.get("versions") or {},
+        input=manifest.get("input"),
+        created=manifest.get("created"),
+        counts=manifest["counts"],
+        identities=len(plan.labels),
+        files=files,
+        per_split=rows_per_split(plan.out, files),
+        seed=recipe.get("seed"),
+        keys=", ".join(f"{k}={v}" for k, v in plan.stage_keys.items()),
+        models=manifest.get("models") or {},
+        recipe_toml=to_toml(recipe),
+        input_license=recipe.get("input_license") or NO_INPUT_LICENCE,
+        landmarks_licence=LANDMARKS_LICENCE if plan.has("detect") else "",
+    )
+
+
+def write_card(plan: RunPlan, manifest: dict[str, Any]) -> Path:
+    """Write ``OUT/README.md``."""
+    path = plan.out / "README.md"
+    write_text_atomic(render_card(plan, manifest), path)
+    return path

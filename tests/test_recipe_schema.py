@@ -180,7 +180,7 @@ def test_resolved_recipe_is_a_recipe(path: Path) -> None:
     again = load_recipe(data=recipe.to_dict())
     assert again.to_dict() == recipe.to_dict() and again.path is None and recipe.path == path
     raw = set(__import__("tomllib").loads(path.read_text()))
-    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "source", "encode", "ray"}
+    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "input_license", "source", "encode", "ray"}
 
 
 def test_defaults_unchanged() -> None:

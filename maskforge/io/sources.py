@@ -98,6 +98,14 @@ class Listing:
     def identities(self) -> list[str]:
         return list(self.labels)
 
+    def reject_rows(self) -> list[dict[str, Any]]:
+        """The skipped files as rows of the rejects table (stage ``list``)."""
+        return [
+            {"sample_id": None, "source_path": s.path, "identity": None, "stage": "list",
+             "reason": s.reason, "detail": s.detail}
+            for s in self.skipped_files
+        ]
+
 
 @dataclass
 class _Entry:

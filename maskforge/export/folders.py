@@ -21,7 +21,6 @@ samples, so exports are deterministic.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -30,7 +29,7 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from ..errors import OutputError
-from ..io.paths import contained_part, is_within
+from ..io.paths import contained_part, is_within, recorded_input_root
 from ..io.reader import read_shards
 
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
@@ -85,25 +84,12 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
     return [named[k] for k in keys]
 
 
-def _input_root(out: Path) -> Path | None:
-    """The folder the run read its images from (the list file's folder for a list)."""
-    try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    recorded = manifest.get("input")
-    if not recorded:
-        return None
-    root = Path(recorded)
-    return root if root.is_dir() or not root.suffix else root.parent
-
-
 def _check_destinations(out: Path, dst: Path, targets: list[Path]) -> None:
     if dst.exists() and not dst.is_dir():
         raise OutputError(f"{str(dst)!r} is a file; pass a folder (new or empty) to export into")
     if dst.resolve() == out.resolve():
         raise OutputError(f"{str(dst)!r} is the run's own folder; pass another folder to export into")
-    root = _input_root(out)
+    root = recorded_input_root(out)
     if root is not None and is_within(dst, root):
         raise OutputError(
             f"{str(dst)!r} is inside the run's input folder {str(root)!r}: exported images would "

@@ -2,7 +2,8 @@
 
 - :func:`is_within` — is a path (after resolving links) a folder or inside it;
 - :func:`contained_part` — the parts of a recorded path that can be joined under a folder
-  without leaving it (an absolute path loses its anchor, ``..`` and ``.`` parts are dropped).
+  without leaving it (an absolute path loses its anchor, ``..`` and ``.`` parts are dropped);
+- :func:`recorded_input_root` — the input folder a finished run recorded in its manifest.
 """
 
 from __future__ import annotations
@@ -27,3 +28,19 @@ def contained_part(recorded: str) -> PurePosixPath:
     if not parts:
         raise ValueError(f"{recorded!r} names no file")
     return PurePosixPath(*parts)
+
+
+def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
+    """The folder a finished run read its images from, from ``OUT/manifest.json``'s ``input``
+    (a list file's folder for a list); None when the manifest does not say."""
+    import json
+
+    try:
+        manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    recorded = manifest.get("input") if isinstance(manifest, dict) else None
+    if not recorded:
+        return None
+    root = Path(recorded)
+    return root.parent if root.suffix.lower() in (".csv", ".parquet") else root

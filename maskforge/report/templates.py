@@ -116,7 +116,8 @@ keep.csv line; pass the file with <code>--keep</code> on the next run to keep th
 threshold {{ fmt(d.threshold) }}, median score {{ fmt(d.median_score) }}</span></h2>
 <div class="row">
 <div class="strip">{% for t in d.typical %}<figure class="typ"><img src="../thumbnails/{{ thumbs[t.sample_id] }}" alt="typical {{ t.source_path }}">
-<figcaption>{{ basename(t.source_path) }}<br>score {{ fmt(t.score) }}</figcaption></figure>{% endfor %}
+<figcaption>{{ basename(t.source_path) }}<br>score {{ fmt(t.score) }}{% if notes.get(t.sample_id) %}
+<br><span class="muted">not shown: {{ notes[t.sample_id] }}</span>{% endif %}</figcaption></figure>{% endfor %}
 {% if not d.typical %}<span class="muted">no typical images</span>{% endif %}</div>
 <div class="cards">{% for f in items %}
 <figure class="{{ 'white' if f.status == 'whitelisted' else 'flag' }}"><img src="../thumbnails/{{ thumbs[f.sample_id] }}" alt="{{ f.source_path }}">
@@ -124,6 +125,7 @@ threshold {{ fmt(d.threshold) }}, median score {{ fmt(d.median_score) }}</span><
 {% if f.reason %}<br>{{ f.reason }}{% endif %}
 {% if f.nearest_identity %}<br>nearest: {{ f.nearest_identity }} ({{ fmt(f.nearest_distance) }}){% endif %}
 {% if f.status == 'whitelisted' %}<br>whitelisted{% endif %}
+{% if notes.get(f.sample_id) %}<br><span class="muted">not shown: {{ notes[f.sample_id] }}</span>{% endif %}
 <br><button data-line="{{ csv(f.source_path) }}" onclick="copyLine(this)">keep</button></figcaption></figure>
 {% endfor %}</div></div></div>
 {% endfor %}

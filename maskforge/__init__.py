@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from .errors import (  # noqa: E402
     AssetError,
     DecodeError,
+    DeviceError,
     MaskforgeError,
     ModelNotFoundError,
     OutputError,
@@ -47,6 +48,7 @@ def run(*args, **kwargs):  # noqa: ANN002, ANN003
 __all__ = [
     "AssetError",
     "DecodeError",
+    "DeviceError",
     "MaskforgeError",
     "ModelNotFoundError",
     "OutputError",

@@ -29,6 +29,10 @@ class DecodeError(MaskforgeError):
         self.detail = detail
 
 
+class DeviceError(MaskforgeError):
+    """A torch device name is not one maskforge knows (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
+
+
 class ModelNotFoundError(MaskforgeError):
     """A model file (dlib predictor, detector, embedder weights) is not available."""
 

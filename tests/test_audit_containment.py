@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 from PIL import Image
 
-from maskforge.cli import main
 from maskforge.clean.table import METADATA_KEY
+from maskforge.cli import main
 
 
 def test_tampered_source_paths_are_not_read(tmp_path: Path) -> None:

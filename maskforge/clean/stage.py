@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..embed.base import resolve_device
+from ..device import resolve_device
 from .batching import pad_indices, plan_batches
 from .calibrate import default_threshold, robust_default
 from .config import CleanConfig

@@ -13,18 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..device import resolve_device
 from .faces import Face
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; other values pass through."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
-    return device
 
 
 class MtcnnDetector:

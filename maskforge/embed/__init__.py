@@ -5,7 +5,8 @@
 >>> emb.info                               # name, dim, weights, sha256, device (for the manifest)
 """
 
-from .base import Embedder, l2_normalise, resolve_device
+from ..device import resolve_device
+from .base import Embedder, l2_normalise
 from .factory import EMBEDDERS, make_embedder
 
 __all__ = ["EMBEDDERS", "Embedder", "l2_normalise", "make_embedder", "resolve_device"]

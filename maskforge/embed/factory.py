@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..device import check_device
 from ..errors import RecipeError
 from .base import Embedder
 
@@ -26,6 +27,7 @@ def make_embedder(
     ``facenet-vggface2`` without weights raises ModelNotFoundError saying where to put the file.
     ``weights`` is the facenet state dict, or for dlib-resnet the ``.dat`` model file.
     """
+    check_device(device)
     if name == "auto":
         from .facenet import find_weights
 

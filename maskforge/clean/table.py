@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
+from ..io.writer import write_table_atomic
 
 if TYPE_CHECKING:  # torch-free at import time
     from .stage import CleanResult
@@ -86,11 +87,8 @@ def result_table(
 
 
 def write_clean_scores(table: pa.Table, path: str | Path) -> None:
-    """Write atomically (temporary file + rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    """Write atomically (:func:`maskforge.io.writer.write_table_atomic`)."""
+    write_table_atomic(table, Path(path))
 
 
 def read_clean_scores(path: str | Path, with_images: bool = True) -> pa.Table:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..grid import tile_grid
 from ..seeding import rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
@@ -83,15 +84,6 @@ def _crop(img: np.ndarray, lm: np.ndarray, tile: int) -> np.ndarray:
     )
 
 
-def _label(text: str, width: int, height: int = 22) -> np.ndarray:
-    bar = np.full((height, width, 3), 255, np.uint8)
-    scale = 0.4 if len(text) * 8 < width else 0.33
-    cv2.putText(
-        bar, text, (3, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA
-    )
-    return bar
-
-
 def contact_sheet(
     faces: Sequence[Face],
     specs: Sequence[OccluderSpec | str],
@@ -103,17 +95,15 @@ def contact_sheet(
     """One row per face, one column per spec (plus the original first): (H, W, 3) uint8 RGB.
     Each tile is a crop of the full rendered image around the face, so nothing is hidden."""
     parsed = [s if isinstance(s, OccluderSpec) else OccluderSpec.parse(s) for s in specs]
-    header = ([_label("original", tile)] if original else []) + [
-        _label(s.label(), tile) for s in parsed
-    ]
-    rows = [np.hstack(header)]
+    header = (["original"] if original else []) + [s.label() for s in parsed]
+    rows = []
     for r, (img, lm) in enumerate(faces):
         tiles = [_crop(img, lm, tile)] if original else []
         for c, spec in enumerate(parsed):
             res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
             tiles.append(_crop(res.image, lm, tile))
-        rows.append(np.hstack(tiles))
-    return np.vstack(rows)
+        rows.append(tiles)
+    return tile_grid(rows, tile, labels=header)
 
 
 def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:

@@ -15,10 +15,10 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jinja2
 import pyarrow as pa
 
 from ..io.paths import is_within, recorded_input_root
+from ..io.writer import write_text_atomic
 from . import templates
 from .histogram import draw_histogram
 from .model import build_model
@@ -160,21 +160,22 @@ def build_report(
         threshold_text = f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
     draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", rng)
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     common = {
-        "style": jinja2.utils.markupsafe.Markup(templates.STYLE),
-        "script": jinja2.utils.markupsafe.Markup(templates.SCRIPT),
+        "style": templates.markup(templates.STYLE),
+        "script": templates.markup(templates.SCRIPT),
         "fmt": _fmt,
         "anchor": _anchor,
         "csv": _csv_line,
         "basename": lambda p: PurePosixPath(p).name,
         "n_pages": len(model.pages),
     }
-    page_t = env.from_string(templates.PAGE)
     for number, entries in enumerate(model.pages, start=1):
-        html = page_t.render(page=number, entries=entries, thumbs=thumbs, notes=notes, **common)
-        (out / "pages" / f"page-{number:04d}.html").write_text(html, encoding="utf-8")
-    index = env.from_string(templates.INDEX).render(
+        html = templates.render(
+            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
+        )
+        write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
+    index = templates.render(
+        templates.INDEX,
         s=model.summary,
         identities=model.identities,
         threshold_text=threshold_text,
@@ -182,11 +183,11 @@ def build_report(
         links=links or [],
         **common,
     )
-    (out / "index.html").write_text(index, encoding="utf-8")
+    write_text_atomic(index, out / "index.html")
     log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
     return out / "index.html"
 
 
 def write_redirect(path: str | Path, target: str = "report/index.html") -> None:
     """A small HTML file that opens the report (``OUT/report.html`` -> ``report/index.html``)."""
-    Path(path).write_text(templates.REDIRECT.replace("report/index.html", target), encoding="utf-8")
+    write_text_atomic(templates.REDIRECT.replace("report/index.html", target), Path(path))

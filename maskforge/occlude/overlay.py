@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DecodeError, OutputError
+from ..io.decode import decode_with_info
+from ..io.writer import atomic_path, write_bytes_atomic
 from ..seeding import rng_for
 from .assets import AssetLibrary
 from .render import render_occluder
@@ -70,17 +72,7 @@ def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
 
 
 def _decode(data: bytes) -> tuple[np.ndarray, str | None]:
-    """RGB uint8 pixels and the PIL format name; maskforge.io.decode when present, else PIL."""
-    try:
-        from ..io.decode import decode_with_info
-    except ImportError:  # pragma: no cover - the io package ships with maskforge
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                return np.asarray(im.convert("RGB")), im.format
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DecodeError("corrupt", str(exc)) from exc
+    """RGB uint8 pixels and the PIL format name (maskforge.io.decode)."""
     pixels, info = decode_with_info(data)
     return pixels, info.get("format")
 
@@ -102,10 +94,7 @@ def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(data, path)
 
 
 class Overlayer:
@@ -290,9 +279,8 @@ def overlay_folder(
         "quality": quality,
     }
     summary = OverlaySummary(total=len(inputs), log=dst / LOG_NAME)
-    tmp_log = dst / f".{LOG_NAME}.tmp"
     pool = None
-    with open(tmp_log, "w", newline="") as fh:
+    with atomic_path(dst / LOG_NAME) as tmp_log, open(tmp_log, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         writer.writeheader()
         worker = Overlayer(library=library, **kwargs)
@@ -320,5 +308,4 @@ def overlay_folder(
                 pool.join()
             global _WORKER
             _WORKER = None
-    os.replace(tmp_log, dst / LOG_NAME)
     return summary

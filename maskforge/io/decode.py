@@ -109,6 +109,17 @@ def decode_with_info(
         raise DecodeError("corrupt", str(exc)) from exc
 
     fmt, mode = img.format, img.mode
+    img, orientation = _upright(img)
+    info = {
+        "format": fmt,
+        "mode": mode,
+        "as_is": fmt in ("JPEG", "PNG", "WEBP") and mode == "RGB" and orientation in (None, 1),
+    }
+    return to_rgb_array(img), info
+
+
+def _upright(img: Image.Image) -> tuple[Image.Image, int | None]:
+    """The image turned by its EXIF orientation, and that orientation (1: none applied)."""
     try:
         orientation = img.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
@@ -118,12 +129,7 @@ def decode_with_info(
             img = ImageOps.exif_transpose(img)
         except Exception:  # noqa: BLE001
             orientation = 1
-    info = {
-        "format": fmt,
-        "mode": mode,
-        "as_is": fmt in ("JPEG", "PNG", "WEBP") and mode == "RGB" and orientation in (None, 1),
-    }
-    return to_rgb_array(img), info
+    return img, orientation
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:

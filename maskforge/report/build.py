@@ -107,6 +107,45 @@ def _thumbnails(
     return thumbs, {k: v for k, v in notes.items() if v}
 
 
+def _threshold_text(rng: tuple[float, float] | None) -> str:
+    if rng is None:
+        return "n/a"
+    if rng[1] - rng[0] < 1e-6:
+        return f"{rng[0]:.3f}"
+    return f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
+
+
+def _write_pages(
+    out: Path, model: Any, thumbs: dict[str, str], notes: dict[str, str], title: str,
+    links: list[tuple[str, str]],
+) -> None:  # fmt: skip
+    """Render pages/page-NNNN.html and index.html from ``model`` (a ReportModel)."""
+    common = {
+        "style": templates.markup(templates.STYLE),
+        "script": templates.markup(templates.SCRIPT),
+        "fmt": _fmt,
+        "anchor": _anchor,
+        "csv": _csv_line,
+        "basename": lambda p: PurePosixPath(p).name,
+        "n_pages": len(model.pages),
+    }
+    for number, entries in enumerate(model.pages, start=1):
+        html = templates.render(
+            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
+        )
+        write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
+    index = templates.render(
+        templates.INDEX,
+        s=model.summary,
+        identities=model.identities,
+        threshold_text=_threshold_text(model.threshold_range),
+        title=title,
+        links=links,
+        **common,
+    )
+    write_text_atomic(index, out / "index.html")
+
+
 def build_report(
     table: pa.Table | str | Path,
     out_dir: str | Path,
@@ -151,39 +190,8 @@ def build_report(
     image_bytes = _image_bytes(table, parquet, set(shown))
     thumbs, notes = _thumbnails(out / "thumbnails", shown, image_bytes, root)
 
-    rng = model.threshold_range
-    if rng is None:
-        threshold_text = "n/a"
-    elif rng[1] - rng[0] < 1e-6:
-        threshold_text = f"{rng[0]:.3f}"
-    else:
-        threshold_text = f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
-    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", rng)
-
-    common = {
-        "style": templates.markup(templates.STYLE),
-        "script": templates.markup(templates.SCRIPT),
-        "fmt": _fmt,
-        "anchor": _anchor,
-        "csv": _csv_line,
-        "basename": lambda p: PurePosixPath(p).name,
-        "n_pages": len(model.pages),
-    }
-    for number, entries in enumerate(model.pages, start=1):
-        html = templates.render(
-            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
-        )
-        write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
-    index = templates.render(
-        templates.INDEX,
-        s=model.summary,
-        identities=model.identities,
-        threshold_text=threshold_text,
-        title=title,
-        links=links or [],
-        **common,
-    )
-    write_text_atomic(index, out / "index.html")
+    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", model.threshold_range)
+    _write_pages(out, model, thumbs, notes, title, links or [])
     log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
     return out / "index.html"
 

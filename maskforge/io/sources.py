@@ -115,6 +115,7 @@ class _Entry:
     hints: dict | None = None
     via_link: bool = False  # reached through a symbolic link below the root
     row: int | None = None  # line of the list file
+    key: Any = None  # what identifies the real file (see _file_key), when already known
 
 
 def sample_id_for(source_path: str) -> str:
@@ -195,7 +196,7 @@ def _unique_files(
     """Keep one entry per real file (see :func:`list_samples`)."""
     groups: dict[Any, list[_Entry]] = {}
     for e in entries:
-        groups.setdefault(_file_key(e.path), []).append(e)
+        groups.setdefault(e.key if e.key is not None else _file_key(e.path), []).append(e)
     kept: list[_Entry] = []
     conflicts: list[str] = []
     for group in groups.values():
@@ -220,22 +221,25 @@ def _unique_files(
 def _scan_folder(root: Path, skipped: list[SkippedFile]) -> list[_Entry]:
     """Walk ``root`` (already resolved) following links, with a guard against link loops."""
     entries: list[_Entry] = []
-    # (folder, its real path, real paths of the folders above it, reached through a link)
-    stack: list[tuple[Path, str, frozenset[str], bool]] = [(root, str(root), frozenset(), False)]
+    # (folder path, its dataset-relative path ("" for the root), its real path, real paths of
+    # the folders above it, reached through a link)
+    stack: list[tuple[str, str, str, frozenset[str], bool]] = [
+        (str(root), "", str(root), frozenset(), False)
+    ]
     while stack:
-        folder, real, parents, via_link = stack.pop()
-        rel_dir = PurePosixPath(folder.relative_to(root).as_posix())
+        folder, rel_dir, real, parents, via_link = stack.pop()
         try:
             children = sorted(os.scandir(folder), key=lambda d: d.name)
+            device = os.stat(folder).st_dev
         except OSError as exc:
             raise SourceError(
-                f"cannot list {str(folder)!r}: {exc.strerror or exc}; check its permissions"
+                f"cannot list {folder!r}: {exc.strerror or exc}; check its permissions"
             ) from exc
         below = parents | {real}
         subdirs = []
         for child in children:
-            rel = str(rel_dir / child.name) if rel_dir != PurePosixPath(".") else child.name
-            link = via_link or child.is_symlink()
+            rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
+            is_link = child.is_symlink()
             if child.is_dir():
                 child_real = os.path.realpath(child.path)
                 if child.name.startswith("."):
@@ -243,15 +247,18 @@ def _scan_folder(root: Path, skipped: list[SkippedFile]) -> list[_Entry]:
                 elif child_real in below:
                     skipped.append(SkippedFile(rel, "symlink_loop", f"links back to {child_real}"))
                 else:
-                    subdirs.append((folder / child.name, child_real, below, link))
+                    subdirs.append((child.path, rel, child_real, below, via_link or is_link))
             elif child.name.startswith("."):
                 skipped.append(SkippedFile(rel, "hidden"))
             elif not is_image_name(child.name):
                 skipped.append(SkippedFile(rel, "not_an_image_file"))
-            elif rel_dir == PurePosixPath("."):
+            elif not rel_dir:
                 skipped.append(SkippedFile(rel, "not_in_identity_folder"))
             else:
-                entries.append(_Entry(rel_dir.parts[0], rel, folder / child.name, via_link=link))
+                # a plain file's inode comes free with the listing; a link's needs a stat
+                key = None if is_link else (device, child.inode())
+                entries.append(_Entry(rel_dir.split("/", 1)[0], rel, Path(child.path),
+                                      via_link=via_link or is_link, key=key))  # fmt: skip
         stack.extend(reversed(subdirs))
     return entries
 

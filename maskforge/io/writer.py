@@ -8,14 +8,16 @@ read-only folder, interrupt) the temporary file is removed and the ``OSError`` n
 A shard ``DIR/shard-00000.parquet`` is written under a temporary name and renamed into place, so a
 reader never sees half a file. Its ``DIR/shard-00000.stats.json`` is written (atomically too) only
 after the Parquet file: the stats file marks the shard **done**. A killed writer leaves at most a
-temporary file, which is ignored and replaced on the next run.
+temporary file, which readers ignore and the next write of the same file on that host removes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,9 +39,33 @@ def stats_path(parquet: Path) -> Path:
     return parquet.with_name(parquet.name.removesuffix(".parquet") + ".stats.json")
 
 
+_HOST = socket.gethostname().replace("/", "_").replace(".", "_")
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
+    """A new temporary file next to ``path``: ``.<name>.<host>-<pid>.<random>.tmp``. Temporaries
+    of the same target left by dead processes of this host (a killed run) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale(path)
+    return tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
+
+
+def _remove_stale(path: Path) -> None:
+    head = f".{path.name}.{_HOST}-"
+    for tmp in path.parent.glob(glob.escape(head) + "*.tmp"):
+        pid = tmp.name[len(head) :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 @contextlib.contextmanager

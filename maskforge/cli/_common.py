@@ -41,12 +41,17 @@ _OS_ADVICE = {
 
 
 def _causes(exc: BaseException | None) -> Iterator[BaseException]:
-    """``exc`` and what caused it (``__cause__``, and Ray's ``cause`` of a task error)."""
+    """``exc`` and what caused it (``__cause__``). A wrapper with a ``cause`` (Ray's task error,
+    which also poses as its cause's class) is replaced by what it wraps."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        wrapped = getattr(exc, "cause", None)
+        if isinstance(wrapped, BaseException):
+            exc = wrapped
+            continue
         yield exc
-        exc = getattr(exc, "cause", None) or exc.__cause__
+        exc = exc.__cause__
 
 
 def user_message(exc: BaseException) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import MaskforgeError
 from ..io.manifest import build_manifest, mark_running, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, write_table_atomic
@@ -97,7 +98,13 @@ class _RayStageWorker:
         out = []
         for i, prev in zip(batch["shard"], batch["stats"], strict=True):
             upstream = json.loads(prev) if prev else None
-            out.append(json.dumps(self.pipe(int(i), upstream), default=str))
+            if upstream and "error" in upstream:  # an earlier pool failed: pass it on
+                out.append(prev)
+                continue
+            try:
+                out.append(json.dumps(self.pipe(int(i), upstream), default=str))
+            except (MaskforgeError, OSError) as exc:  # the user's to act on: re-raised by the driver
+                out.append(json.dumps({"shard": int(i), "error": pickle.dumps(exc).hex()}))
         return {"shard": batch["shard"], "stats": out}
 
 
@@ -180,7 +187,10 @@ def iter_ray(
         else:
             pool(None, cpus, num_cpus=1)
         for row in ds.iter_rows():
-            yield json.loads(row["stats"])
+            stats = json.loads(row["stats"])
+            if "error" in stats:  # Ray would lose the error's class and path: raise the original
+                raise pickle.loads(bytes.fromhex(stats["error"]))
+            yield stats
     finally:
         if started_here:
             ray.shutdown()

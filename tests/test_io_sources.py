@@ -195,3 +195,36 @@ def test_every_pillow_format_is_tried_and_skips_are_named(tmp_path: Path) -> Non
     assert [(s.path, s.reason) for s in listing.skipped_files] == [
         ("ann/.DS_Store", "hidden"), ("ann/notes.txt", "not_an_image_file")]
     assert listing.skipped == {"hidden": 1, "not_an_image_file": 1}
+
+
+def test_output_folders_inside_the_input_are_not_listed(tmp_path: Path) -> None:
+    for rel in ["ann/1.jpg", "bob/2.jpg", "out/report/thumbnails/3.jpg", "flagged/ann/4.jpg"]:
+        touch(tmp_path, rel)
+    (tmp_path / "out" / "manifest.json").write_text('{"maskforge_manifest": 1, "status": "running"}')
+    listing = list_samples(tmp_path, exclude=[tmp_path / "flagged"])
+    assert [s.source_path for s in listing.samples] == ["ann/1.jpg", "bob/2.jpg"]
+    assert {(s.path, s.reason) for s in listing.skipped_files} == {
+        ("out", "output_folder"), ("flagged", "output_folder")}
+    # a list file naming files inside an excluded folder
+    (tmp_path / "list.csv").write_text("path,identity\nann/1.jpg,ann\nflagged/ann/4.jpg,ann\n")
+    listing = list_samples(tmp_path / "list.csv", exclude=[tmp_path / "flagged"])
+    assert [s.source_path for s in listing.samples] == ["ann/1.jpg"]
+    assert [s.reason for s in listing.skipped_files] == ["output_folder"]
+
+
+def test_run_output_inside_its_input_is_not_input_next_time(tmp_path: Path) -> None:
+    from PIL import Image
+
+    import maskforge
+
+    src = tmp_path / "in"
+    for i in range(4):
+        (src / f"id{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40, 40), (60 * i, 0, 0)).save(src / f"id{i % 2}" / f"{i}.png")
+    recipe = tmp_path / "plain.toml"
+    recipe.write_text("seed = 0\n[source]\nshard_size = 10\n")
+    for _ in range(2):
+        maskforge.run(str(recipe), input=str(src), output=str(src / "out"), executor="local")
+        table = maskforge.read_shards(src / "out").to_table(columns=["identity"])
+        assert sorted(set(table.column("identity").to_pylist())) == ["id0", "id1"]
+        assert table.num_rows == 4

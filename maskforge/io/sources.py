@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -70,8 +71,9 @@ class SkippedFile:
     Attributes:
         path: dataset-relative POSIX path (as :attr:`SourceSample.source_path`).
         reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``, ``symlink_loop``
-            (a folder link back to one of its own parents) or ``duplicate_file`` (the same real
-            file reached again, through a link or a second row of a list).
+            (a folder link back to one of its own parents), ``duplicate_file`` (the same real
+            file reached again, through a link or a second row of a list) or ``output_folder``
+            (a folder that is an output: see :func:`list_samples`).
         detail: a human explanation (for ``duplicate_file``: the path that was kept).
     """
 
@@ -127,8 +129,14 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_samples(source: str | os.PathLike[str]) -> Listing:
+def list_samples(
+    source: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()
+) -> Listing:
     """List a dataset folder or list file. Raises :class:`SourceError` when it cannot.
+
+    Output folders are never input: a folder in ``exclude`` (e.g. the run's own output, a
+    ``--move-to`` folder) and any folder holding a maskforge ``manifest.json`` are skipped with
+    reason ``output_folder``, so an output inside the input does not come back as an identity.
 
     Symbolic links are followed; a folder link back to one of its own parents is skipped
     (``symlink_loop``), and a real file reached by several paths is listed once: under the path
@@ -142,11 +150,12 @@ def list_samples(source: str | os.PathLike[str]) -> Listing:
             "or a .csv/.parquet list with columns path,identity"
         )
     skipped: list[SkippedFile] = []
+    excluded = frozenset(os.path.realpath(p) for p in exclude)
     if path.is_dir():
         root = path.resolve()
-        entries = _scan_folder(root, skipped)
+        entries = _scan_folder(root, skipped, excluded)
     elif path.suffix.lower() in LIST_EXTENSIONS:
-        entries = _read_list(path, skipped)
+        entries = _without_outputs(_read_list(path, skipped), skipped, excluded)
         root = path.resolve().parent
     else:
         raise SourceError(
@@ -218,8 +227,38 @@ def _unique_files(
     return kept
 
 
-def _scan_folder(root: Path, skipped: list[SkippedFile]) -> list[_Entry]:
-    """Walk ``root`` (already resolved) following links, with a guard against link loops."""
+def is_output_folder(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds a maskforge ``manifest.json`` (a run's or a direct mode's
+    output, finished or not)."""
+    manifest = os.path.join(folder, "manifest.json")
+    if not os.path.isfile(manifest):
+        return False
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            return "maskforge_manifest" in json.load(fh)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _without_outputs(
+    entries: list[_Entry], skipped: list[SkippedFile], excluded: frozenset[str]
+) -> list[_Entry]:
+    """List-file entries outside the ``excluded`` folders (resolved paths)."""
+    if not excluded:
+        return entries
+    kept = []
+    for e in entries:
+        real = os.path.realpath(e.path)
+        if any(real == x or real.startswith(x + os.sep) for x in excluded):
+            skipped.append(SkippedFile(e.rel, "output_folder", "inside an excluded folder"))
+        else:
+            kept.append(e)
+    return kept
+
+
+def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str]) -> list[_Entry]:
+    """Walk ``root`` (already resolved) following links, with a guard against link loops;
+    output folders (``excluded`` real paths, or holding a maskforge manifest) are skipped."""
     entries: list[_Entry] = []
     # (folder path, its dataset-relative path ("" for the root), its real path, real paths of
     # the folders above it, reached through a link)
@@ -246,6 +285,8 @@ def _scan_folder(root: Path, skipped: list[SkippedFile]) -> list[_Entry]:
                     skipped.append(SkippedFile(rel, "hidden"))
                 elif child_real in below:
                     skipped.append(SkippedFile(rel, "symlink_loop", f"links back to {child_real}"))
+                elif child_real in excluded or is_output_folder(child.path):
+                    skipped.append(SkippedFile(rel, "output_folder", "an output, not input"))
                 else:
                     subdirs.append((child.path, rel, child_real, below, via_link or is_link))
             elif child.name.startswith("."):

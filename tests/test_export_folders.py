@@ -132,3 +132,29 @@ def test_manifest_input_missing_is_fine(tmp_path: Path) -> None:
     manifest.pop("input")
     (out / "manifest.json").write_text(json.dumps(manifest))
     assert export_folders(out, tmp_path / "d") == 2
+
+
+def test_detect_export_images_with_absolute_list_paths(lfw_images: list[Path], tmp_path: Path) -> None:
+    # today's main: the crops overwrite the originals (DST / "/abs/path" is the absolute path)
+    import shutil
+
+    originals = tmp_path / "faces"
+    listed = []
+    for src in lfw_images[:3]:
+        target = originals / src.parent.name / src.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+        listed.append(target)
+    before = {p: p.read_bytes() for p in listed}
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "list.csv").write_text(
+        "path,identity\n" + "".join(f"{p},{p.parent.name}\n" for p in listed), encoding="utf-8")
+    dst = tmp_path / "crops"
+    result = CliRunner().invoke(main, ["detect", str(lists / "list.csv"), "--output", str(tmp_path / "out"),
+                                       "--export-images", str(dst), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in listed} == before
+    written = files_under(dst)
+    assert f"exported {len(written)} aligned crops" in result.output and len(written) == 3
+    assert sorted(written) == sorted(dst / p.relative_to("/") for p in listed)

@@ -77,7 +77,8 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
     if address:
         kwargs["address"] = address
     else:
-        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
+        # "local": always a new embedded instance, never a cluster someone started on this machine
+        kwargs.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus)
     # Ray reads these from the driver's environment at start-up only; set them for the call.
     saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_UV_RUN_RUNTIME_ENV",)}
     os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"

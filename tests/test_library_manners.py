@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "maskforge"
 SCRIPT = r"""
 import json, logging, os, signal, sys, warnings, importlib, pkgutil
 import numpy, PIL.Image, PIL.ImageFile, pyarrow, cv2, jinja2, click, matplotlib
-for name in ("torch", "ray", "dlib", "facenet_pytorch", "pydantic", "webdataset"):
+for name in ("torch", "pydantic", "webdataset"):  # what maskforge's modules import at the top
     try:
         importlib.import_module(name)
     except ImportError:

@@ -6,9 +6,14 @@ place: a reader sees the old file or the new one, never half of one. On any fail
 read-only folder, interrupt) the temporary file is removed and the ``OSError`` names the target.
 
 A shard ``DIR/shard-00000.parquet`` is written under a temporary name and renamed into place, so a
-reader never sees half a file. Its ``DIR/shard-00000.stats.json`` is written (atomically too) only
-after the Parquet file: the stats file marks the shard **done**. A killed writer leaves at most a
-temporary file, which readers ignore and the next write of the same file on that host removes.
+reader never sees half a file. Its stats file ``DIR/.stats/shard-00000.json`` is written
+(atomically too) only after the Parquet file: the stats file marks the shard **done**. A killed
+writer leaves at most a hidden temporary file, which readers ignore and the next write of the same
+file on that host removes.
+
+``DIR`` itself holds only Parquet files: the stats live in the hidden ``.stats`` folder, which
+pandas, ``pyarrow.dataset``, HF ``datasets`` and Ray Data all skip (a ``_stats`` folder would
+not do: HF ``datasets`` only skips names starting with ``.`` or ``__``).
 """
 
 from __future__ import annotations
@@ -35,8 +40,14 @@ def shard_path(folder: Path, index: int) -> Path:
     return Path(folder) / f"shard-{index:05d}.parquet"
 
 
+#: The folder, inside a shard folder, that holds the shards' stats files (done markers).
+STATS_DIR = ".stats"
+
+
 def stats_path(parquet: Path) -> Path:
-    return parquet.with_name(parquet.name.removesuffix(".parquet") + ".stats.json")
+    """Where the stats file of shard ``parquet`` lives: ``DIR/.stats/<stem>.json``."""
+    parquet = Path(parquet)
+    return parquet.parent / STATS_DIR / (parquet.name.removesuffix(".parquet") + ".json")
 
 
 _HOST = socket.gethostname().replace("/", "_").replace(".", "_")
@@ -123,6 +134,7 @@ def is_done(parquet: Path) -> bool:
 
 
 def read_stats(parquet: Path) -> dict[str, Any] | None:
+    """The stats written with shard ``parquet``, or None when it is not done (or unreadable)."""
     p = stats_path(Path(parquet))
     if not p.is_file():
         return None

@@ -20,7 +20,7 @@ from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
 from .plan import RunPlan, shard_key
-from .variant_stage import VariantMaker
+from .variant_stage import VariantMaker, write_order
 
 CLEAN_SCORE_SCHEMA = pa.schema(
     [
@@ -159,7 +159,7 @@ class FinishTask:
             write_table_atomic(
                 to_table(scores, CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
             )
-        table = to_table(out_rows, SAMPLE_SCHEMA)
+        table = to_table(write_order(out_rows, plan.seed, index), SAMPLE_SCHEMA)
         stats["seconds"]["write"] = time.perf_counter() - t0
         write_shard(table, dataset_file, stats)
         return stats

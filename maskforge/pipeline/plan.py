@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards
 from ..io.sources import Listing
 from ..recipe import Recipe
@@ -71,7 +72,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     keys: dict[str, str] = {}
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
     keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
-    keys["dataset"] = config_key("dataset", semantic)
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic)  # columns and row order
     samples, dropped = choose_identities(listing, data)
     shards = make_shards(samples, data["source"]["shard_size"])
     splits: dict[str, str] = {}

@@ -29,12 +29,12 @@ class DecodeError(MaskforgeError):
         self.detail = detail
 
 
-class DeviceError(MaskforgeError):
-    """A torch device name is not one maskforge knows (``auto``, ``cpu``, ``cuda``, ``cuda:N``)."""
-
-
 class ModelNotFoundError(MaskforgeError):
     """A model file (dlib predictor, detector, embedder weights) is not available."""
+
+
+class DeviceError(MaskforgeError):
+    """A compute device (CUDA GPU) is missing, out of memory or failed; the run stops."""
 
 
 class AssetError(MaskforgeError):

@@ -22,7 +22,7 @@ from maskforge.clean.keep import read_keep
 from maskforge.cli import main
 from maskforge.cli._common import user_message
 from maskforge.device import check_device, resolve_device
-from maskforge.errors import DeviceError, SourceError
+from maskforge.errors import RecipeError, SourceError
 from maskforge.io import writer
 
 
@@ -150,7 +150,7 @@ def test_clean_unknown_device(tmp_path: Path, src: Path) -> None:
 
 @pytest.mark.parametrize("name", ["tpu", "cuda:", "cuda:x", "CPU", "gpu", "", "cuda:0 "])
 def test_device_names_refused(name: str) -> None:
-    with pytest.raises(DeviceError, match="auto, cpu, cuda or cuda:N"):
+    with pytest.raises(RecipeError, match="auto, cpu, cuda or cuda:N"):
         check_device(name)
 
 

@@ -28,6 +28,9 @@ class Embedder(ABC):
 
     name: str = ""
     dim: int = 0
+    #: True when :meth:`embed` wants the source image and source-frame landmarks5 (it cuts its
+    #: own chips); False when it wants the pipeline's aligned crops.
+    wants_source: bool = False
 
     @abstractmethod
     def embed(

@@ -72,20 +72,21 @@ def e2e(src: Path, workers: int, limit: int | None) -> tuple[float, float, int]:
 
 
 def steady_state(src: Path, workers: int) -> tuple[float, float, int]:
-    """In-process ``overlay_folder``: seconds to the first result (start-up: models, pool) and
-    images/s after the first 50 results (steady state), and the image count."""
+    """In-process ``overlay_folder``: seconds to the first finished shard (start-up: models,
+    executor) and images/s after the first 50 results (steady state), and the image count."""
     from maskforge.occlude.overlay import overlay_folder
 
-    marks: dict[int, float] = {}
+    marks: list[tuple[int, float]] = []  # (inputs done, seconds): one mark per finished shard
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
 
         def progress(n: int, total: int) -> None:
-            if n in (1, 50, total):
-                marks[n] = time.perf_counter() - t0
+            marks.append((n, time.perf_counter() - t0))
 
         s = overlay_folder(src, Path(tmp) / "out", mix=MIX, workers=workers, progress=progress)
-    return marks[1], (s.total - 50) / (marks[s.total] - marks[50]), s.total
+    n50, t50 = next(m for m in marks if m[0] >= 50)
+    n_end, t_end = marks[-1]
+    return marks[0][1], (n_end - n50) / (t_end - t50), s.total
 
 
 def detect_all(paths: list[Path]) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:

@@ -101,7 +101,7 @@ def test_parse_variants_full_syntax():
 
 
 def test_occluder_pick_follows_weights():
-    choice = OccluderChoice(("a", "b"), (3.0, 1.0), (), ("correct", "chin"), (1.0, 1.0))
+    choice = OccluderChoice(choice={"a": 3.0, "b": 1.0}, wear={"correct": 1.0, "chin": 1.0})
     rng = np.random.default_rng(0)
     picks = [choice.pick(rng) for _ in range(4000)]
     share_a = sum(p[0] == "a" for p in picks) / len(picks)
@@ -113,7 +113,7 @@ def test_occluder_pick_follows_weights():
 @pytest.mark.parametrize("spec, match", [
     ([], "non-empty list"),
     ([{"occluder": "n95"}], r"variants\[0\].name"),
-    ([{"name": "a", "augmnt": True}], r"variants\[0\].augmnt: unknown key"),
+    ([{"name": "a", "augmnt": True}], r"unknown key 'variants\[0\].augmnt' \(did you mean 'augment'\?\)"),
     ([{"name": "a", "augment": "yes"}], "augment"),
     ([{"name": "a", "count": 0}], "count"),
     ([{"name": "a#1"}], "name"),
@@ -121,11 +121,11 @@ def test_occluder_pick_follows_weights():
     ([{"name": "a", "occluder": "n 95"}], "name like"),
     ([{"name": "a", "occluder": {"choice": ["n95"], "wear": "upside_down"}}], "wear must be one of"),
     ([{"name": "a", "occluder": {"choice": ["n95", "kn95"], "weights": [1]}}], "one weight per name"),
-    ([{"name": "a", "occluder": {"choice": {"n95": -1}}}], "weight must be a number > 0"),
-    ([{"name": "a", "occluder": {"choice": ["n95"], "colour": "red"}}], "colour: unknown key"),
+    ([{"name": "a", "occluder": {"choice": {"n95": -1}}}], r"variants\[0\].occluder.choice.n95 must be > 0"),
+    ([{"name": "a", "occluder": {"choice": ["n95"], "colour": "red"}}], r"unknown key 'variants\[0\].occluder.colour' \(did you mean 'color'\?\)"),
     ([{"name": "a", "occluder": {"choice": ["n95"], "name": "n95"}}], "exactly one"),
     ([{"name": "a", "occluder": "n95", "occluders": ["n95"]}], "not both"),
-    ([{"name": "a", "occluders": []}], "non-empty list"),
+    ([{"name": "a", "occluders": []}], r"variants\[0\].occluders must be a non-empty array"),
 ])
 def test_parse_variants_errors(spec, match):
     with pytest.raises(RecipeError, match=match):
@@ -155,7 +155,7 @@ def test_apply_variant_reference_plan():
 
 def test_occlusion_mask_is_union_and_record_replays():
     t = face(2)
-    v = Variant("stack", (OccluderChoice(("n95",)), OccluderChoice(("sunglasses",))), augment=True)
+    v = Variant("stack", (OccluderChoice.parse("n95"), OccluderChoice.parse("sunglasses")), augment=True)
     plain = Variant("stack", v.occluders, augment=False)
     r = apply_variant(t, v, PIPE, 3, "s9", render=fake_render)
     occluded = apply_variant(t, plain, PIPE, 3, "s9", render=fake_render).targets

@@ -75,7 +75,8 @@ def test_label_round_trips(name, rgb, texture, weight, wear):
 
 def test_parse_mix_and_seeded_choice():
     choices = parse_mix("surgical-blue:0.4,surgical-green:0.2,n95:0.2,cloth-black:0.2")
-    assert [(s.name, s.color, w) for s, w in choices] == [
+    specs = [OccluderSpec.parse(name) for name in choices.names]
+    assert [(s.name, s.color, w) for s, w in zip(specs, choices.weights, strict=True)] == [
         ("surgical", "#1ca0f4", 0.4),
         ("surgical", "#44b4a8", 0.2),
         ("n95", "#ffffff", 0.2),
@@ -86,7 +87,8 @@ def test_parse_mix_and_seeded_choice():
     assert picks == again
     share = np.mean([p.color == "#1ca0f4" for p in picks])
     assert 0.37 < share < 0.43
-    assert parse_mix("n95")[0][1] == 1.0
+    assert parse_mix("n95").weights == (1.0,)
+    assert parse_mix("n95", wear="chin").wear == {"chin": 1.0}
     for bad in ("", "n95:0", "n95:x", "n95:-1"):
         with pytest.raises(AssetError):
             parse_mix(bad)

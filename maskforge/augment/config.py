@@ -12,11 +12,15 @@ order = ["crop", "rotate"]    # optional: custom order (default: CANONICAL_ORDER
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from ..errors import RecipeError
+from pydantic import Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..config import Table, either
 from .base import REGISTRY
 from .compose import Compose
 
@@ -45,7 +49,6 @@ REFERENCE_AUGMENT: dict[str, dict[str, Any]] = {
 }
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {"reference": REFERENCE_AUGMENT, "none": {}}
-_META_KEYS = ("preset", "order")
 
 
 def _options(name: str) -> list[str]:
@@ -53,68 +56,103 @@ def _options(name: str) -> list[str]:
     return [k for k in sig.parameters if k != "self"]
 
 
-def build_pipeline(cfg: Mapping[str, Any] | None = None) -> Compose:
+def _problem(key: str, problem: str) -> PydanticCustomError:
+    return PydanticCustomError("key_problem", "{problem}", {"key": key, "problem": problem})
+
+
+class _AugmentTable(Table):
+    table_name = "augment"
+
+    preset: Literal[tuple(PRESETS)] = Field(
+        "reference",
+        description="the starting pipeline: `reference` (crop, rotate, flip, brightness, "
+        "impulse noise, blur) or `none` (empty)",
+    )
+    order: list[str] | None = Field(
+        None,
+        description="custom order, listing exactly the configured transforms (default: "
+        "geometry, cutout, photometric, noise, blur, JPEG)",
+    )
+
+    @model_validator(mode="after")
+    def _builds(self) -> _AugmentTable:
+        self.transforms()
+        return self
+
+    def merged(self) -> dict[str, dict[str, Any]]:
+        """Transform name -> options, the preset with this table's changes applied."""
+        merged = {k: dict(v) for k, v in PRESETS[self.preset].items()}
+        for name in CANONICAL_ORDER:
+            value = getattr(self, name)
+            if value is False:
+                merged.pop(name, None)
+            elif value is True:
+                merged[name] = merged.get(name, {})
+            elif value is not None:
+                merged[name] = {**merged.get(name, {}), **value}
+        return merged
+
+    def ordered(self, merged: Mapping[str, Any]) -> list[str]:
+        if self.order is None:
+            return [n for n in CANONICAL_ORDER if n in merged]
+        order = self.order
+        if len(set(order)) != len(order):
+            raise _problem("order", f"lists a transform twice: {order!r}")
+        missing = [n for n in merged if n not in order]
+        extra = [n for n in order if n not in merged]
+        if missing or extra:
+            raise _problem(
+                "order",
+                "must list exactly the configured transforms"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not configured {extra}" if extra else ""),
+            )
+        return list(order)
+
+    def transforms(self) -> list[Any]:
+        """The configured transforms, in order (each built, which checks its options)."""
+        merged = self.merged()
+        out = []
+        for name in self.ordered(merged):
+            options, allowed = merged[name], _options(name)
+            for key in options:
+                if key not in allowed:
+                    near = difflib.get_close_matches(key, allowed, n=1)
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key {key}",
+                        {"key": f"{name}.{key}", "near": near[0] if near else "", "known": allowed},
+                    )
+            try:
+                out.append(REGISTRY[name](**options))
+            except (ValueError, TypeError) as exc:
+                first, _, rest = str(exc).partition(" ")
+                if first in allowed and rest:  # "p must be ...": name the option's key path
+                    raise _problem(f"{name}.{first}", rest) from None
+                raise _problem(name, f"is invalid: {exc}") from None
+        return out
+
+
+def _transform_field(name: str) -> Any:
+    kind = either("must be a table of options, true or false", bool=bool, table=dict[str, Any])
+    return (kind | None, Field(None, description=f"the `{name}` transform"))
+
+
+#: The ``[augment]`` table: ``preset``, ``order`` and one key per registered transform (a table
+#: of its options, ``true`` for its defaults, ``false`` to drop it from the preset).
+AugmentConfig = create_model(
+    "AugmentConfig",
+    __base__=_AugmentTable,
+    __module__=__name__,
+    **{name: _transform_field(name) for name in CANONICAL_ORDER},
+)
+
+
+def build_pipeline(cfg: Mapping[str, Any] | Table | None = None) -> Compose:
     """A pipeline from an ``[augment]`` table (see module doc).
 
     The table starts from ``preset`` (default "reference" = :data:`REFERENCE_AUGMENT`; "none" =
     empty) and each transform key overrides that transform's options, adds it, or drops it
     (``false``). ``None`` or ``{}`` give the reference pipeline. Raises :class:`RecipeError`
     naming the bad key."""
-    if cfg is None:
-        cfg = {"preset": "reference"}
-    if not isinstance(cfg, Mapping):
-        raise RecipeError(f"augment must be a table, got {type(cfg).__name__}")
-    preset = cfg.get("preset", "reference")
-    if preset not in PRESETS:
-        raise RecipeError(f"augment.preset: unknown preset {preset!r}; known: {sorted(PRESETS)}")
-    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in PRESETS[preset].items()}
-    for key, value in cfg.items():
-        if key in _META_KEYS:
-            continue
-        if key not in REGISTRY:
-            raise RecipeError(
-                f"augment.{key}: unknown transform; known: {', '.join(sorted(REGISTRY))}"
-            )
-        if value is False:
-            merged.pop(key, None)
-        elif value is True:
-            merged[key] = merged.get(key, {})
-        elif isinstance(value, Mapping):
-            merged[key] = {**merged.get(key, {}), **value}
-        else:
-            raise RecipeError(
-                f"augment.{key}: expected a table of options, true or false, got {value!r}"
-            )
-    order = _order(cfg.get("order"), merged)
-    transforms = []
-    for name in order:
-        options = merged[name]
-        allowed = _options(name)
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise RecipeError(
-                f"augment.{name}.{unknown[0]}: unknown option; known: {', '.join(allowed)}"
-            )
-        try:
-            transforms.append(REGISTRY[name](**options))
-        except (ValueError, TypeError) as exc:
-            raise RecipeError(f"augment.{name}: {exc}") from None
-    return Compose(transforms)
-
-
-def _order(order: Any, merged: Mapping[str, Any]) -> list[str]:
-    if order is None:
-        return [n for n in CANONICAL_ORDER if n in merged]
-    if not isinstance(order, (list, tuple)) or not all(isinstance(n, str) for n in order):
-        raise RecipeError(f"augment.order must be a list of transform names, got {order!r}")
-    if len(set(order)) != len(order):
-        raise RecipeError(f"augment.order lists a transform twice: {order!r}")
-    missing = [n for n in merged if n not in order]
-    extra = [n for n in order if n not in merged]
-    if missing or extra:
-        raise RecipeError(
-            "augment.order must list exactly the configured transforms"
-            + (f"; missing {missing}" if missing else "")
-            + (f"; not configured {extra}" if extra else "")
-        )
-    return list(order)
+    return Compose(AugmentConfig.parse({} if cfg is None else cfg).transforms())

@@ -5,15 +5,16 @@
 """
 
 from .calibrate import DEFAULT_THRESHOLDS, default_threshold
-from .config import CleanConfig
 from .keep import KeepList, read_keep
 
+_LAZY = {"CleanResult": "stage", "score_identities": "stage", "CleanConfig": "config"}
 
-def __getattr__(name: str):  # noqa: ANN202 - torch is imported only when scoring is used
-    if name in ("CleanResult", "score_identities"):
-        from . import stage
 
-        return getattr(stage, name)
+def __getattr__(name: str):  # noqa: ANN202 - torch (scoring) and pydantic (the config model)
+    if name in _LAZY:  # load only when used, so importing the CLI stays fast
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

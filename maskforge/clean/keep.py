@@ -48,19 +48,18 @@ def read_keep(path: str | os.PathLike[str] | None) -> KeepList:
         raise SourceError(f"cannot read keep list {str(p)!r}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"keep list {str(p)!r} is not UTF-8 text (byte {exc.start}): pass a keep.csv with a "
-            "header line 'path' (and/or 'sample_id') and one dataset-relative path per line"
+            f"keep list {str(p)!r} is not a UTF-8 text file: give a CSV with a path column "
+            "(one dataset-relative path per line)"
         ) from exc
+    if "\x00" in text:
+        raise SourceError(
+            f"keep list {str(p)!r} is a binary file: give a CSV with a path column "
+            "(one dataset-relative path per line)"
+        )
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return KeepList()
-    try:
-        rows = list(csv.reader(lines))
-    except csv.Error as exc:
-        raise SourceError(
-            f"keep list {str(p)!r} is not a CSV file ({exc}): pass a keep.csv with a header "
-            "line 'path' (and/or 'sample_id') and one dataset-relative path per line"
-        ) from exc
+    rows = list(csv.reader(lines))
     header = [h.strip().lower() for h in rows[0]]
     paths: set[str] = set()
     ids: set[str] = set()

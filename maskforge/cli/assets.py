@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..occlude.assets import KINDS, SIDES, WEARS
+from ..occlude.assets import KINDS, SIDES
+from ..vocab import WEARS
 from ._common import table, user_errors
 
 

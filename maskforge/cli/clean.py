@@ -1,97 +1,62 @@
 """``maskforge clean``: find mislabelled images in a folder of identity folders.
 
-Lists SRC_DIR, decodes, detects/aligns (the detection stage), embeds, scores every identity and
-writes OUT/clean_scores.parquet (every sample), OUT/removed.csv (the flagged samples, path relative
-to SRC_DIR), OUT/clean_manifest.json and the audit report OUT/report/index.html. Source files are
-only touched with --move-to / --copy-to.
+A thin front-end of the pipeline: it runs a recipe with ``[detect] size = 112``, ``[embed]`` and
+``[clean]`` built from its options on the same plan, executors and writers as ``maskforge run``
+(so OUT holds a run: dataset shards of the kept aligned faces, rejects, clean_scores.parquet,
+manifest.json and the audit report OUT/report/index.html), then writes OUT/removed.csv (the
+flagged samples, path relative to SRC_DIR; rows of files an earlier run moved away are kept) and
+OUT/clean_manifest.json. Source files are only touched with --move-to / --copy-to, all or nothing
+(see :mod:`maskforge.clean.transfer`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import shutil
 import time
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import Any
 
 import click
-import numpy as np
 
-from ..clean import CleanConfig
-from ..clean.table import result_table, write_clean_scores
-from ..errors import DecodeError, OutputError
-from ._common import user_errors
+from ._common import Progress, direct_recipe, user_errors
 
-CHUNK = 64  # images decoded/detected/embedded at a time (bounded memory)
+REMOVED_COLUMNS = ("path", "identity", "score", "threshold", "method", "reason", "nearest_identity")
 
 
-def embed_folder(listing, embedder, detect_config=None, progress: bool = False):
-    """Decode, detect/align and embed every sample. Returns (vectors [M, D], indices of the
-    embedded samples, rejects as (index, reason), seconds per step)."""
-    from ..detect import AlignedFace, DetectConfig, DetectStage
-    from ..io.decode import decode_image
+def removed_rows(scores: Any) -> list[dict[str, str]]:
+    """The removed.csv rows of the flagged samples of a clean_scores table."""
+    def num(v: Any) -> str:
+        return "" if v is None else f"{v:.4f}"
 
-    stage = DetectStage(detect_config or DetectConfig(size=112))
-    vecs, kept, rejects = [], [], []
-    times = {"decode": 0.0, "detect": 0.0, "embed": 0.0}
-    samples = listing.samples
-    bar = click.progressbar(length=len(samples), label="embedding", file=None) if progress else None
-    for start in range(0, len(samples), CHUNK):
-        part = list(range(start, min(start + CHUNK, len(samples))))
-        t0 = time.perf_counter()
-        images, ok = [], []
-        for i in part:
-            try:
-                images.append(decode_image(samples[i].path))
-                ok.append(i)
-            except DecodeError as exc:
-                rejects.append((i, f"decode_{exc.reason}"))
-        t1 = time.perf_counter()
-        faces = stage(images, [samples[i].hints for i in ok]) if images else []
-        t2 = time.perf_counter()
-        good = [(i, f) for i, f in zip(ok, faces, strict=True) if isinstance(f, AlignedFace)]
-        rejects += [
-            (i, f.reason) for i, f in zip(ok, faces, strict=True) if not isinstance(f, AlignedFace)
-        ]
-        if good and embedder.wants_source:  # dlib: chips cut from the source image
-            from ..embed.chips import landmarks_to_source
-
-            pos = {i: k for k, i in enumerate(ok)}
-            vecs.append(embedder.embed(
-                [images[pos[i]] for i, _ in good],
-                [landmarks_to_source(f.landmarks5, f.transform) for _, f in good],
-            ))
-            kept += [i for i, _ in good]
-        elif good:
-            vecs.append(embedder.embed([f.image for _, f in good], [f.landmarks5 for _, f in good]))
-            kept += [i for i, _ in good]
-        t3 = time.perf_counter()
-        times["decode"] += t1 - t0
-        times["detect"] += t2 - t1
-        times["embed"] += t3 - t2
-        if bar is not None:
-            bar.update(len(part))
-    if bar is not None:
-        bar.render_finish()
-    dim = embedder.dim
-    out = np.concatenate(vecs) if vecs else np.zeros((0, dim), np.float32)
-    return out, kept, rejects, times
+    cols = ["source_path", "identity", "clean_score", "threshold", "method", "reason", "nearest_identity", "flagged"]
+    return [
+        {"path": r["source_path"], "identity": r["identity"], "score": num(r["clean_score"]),
+         "threshold": num(r["threshold"]), "method": r["method"], "reason": r["reason"] or "",
+         "nearest_identity": r["nearest_identity"] or ""}
+        for r in scores.select(cols).to_pylist() if r["flagged"]
+    ]  # fmt: skip
 
 
-def _transfer(src_root: Path, rel_paths: list[str], dest: Path, move: bool) -> int:
-    n = 0
-    for rel in rel_paths:
-        src = src_root / PurePosixPath(rel)
-        dst = dest / PurePosixPath(rel)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if dst.exists():
-            raise OutputError(f"{str(dst)!r} already exists; choose an empty --move-to/--copy-to")
-        if move:
-            shutil.move(str(src), str(dst))
-        else:
-            shutil.copy2(src, dst)
-        n += 1
-    return n
+def write_removed(path: Path, rows: list[dict[str, str]], listed: set[str]) -> int:
+    """Write removed.csv: ``rows`` plus the rows of an existing removed.csv whose file is no longer
+    in the input (``listed``: the source paths listed now), so the record of an earlier
+    ``--move-to`` survives a rerun. Returns the number of rows."""
+    from ..io.writer import write_bytes_atomic
+
+    merged = {r["path"]: r for r in rows}
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as fh:
+            for old in csv.DictReader(fh):
+                if old.get("path") and old["path"] not in listed and old["path"] not in merged:
+                    merged[old["path"]] = {c: old.get(c) or "" for c in REMOVED_COLUMNS}
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=REMOVED_COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(merged[k] for k in sorted(merged))
+    write_bytes_atomic(buf.getvalue().encode("utf-8"), path)
+    return len(merged)
 
 
 @click.command("clean")
@@ -150,92 +115,95 @@ def _transfer(src_root: Path, rel_paths: list[str], dest: Path, move: bool) -> i
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N")
 @click.option("--batch-size", "batch_size", type=int, default=64, show_default=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other recipe key, e.g. --set clean.action=flag.")
+@click.option("--executor", type=click.Choice(["ray", "local"]), default="local", show_default=True)
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: float | None,
             min_images: int, keep: Path | None, move_to: Path | None, copy_to: Path | None,
-            weights: Path | None, device: str, batch_size: int) -> None:  # fmt: skip
+            weights: Path | None, device: str, batch_size: int, overrides: tuple[str, ...],
+            executor: str, num_cpus: int | None, quiet: bool) -> None:  # fmt: skip
     """Find mislabelled images in SRC_DIR (a folder of identity folders)."""
-    from ..embed import make_embedder
-    from ..io.sources import list_samples
-    from ..report import build_report, write_redirect
+    from ..clean.keep import read_keep
+    from ..clean.table import read_clean_scores
+    from ..clean.transfer import (
+        JOURNAL,
+        check_transfer,
+        plan_transfer,
+        resume_transfer,
+        run_transfer,
+    )
+    from ..embed.base import check_device
+    from ..io.paths import check_destination
+    from ..pipeline import plan_run
+    from ..pipeline.runner import run_plan
+    from ..report import write_redirect
 
     if move_to and copy_to:
         raise click.UsageError("use --move-to or --copy-to, not both")
     started = time.perf_counter()
-    listing = list_samples(src_dir)
-    emb = make_embedder(embedder, device=device, weights=weights, batch_size=batch_size)
-    info = emb.info
-    config = CleanConfig(
-        method=method,
-        threshold=threshold,
-        min_images=min_images,
-        embedder=info["name"],
-        keep=str(keep) if keep else None,
-    )
-    click.echo(
-        f"{len(listing.samples)} images, {len(listing.labels)} identities; embedder {info['name']}"
-    )
-    vecs, kept, rejects, times = embed_folder(listing, emb, progress=True)
-    samples = listing.samples
-    from ..clean import score_identities
-
-    res = score_identities(
-        vecs,
-        [samples[i].identity for i in kept],
-        config,
-        device=device,
-        source_paths=[samples[i].source_path for i in kept],
-        sample_ids=[samples[i].sample_id for i in kept],
-    )
-    output.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "source_root": str(listing.root),
-        "embedder": info,
-        "config": config.to_dict(),
-        "summary": res.summary(),
-        "skipped_files": listing.skipped,
-    }
-    table = result_table(
-        res,
-        [samples[i].sample_id for i in kept],
-        [samples[i].identity for i in kept],
-        [samples[i].source_path for i in kept],
-        rejected=[
-            (samples[i].sample_id, samples[i].identity, samples[i].source_path, r)
-            for i, r in rejects
-        ],
-        metadata=meta,
-    )
-    write_clean_scores(table, output / "clean_scores.parquet")
-    flagged = np.flatnonzero(res.flagged)
-    flagged_paths = [samples[kept[j]].source_path for j in flagged]
-    with open(output / "removed.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            ["path", "identity", "score", "threshold", "method", "reason", "nearest_identity"]
-        )
-        for j in flagged:
-            s = samples[kept[j]]
-            w.writerow([s.source_path, s.identity, f"{res.score[j]:.4f}", f"{res.threshold[j]:.4f}",
-                        res.method, res.reason[j], res.nearest_identity[j] or ""])  # fmt: skip
+    check_device(device)
+    dest, flag = (move_to, "--move-to") if move_to else (copy_to, "--copy-to")
+    if dest is not None:
+        check_destination(dest, src_dir, what=flag, source_what="SRC_DIR")
+    check_destination(output, src_dir, what="--output", source_what="SRC_DIR")
+    finished = resume_transfer(output / JOURNAL)
+    if finished:
+        click.echo(f"finished an interrupted {finished[0]} of {finished[1]} files")
+    read_keep(keep)  # an unreadable keep list stops here, before any work
+    tables = {
+        "detect": {"size": 112},
+        "embed": {"embedder": embedder, "device": device, "batch_size": batch_size,
+                  "weights": str(weights.resolve()) if weights else None},
+        "clean": {"method": method, "threshold": threshold, "min_images": min_images,
+                  "keep": str(keep.resolve()) if keep else None},
+    }  # fmt: skip
+    plan = plan_run(direct_recipe("clean", tables, overrides), input=src_dir, output=output)
+    listing = plan.listing
+    click.echo(f"{len(listing.samples)} images, {len(listing.labels)} identities")
+    with Progress(len(listing.samples), quiet=quiet, desc="clean") as bar:
+        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard)
+    scores = read_clean_scores(output, with_images=False)
+    flagged = removed_rows(scores)
+    write_removed(output / "removed.csv", flagged, {s.source_path for s in listing.samples})
     moved = 0
-    if move_to or copy_to:
-        moved = _transfer(listing.root, flagged_paths, Path(move_to or copy_to), move=bool(move_to))
-    index = build_report(table, output / "report", source_root=listing.root, title=src_dir.name)
+    if dest is not None:
+        pairs = plan_transfer(listing.root, [r["path"] for r in flagged], Path(dest))
+        check_transfer(pairs, flag)
+        moved = run_transfer(pairs, move=bool(move_to), journal=output / JOURNAL)
     write_redirect(output / "report.html")
-    summary = res.summary()
-    meta.update(
-        seconds={k: round(v, 2) for k, v in times.items()}
-        | {"clean": round(res.seconds, 3), "total": round(time.perf_counter() - started, 2)},
-        rejected=len(rejects),
-        moved=moved if move_to else 0,
-        copied=moved if copy_to else 0,
-    )
-    (output / "clean_manifest.json").write_text(json.dumps(meta, indent=2, default=str))
-    click.echo(
-        f"flagged {summary['flagged']} of {summary['images']} faces "
-        f"({summary['identities_too_few_images']} identities with < {min_images} images not cleaned, "
-        f"{len(rejects)} images without a usable face); report: {index}"
-    )
+    _write_clean_manifest(output, result, scores, listing, moved if move_to else 0,
+                          moved if copy_to else 0, time.perf_counter() - started)  # fmt: skip
+    click.echo(_summary(scores, len(flagged), min_images, result.counts["rejects"], output))
     if moved:
-        click.echo(f"{'moved' if move_to else 'copied'} {moved} files to {move_to or copy_to}")
+        click.echo(f"{'moved' if move_to else 'copied'} {moved} files to {dest}")
+
+
+def _summary(scores: Any, flagged: int, min_images: int, rejects: int, output: Path) -> str:
+    too_few = len({r["identity"] for r in scores.select(["identity", "status"]).to_pylist()
+                   if r["status"] == "too_few_images"})  # fmt: skip
+    return (
+        f"flagged {flagged} of {scores.num_rows} faces ({too_few} identities with < {min_images} "
+        f"images not cleaned, {rejects} images without a usable face); "
+        f"report: {output / 'report' / 'index.html'}"
+    )
+
+
+def _write_clean_manifest(output: Path, result: Any, scores: Any, listing: Any, moved: int,
+                          copied: int, seconds: float) -> None:  # fmt: skip
+    """OUT/clean_manifest.json: source, embedder, configuration, counts and times of the run."""
+    from ..io.writer import write_json_atomic
+
+    manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+    write_json_atomic({
+        "source_root": str(listing.root),
+        "embedder": manifest.get("models", {}).get("embed", {}),
+        "config": manifest.get("recipe", {}).get("clean"),
+        "summary": {"images": scores.num_rows, "flagged": int(sum(scores.column("flagged").to_pylist()))},
+        "skipped_files": listing.skipped,
+        "rejected": result.counts["rejects"],
+        "moved": moved,
+        "copied": copied,
+        "seconds": {"total": round(seconds, 2)},
+    }, output / "clean_manifest.json")  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..vocab import WEARS
 from ._common import user_errors
 
 
@@ -27,7 +28,7 @@ from ._common import user_errors
 )
 @click.option(
     "--wear",
-    type=click.Choice(["correct", "nose_exposed", "chin"]),
+    type=click.Choice(WEARS),
     default="correct",
     show_default=True,
     help="How masks are worn (a spec's own wear token wins).",
@@ -37,7 +38,11 @@ from ._common import user_errors
     "--detector", type=click.Choice(["dlib-hog", "mtcnn"]), default="dlib-hog", show_default=True
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Processes."
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPUs: 1 runs in this process, more run on a local Ray instance (same output bytes).",
 )
 @click.option(
     "--all-faces", is_flag=True, help="Occlude every detected face, not only the selected one."
@@ -76,21 +81,36 @@ def command(
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
     and DST_DIR/overlay_log.csv (one row per input)."""
     from ..occlude.overlay import overlay_folder
+    from ._common import Progress
 
-    s = overlay_folder(
-        src_dir,
-        dst_dir,
-        occluder=occluder,
-        mix=mix,
-        wear=wear,
-        seed=seed,
-        detector=detector,
-        workers=workers,
-        all_faces=all_faces,
-        masks_dir=masks_dir,
-        assets_dir=assets_dir,
-        quality=quality,
-    )
+    bar: Progress | None = None
+    shown = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, shown
+        bar = bar or Progress(total, quiet=quiet, desc="overlay")
+        bar.update(done - shown)
+        shown = done
+
+    try:
+        s = overlay_folder(
+            src_dir,
+            dst_dir,
+            occluder=occluder,
+            mix=mix,
+            wear=wear,
+            seed=seed,
+            detector=detector,
+            workers=workers,
+            all_faces=all_faces,
+            masks_dir=masks_dir,
+            assets_dir=assets_dir,
+            quality=quality,
+            progress=progress,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))
         click.echo(

@@ -45,35 +45,20 @@ def command(
         err=True,
     )
     from ..pipeline.quiet import terminal
-
-    bar = _progress_bar(total, quiet)
+    from ._common import Progress
 
     def progress(stats: dict[str, Any]) -> None:
-        if bar is not None:
-            bar.update(stats.get("inputs", 0))
-        elif not stats.get("skipped"):
+        bar.shard(stats)
+        if quiet and not stats.get("skipped"):
             print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
                   f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
-    try:
+    with Progress(total, quiet=quiet) as bar:
         result = run_plan(
             plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
             address=address, progress=progress,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     click.echo(summary(result))
-
-
-def _progress_bar(total: int, quiet: bool):  # noqa: ANN202
-    if quiet:
-        return None
-    from tqdm import tqdm
-
-    from ..pipeline.quiet import terminal
-
-    return tqdm(total=total, unit="img", desc="maskforge", file=terminal(), dynamic_ncols=True)
 
 
 def summary(result: Any) -> str:

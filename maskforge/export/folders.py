@@ -7,7 +7,7 @@ Two layouts:
 - ``source`` (``maskforge detect --export-images``): ``DST/<source_path>`` with the extension of
   the stored encoding, mirroring the input folders (one variant per sample expected). An absolute
   ``source_path`` (a list file's image outside the list's folder) is mapped under DST without its
-  leading ``/``; ``..`` parts are dropped.
+  leading ``/``; ``..`` parts become ``__`` (:func:`maskforge.io.paths.path_under`).
 
 Names are unique: two identities whose folder names would coincide (``A B`` and ``A_B``, or names
 differing only in case) or two files that would share a name (``pic.jpg`` and ``pic.png``) get a
@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from ..errors import OutputError
-from ..io.paths import contained_part, is_within, recorded_input_root
+from ..io.paths import is_within, path_under, recorded_input_root
 from ..io.reader import read_shards
 
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
@@ -79,7 +79,7 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
             for k, name in _unique(files, tag=lambda k: f"{k[1]}\0{k[2]}").items()
         }
     else:
-        wanted = {k: str(contained_part(k[1]).with_suffix(ext[k])) for k in keys}
+        wanted = {k: path_under('', k[1], ext[k]).as_posix() for k in keys}
         named = {k: PurePosixPath(p) for k, p in _unique(wanted, tag=lambda k: k[1]).items()}
     return [named[k] for k in keys]
 

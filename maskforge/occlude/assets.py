@@ -39,12 +39,12 @@ from PIL import Image
 import maskforge
 
 from ..errors import AssetError
+from ..vocab import WEARS
 from .anchors import AnchorSet, canonical_landmarks
 from .palette import normalize_color, parse_color, texture_tile
 
 SCHEMA = "maskforge-occluder/1"
 KINDS = ("mask", "glasses", "sunglasses")
-WEARS = ("correct", "nose_exposed", "chin")
 #: Template sides: ``front``, or drawn/photographed on a head turned towards the image's
 #: ``left`` (yaw < 0) or ``right`` (yaw > 0); see :meth:`AssetLibrary.get`.
 SIDES = ("front", "left", "right")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..vocab import WEARS
 from . import shading as sh
 from .anchors import canonical_landmarks
 
@@ -26,7 +27,6 @@ MASK_ORIGIN = (256.0, 90.0)
 GLASSES_SIZE = (512, 256)
 GLASSES_IOD = 200.0
 GLASSES_ORIGIN = (256.0, 128.0)
-WEARS = ("correct", "nose_exposed", "chin")
 
 
 @dataclass

@@ -6,30 +6,31 @@ in ``dst_dir/overlay_log.csv``: ``path,status,occluder,color,wear,reason``. ``st
 ``skipped`` (no usable face: ``reason`` from face selection, e.g. ``no_face``) or ``error``
 (``reason`` a decode code such as ``truncated`` or ``not_an_image``, or ``write_failed``); only
 ``ok`` inputs get an output file. Every choice is seeded by ``(seed, relative path)``, so the same
-command gives the same bytes whatever ``workers``. Parallel over processes (fork: workers share
-the parent's loaded detector and assets).
+command gives the same bytes whatever ``workers``. It runs as a plan on the pipeline's
+executors (:func:`maskforge.pipeline.executors.execute`): the ``overlay`` writer task over shards
+of input files, in this process or on Ray actors (each loads the detector and assets once).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import multiprocessing as mp
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from ..errors import DecodeError, OutputError
-from ..io.decode import decode_with_info
-from ..io.writer import atomic_path, write_bytes_atomic
+from ..errors import OutputError
+from ..io.writer import write_bytes_atomic
+from ..pipeline.plan import RunPlan
 from ..seeding import rng_for
 from .assets import AssetLibrary
 from .render import render_occluder
-from .spec import OccluderSpec, choose_spec, parse_mix
+from .spec import OccluderChoice, choose_spec
 
 LOG_NAME = "overlay_log.csv"
 LOG_COLUMNS = ("path", "status", "occluder", "color", "wear", "reason")
@@ -60,21 +61,17 @@ def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
     """Every regular, non-hidden file under ``src_dir`` (relative POSIX paths, sorted),
     skipping folders in ``exclude`` (e.g. an output folder nested in the source)."""
     src = Path(src_dir)
-    skip = {Path(p).resolve() for p in exclude}
+    from ..io.paths import resolved
+
+    skip = {resolved(p) for p in exclude}
     out = []
     for root, dirs, files in os.walk(src):
         rp = Path(root)
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and (rp / d).resolve() not in skip
+            d for d in dirs if not d.startswith(".") and resolved(rp / d) not in skip
         )
         out += [(rp / f).relative_to(src).as_posix() for f in files if not f.startswith(".")]
     return sorted(out)
-
-
-def _decode(data: bytes) -> tuple[np.ndarray, str | None]:
-    """RGB uint8 pixels and the PIL format name (maskforge.io.decode)."""
-    pixels, info = decode_with_info(data)
-    return pixels, info.get("format")
 
 
 def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
@@ -93,8 +90,9 @@ def _encode(pixels: np.ndarray, fmt: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def _write(path: Path, data: bytes) -> None:
-    write_bytes_atomic(data, path)
+def error_row(rel: str, reason: str, status: str = "error") -> dict[str, str]:
+    """The log row of an input without an output file."""
+    return {**dict.fromkeys(LOG_COLUMNS, ""), "path": rel, "status": status, "reason": reason}
 
 
 class Overlayer:
@@ -102,9 +100,8 @@ class Overlayer:
 
     def __init__(
         self,
-        src_dir: Path,
         dst_dir: Path,
-        choices: list[tuple[OccluderSpec, float]],
+        choices: OccluderChoice,
         seed: int,
         detector: str,
         all_faces: bool,
@@ -115,7 +112,7 @@ class Overlayer:
     ) -> None:
         from ..detect import make_detector
 
-        self.src_dir, self.dst_dir = Path(src_dir), Path(dst_dir)
+        self.dst_dir = Path(dst_dir)
         self.choices, self.seed, self.all_faces = choices, int(seed), all_faces
         self.masks_dir = Path(masks_dir) if masks_dir else None
         self.library, self.quality = library, int(quality)
@@ -141,17 +138,11 @@ class Overlayer:
         face, reason = select_face(found, image.shape[:2])
         return ([face], None) if face is not None else ([], reason or "no_face")
 
-    def __call__(self, rel: str) -> dict[str, str]:
+    def __call__(self, rel: str, image: np.ndarray, fmt: str | None) -> dict[str, str]:
+        """Occlude the decoded input ``rel`` (RGB pixels, its PIL format name), write its output
+        file(s) and return its log row."""
         row = dict.fromkeys(LOG_COLUMNS, "")
         row["path"] = rel
-        src = self.src_dir / rel
-        try:
-            data = src.read_bytes()
-            image, fmt = _decode(data)
-        except DecodeError as exc:
-            return {**row, "status": "error", "reason": exc.reason}
-        except OSError:
-            return {**row, "status": "error", "reason": "unreadable"}
         faces, reason = self.faces(image)
         if not faces:
             return {**row, "status": "skipped", "reason": reason or "no_face"}
@@ -166,13 +157,13 @@ class Overlayer:
             res = render_occluder(image, lm, spec, rng, yaw=None, library=self.library)
             image, mask = res.image, mask | res.mask
             infos.append(res.info)
-        out_fmt = _FORMATS.get(src.suffix.lower(), fmt or "PNG")
+        out_fmt = _FORMATS.get(PurePosixPath(rel).suffix.lower(), fmt or "PNG")
         try:
-            _write(self.dst_dir / rel, _encode(image, out_fmt, self.quality))
+            write_bytes_atomic(_encode(image, out_fmt, self.quality), self.dst_dir / rel)
             if self.masks_dir is not None:
-                _write(
-                    (self.masks_dir / rel).with_suffix(".png"),
+                write_bytes_atomic(
                     _encode((mask * 255).astype(np.uint8), "PNG", self.quality),
+                    mask_path(self.masks_dir, rel),
                 )
         except (OSError, ValueError, KeyError) as exc:
             return {
@@ -190,52 +181,107 @@ class Overlayer:
         }
 
 
-_WORKER: Overlayer | None = None
-
-
-def _init_worker(kwargs: dict | None) -> None:
-    """Pool initializer. Forked children inherit the parent's Overlayer (``kwargs`` None);
-    spawned ones build their own."""
-    global _WORKER
-    if kwargs is None:
-        return
-    kwargs = dict(kwargs)
-    library = AssetLibrary.load(extra_dirs=kwargs.pop("assets_dir") or None)
-    _WORKER = Overlayer(library=library, **kwargs)
-
-
-def _run_one(rel: str) -> dict[str, str]:
-    assert _WORKER is not None
-    return _WORKER(rel)
-
-
-def _pool(workers: int, kwargs: dict, parent: Overlayer):  # noqa: ANN202
-    """A process pool. With ``fork`` (Linux) the children share the parent's loaded detector and
-    assets copy-on-write and start at once. OpenCV is switched to one thread first: a child
-    forked from a process whose OpenCV thread pool is running could wait forever on it, and
-    single-threaded OpenCV is what each worker should use anyway. Elsewhere, ``spawn``."""
-    global _WORKER
-    if "fork" in mp.get_all_start_methods():
-        import cv2
-
-        cv2.setNumThreads(1)
-        _WORKER = parent
-        return mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(None,))
-    return mp.get_context("spawn").Pool(  # pragma: no cover - Windows / macOS default
-        workers, initializer=_init_worker, initargs=(kwargs,)
-    )
-
-
 def resolve_choices(
     occluder: Iterable[str] = (), mix: str | None = None, wear: str = "correct"
-) -> list[tuple[OccluderSpec, float]]:
-    """The weighted choices of a run: ``mix`` if given, else each ``occluder`` equally, else
-    ``surgical-blue``. ``wear`` is the default wear of every spec (a spec's own wear token wins)."""
-    choices: list[tuple[OccluderSpec, float]] = []
-    if mix:
-        choices += parse_mix(mix, wear=wear)
-    choices += [(OccluderSpec.parse(o, wear=wear), 1.0) for o in occluder]
-    return choices or [(OccluderSpec.parse("surgical-blue", wear=wear), 1.0)]
+) -> OccluderChoice:
+    """The choice of a run (:meth:`OccluderChoice.from_cli`): ``mix`` and each ``occluder``,
+    else ``surgical-blue``. ``wear`` is the default wear (a spec's own wear token wins)."""
+    return OccluderChoice.from_cli(occluder, mix, wear)
+
+
+
+
+def mask_path(masks_dir: Path, rel: str) -> Path:
+    """Where the occlusion mask of input ``rel`` goes: same relative path, ``.png``."""
+    return (Path(masks_dir) / rel).with_suffix(".png")
+
+
+def read_log(dst: Path) -> list[dict[str, str]] | None:
+    """The rows of ``dst/overlay_log.csv``; None when there is none. OutputError when a file of
+    that name exists but is not an overlay log (maskforge did not write it)."""
+    path = Path(dst) / LOG_NAME
+    if not path.exists():
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            ok = tuple(reader.fieldnames or ()) == LOG_COLUMNS
+    except (OSError, UnicodeDecodeError, csv.Error):
+        ok = False
+    if not ok:
+        raise OutputError(
+            f"{str(path)!r} exists and is not an overlay log: maskforge will not overwrite it; "
+            "move it away or choose another DST_DIR"
+        )
+    return rows
+
+
+def check_targets(dst: Path, masks_dir: Path | None, inputs: Sequence[str]) -> None:
+    """Before the first write: refuse when an output file of this run exists and was not written
+    by an earlier overlay into the same folder (an ``ok`` row of its ``overlay_log.csv``)."""
+    previous = {r["path"] for r in read_log(dst) or () if r.get("status") == "ok"}
+    foreign = []
+    for rel in inputs:
+        targets = [dst / rel] + ([mask_path(masks_dir, rel)] if masks_dir else [])
+        if rel not in previous and any(t.exists() or t.is_symlink() for t in targets):
+            foreign.append(rel)
+    if foreign:
+        raise OutputError(
+            f"{len(foreign)} output file(s) already exist under {str(dst)!r}"
+            f"{' or ' + repr(str(masks_dir)) if masks_dir else ''} that maskforge did not write "
+            f"(e.g. {foreign[0]!r}); they would be overwritten: choose an empty DST_DIR"
+        )
+
+
+#: Input files per shard of an overlay plan (bounded memory per task, many tasks to spread).
+SHARD_FILES = 32
+
+
+def overlay_plan(
+    src: Path,
+    dst: Path,
+    inputs: Sequence[str],
+    *,
+    choices: OccluderChoice,
+    seed: int,
+    detector: str,
+    all_faces: bool,
+    masks_dir: Path | None,
+    assets_dir: Sequence[str | Path],
+    quality: int,
+) -> RunPlan:
+    """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
+    from ..io.decode import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+    from ..io.sharding import Shard
+    from ..io.sources import Listing, SourceSample, sample_id_for
+
+    samples = [
+        SourceSample(sample_id_for(rel), rel.split("/")[0] if "/" in rel else "", 0, rel, src / rel)
+        for rel in inputs
+    ]
+    shards = [
+        Shard(i, tuple(samples[start : start + SHARD_FILES]))
+        for i, start in enumerate(range(0, len(samples), SHARD_FILES))
+    ]
+    opts = {
+        "dst": str(dst),
+        "masks_dir": str(masks_dir) if masks_dir else None,
+        "choices": choices,
+        "detector": detector,
+        "all_faces": all_faces,
+        "quality": int(quality),
+        "assets_dir": [str(d) for d in assets_dir],
+    }
+    return RunPlan(
+        recipe={"seed": int(seed), "source": {"max_pixels": DEFAULT_MAX_PIXELS, "min_side": DEFAULT_MIN_SIDE}},
+        input_path=str(src),
+        out=dst,
+        listing=Listing(root=src, samples=samples, labels={}),
+        shards=shards,
+        writers={"overlay": opts},
+        dataset=False,
+    )
 
 
 def overlay_folder(
@@ -252,60 +298,64 @@ def overlay_folder(
     assets_dir: Sequence[str | Path] = (),
     quality: int = 95,
     progress: Callable[[int, int], None] | None = None,
+    executor: str | None = None,
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
-    Raises AssetError for an unknown occluder/colour, OutputError when ``dst_dir`` is unusable."""
+    Runs on the pipeline's executors: ``executor`` ``local`` (this process) or ``ray``
+    (``workers`` CPUs); default ``local`` for one worker, else ``ray``. The bytes written do not
+    depend on either. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
+    to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
+    refused. Raises AssetError for an unknown occluder/colour, OutputError when ``dst_dir`` is
+    unusable or holds files this command would overwrite and did not write."""
+    from ..io.paths import check_destination, check_output_folder
+    from ..pipeline.executors import execute
+
     src, dst = Path(src_dir), Path(dst_dir)
+    masks = Path(masks_dir) if masks_dir else None
+    check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR", inside=False)
+    if masks is not None:
+        check_destination(masks, src, what="--masks-dir", source_what="SRC_DIR")
+        check_destination(masks, dst, what="--masks-dir", source_what="DST_DIR", inside=False)
     choices = resolve_choices(occluder, mix, wear)
     library = AssetLibrary.load(extra_dirs=list(assets_dir) or None)
-    for spec, _ in choices:  # fail early on unknown names / missing wear variants
+    for spec in choices.specs():  # fail early on unknown names / missing wear variants
         if spec.name != "random":
             library.get(spec.name, spec.wear)
-    try:
-        dst.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {dst}: {exc}") from exc
-    excludes = [dst] + ([Path(masks_dir)] if masks_dir else [])
-    inputs = list_inputs(src, exclude=excludes)
-    kwargs = {
-        "src_dir": src,
-        "dst_dir": dst,
-        "choices": choices,
-        "seed": seed,
-        "detector": detector,
-        "all_faces": all_faces,
-        "masks_dir": Path(masks_dir) if masks_dir else None,
-        "quality": quality,
-    }
-    summary = OverlaySummary(total=len(inputs), log=dst / LOG_NAME)
-    pool = None
-    with atomic_path(dst / LOG_NAME) as tmp_log, open(tmp_log, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
-        writer.writeheader()
-        worker = Overlayer(library=library, **kwargs)
-        if workers <= 1 or len(inputs) < 2:
-            results: Iterable[dict[str, str]] = map(worker, inputs)
-        else:
-            spawn_kwargs = {**kwargs, "assets_dir": [str(d) for d in assets_dir]}
-            pool = _pool(int(workers), spawn_kwargs, worker)
-            chunk = max(1, min(16, len(inputs) // (int(workers) * 8)))
-            results = pool.imap(_run_one, inputs, chunksize=chunk)
-        try:
-            for n, row in enumerate(results, 1):
-                writer.writerow(row)
-                status = row["status"]
-                summary.ok += status == "ok"
-                summary.skipped += status == "skipped"
-                summary.errors += status == "error"
-                if row["reason"]:
-                    summary.reasons[row["reason"]] = summary.reasons.get(row["reason"], 0) + 1
-                if progress is not None:
-                    progress(n, len(inputs))
-        finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
-            global _WORKER
-            _WORKER = None
+    check_output_folder(dst, "DST_DIR")
+    inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
+    check_targets(dst, masks, inputs)
+    plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
+                        all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
+                        quality=quality)  # fmt: skip
+    done = 0
+
+    def on_shard(stats: dict[str, Any]) -> None:
+        nonlocal done
+        done += stats["inputs"]
+        if progress is not None:
+            progress(done, len(inputs))
+
+    executor = executor or ("local" if workers <= 1 else "ray")
+    with tempfile.TemporaryDirectory(prefix="maskforge-overlay-") as work:
+        stats = execute(plan, [s.index for s in plan.shards], executor=executor,
+                        num_cpus=int(workers), progress=on_shard, work_dir=Path(work))  # fmt: skip
+    rows = [r for s in sorted(stats, key=lambda s: s["shard"]) for r in s["overlay"]["log"]]
+    return write_log(dst, rows)
+
+
+def write_log(dst: Path, rows: list[dict[str, str]]) -> OverlaySummary:
+    """Write ``dst/overlay_log.csv`` atomically; the counts of its rows."""
+    summary = OverlaySummary(total=len(rows), log=dst / LOG_NAME)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+        summary.ok += row["status"] == "ok"
+        summary.skipped += row["status"] == "skipped"
+        summary.errors += row["status"] == "error"
+        if row["reason"]:
+            summary.reasons[row["reason"]] = summary.reasons.get(row["reason"], 0) + 1
+    write_bytes_atomic(buf.getvalue().encode("utf-8"), dst / LOG_NAME)
     return summary

@@ -12,7 +12,7 @@ import numpy as np
 from .anchors import eye_frame, yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .composite import ALPHA_FLOOR, composite
-from .spec import OccluderSpec, as_spec, choose_spec
+from .spec import OccluderChoice, OccluderSpec, choose_spec
 from .warp import warp_maps
 
 #: |yaw| (degrees) from which the far-side outer anchors are pulled towards the jaw line.
@@ -132,7 +132,7 @@ def _check_inputs(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray,
 def render_occluder(
     image: np.ndarray,
     landmarks68: np.ndarray,
-    spec: OccluderSpec | str | list,
+    spec: OccluderSpec | str | OccluderChoice,
     rng: np.random.Generator,
     yaw: float | None = None,
     library: AssetLibrary | None = None,
@@ -141,13 +141,13 @@ def render_occluder(
     """Draw one occluder on the face given by ``landmarks68`` ((68, 2) px in the frame of
     ``image``, which may be a full source image or an aligned crop).
 
-    ``spec``: an OccluderSpec, a spec string, or a mix list from :func:`parse_mix` (one entry is
-    picked with ``rng``). ``rng`` also draws random colours. ``yaw``: head yaw in degrees
+    ``spec``: an OccluderSpec, a spec string, or an OccluderChoice (e.g. from :func:`parse_mix`;
+    one spec is drawn with ``rng``). ``rng`` also draws random colours. ``yaw``: head yaw in degrees
     (docs/architecture.md); estimated roughly from the landmarks when None. ``image`` is not
     modified. Raises AssetError for unknown assets/colours."""
     img, lm = _check_inputs(image, landmarks68)
     lib = library or default_library()
-    chosen = choose_spec(spec, rng) if isinstance(spec, list) else as_spec(spec).resolve(rng)
+    chosen = choose_spec(spec, rng)
     yaw_deg = float(yaw) if yaw is not None else yaw_from_landmarks(lm)
     asset = lib.get(chosen.name, chosen.wear, yaw=yaw_deg)  # wear and side variants
     color = chosen.color or asset.default_color

@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..seeding import rng_for
-from .spec import OccluderSpec, as_spec, parse_mix
+from .spec import OccluderChoice, as_spec, parse_mix
 
 
 class Occlude:
     """Render an occluder from stored landmarks, seeded per ``(seed, sample_id)``.
 
     ``spec_or_mix``: an OccluderSpec, a spec string (``"surgical-blue"``), a mix string
-    (``"surgical-blue:0.5,n95:0.5"``) or a parsed mix list. ``p``: probability of occluding a sample
+    (``"surgical-blue:0.5,n95:0.5"``) or an :class:`OccluderChoice`. ``p``: probability of occluding a sample
     (1 = always). Calling ``t(image, landmarks68, sample_id)`` with a uint8 RGB array or a PIL
     image (landmarks in that image's pixel frame) returns ``(image, mask)``: the same type as the
     input and an (H, W) bool array (all False when the sample is left as is). The result depends
@@ -31,12 +31,10 @@ class Occlude:
     ) -> None:
         if isinstance(spec_or_mix, str) and ("," in spec_or_mix or ":" in spec_or_mix):
             self.choices: Any = parse_mix(spec_or_mix, wear=wear)
-        elif isinstance(spec_or_mix, list):
+        elif isinstance(spec_or_mix, OccluderChoice):
             self.choices = spec_or_mix
         else:
             self.choices = as_spec(spec_or_mix, wear=wear)
-        if isinstance(self.choices, OccluderSpec):
-            self.choices = [(self.choices, 1.0)]
         self.seed = int(seed)
         self.p = float(p)
         self.library = library
@@ -63,5 +61,10 @@ class Occlude:
         return out, mask
 
     def __repr__(self) -> str:
-        mix = ",".join(f"{s.label()}:{w:g}" for s, w in self.choices)
+        c = self.choices
+        mix = (
+            ",".join(f"{n}:{w:g}" for n, w in c.choice.items())
+            if isinstance(c, OccluderChoice)
+            else c.label()
+        )
         return f"Occlude({mix!r}, seed={self.seed}, p={self.p})"

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import RecipeError
+from ..io.paths import check_destination
 from ..io.sources import list_samples
 from ..recipe import Recipe, load_recipe
 from .plan import RunPlan, make_plan
@@ -21,12 +22,9 @@ def plan_run(
     output: str | os.PathLike[str] | None = None,
     overrides: tuple[str, ...] | list[str] = (),
 ) -> RunPlan:
-    """Load and validate a recipe, list its input and split it into shards."""
-    from .validate import VALIDATORS, check_stages
-
-    if not isinstance(recipe, Recipe):
-        recipe = load_recipe(recipe, overrides, validators=VALIDATORS)
-    check_stages(recipe)
+    """Load and validate a recipe (a file or a :class:`Recipe`, which is validated again, with
+    ``overrides`` applied), list its input and split it into shards."""
+    recipe = load_recipe(recipe, overrides)
     in_path = input if input is not None else recipe.data.get("input")
     out_path = output if output is not None else recipe.data.get("output")
     if in_path is None:
@@ -34,6 +32,7 @@ def plan_run(
     if out_path is None:
         raise RecipeError("no output: give --output DIR or set output = \"...\" in the recipe")
     in_path = _resolve(str(in_path), recipe)
+    check_destination(out_path, in_path, what="output")
     listing = list_samples(in_path)
     return make_plan(recipe, listing, str(in_path), Path(out_path))
 

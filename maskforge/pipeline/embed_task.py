@@ -21,21 +21,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..embed.config import EmbedConfig
 from ..io.decode import decode_image
-from ..recipe import Key, check_table
 from .cache import StageCache
 from .decode_stage import decode_samples
 from .detect_task import DetectTask
 from .plan import RunPlan, shard_key
-
-EMBED_SPEC = {
-    "embedder": Key(
-        (str,), "auto", None, "auto | facenet-vggface2 | dlib-resnet | dlib-resnet-native"
-    ),
-    "weights": Key((str,), None, None, "facenet state dict or dlib .dat file"),
-    "device": Key((str,), "auto", None, "auto | cpu | cuda"),
-    "batch_size": Key((int,), 64, lambda v: None if v > 0 else "must be > 0"),
-}
 
 #: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
 #: source image (dlib's 5-point predictor on a box from the detect stage's landmarks).
@@ -44,7 +35,7 @@ INPUT_VERSION = 2
 
 def embed_config(recipe: dict[str, Any]) -> dict[str, Any]:
     """The ``[embed]`` table with defaults (also when only ``[clean]`` asks for embeddings)."""
-    return check_table("<recipe>", "embed", recipe.get("embed") or {}, EMBED_SPEC)
+    return EmbedConfig.parse(recipe.get("embed") or {}).to_dict()
 
 
 def plan_embedder(recipe: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

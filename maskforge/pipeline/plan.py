@@ -46,6 +46,10 @@ class RunPlan:
     dropped_identities: dict[str, str] = field(default_factory=dict)
     #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
     embed_identity: dict[str, Any] = field(default_factory=dict)
+    #: Direct-mode writer tasks run on each shard after the dataset tasks (name -> options; see
+    #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
+    writers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset: bool = True
 
     @property
     def layout(self) -> Layout:

@@ -21,6 +21,7 @@ import pickle
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .plan import RunPlan
@@ -60,7 +61,7 @@ class ShardActor:
         kind: str = "cpu",
         threads: int | None = 1,
     ) -> None:
-        from .runner import ShardPipeline
+        from .executors import ShardPipeline
 
         if kind == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -99,7 +100,7 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
     }
     if address:
         kwargs["address"] = address
-    else:  # our own local instance, never another user's Ray found on this machine
+    else:  # a new instance of our own, never one another program left running on this machine
         kwargs.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus)
     # Ray reads these from the driver's environment at start-up only; set them for the call.
     saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_UV_RUN_RUNTIME_ENV",)}
@@ -131,7 +132,7 @@ def default_layout(
         return [
             PoolSpec(("detect",), size),
             PoolSpec(("embed",), max(1, min(actors, shards)), kind="gpu", threads=threads, **res),
-            PoolSpec(("finish",), size),
+            PoolSpec(("finish", *plan.writers), size),
         ]
     return [PoolSpec(None, size)]
 
@@ -162,20 +163,27 @@ def iter_ray(
     num_gpus: int | None = None,
     address: str | None = None,
     layout: list[PoolSpec] | None = None,
+    work_dir: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
 
     Yields each shard's stats as its last pool finishes it. Shards are handed out largest first,
-    so the last ones to finish are small and no actor idles long at the end of a run.
+    so the last ones to finish are small and no actor idles long at the end of a run. The pickled
+    plan the actors load goes to ``work_dir/cache/plan.pkl`` (default: the run's folder). An
+    instance started here is shut down at the end, every Ray process it started included
+    (:mod:`.ray_procs`), also when the caller closes the generator early (an interruption).
     """
     import ray
 
-    started_here = init_ray(num_cpus, num_gpus, address)
-    plan_file = plan.out / "cache" / "plan.pkl"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(plan_file, "wb") as fh:
-        pickle.dump(plan, fh)
+    # an instance started here is stopped here, whatever happens; one only joined is left running
+    ours = not ray.is_initialized()
+    local = ours and not address
     try:
+        init_ray(num_cpus, num_gpus, address)
+        plan_file = (work_dir or plan.out) / "cache" / "plan.pkl"
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(plan_file, "wb") as fh:
+            pickle.dump(plan, fh)
         res = ray.available_resources()
         cpus = max(1, int(res.get("CPU", 1)))
         gpus = int(res.get("GPU", 0))
@@ -191,8 +199,13 @@ def iter_ray(
                 raise
             raise cause from None
     finally:
-        if started_here:
-            ray.shutdown()
+        if ours:
+            from .ray_procs import ray_descendants, reap
+
+            procs = ray_descendants() if local else []  # also those of an interrupted start-up
+            if ray.is_initialized():
+                ray.shutdown()
+            reap(procs)
 
 
 def _drive(pools: list[_Pool], total: int) -> Iterator[dict[str, Any]]:

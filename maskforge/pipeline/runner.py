@@ -1,10 +1,6 @@
-"""Running a plan: the local executor, the Ray executor, and the end-of-run files.
-
-Shards of whole identities are the unit of work. The Ray executor
-(:mod:`maskforge.pipeline.ray_executor`) never groups or shuffles through Ray: it streams shard
-indexes through pools of long-lived actors (models loaded once per actor), and every worker writes
-its own shard files.
-"""
+"""Running a dataset plan: its shards on an executor (:mod:`.executors`: in this process, or on
+Ray through :mod:`.ray_executor`), then the end-of-run files (labels.csv, consolidated tables,
+manifest, report)."""
 
 from __future__ import annotations
 
@@ -12,7 +8,6 @@ import csv
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
@@ -24,14 +19,15 @@ import pyarrow.parquet as pq
 from ..io.manifest import build_manifest, mark_running, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, write_table_atomic
-from .detect_task import DetectTask
-from .embed_task import EmbedTask
+from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
 from .finish_task import FinishTask
 from .plan import RunPlan
-from .quiet import redirect_output
-from .ray_executor import iter_ray, restart_summary
+from .ray_executor import restart_summary
 
 log = logging.getLogger("maskforge")
+
+__all__ = ["ProgressFn", "RunResult", "ShardPipeline", "execute", "finish_run", "iter_local",
+           "iter_ray", "run_plan"]
 
 
 @dataclass
@@ -48,49 +44,6 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-ProgressFn = Callable[[dict[str, Any]], None]
-
-
-class ShardPipeline:
-    """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``."""
-
-    def __init__(
-        self,
-        plan: RunPlan,
-        resume: bool = True,
-        stages: tuple[str, ...] | None = None,
-        gpu: bool = False,
-        threads: int | None = None,
-    ) -> None:
-        self.plan = plan
-        self.resume = resume
-        tasks: list[tuple[str, Any]] = []
-        if plan.has("detect"):
-            tasks.append(("detect", DetectTask(plan)))
-            if plan.needs_embeddings:
-                tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
-        tasks.append(("finish", FinishTask(plan)))
-        self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
-
-    def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
-        stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
-        stats: dict[str, Any] = {"shard": index}
-        for name, task in self.tasks:
-            s = task(index, resume=self.resume)
-            stages[name] = {k: s.get(k) for k in ("seconds", "skipped", "model") if k in s}
-            if name == "finish":
-                stats = dict(s)
-        stats["stages"] = stages
-        return stats
-
-
-def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[dict[str, Any]]:
-    """Process shards one after another in this process."""
-    pipe = ShardPipeline(plan, resume)
-    for index in todo:
-        yield pipe(index)
-
-
 def run_plan(
     plan: RunPlan,
     *,
@@ -103,7 +56,8 @@ def run_plan(
 ) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
-    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
+    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table. A plan
+    with writer tasks runs them on every shard (a done shard's dataset tasks are then reused).
     """
     ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
     num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
@@ -114,7 +68,7 @@ def run_plan(
     mark_running(plan.out, plan.recipe)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
-    done = [i for i in indexes if resume and finish.is_done(i)]
+    done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
     stats: list[dict[str, Any]] = []
     for i in done:
@@ -122,21 +76,8 @@ def run_plan(
         stats.append(s)
         if progress:
             progress(s)
-    if todo:
-        if executor == "local":
-            for s in iter_local(plan, todo, resume):
-                stats.append(s)
-                if progress:
-                    progress(s)
-        elif executor == "ray":
-            with redirect_output(plan.out / "logs" / "ray.log"):
-                it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)
-                for s in it:
-                    stats.append(s)
-                    if progress:
-                        progress(s)
-        else:
-            raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
+    stats += execute(plan, todo, executor=executor, resume=resume, num_cpus=num_cpus,
+                     num_gpus=num_gpus, address=address, progress=progress)  # fmt: skip
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds)

@@ -51,13 +51,11 @@ def variants_of(recipe: dict[str, Any]) -> list[Any] | None:
 
 def make_render(library: Any, yaw: float | None):  # noqa: ANN201
     """An occluder renderer with the signature :func:`maskforge.augment.apply_variant` expects."""
-    from dataclasses import replace
-
-    from ..occlude import OccluderSpec, render_occluder
+    from ..occlude import render_occluder
+    from ..occlude.spec import occluder_spec
 
     def render(image, landmarks68, name, rng, wear, color):  # noqa: ANN001, ANN202
-        spec = OccluderSpec.parse(name)
-        spec = replace(spec, wear=wear or spec.wear, color=color or spec.color)
+        spec = occluder_spec(name, wear, color)
         res = render_occluder(image, landmarks68, spec, rng, yaw=yaw, library=library)
         return res.image, res.mask, res.info
 

@@ -1,0 +1,131 @@
+"""Executors: the tasks of a plan run on shards, in this process (``local``) or on Ray
+(:mod:`.ray_executor`: pools of long-lived actors, each running a :class:`ShardPipeline`).
+
+Shards are the unit of work; every worker writes its own shard files and only shard numbers and
+small stats travel. Every command (``run``, ``detect``, ``clean``, ``overlay``) runs its plan
+through :func:`execute`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .plan import RunPlan
+from .quiet import redirect_output
+from .ray_executor import iter_ray
+from .tasks import plan_tasks
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+class ShardPipeline:
+    """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``.
+
+    The stats are those of the ``finish`` task (or, in a plan without dataset tasks, the shard's
+    index and input count), with each task's timings under ``stages`` and each writer task's own
+    stats under its name. ``gpu`` and ``threads`` are passed to the embed task (the GPU pool of
+    the Ray executor, a CPU actor's thread budget)."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        resume: bool = True,
+        stages: tuple[str, ...] | None = None,
+        gpu: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        self.plan = plan
+        self.resume = resume
+        tasks = plan_tasks(plan, stages, gpu=gpu, threads=threads)
+        self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
+
+    def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+        stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
+        stats: dict[str, Any] = {"shard": index, "inputs": len(self.plan.shards[index].samples)}
+        writers: dict[str, Any] = {}
+        for name, task in self.tasks:
+            s = task(index, resume=self.resume)
+            stages[name] = {k: s.get(k) for k in ("seconds", "skipped", "model") if k in s}
+            if name == "finish":
+                stats = dict(s)
+            elif name in self.plan.writers:
+                writers[name] = s
+        stats.update(writers)
+        stats["stages"] = stages
+        return stats
+
+
+def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[dict[str, Any]]:
+    """Process shards one after another in this process."""
+    pipe = ShardPipeline(plan, resume)
+    for index in todo:
+        yield pipe(index)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM received while Ray runs: unwinds the driver so Ray is shut down."""
+
+
+@contextlib.contextmanager
+def _stop_ray_on_signals() -> Iterator[None]:
+    """While Ray runs: SIGTERM unwinds the driver like Ctrl-C does (so ``ray.shutdown`` in a
+    ``finally`` stops every Ray process this run started); the previous handlers, including
+    any that ``ray.init`` installs, are restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_term(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one unwinding is enough
+        raise _Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def execute(
+    plan: RunPlan,
+    todo: list[int],
+    *,
+    executor: str = "ray",
+    resume: bool = True,
+    num_cpus: int | None = None,
+    num_gpus: int | None = None,
+    address: str | None = None,
+    progress: ProgressFn | None = None,
+    work_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task of ``plan`` on the shards ``todo`` with ``executor`` (``ray`` or
+    ``local``); returns their stats in completion order, each also passed to ``progress``.
+
+    Ray's own output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
+    if executor not in ("ray", "local"):
+        raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
+    stats: list[dict[str, Any]] = []
+    if not todo:
+        return stats
+    if executor == "local":
+        for s in iter_local(plan, todo, resume):
+            stats.append(s)
+            if progress:
+                progress(s)
+        return stats
+    with _stop_ray_on_signals(), redirect_output((work_dir or plan.out) / "logs" / "ray.log"):
+        it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
+                      address=address, work_dir=work_dir)  # fmt: skip
+        with contextlib.closing(it):  # an interruption still runs its shutdown, here and now
+            for s in it:
+                stats.append(s)
+                if progress:
+                    progress(s)
+    return stats

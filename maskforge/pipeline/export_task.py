@@ -1,0 +1,39 @@
+"""The ``images`` writer task: a shard's dataset images as files (``detect --export-images``).
+
+Options (``plan.writers["images"]``): ``dir`` (the destination folder) and ``targets``
+(source path -> file path relative to ``dir``, unique and inside ``dir``, decided for the whole
+plan before the run by :func:`maskforge.io.paths.unique_targets`). Each file is written
+atomically; the task returns the files it wrote in ``written``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from ..io.writer import is_done, write_bytes_atomic
+from .plan import RunPlan
+
+
+class ExportImagesTask:
+    """``task(index) -> stats``: write the images of dataset shard ``index`` under ``dir``."""
+
+    def __init__(self, plan: RunPlan, opts: dict[str, Any]) -> None:
+        self.plan = plan
+        self.dir = Path(opts["dir"])
+        self.targets: dict[str, str] = opts["targets"]
+
+    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+        layout = self.plan.layout
+        shard = layout.shard_file(layout.dataset, index)
+        written: list[str] = []
+        if is_done(shard):
+            table = pq.read_table(shard, columns=["source_path", "image"])
+            for sp, image in zip(table.column("source_path").to_pylist(),
+                                 table.column("image").to_pylist(), strict=True):  # fmt: skip
+                rel = self.targets[sp]
+                write_bytes_atomic(image, self.dir / rel)
+                written.append(rel)
+        return {"shard": index, "files": len(written), "written": written, "skipped": False}

@@ -1,0 +1,83 @@
+"""The recipe's small tables: ``[source]``, ``[encode]``, ``[select]``, ``[split]``,
+``[occlude]`` and ``[ray]`` (the stage tables live with their stages)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..config import Table
+
+
+class SourceTable(Table):
+    """How the input is listed, guarded and sharded."""
+
+    table_name = "source"
+
+    shard_size: int = Field(1000, gt=0, description="target images per shard (whole identities)")
+    max_pixels: int = Field(40_000_000, gt=0, description="decompression-bomb guard (pixels)")
+    min_side: int = Field(1, gt=0, description="reject images smaller than this (pixels)")
+    limit_identities: int | None = Field(
+        None, gt=0, description="only the first N identities by name (for trials)"
+    )
+
+
+class EncodeTable(Table):
+    """How dataset images are stored."""
+
+    table_name = "encode"
+
+    image_format: Literal["jpeg", "png", "webp"] = Field(
+        "jpeg", description="encoding of the images in the shards"
+    )
+    quality: int = Field(95, ge=1, le=100, description="JPEG/WebP quality")
+
+
+class SelectTable(Table):
+    """Select-N: uniform without replacement, seeded (docs/augmentation.md)."""
+
+    table_name = "select"
+
+    per_identity: int | None = Field(
+        None, gt=0, description="images kept per identity (N); absent: all"
+    )
+    min_images: int = Field(1, gt=0, description="drop identities with fewer images")
+    max_identities: int | None = Field(
+        None, gt=0, description="keep at most this many identities (a seeded choice)"
+    )
+
+
+class SplitTable(Table):
+    """Train/validation split, seeded."""
+
+    table_name = "split"
+
+    val_fraction: float = Field(
+        0.1, ge=0.0, lt=1.0, description="fraction held out for validation"
+    )
+    by: Literal["identity", "image"] = Field(
+        "identity", description="split unit: `identity` puts whole identities in `val`"
+    )
+
+
+class OccludeTable(Table):
+    """Where occluder assets come from (docs/occluders.md)."""
+
+    table_name = "occlude"
+
+    asset_dirs: list[str] | None = Field(
+        None, description="folders of your own occluder assets, searched after the bundled ones"
+    )
+
+
+class RayTable(Table):
+    """The Ray cluster (the CLI flags override these)."""
+
+    table_name = "ray"
+
+    num_cpus: int | None = Field(None, gt=0, description="CPUs for the embedded Ray")
+    num_gpus: int | None = Field(None, ge=0, description="GPUs for the embedded Ray")
+    address: str | None = Field(
+        None, description="join an existing cluster (`auto` or `ray://host:port`)"
+    )

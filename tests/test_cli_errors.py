@@ -134,11 +134,11 @@ def test_clean_keep_binary_file(tmp_path: Path, src: Path) -> None:
     # today's main: UnicodeDecodeError traceback
     keep = tmp_path / "keep.png"
     Image.new("RGB", (8, 8)).save(keep)
-    with pytest.raises(SourceError, match="not UTF-8 text"):
+    with pytest.raises(SourceError, match="UTF-8 text"):
         read_keep(keep)
     code, text = run_cli("clean", str(src), "--output", str(tmp_path / "out"), "--keep", str(keep),
                          "--embedder", "dlib-resnet")
-    assert_one_message(code, text, str(keep), "keep.csv")
+    assert_one_message(code, text, str(keep), "UTF-8")
 
 
 def test_clean_unknown_device(tmp_path: Path, src: Path) -> None:

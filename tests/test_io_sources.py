@@ -210,21 +210,3 @@ def test_output_folders_inside_the_input_are_not_listed(tmp_path: Path) -> None:
     listing = list_samples(tmp_path / "list.csv", exclude=[tmp_path / "flagged"])
     assert [s.source_path for s in listing.samples] == ["ann/1.jpg"]
     assert [s.reason for s in listing.skipped_files] == ["output_folder"]
-
-
-def test_run_output_inside_its_input_is_not_input_next_time(tmp_path: Path) -> None:
-    from PIL import Image
-
-    import maskforge
-
-    src = tmp_path / "in"
-    for i in range(4):
-        (src / f"id{i % 2}").mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (40, 40), (60 * i, 0, 0)).save(src / f"id{i % 2}" / f"{i}.png")
-    recipe = tmp_path / "plain.toml"
-    recipe.write_text("seed = 0\n[source]\nshard_size = 10\n")
-    for _ in range(2):
-        maskforge.run(str(recipe), input=str(src), output=str(src / "out"), executor="local")
-        table = maskforge.read_shards(src / "out").to_table(columns=["identity"])
-        assert sorted(set(table.column("identity").to_pylist())) == ["id0", "id1"]
-        assert table.num_rows == 4

@@ -128,19 +128,6 @@ def write_json_atomic(data: Any, path: Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", path)
 
 
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    fd, tmp = _atomic_target(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def is_done(parquet: Path) -> bool:
     """A shard is done when its Parquet file and its stats file both exist."""
     return Path(parquet).is_file() and stats_path(Path(parquet)).is_file()

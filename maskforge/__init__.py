@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 from .errors import (  # noqa: E402
     AssetError,
     DecodeError,
+    DeviceError,
     MaskforgeError,
     ModelNotFoundError,
     OutputError,
@@ -86,6 +87,7 @@ def run(
 __all__ = [
     "AssetError",
     "DecodeError",
+    "DeviceError",
     "MaskforgeError",
     "ModelNotFoundError",
     "OutputError",

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from maskforge.embed.base import device_failure
+from maskforge.device import device_failure
 from maskforge.errors import DeviceError
 from maskforge.pipeline.detect_task import DetectTask
 

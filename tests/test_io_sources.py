@@ -122,3 +122,91 @@ def test_shards_hold_whole_identities(sizes: list[int], shard_size: int) -> None
         assert len(sh.samples) <= shard_size or len(sh.identities) == 1
     assert [sh.index for sh in shards] == list(range(len(shards)))
     assert make_shards(list(reversed(samples)), shard_size) == shards  # order-independent
+
+
+def _image(path: Path, fmt: str) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (32, 24), (10, 200, 30)).save(path, format=fmt)
+
+
+def test_symlink_loop_lists_each_real_file_once(tmp_path: Path) -> None:
+    # today's main: a link back to the root inside an identity folder lists files again and again
+    # (12 files -> thousands of samples), under the wrong identities
+    files = [f"{ident}/{i}.jpg" for ident in ("ann", "bob", "cy") for i in range(4)]
+    for rel in files:
+        touch(tmp_path, rel)
+    (tmp_path / "ann" / "loop").symlink_to(tmp_path)  # back to the root
+    (tmp_path / "bob" / "self").symlink_to(tmp_path / "bob")  # back to its own folder
+    (tmp_path / "ann" / "bobs").symlink_to(tmp_path / "bob")  # a sibling identity's folder
+    (tmp_path / "cy" / "again.jpg").symlink_to(tmp_path / "cy" / "0.jpg")  # a second name
+    listing = list_samples(tmp_path)
+    assert sorted(s.source_path for s in listing.samples) == sorted(files)
+    assert {s.source_path: s.identity for s in listing.samples} == {f: f.split("/")[0] for f in files}
+    reasons = {(s.path, s.reason) for s in listing.skipped_files}
+    assert ("ann/loop", "symlink_loop") in reasons and ("bob/self", "symlink_loop") in reasons
+    assert ("cy/again.jpg", "duplicate_file") in reasons
+    assert ("ann/bobs/0.jpg", "duplicate_file") in reasons
+    assert listing.skipped["duplicate_file"] == 5
+
+
+def test_file_outside_root_reached_by_link_is_listed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    touch(outside, "x.jpg")
+    root = tmp_path / "data"
+    touch(root, "ann/1.jpg")
+    (root / "ann" / "more").symlink_to(outside)
+    listing = list_samples(root)
+    assert [s.source_path for s in listing.samples] == ["ann/1.jpg", "ann/more/x.jpg"]
+
+
+def test_one_file_under_two_identities_in_a_list_is_an_error(tmp_path: Path) -> None:
+    # today's main: silently given to the first identity
+    touch(tmp_path, "imgs/p1.jpg")
+    touch(tmp_path, "imgs/p2.jpg")
+    (tmp_path / "list.csv").write_text(
+        "path,identity\nimgs/p1.jpg,amy\nimgs/p2.jpg,amy\n./imgs/p1.jpg,zed\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"imgs/p1.jpg: row 2 \('amy'\), row 4 \('zed'\)"):
+        list_samples(tmp_path / "list.csv")
+    # the same file twice under one identity is only a duplicate, recorded by name
+    (tmp_path / "list.csv").write_text(
+        "path,identity\nimgs/p1.jpg,amy\nimgs/p2.jpg,amy\nimgs/./p1.jpg,amy\n", encoding="utf-8")
+    listing = list_samples(tmp_path / "list.csv")
+    assert [s.source_path for s in listing.samples] == ["imgs/p1.jpg", "imgs/p2.jpg"]
+    assert [(s.reason, s.detail) for s in listing.skipped_files] == [
+        ("duplicate_file", "same file as imgs/p1.jpg")]
+
+
+def test_every_pillow_format_is_tried_and_skips_are_named(tmp_path: Path) -> None:
+    # today's main: .tif/.gif are counted as skipped without names, never tried
+    from maskforge.io.decode import decode_image
+
+    for name, fmt in [("a.tif", "TIFF"), ("b.TIFF", "TIFF"), ("c.gif", "GIF"), ("d.webp", "WEBP"),
+                      ("e.bmp", "BMP"), ("f.ppm", "PPM"), ("g.png", "PNG")]:
+        _image(tmp_path / "ann" / name, fmt)
+    touch(tmp_path, "ann/notes.txt")
+    touch(tmp_path, "ann/.DS_Store")
+    listing = list_samples(tmp_path)
+    assert [s.source_path for s in listing.samples] == [
+        "ann/a.tif", "ann/b.TIFF", "ann/c.gif", "ann/d.webp", "ann/e.bmp", "ann/f.ppm", "ann/g.png"]
+    for s in listing.samples:
+        assert decode_image(s.path).shape == (24, 32, 3)
+    assert [(s.path, s.reason) for s in listing.skipped_files] == [
+        ("ann/.DS_Store", "hidden"), ("ann/notes.txt", "not_an_image_file")]
+    assert listing.skipped == {"hidden": 1, "not_an_image_file": 1}
+
+
+def test_output_folders_inside_the_input_are_not_listed(tmp_path: Path) -> None:
+    for rel in ["ann/1.jpg", "bob/2.jpg", "out/report/thumbnails/3.jpg", "flagged/ann/4.jpg"]:
+        touch(tmp_path, rel)
+    (tmp_path / "out" / "manifest.json").write_text('{"maskforge_manifest": 1, "status": "running"}')
+    listing = list_samples(tmp_path, exclude=[tmp_path / "flagged"])
+    assert [s.source_path for s in listing.samples] == ["ann/1.jpg", "bob/2.jpg"]
+    assert {(s.path, s.reason) for s in listing.skipped_files} == {
+        ("out", "output_folder"), ("flagged", "output_folder")}
+    # a list file naming files inside an excluded folder
+    (tmp_path / "list.csv").write_text("path,identity\nann/1.jpg,ann\nflagged/ann/4.jpg,ann\n")
+    listing = list_samples(tmp_path / "list.csv", exclude=[tmp_path / "flagged"])
+    assert [s.source_path for s in listing.samples] == ["ann/1.jpg"]
+    assert [s.reason for s in listing.skipped_files] == ["output_folder"]

@@ -81,3 +81,38 @@ def test_killed_writer_leaves_no_done_shard(tmp_path: Path) -> None:
     # the leftover is a hidden temporary file, replaced by the next successful write
     write_shard(to_table(rows(3), SAMPLE_SCHEMA), tmp_path / "shard-00000.parquet", {"samples": 3})
     assert read_shards(tmp_path).count_rows() == 3
+
+
+def test_killed_writer_temporary_is_removed_by_the_next_write(tmp_path) -> None:
+    # today's main: a temporary file of a writer killed mid-write stays forever (mkstemp names)
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    from maskforge.io.writer import write_table_atomic
+
+    target = tmp_path / "rejects.parquet"
+    code = (
+        "import os, sys; from pathlib import Path; from maskforge.io.writer import _atomic_target\n"
+        "fd, tmp = _atomic_target(Path(sys.argv[1])); os.write(fd, b'x' * 100000); os._exit(9)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(target)], timeout=120)
+    assert done.returncode == 9
+    assert len(list(tmp_path.glob(".rejects.parquet.*.tmp"))) == 1  # what a SIGKILL leaves
+    write_table_atomic(pa.table({"x": [1, 2]}), target)
+    assert [p.name for p in tmp_path.iterdir()] == ["rejects.parquet"]
+
+
+def test_live_writer_temporary_is_left_alone(tmp_path) -> None:
+    import os
+
+    import pyarrow as pa
+
+    from maskforge.io.writer import _HOST, write_table_atomic
+
+    target = tmp_path / "a.parquet"
+    live = tmp_path / f".a.parquet.{_HOST}-{os.getppid()}.abc123.tmp"  # our parent is alive
+    live.write_bytes(b"in progress")
+    write_table_atomic(pa.table({"x": [1]}), target)
+    assert live.read_bytes() == b"in progress"

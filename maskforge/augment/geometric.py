@@ -11,8 +11,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..detect.align import apply_transform, mirror_box, transform_box
+from ..detect.landmarks import MIRROR5, MIRROR68, mirror_points
 from .base import Transform, register, uniform
-from .targets import Targets, affine_box, affine_points, as_range, warp_targets
+from .targets import Targets, as_range, warp_targets
 
 BORDERS = {
     "reflect": cv2.BORDER_REFLECT_101,
@@ -21,34 +23,10 @@ BORDERS = {
 }
 
 
-def _flip_permutation_68() -> np.ndarray:
-    pairs = [(i, 16 - i) for i in range(8)]  # jaw 0<->16 ... 7<->9, 8 stays
-    pairs += [(17 + i, 26 - i) for i in range(5)]  # brows 17<->26 ... 21<->22
-    pairs += [(31, 35), (32, 34)]  # nose bottom; 27-30 (bridge) and 33 stay
-    pairs += [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)]  # eyes
-    pairs += [(48, 54), (49, 53), (50, 52), (55, 59), (56, 58)]  # outer lip; 51, 57 stay
-    pairs += [(60, 64), (61, 63), (65, 67)]  # inner lip; 62, 66 stay
-    perm = np.arange(68)
-    for a, b in pairs:
-        perm[a], perm[b] = b, a
-    return perm
-
-
-#: ``flipped[i] = mirrored[FLIP_68[i]]``: index ``i`` of a flipped face takes the mirrored point
-#: that played the mirror role (e.g. 36, outer corner of the eye on the image's left, comes from 45).
-FLIP_68 = _flip_permutation_68()
-#: Same for the 5-point order (eyes swap, mouth corners swap, nose stays).
-FLIP_5 = np.array([1, 0, 2, 4, 3])
-
-
-def flip_points(pts: np.ndarray | None, width: int, perm: np.ndarray) -> np.ndarray | None:
-    """Mirror points of a ``width``-wide image (``x -> width - 1 - x``) and re-index them by
-    ``perm`` so each index keeps its semantic role."""
-    if pts is None:
-        return None
-    out = pts[perm]  # fancy indexing copies
-    out[:, 0] = (width - 1) - out[:, 0]
-    return out
+#: The flip tables of :mod:`maskforge.detect.landmarks` (``MIRROR68``, ``MIRROR5``), under the
+#: names augment has always exported.
+FLIP_68 = MIRROR68
+FLIP_5 = MIRROR5
 
 
 @register
@@ -64,16 +42,12 @@ class HorizontalFlip(Transform):
 
     def apply(self, t: Targets, **params: Any) -> Targets:
         w = t.image.shape[1]
-        box = None
-        if t.bbox is not None:
-            x1, y1, x2, y2 = (float(v) for v in t.bbox)
-            box = np.array([w - 1 - x2, y1, w - 1 - x1, y2], dtype=np.float32)
         mask = None if t.occlusion_mask is None else np.ascontiguousarray(t.occlusion_mask[:, ::-1])
         return Targets.trusted(
             cv2.flip(t.image, 1),
-            flip_points(t.landmarks5, w, FLIP_5),
-            flip_points(t.landmarks68, w, FLIP_68),
-            box,
+            mirror_points(t.landmarks5, w),
+            mirror_points(t.landmarks68, w),
+            mirror_box(t.bbox, w),
             mask,
         )
 
@@ -136,8 +110,8 @@ class RandomCrop(Transform):
             mask = np.ascontiguousarray(big[y : y + h, x : x + w]).view(bool)
         m = self.matrix(t.image.shape, scale, x, y)
         return Targets.trusted(
-            image, affine_points(t.landmarks5, m), affine_points(t.landmarks68, m),
-            affine_box(t.bbox, m), mask,
+            image, apply_transform(m, t.landmarks5), apply_transform(m, t.landmarks68),
+            transform_box(m, t.bbox), mask,
         )
 
 

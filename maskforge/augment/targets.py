@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..detect.align import apply_transform, transform_box
+
 
 def _as_points(value: object, count: int, name: str) -> np.ndarray | None:
     if value is None:
@@ -114,24 +116,6 @@ class Targets:
         return (w - 1) / 2.0, (h - 1) / 2.0
 
 
-def affine_points(pts: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
-    """Map ``(K, 2)`` points by a 2x3 affine ``m`` (``dst = m @ [x, y, 1]``); float32 out."""
-    if pts is None:
-        return None
-    return (pts @ m[:, :2].T + m[:, 2]).astype(np.float32)
-
-
-_CORNERS = np.array([0, 1, 2, 1, 2, 3, 0, 3])
-
-
-def affine_box(box: np.ndarray | None, m: np.ndarray) -> np.ndarray | None:
-    """The axis-aligned box enclosing the four mapped corners of ``box`` under affine ``m``."""
-    if box is None:
-        return None
-    mapped = box[_CORNERS].reshape(4, 2) @ m[:, :2].T + m[:, 2]
-    return np.concatenate([mapped.min(axis=0), mapped.max(axis=0)]).astype(np.float32)
-
-
 def warp_image(image: np.ndarray, m: np.ndarray, border: int, interpolation: int) -> np.ndarray:
     """``cv2.warpAffine`` to the same size. 3-channel images are warped as RGBA (OpenCV's
     4-channel path is about twice as fast and gives the same values per channel)."""
@@ -167,9 +151,9 @@ def warp_targets(
     """
     return Targets.trusted(
         warp_image(t.image, m, border, interpolation),
-        affine_points(t.landmarks5, m),
-        affine_points(t.landmarks68, m),
-        affine_box(t.bbox, m),
+        apply_transform(m, t.landmarks5),
+        apply_transform(m, t.landmarks68),
+        transform_box(m, t.bbox),
         warp_mask(t.occlusion_mask, m),
     )
 

@@ -1,8 +1,9 @@
 """The ``maskforge`` command line.
 
 Each command lives in its own module of this package and exposes a click command named
-``command``. Modules are listed in :data:`COMMAND_MODULES`; a listed module that is not part of
-this installation is skipped, so ``maskforge --help`` only ever shows commands that exist.
+``command``; modules are listed in :data:`COMMAND_MODULES`. Every command runs inside
+:class:`MaskforgeGroup`, the one place where errors become messages (see
+:func:`maskforge.cli._common.user_message`): exit code 2, one message, no traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import click
 
 from .. import __version__
+from ._common import user_error_messages
 
 #: Modules of ``maskforge.cli`` that define a ``command``, in ``--help`` order.
 COMMAND_MODULES = (
@@ -26,7 +28,15 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class MaskforgeGroup(click.Group):
+    """The ``maskforge`` group: runs each command inside :func:`user_error_messages`."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with user_error_messages():
+            return super().invoke(ctx)
+
+
+@click.group(cls=MaskforgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="maskforge")
 def main() -> None:
     """maskforge: build clean, masked, augmented face-recognition training sets."""
@@ -34,13 +44,7 @@ def main() -> None:
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        main.add_command(module.command)
+        main.add_command(importlib.import_module(f"{__name__}.{name}").command)
 
 
 _register()

@@ -1,9 +1,17 @@
-"""Shared helpers of the CLI commands."""
+"""Shared helpers of the CLI commands.
+
+:func:`user_message` is the one place where an error becomes what the user reads: every command
+runs inside :class:`maskforge.cli.MaskforgeGroup`, which turns a :class:`MaskforgeError` or an
+``OSError`` (disk full, read-only or unwritable output, a file where a folder belongs...) into one
+message naming the path and what to do, exit code 2, no traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -19,15 +27,72 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+_OS_ADVICE = {
+    errno.ENOSPC: "no space left on the device: free some space or choose an output on another disk",
+    errno.EDQUOT: "disk quota exceeded: free some space or choose an output on another disk",
+    errno.EROFS: "the file system is read-only: choose an output folder on a writable disk",
+    errno.EACCES: "permission denied: choose a folder you can write (and read)",
+    errno.EPERM: "operation not permitted: choose a folder you can write (and read)",
+    errno.EEXIST: "it exists and is not a folder: choose another path, or move the file away",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose a folder path",
+    errno.EISDIR: "it is a folder where a file was expected: pass the file's path",
+    errno.ENOENT: "it does not exist: check the path",
+}
+
+
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what caused it (``__cause__``). A wrapper with a ``cause`` (Ray's task error,
+    which also poses as its cause's class) is replaced by what it wraps."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        wrapped = getattr(exc, "cause", None)
+        if isinstance(wrapped, BaseException):
+            exc = wrapped
+            continue
+        yield exc
+        exc = exc.__cause__
+
+
+def user_message(exc: BaseException) -> str | None:
+    """The one-line message for an error the user can act on, or None for a bug (which keeps its
+    traceback). Looks through ``exc``'s causes, so an error inside a Ray task reads the same."""
+    for e in _causes(exc):
+        if isinstance(e, MaskforgeError):
+            return str(e)
+        if isinstance(e, OSError) and not isinstance(e, ConnectionError | TimeoutError):
+            advice = _OS_ADVICE.get(e.errno or -1) or f"{e.strerror or e}: check the path and try again"
+            if e.filename is None:
+                return advice[0].upper() + advice[1:]
+            target = f" (to {str(e.filename2)!r})" if e.filename2 else ""
+            return f"{str(e.filename)!r}{target}: {advice}"
+    return None
+
+
+@contextlib.contextmanager
+def user_error_messages() -> Iterator[None]:
+    """Inside the block, an error the user can act on (see :func:`user_message`) becomes a
+    :class:`UserError`: its message alone, exit code 2."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None:
+            raise
+        raise UserError(message) from exc
+
+
 def user_errors(fn: F) -> F:
-    """Turn :class:`MaskforgeError` into a clean message and exit code 2."""
+    """Turn errors the user can act on (see :func:`user_message`) into a clean message and exit
+    code 2. Commands of ``maskforge`` get this from their group; the decorator serves a command
+    used on its own."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with user_error_messages():
             return fn(*args, **kwargs)
-        except MaskforgeError as exc:
-            raise UserError(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 

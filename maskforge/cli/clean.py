@@ -134,7 +134,7 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
         resume_transfer,
         run_transfer,
     )
-    from ..embed.base import check_device
+    from ..device import check_device
     from ..io.paths import check_destination
     from ..pipeline import plan_run
     from ..pipeline.runner import run_plan

@@ -116,8 +116,11 @@ def similarity_transform(
     return np.array([[c.real, -c.imag, t.real], [c.imag, c.real, t.imag]], dtype=np.float64)
 
 
-def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Map ``(K, 2)`` points by a 2x3 affine matrix; returns float32 ``(K, 2)``."""
+def apply_transform(m: np.ndarray, points: np.ndarray | None) -> np.ndarray | None:
+    """Map ``(K, 2)`` points by a 2x3 affine matrix (``dst = m @ [x, y, 1]``); returns float32
+    ``(K, 2)`` (None for None). The one point transform of maskforge (detect and augment)."""
+    if points is None:
+        return None
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     return (pts @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
@@ -127,11 +130,23 @@ def invert_transform(m: np.ndarray) -> np.ndarray:
     return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
 
 
-def transform_box(m: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Axis-aligned bounds (float32 ``(4,)`` xyxy) of a box's four corners mapped by ``m``."""
+def transform_box(m: np.ndarray, box: np.ndarray | None) -> np.ndarray | None:
+    """Axis-aligned bounds (float32 ``(4,)`` xyxy) of a box's four corners mapped by ``m``
+    (None for None)."""
+    if box is None:
+        return None
     x1, y1, x2, y2 = (float(v) for v in box)
     corners = apply_transform(m, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]))
     return np.concatenate([corners.min(0), corners.max(0)]).astype(np.float32)
+
+
+def mirror_box(box: np.ndarray | None, width: int) -> np.ndarray | None:
+    """A box of a horizontally flipped image of ``width`` pixels: ``x -> width - 1 - x``
+    (float32 xyxy; None for None)."""
+    if box is None:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return np.array([width - 1 - x2, y1, width - 1 - x1, y2], dtype=np.float32)
 
 
 def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:

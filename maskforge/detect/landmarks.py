@@ -15,7 +15,9 @@ import numpy as np
 
 from .align import similarity_transform
 
-#: Index permutation that maps the 68 points of a face to those of its mirror image.
+#: Index permutation that maps the 68 points of a face to those of its mirror image:
+#: ``mirrored[i] = flipped[MIRROR68[i]]`` (jaw 0<->16, brows 17<->26, eyes 36<->45 ..., nose
+#: 31<->35, mouth 48<->54 ...; 8, 27-30, 33, 51, 57, 62 and 66 stay). The one flip table.
 MIRROR68 = np.array(
     list(range(16, -1, -1))  # jaw 0..16
     + list(range(26, 16, -1))  # brows 17..26
@@ -38,9 +40,12 @@ _BOX_CENTRE_112 = np.array([56.03, 71.45])
 _BOX_SIDE_112 = 88.2
 
 
-def mirror_points(points: np.ndarray, width: int) -> np.ndarray:
+def mirror_points(points: np.ndarray | None, width: int) -> np.ndarray | None:
     """Mirror a 5- or 68-point set for a horizontally flipped image of ``width`` pixels:
-    ``x -> width - 1 - x`` and left/right indices swapped. Returns float32."""
+    ``x -> width - 1 - x`` and left/right indices swapped, so each index keeps its role.
+    Returns float32 (None for None)."""
+    if points is None:
+        return None
     pts = np.asarray(points, dtype=np.float32)
     if len(pts) == 68:
         perm = MIRROR68

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..embed.base import resolve_device
+from ..device import resolve_device
 from .faces import Face
 
 #: Canvas sides are multiples of this many pixels.

@@ -6,7 +6,8 @@
 >>> emb.info                               # name, dim, weights, sha256, device (for the manifest)
 """
 
-from .base import Embedder, l2_normalise, resolve_device
+from ..device import resolve_device
+from .base import Embedder, l2_normalise
 from .factory import EMBEDDERS, embedder_identity, make_embedder, resolve_embedder
 
 __all__ = [

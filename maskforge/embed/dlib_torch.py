@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..device import resolve_device
 from ..errors import DeviceError, RecipeError
-from .base import l2_normalise, resolve_device
+from .base import l2_normalise
 from .dlib_resnet import DlibChipEmbedder
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")

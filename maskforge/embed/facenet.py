@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ..device import resolve_device
 from ..errors import ModelNotFoundError
-from .base import Embedder, check_faces, l2_normalise, resolve_device, sha256_file
+from .base import Embedder, check_faces, l2_normalise, sha256_file
 
 WEIGHTS_FILE = "20180402-114759-vggface2.pt"
 WEIGHTS_ENV = "MASKFORGE_FACENET_WEIGHTS"

@@ -8,8 +8,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..device import check_device
 from ..errors import RecipeError
-from .base import Embedder, check_device
+from .base import Embedder
 
 log = logging.getLogger(__name__)
 

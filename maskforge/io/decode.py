@@ -5,7 +5,11 @@
 - EXIF orientation is applied (the pixels come out the way a viewer shows them);
 - grayscale, palette, CMYK, RGBA/LA (composited on white), 16-bit and float inputs become RGB uint8;
 - a pixel limit (``max_pixels``) is checked from the header, *before* the pixels are decoded, so a
-  decompression bomb costs nothing;
+  decompression bomb costs nothing. Pillow's own process-wide ``PIL.Image.MAX_IMAGE_PIXELS`` is
+  left as the application set it (an image over twice that limit is refused by Pillow itself,
+  also as ``too_many_pixels``); truncated files are never decoded partially (Pillow's default
+  ``ImageFile.LOAD_TRUNCATED_IMAGES = False``; an application that sets it True gets partial
+  images);
 - every failure raises :class:`maskforge.errors.DecodeError` with a short ``reason`` code.
 
 Reason codes: ``empty_file``, ``unreadable`` (cannot open the file), ``not_an_image``,
@@ -20,7 +24,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DecodeError
 
@@ -28,10 +32,6 @@ from ..errors import DecodeError
 DEFAULT_MAX_PIXELS = 40_000_000
 #: Default minimum side in pixels; smaller images cannot hold a usable face.
 DEFAULT_MIN_SIDE = 1
-
-# Decide limits ourselves; never let PIL decode a partial file silently.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-Image.MAX_IMAGE_PIXELS = None
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -83,6 +83,8 @@ def decode_with_info(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise DecodeError("too_many_pixels", str(exc)) from exc
     except UnidentifiedImageError as exc:
         raise DecodeError("not_an_image", "not a recognised image format") from exc
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for bad headers
@@ -107,6 +109,17 @@ def decode_with_info(
         raise DecodeError("corrupt", str(exc)) from exc
 
     fmt, mode = img.format, img.mode
+    img, orientation = _upright(img)
+    info = {
+        "format": fmt,
+        "mode": mode,
+        "as_is": fmt in ("JPEG", "PNG", "WEBP") and mode == "RGB" and orientation in (None, 1),
+    }
+    return to_rgb_array(img), info
+
+
+def _upright(img: Image.Image) -> tuple[Image.Image, int | None]:
+    """The image turned by its EXIF orientation, and that orientation (1: none applied)."""
     try:
         orientation = img.getexif().get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
@@ -116,12 +129,7 @@ def decode_with_info(
             img = ImageOps.exif_transpose(img)
         except Exception:  # noqa: BLE001
             orientation = 1
-    info = {
-        "format": fmt,
-        "mode": mode,
-        "as_is": fmt in ("JPEG", "PNG", "WEBP") and mode == "RGB" and orientation in (None, 1),
-    }
-    return to_rgb_array(img), info
+    return img, orientation
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:

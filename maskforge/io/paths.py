@@ -115,3 +115,19 @@ def unique_targets(
         used.add(str(cand).lower())
         out[sp] = cand
     return out
+
+
+def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
+    """The folder a run read its images from, from ``OUT/manifest.json``'s ``input`` (a list
+    file's folder for a list); None when the manifest does not say."""
+    import json
+
+    try:
+        manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    recorded = manifest.get("input") if isinstance(manifest, dict) else None
+    if not recorded:
+        return None
+    root = Path(recorded)
+    return root.parent if root.suffix.lower() in (".csv", ".parquet") else root

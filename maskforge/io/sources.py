@@ -24,13 +24,19 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import SourceError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+#: File extensions (any case) of the image formats Pillow decodes; every such file is tried, and
+#: one that does not decode becomes a decode reject with its name and reason.
+IMAGE_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".gif",
+    ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2", ".j2k",
+})
 LIST_EXTENSIONS = frozenset({".csv", ".parquet"})
 #: Optional columns of a list file, passed to detection as geometry hints (source pixels).
 #: ``bbox`` is "x1,y1,x2,y2"; ``landmarks5``/``landmarks68`` are JSON lists of [x, y] pairs.
@@ -58,18 +64,60 @@ class SourceSample:
     hints: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file or folder the listing passed over, with why.
+
+    Attributes:
+        path: dataset-relative POSIX path (as :attr:`SourceSample.source_path`).
+        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``, ``symlink_loop``
+            (a folder link back to one of its own parents), ``duplicate_file`` (the same real
+            file reached again, through a link or a second row of a list) or ``output_folder``
+            (a folder that is an output: see :func:`list_samples`).
+        detail: a human explanation (for ``duplicate_file``: the path that was kept).
+    """
+
+    path: str
+    reason: str
+    detail: str = ""
+
+
 @dataclass
 class Listing:
-    """The result of :func:`list_samples`."""
+    """The result of :func:`list_samples`.
+
+    ``skipped`` counts :attr:`skipped_files` by reason (what manifests record); ``skipped_files``
+    names each of them.
+    """
 
     root: Path
     samples: list[SourceSample]
     labels: dict[str, int]
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
     @property
     def identities(self) -> list[str]:
         return list(self.labels)
+
+    def reject_rows(self) -> list[dict[str, Any]]:
+        """The skipped files as rows of the rejects table (stage ``list``)."""
+        return [
+            {"sample_id": None, "source_path": s.path, "identity": None, "stage": "list",
+             "reason": s.reason, "detail": s.detail}
+            for s in self.skipped_files
+        ]
+
+
+@dataclass
+class _Entry:
+    identity: str
+    rel: str
+    path: Path
+    hints: dict | None = None
+    via_link: bool = False  # reached through a symbolic link below the root
+    row: int | None = None  # line of the list file
+    key: Any = None  # what identifies the real file (see _file_key), when already known
 
 
 def sample_id_for(source_path: str) -> str:
@@ -81,89 +129,185 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_samples(source: str | os.PathLike[str]) -> Listing:
-    """List a dataset folder or list file. Raises :class:`SourceError` when it cannot."""
+def list_samples(
+    source: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()
+) -> Listing:
+    """List a dataset folder or list file. Raises :class:`SourceError` when it cannot.
+
+    Output folders are never input: a folder in ``exclude`` (e.g. the run's own output, a
+    ``--move-to`` folder) and any folder holding a maskforge ``manifest.json`` are skipped with
+    reason ``output_folder``, so an output inside the input does not come back as an identity.
+
+    Symbolic links are followed; a folder link back to one of its own parents is skipped
+    (``symlink_loop``), and a real file reached by several paths is listed once: under the path
+    without links when there is one, else the first in sorted order (``duplicate_file``). In a
+    list file, one file under two different identities is an error (its label would be a guess).
+    """
     path = Path(source).expanduser()
     if not path.exists():
         raise SourceError(
             f"input {str(path)!r} does not exist: pass a folder of identity folders "
             "or a .csv/.parquet list with columns path,identity"
         )
+    skipped: list[SkippedFile] = []
+    excluded = frozenset(os.path.realpath(p) for p in exclude)
     if path.is_dir():
-        entries, skipped = _scan_folder(path)
         root = path.resolve()
+        entries = _scan_folder(root, skipped, excluded)
     elif path.suffix.lower() in LIST_EXTENSIONS:
-        entries, skipped = _read_list(path)
+        entries = _without_outputs(_read_list(path, skipped), skipped, excluded)
         root = path.resolve().parent
     else:
         raise SourceError(
             f"input {str(path)!r} is neither a folder nor a .csv/.parquet list file"
         )
+    entries = _unique_files(entries, skipped, from_list=not path.is_dir(), list_path=path)
     if not entries:
+        counts = Counter(s.reason for s in skipped)
         raise SourceError(
             f"no images found in {str(path)!r} (expected identity folders holding "
-            f"{', '.join(sorted(IMAGE_EXTENSIONS))} files); skipped: {dict(skipped) or 'nothing'}"
+            f"{', '.join(sorted(IMAGE_EXTENSIONS))} files); skipped: {dict(counts) or 'nothing'}"
         )
     return _build(root, entries, skipped)
 
 
-def _build(
-    root: Path, entries: list[tuple[str, str, Path, dict | None]], skipped: Counter
-) -> Listing:
-    entries.sort(key=lambda e: (e[0], e[1]))
-    seen: set[str] = set()
-    unique = []
-    for entry in entries:
-        if entry[1] in seen:
-            skipped["duplicate_path"] += 1
-            continue
-        seen.add(entry[1])
-        unique.append(entry)
-    labels = {name: i for i, name in enumerate(sorted({e[0] for e in unique}))}
+def _build(root: Path, entries: list[_Entry], skipped: list[SkippedFile]) -> Listing:
+    entries.sort(key=lambda e: (e.identity, e.rel))
+    labels = {name: i for i, name in enumerate(sorted({e.identity for e in entries}))}
     samples = [
         SourceSample(
-            sample_id=sample_id_for(rel),
-            identity=identity,
-            label=labels[identity],
-            source_path=rel,
-            path=abspath,
-            hints=hints,
+            sample_id=sample_id_for(e.rel),
+            identity=e.identity,
+            label=labels[e.identity],
+            source_path=e.rel,
+            path=e.path,
+            hints=e.hints,
         )
-        for identity, rel, abspath, hints in unique
+        for e in entries
     ]
-    return Listing(root=root, samples=samples, labels=labels, skipped=dict(sorted(skipped.items())))
+    skipped = sorted(skipped, key=lambda s: (s.path, s.reason))
+    counts = dict(sorted(Counter(s.reason for s in skipped).items()))
+    return Listing(root=root, samples=samples, labels=labels, skipped=counts, skipped_files=skipped)
 
 
-def _scan_folder(root: Path) -> tuple[list[tuple[str, str, Path, dict | None]], Counter]:
-    skipped: Counter = Counter()
-    entries: list[tuple[str, str, Path, dict | None]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        kept_dirs = []
-        for d in dirnames:
-            if d.startswith("."):
-                skipped["hidden"] += 1
+def _file_key(path: Path) -> tuple[int, int] | str:
+    """What identifies a real file: (device, inode), or its resolved path when stat fails."""
+    try:
+        st = path.stat()
+    except OSError:
+        return str(path.resolve())
+    return (st.st_dev, st.st_ino)
+
+
+def _unique_files(
+    entries: list[_Entry], skipped: list[SkippedFile], *, from_list: bool, list_path: Path
+) -> list[_Entry]:
+    """Keep one entry per real file (see :func:`list_samples`)."""
+    groups: dict[Any, list[_Entry]] = {}
+    for e in entries:
+        groups.setdefault(e.key if e.key is not None else _file_key(e.path), []).append(e)
+    kept: list[_Entry] = []
+    conflicts: list[str] = []
+    for group in groups.values():
+        group.sort(key=lambda e: (e.via_link, e.identity, e.rel))
+        first = group[0]
+        if from_list and len({e.identity for e in group}) > 1:
+            rows = ", ".join(f"row {e.row} ({e.identity!r})" for e in group)
+            conflicts.append(f"{first.rel}: {rows}")
+            continue
+        kept.append(first)
+        for e in group[1:]:
+            skipped.append(SkippedFile(e.rel, "duplicate_file", f"same file as {first.rel}"))
+    if conflicts:
+        more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
+        raise SourceError(
+            f"{list_path}: {len(conflicts)} file(s) listed under more than one identity: "
+            f"{'; '.join(sorted(conflicts)[:3])}{more}; keep one row per file, under its identity"
+        )
+    return kept
+
+
+def is_output_folder(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds a maskforge ``manifest.json`` (a run's or a direct mode's
+    output, finished or not)."""
+    manifest = os.path.join(folder, "manifest.json")
+    if not os.path.isfile(manifest):
+        return False
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            return "maskforge_manifest" in json.load(fh)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _without_outputs(
+    entries: list[_Entry], skipped: list[SkippedFile], excluded: frozenset[str]
+) -> list[_Entry]:
+    """List-file entries outside the ``excluded`` folders (resolved paths)."""
+    if not excluded:
+        return entries
+    kept = []
+    for e in entries:
+        real = os.path.realpath(e.path)
+        if any(real == x or real.startswith(x + os.sep) for x in excluded):
+            skipped.append(SkippedFile(e.rel, "output_folder", "inside an excluded folder"))
+        else:
+            kept.append(e)
+    return kept
+
+
+def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str]) -> list[_Entry]:
+    """Walk ``root`` (already resolved) following links, with a guard against link loops;
+    output folders (``excluded`` real paths, or holding a maskforge manifest) are skipped."""
+    entries: list[_Entry] = []
+    # (folder path, its dataset-relative path ("" for the root), its real path, real paths of
+    # the folders above it, reached through a link)
+    stack: list[tuple[str, str, str, frozenset[str], bool]] = [
+        (str(root), "", str(root), frozenset(), False)
+    ]
+    while stack:
+        folder, rel_dir, real, parents, via_link = stack.pop()
+        try:
+            children = sorted(os.scandir(folder), key=lambda d: d.name)
+            device = os.stat(folder).st_dev
+        except OSError as exc:
+            raise SourceError(
+                f"cannot list {folder!r}: {exc.strerror or exc}; check its permissions"
+            ) from exc
+        below = parents | {real}
+        subdirs = []
+        for child in children:
+            rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
+            is_link = child.is_symlink()
+            if child.is_dir():
+                child_real = os.path.realpath(child.path)
+                if child.name.startswith("."):
+                    skipped.append(SkippedFile(rel, "hidden"))
+                elif child_real in below:
+                    skipped.append(SkippedFile(rel, "symlink_loop", f"links back to {child_real}"))
+                elif child_real in excluded or is_output_folder(child.path):
+                    skipped.append(SkippedFile(rel, "output_folder", "an output, not input"))
+                else:
+                    subdirs.append((child.path, rel, child_real, below, via_link or is_link))
+            elif child.name.startswith("."):
+                skipped.append(SkippedFile(rel, "hidden"))
+            elif not is_image_name(child.name):
+                skipped.append(SkippedFile(rel, "not_an_image_file"))
+            elif not rel_dir:
+                skipped.append(SkippedFile(rel, "not_in_identity_folder"))
             else:
-                kept_dirs.append(d)
-        dirnames[:] = sorted(kept_dirs)
-        rel_dir = PurePosixPath(Path(dirpath).relative_to(root).as_posix())
-        for name in sorted(filenames):
-            if name.startswith("."):
-                skipped["hidden"] += 1
-            elif not is_image_name(name):
-                skipped["not_an_image_file"] += 1
-            elif rel_dir == PurePosixPath("."):
-                skipped["not_in_identity_folder"] += 1
-            else:
-                rel = str(rel_dir / name)
-                entries.append((rel_dir.parts[0], rel, Path(dirpath) / name, None))
-    return entries, skipped
+                # a plain file's inode comes free with the listing; a link's needs a stat
+                key = None if is_link else (device, child.inode())
+                entries.append(_Entry(rel_dir.split("/", 1)[0], rel, Path(child.path),
+                                      via_link=via_link or is_link, key=key))  # fmt: skip
+        stack.extend(reversed(subdirs))
+    return entries
 
 
-def _read_list(list_path: Path) -> tuple[list[tuple[str, str, Path, dict | None]], Counter]:
+def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
     rows = _list_rows(list_path)
     base = list_path.resolve().parent
-    skipped: Counter = Counter()
-    entries: list[tuple[str, str, Path, dict | None]] = []
+    entries: list[_Entry] = []
     for lineno, row in enumerate(rows, start=2):
         raw_path = str(row.get("path") or "").strip()
         identity = str(row.get("identity") or "").strip()
@@ -173,18 +317,18 @@ def _read_list(list_path: Path) -> tuple[list[tuple[str, str, Path, dict | None]
             )
         name = PurePosixPath(raw_path.replace("\\", "/")).name
         if name.startswith("."):
-            skipped["hidden"] += 1
+            skipped.append(SkippedFile(raw_path, "hidden", f"row {lineno}"))
             continue
         if not is_image_name(name):
-            skipped["not_an_image_file"] += 1
+            skipped.append(SkippedFile(raw_path, "not_an_image_file", f"row {lineno}"))
             continue
         p = Path(raw_path)
         abspath = p if p.is_absolute() else base / p
         rel = _relative(abspath, base)
         hints = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
         hints = {k: v for k, v in hints.items() if v is not None} or None
-        entries.append((identity, rel, abspath, hints))
-    return entries, skipped
+        entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
+    return entries
 
 
 def _relative(abspath: Path, base: Path) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..grid import tile_grid
 from ..seeding import rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
@@ -83,15 +84,6 @@ def _crop(img: np.ndarray, lm: np.ndarray, tile: int) -> np.ndarray:
     )
 
 
-def _label(text: str, width: int, height: int = 22) -> np.ndarray:
-    bar = np.full((height, width, 3), 255, np.uint8)
-    scale = 0.4 if len(text) * 8 < width else 0.33
-    cv2.putText(
-        bar, text, (3, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA
-    )
-    return bar
-
-
 def aligned_crop(img: np.ndarray, lm: np.ndarray, size: int) -> Face:
     """The face ArcFace-aligned to ``size`` px (the frame training crops use) and its
     landmarks in that frame."""
@@ -116,10 +108,8 @@ def contact_sheet(
     ``aligned`` the face is first aligned to a ``tile`` px ArcFace crop and the occluder is
     rendered on that crop, at the resolution a model trained on such crops sees."""
     parsed = [s if isinstance(s, OccluderSpec) else OccluderSpec.parse(s) for s in specs]
-    header = ([_label("original", tile)] if original else []) + [
-        _label(s.label(), tile) for s in parsed
-    ]
-    rows = [np.hstack(header)]
+    header = (["original"] if original else []) + [s.label() for s in parsed]
+    rows = []
     for r, (img, lm) in enumerate(faces):
         if aligned:
             img, lm = aligned_crop(img, lm, tile)
@@ -128,8 +118,8 @@ def contact_sheet(
         for c, spec in enumerate(parsed):
             res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
             tiles.append(show(res.image))
-        rows.append(np.hstack(tiles))
-    return np.vstack(rows)
+        rows.append(tiles)
+    return tile_grid(rows, tile, labels=header)
 
 
 def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:

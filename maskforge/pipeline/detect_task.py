@@ -117,7 +117,7 @@ class DetectTask:
         the per-image handling, and a device failure (CUDA missing, out of memory, a sticky CUDA
         error) raises DeviceError: the run fails with one message instead of rejecting images."""
         from ..detect import DetectReject
-        from ..embed.base import device_failure
+        from ..device import device_failure
 
         def convert(r: Any) -> Any:
             return (r.reason, r.detail) if isinstance(r, DetectReject) else r

@@ -2,12 +2,12 @@
 contact sheet), plus the cleaning audit (``OUT/report/index.html``) when the run cleaned.
 
 Without cleaning, ``index.html`` is the pipeline summary itself. Everything is static files that
-open from disk without a server.
+open from disk without a server; the HTML comes from the templates of :mod:`maskforge.report`.
 """
 
 from __future__ import annotations
 
-import html
+import io
 import json
 import logging
 from pathlib import Path
@@ -16,8 +16,11 @@ from typing import Any
 import pyarrow.parquet as pq
 from PIL import Image
 
+from ..errors import DecodeError
+from ..grid import tile_grid
 from ..io.decode import decode_image
-from ..io.writer import is_done
+from ..io.writer import is_done, write_bytes_atomic, write_text_atomic
+from ..report import build_report, templates
 from .plan import RunPlan
 
 log = logging.getLogger("maskforge")
@@ -27,8 +30,9 @@ SHEET_ROWS = 6
 THUMB = 112
 
 
-def contact_sheet(plan: RunPlan, target: Path) -> Path | None:
-    """A grid of dataset images: the variants of the first samples, one sample per row."""
+def sample_sheet(plan: RunPlan, target: Path) -> Path | None:
+    """Write a PNG grid of dataset images, the variants of the first samples (one sample per
+    row, tiles of THUMB x THUMB pixels), to ``target``; None when no shard is done."""
     layout = plan.layout
     files = [layout.shard_file(layout.dataset, s.index) for s in plan.shards]
     files = [f for f in files if is_done(f)]
@@ -41,57 +45,50 @@ def contact_sheet(plan: RunPlan, target: Path) -> Path | None:
             rows.setdefault(sid, []).append(img)
     if not rows:
         return None
-    ncols = min(SHEET_COLUMNS, max(len(v) for v in rows.values()))
-    sheet = Image.new("RGB", (ncols * THUMB, len(rows) * THUMB), (255, 255, 255))
-    for r, images in enumerate(rows.values()):
-        for c, data in enumerate(images[:ncols]):
-            try:
-                im = Image.fromarray(decode_image(data)).resize((THUMB, THUMB))
-            except Exception:  # noqa: BLE001 - a bad thumbnail must not break the report
-                continue
-            sheet.paste(im, (c * THUMB, r * THUMB))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(target)
+    grid = tile_grid([[_pixels(d) for d in images[:SHEET_COLUMNS]] for images in rows.values()], THUMB)
+    buf = io.BytesIO()
+    Image.fromarray(grid).save(buf, format="PNG")
+    write_bytes_atomic(buf.getvalue(), target)
     return target
 
 
-def _table(title: str, rows: list[tuple[Any, Any]]) -> str:
-    if not rows:
-        return f"<h2>{html.escape(title)}</h2><p>none</p>"
-    body = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows
-    )
-    return f"<h2>{html.escape(title)}</h2><table>{body}</table>"
+def _pixels(data: bytes | None) -> Any:
+    """Decoded pixels, or None (a blank tile) when a stored image cannot be decoded."""
+    try:
+        return decode_image(data) if data else None
+    except DecodeError:
+        return None
 
 
-def pipeline_html(manifest: dict[str, Any], sheet: str | None, audit_link: bool) -> str:
+def _sections(manifest: dict[str, Any]) -> list[tuple[str, list[tuple[Any, Any]]]]:
     c = manifest["counts"]
     t = manifest["timings_s"]
     bal = c.get("balance", {})
-    parts = [
-        _table("Counts", [
+    return [
+        ("Counts", [
             ("images listed", c["listed"]), ("identities", c["identities"]),
             ("files skipped", json.dumps(c.get("skipped_files", {}))),
             ("shards", c["shards"]), ("samples written", c["samples"]), ("rejects", c["rejects"]),
             ("flagged by cleaning", c.get("flagged", 0)), ("removed by cleaning", c.get("removed", 0)),
             ("identities dropped", json.dumps(c.get("dropped_identities", {}))),
         ]),
-        _table("Rejects by stage and reason", list(c["rejects_by_reason"].items())),
-        _table("Variants", list(c["variants"].items())),
-        _table("Occluders", list(c.get("occluders", {}).items())),
-        _table("Images per identity", [("input", json.dumps(bal.get("before"))), ("output", json.dumps(bal.get("after")))]),
-        _table("Time", [("total (s)", t["total"])] + list(t.get("stages_cpu_s", {}).items())),
-        _table("Models", [(k, json.dumps(v)) for k, v in manifest.get("models", {}).items()]),
-    ]
-    if sheet:
-        parts.append(f'<h2>Sample contact sheet</h2><img src="{html.escape(sheet)}" alt="contact sheet">')
-    link = '<p><a href="index.html">Cleaning audit</a></p>' if audit_link else ""
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
-             "td{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}")
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>maskforge run</title>"
-        f"<style>{style}</style></head><body><h1>maskforge run: {html.escape(str(manifest['output']))}</h1>"
-        f"{link}{''.join(parts)}</body></html>"
+        ("Rejects by stage and reason", list(c["rejects_by_reason"].items())),
+        ("Variants", list(c["variants"].items())),
+        ("Occluders", list(c.get("occluders", {}).items())),
+        ("Images per identity", [("input", json.dumps(bal.get("before"))), ("output", json.dumps(bal.get("after")))]),
+        ("Time", [("total (s)", t["total"])] + list(t.get("stages_cpu_s", {}).items())),
+        ("Models", [(k, json.dumps(v)) for k, v in manifest.get("models", {}).items()]),
+    ]  # fmt: skip
+
+
+def pipeline_html(manifest: dict[str, Any], sheet: str | None, audit_link: bool) -> str:
+    """The run summary page (HTML) of ``manifest``; ``sheet`` is the contact sheet's file name."""
+    return templates.render(
+        templates.PIPELINE,
+        output=str(manifest["output"]),
+        sections=_sections(manifest),
+        sheet=sheet,
+        audit_link=audit_link,
     )
 
 
@@ -99,24 +96,19 @@ def write_run_report(plan: RunPlan, manifest: dict[str, Any]) -> Path:
     """Write the report folder; returns the path of its ``index.html``."""
     folder = plan.layout.report
     folder.mkdir(parents=True, exist_ok=True)
-    sheet = contact_sheet(plan, folder / "contact_sheet.png")
+    sheet = sample_sheet(plan, folder / "contact_sheet.png")
     audit = False
     if plan.has("clean") and (plan.out / "clean_scores.parquet").is_file():
-        try:
-            from ..report import build_report
-
-            index = build_report(
-                plan.out, folder, title=f"maskforge run: {plan.out}",
-                links=[("Pipeline summary: counts per stage, rejects, variants, balance, contact sheet", "pipeline.html")],
-            )
-            audit = index.is_file()
-        except ImportError:
-            audit = False
+        index = build_report(
+            plan.out, folder, title=f"maskforge run: {plan.out}",
+            links=[("Pipeline summary: counts per stage, rejects, variants, balance, contact sheet", "pipeline.html")],
+        )  # fmt: skip
+        audit = index.is_file()
     page = pipeline_html(manifest, sheet.name if sheet else None, audit)
-    (folder / "pipeline.html").write_text(page, encoding="utf-8")
+    write_text_atomic(page, folder / "pipeline.html")
     if not audit:
-        (folder / "index.html").write_text(page, encoding="utf-8")
+        write_text_atomic(page, folder / "index.html")
     return folder / "index.html"
 
 
-__all__ = ["contact_sheet", "pipeline_html", "write_run_report"]
+__all__ = ["pipeline_html", "sample_sheet", "write_run_report"]

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.manifest import build_manifest, write_manifest
-from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA
+from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, write_table_atomic
 from .card import write_card
 from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
@@ -86,8 +86,11 @@ def run_plan(
     return result
 
 
-def _consolidate(plan: RunPlan, folder: Path, target: Path, schema: pa.Schema) -> int:
-    """Concatenate the per-shard files of ``folder`` whose dataset shard is done."""
+def _consolidate(
+    plan: RunPlan, folder: Path, target: Path, schema: pa.Schema, extra: list | None = None
+) -> int:
+    """Concatenate the per-shard files of ``folder`` whose dataset shard is done (then ``extra``
+    rows)."""
     layout = plan.layout
     files = [
         layout.shard_file(folder, s.index)
@@ -95,7 +98,7 @@ def _consolidate(plan: RunPlan, folder: Path, target: Path, schema: pa.Schema) -
         if layout.shard_file(folder, s.index).is_file()
         and is_done(layout.shard_file(layout.dataset, s.index))
     ]
-    tables = [pq.read_table(f) for f in files]
+    tables = [pq.read_table(f) for f in files] + ([to_table(extra, schema)] if extra else [])
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     write_table_atomic(table, target)
     return table.num_rows
@@ -170,7 +173,8 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
 
     layout = plan.layout
     remove_stale_shards(plan)
-    _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA)
+    _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA,
+                 extra=plan.listing.reject_rows())  # files the listing skipped, stage "list"
     if plan.has("clean"):
         _consolidate(plan, layout.removed, plan.out / "removed.parquet", SAMPLE_SCHEMA)
         _consolidate(plan, layout.clean_scores, plan.out / "clean_scores.parquet", CLEAN_SCORE_SCHEMA)

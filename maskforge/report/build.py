@@ -15,13 +15,14 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jinja2
 import pyarrow as pa
 
+from ..io.paths import is_within, recorded_input_root
+from ..io.writer import write_text_atomic
 from . import templates
 from .histogram import draw_histogram
 from .model import build_model
-from .thumbs import write_thumbnail
+from .thumbs import MISSING, missing_placeholder, write_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,88 @@ def _image_bytes(table: pa.Table, parquet: Path | None, wanted: set[str]) -> dic
     )
 
 
+def _source_root(
+    given: str | Path | None, parquet: Path | None, recorded: str | None
+) -> Path | None:
+    """Where thumbnails may be read from: the folder given, else the run's recorded input (its
+    manifest, then the table's metadata); None when nothing says."""
+    if given:
+        return Path(given)
+    from_manifest = recorded_input_root(parquet.parent) if parquet is not None else None
+    return from_manifest or (Path(recorded) if recorded else None)
+
+
+def source_file(root: Path | None, source_path: str) -> tuple[Path | None, str]:
+    """The file of a recorded ``source_path`` under ``root``, or None and why it is not shown.
+    Only files inside ``root`` (links resolved) are read, whatever the table says."""
+    if not source_path:
+        return None, "no source path recorded"
+    if root is None:
+        return None, "no input folder recorded: pass --source DIR"
+    candidate = root / PurePosixPath(source_path)  # an absolute source_path replaces root here
+    if not is_within(candidate, root):
+        return None, f"outside the input folder {root}"
+    return candidate, ""
+
+
+def _thumbnails(
+    folder: Path, shown: dict[str, Any], image_bytes: dict[str, bytes], root: Path | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Thumbnail file names of the ``shown`` samples, and for those not shown, why."""
+    thumbs: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for sid, s in shown.items():
+        src: bytes | Path | None = image_bytes.get(sid)
+        if not src:
+            src, notes[sid] = source_file(root, s.source_path)
+        if src is None:
+            thumbs[sid] = missing_placeholder(folder)
+            continue
+        thumbs[sid] = write_thumbnail(folder, sid, lambda src=src: src)
+        if thumbs[sid] == MISSING:
+            notes[sid] = "cannot be read or decoded"
+    return thumbs, {k: v for k, v in notes.items() if v}
+
+
+def _threshold_text(rng: tuple[float, float] | None) -> str:
+    if rng is None:
+        return "n/a"
+    if rng[1] - rng[0] < 1e-6:
+        return f"{rng[0]:.3f}"
+    return f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
+
+
+def _write_pages(
+    out: Path, model: Any, thumbs: dict[str, str], notes: dict[str, str], title: str,
+    links: list[tuple[str, str]],
+) -> None:  # fmt: skip
+    """Render pages/page-NNNN.html and index.html from ``model`` (a ReportModel)."""
+    common = {
+        "style": templates.markup(templates.STYLE),
+        "script": templates.markup(templates.SCRIPT),
+        "fmt": _fmt,
+        "anchor": _anchor,
+        "csv": _csv_line,
+        "basename": lambda p: PurePosixPath(p).name,
+        "n_pages": len(model.pages),
+    }
+    for number, entries in enumerate(model.pages, start=1):
+        html = templates.render(
+            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
+        )
+        write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
+    index = templates.render(
+        templates.INDEX,
+        s=model.summary,
+        identities=model.identities,
+        threshold_text=_threshold_text(model.threshold_range),
+        title=title,
+        links=links,
+        **common,
+    )
+    write_text_atomic(index, out / "index.html")
+
+
 def build_report(
     table: pa.Table | str | Path,
     out_dir: str | Path,
@@ -79,7 +162,9 @@ def build_report(
     Only the report's own files (index.html, histogram.png, pages/, thumbnails/) are replaced;
     other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
     bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
-    table metadata's). ``links`` adds ``(label, relative href)`` links at the top of index.html
+    input folder recorded in the run's manifest, then in the table metadata); a path that leads
+    outside that folder is never read: its card says "not shown" and why. ``links`` adds
+    ``(label, relative href)`` links at the top of index.html
     (e.g. ``[("pipeline summary", "pipeline.html")]``)."""
     parquet: Path | None = None
     if not isinstance(table, pa.Table):
@@ -95,7 +180,7 @@ def build_report(
     (out / "pages").mkdir(parents=True)
     (out / "thumbnails").mkdir()
     model = build_model(table, per_page, max_images_per_page, typical)
-    root = Path(source_root or model.summary.get("source_root") or ".")
+    root = _source_root(source_root, parquet, model.summary.get("source_root"))
     shown = {
         s.sample_id: s
         for page in model.pages
@@ -103,61 +188,14 @@ def build_report(
         for s in list(items) + list(ident.typical)
     }
     image_bytes = _image_bytes(table, parquet, set(shown))
+    thumbs, notes = _thumbnails(out / "thumbnails", shown, image_bytes, root)
 
-    def loader(sample_id: str, source_path: str):
-        def load() -> Any:
-            data = image_bytes.get(sample_id)
-            if data:
-                return data
-            return root / PurePosixPath(source_path) if source_path else None
-
-        return load
-
-    thumbs: dict[str, str] = {}
-    for page in model.pages:
-        for ident, items in page:
-            for s in list(items) + list(ident.typical):
-                if s.sample_id not in thumbs:
-                    thumbs[s.sample_id] = write_thumbnail(
-                        out / "thumbnails", s.sample_id, loader(s.sample_id, s.source_path)
-                    )
-
-    rng = model.threshold_range
-    if rng is None:
-        threshold_text = "n/a"
-    elif rng[1] - rng[0] < 1e-6:
-        threshold_text = f"{rng[0]:.3f}"
-    else:
-        threshold_text = f"{rng[0]:.3f} (per-identity, up to {rng[1]:.3f})"
-    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", rng)
-
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    common = {
-        "style": jinja2.utils.markupsafe.Markup(templates.STYLE),
-        "script": jinja2.utils.markupsafe.Markup(templates.SCRIPT),
-        "fmt": _fmt,
-        "anchor": _anchor,
-        "csv": _csv_line,
-        "basename": lambda p: PurePosixPath(p).name,
-        "n_pages": len(model.pages),
-    }
-    page_t = env.from_string(templates.PAGE)
-    for number, entries in enumerate(model.pages, start=1):
-        html = page_t.render(page=number, entries=entries, thumbs=thumbs, **common)
-        (out / "pages" / f"page-{number:04d}.html").write_text(html, encoding="utf-8")
-    index = env.from_string(templates.INDEX).render(
-        s=model.summary,
-        identities=model.identities,
-        threshold_text=threshold_text,
-        title=title,
-        links=links or [],
-        **common,
-    )
-    (out / "index.html").write_text(index, encoding="utf-8")
+    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", model.threshold_range)
+    _write_pages(out, model, thumbs, notes, title, links or [])
     log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
     return out / "index.html"
 
 
 def write_redirect(path: str | Path, target: str = "report/index.html") -> None:
     """A small HTML file that opens the report (``OUT/report.html`` -> ``report/index.html``)."""
-    Path(path).write_text(templates.REDIRECT.replace("report/index.html", target), encoding="utf-8")
+    write_text_atomic(templates.REDIRECT.replace("report/index.html", target), Path(path))

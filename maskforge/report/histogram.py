@@ -1,4 +1,8 @@
-"""The score histogram (matplotlib, Agg backend) with the threshold drawn on it."""
+"""The score histogram (matplotlib) with the threshold drawn on it.
+
+Drawn on a ``matplotlib.figure.Figure`` with its own Agg canvas: pyplot and the process-wide
+backend are never touched, so an application's matplotlib set-up stays as it was.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +20,13 @@ def draw_histogram(
 ) -> Path:
     """Write a PNG histogram of ``scores`` (flagged ones stacked in red) with the threshold line
     (and the span of per-identity thresholds when they differ). Returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
+    fig = Figure(figsize=(8, 3.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     if len(scores):
         lo, hi = float(np.min(scores)), float(np.max(scores))
         if threshold_range:
@@ -44,5 +48,4 @@ def draw_histogram(
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png")
-    plt.close(fig)
     return path

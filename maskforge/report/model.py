@@ -59,6 +59,60 @@ def _num(v: Any) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
 
+def _paginate(
+    identities: list[Identity], per_page: int, max_images_per_page: int
+) -> list[list[tuple[Identity, list[Sample]]]]:
+    """Pages of (identity, slice of its flagged samples); sets each identity's ``page``."""
+    pages: list[list[tuple[Identity, list[Sample]]]] = []
+    current: list[tuple[Identity, list[Sample]]] = []
+    count = 0
+    for ident in identities:
+        items = ident.flagged_samples
+        for start in range(0, len(items), max_images_per_page):
+            part = items[start : start + max_images_per_page]
+            if current and (len(current) >= per_page or count + len(part) > max_images_per_page):
+                pages.append(current)
+                current, count = [], 0
+            if ident.page is None:
+                ident.page = len(pages) + 1
+            current.append((ident, part))
+            count += len(part)
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _summary(
+    table: pa.Table, identities: list[Identity], flagged: np.ndarray, status: list[str],
+    reason: list[str], score: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
+    """The report's summary counts and facts (method, embedder, action, source)."""
+    meta = table_metadata(table)
+    methods = sorted({m for m in _col(table, "method") if m})
+    embedders = sorted({e for e in _col(table, "embedder") if e}) or [
+        meta.get("embedder", {}).get("name", "unknown")
+    ]
+    return {
+        "images": table.num_rows,
+        "identities": len(identities),
+        "identities_cleaned": sum(d.cleaned for d in identities),
+        "identities_not_cleaned": sum(not d.cleaned for d in identities),
+        "scored": int(np.isfinite(score).sum()),
+        "flagged": int(flagged.sum()),
+        "whitelisted": sum(s == "whitelisted" for s in status),
+        "rejected": sum(s == "rejected" for s in status),
+        "method": ", ".join(methods) or "unknown",
+        "embedder": ", ".join(embedders),
+        "embedder_info": meta.get("embedder", {}),
+        "action": meta.get("config", {}).get("action", ""),
+        "source_root": meta.get("source_root", ""),
+        "flagged_by_reason": {
+            r: sum(1 for f, x in zip(flagged, reason, strict=True) if f and x == r)
+            for r in sorted({x for f, x in zip(flagged, reason, strict=True) if f})
+        },
+    }
+
+
 def build_model(
     table: pa.Table, per_page: int = 20, max_images_per_page: int = 120, typical: int = 4
 ) -> ReportModel:
@@ -109,49 +163,10 @@ def build_model(
         identities.append(ident)
     identities.sort(key=lambda d: (-d.flagged, -d.whitelisted, d.name))
 
-    pages: list[list[tuple[Identity, list[Sample]]]] = []
-    current: list[tuple[Identity, list[Sample]]] = []
-    count = 0
-    for ident in identities:
-        items = ident.flagged_samples
-        for start in range(0, len(items), max_images_per_page):
-            part = items[start : start + max_images_per_page]
-            if current and (len(current) >= per_page or count + len(part) > max_images_per_page):
-                pages.append(current)
-                current, count = [], 0
-            if ident.page is None:
-                ident.page = len(pages) + 1
-            current.append((ident, part))
-            count += len(part)
-    if current:
-        pages.append(current)
-
-    meta = table_metadata(table)
+    pages = _paginate(identities, per_page, max_images_per_page)
+    summary = _summary(table, identities, flagged, status, reason, score)
     scored_mask = np.isfinite(score)
-    methods = sorted({m for m in _col(table, "method") if m})
-    embedders = sorted({e for e in _col(table, "embedder") if e}) or [
-        meta.get("embedder", {}).get("name", "unknown")
-    ]
     finite_thr = thr[np.isfinite(thr)]
-    summary = {
-        "images": table.num_rows,
-        "identities": len(identities),
-        "identities_cleaned": sum(d.cleaned for d in identities),
-        "identities_not_cleaned": sum(not d.cleaned for d in identities),
-        "scored": int(scored_mask.sum()),
-        "flagged": int(flagged.sum()),
-        "whitelisted": sum(s == "whitelisted" for s in status),
-        "rejected": sum(s == "rejected" for s in status),
-        "method": ", ".join(methods) or "unknown",
-        "embedder": ", ".join(embedders),
-        "embedder_info": meta.get("embedder", {}),
-        "action": meta.get("config", {}).get("action", ""),
-        "source_root": meta.get("source_root", ""),
-        "flagged_by_reason": {
-            r: sum(1 for f, x in zip(flagged, reason, strict=True) if f and x == r)
-            for r in sorted({x for f, x in zip(flagged, reason, strict=True) if f})
-        },
-    }
     return ReportModel(
         summary=summary,
         identities=identities,

@@ -1,6 +1,28 @@
-"""Jinja2 templates of the audit report (kept in Python so they ship with the package)."""
+"""Jinja2 templates of maskforge's HTML pages (kept in Python so they ship with the package):
+the audit report (INDEX, PAGE, REDIRECT) and the run summary (PIPELINE). :func:`render` is the
+one way they become HTML (autoescaped, undefined names are errors)."""
 
 from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of this module's templates with ``context`` (values are HTML-escaped)."""
+    return _environment().from_string(template).render(**context)
+
+
+def markup(text: str) -> jinja2.utils.markupsafe.Markup:
+    """Trusted HTML/CSS/JS of this module, inserted unescaped."""
+    return jinja2.utils.markupsafe.Markup(text)
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.2em;color:#222}
@@ -116,7 +138,8 @@ keep.csv line; pass the file with <code>--keep</code> on the next run to keep th
 threshold {{ fmt(d.threshold) }}, median score {{ fmt(d.median_score) }}</span></h2>
 <div class="row">
 <div class="strip">{% for t in d.typical %}<figure class="typ"><img src="../thumbnails/{{ thumbs[t.sample_id] }}" alt="typical {{ t.source_path }}">
-<figcaption>{{ basename(t.source_path) }}<br>score {{ fmt(t.score) }}</figcaption></figure>{% endfor %}
+<figcaption>{{ basename(t.source_path) }}<br>score {{ fmt(t.score) }}{% if notes.get(t.sample_id) %}
+<br><span class="muted">not shown: {{ notes[t.sample_id] }}</span>{% endif %}</figcaption></figure>{% endfor %}
 {% if not d.typical %}<span class="muted">no typical images</span>{% endif %}</div>
 <div class="cards">{% for f in items %}
 <figure class="{{ 'white' if f.status == 'whitelisted' else 'flag' }}"><img src="../thumbnails/{{ thumbs[f.sample_id] }}" alt="{{ f.source_path }}">
@@ -124,6 +147,7 @@ threshold {{ fmt(d.threshold) }}, median score {{ fmt(d.median_score) }}</span><
 {% if f.reason %}<br>{{ f.reason }}{% endif %}
 {% if f.nearest_identity %}<br>nearest: {{ f.nearest_identity }} ({{ fmt(f.nearest_distance) }}){% endif %}
 {% if f.status == 'whitelisted' %}<br>whitelisted{% endif %}
+{% if notes.get(f.sample_id) %}<br><span class="muted">not shown: {{ notes[f.sample_id] }}</span>{% endif %}
 <br><button data-line="{{ csv(f.source_path) }}" onclick="copyLine(this)">keep</button></figcaption></figure>
 {% endfor %}</div></div></div>
 {% endfor %}
@@ -134,4 +158,18 @@ threshold {{ fmt(d.threshold) }}, median score {{ fmt(d.median_score) }}</span><
 REDIRECT = """<!doctype html><html><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="0; url=report/index.html"><title>audit report</title></head>
 <body><a href="report/index.html">audit report</a></body></html>
+"""
+
+PIPELINE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maskforge run</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}
+td{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}</style></head>
+<body><h1>maskforge run: {{ output }}</h1>
+{% if audit_link %}<p><a href="index.html">Cleaning audit</a></p>{% endif %}
+{% for title, rows in sections %}<h2>{{ title }}</h2>
+{% if rows %}<table>{% for k, v in rows %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table>
+{% else %}<p>none</p>{% endif %}
+{% endfor %}
+{% if sheet %}<h2>Sample contact sheet</h2><img src="{{ sheet }}" alt="contact sheet">{% endif %}
+</body></html>
 """

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from ..errors import DecodeError
 from ..io.decode import decode_image
+from ..io.writer import write_bytes_atomic
 
 THUMB_SIZE = 128
 MISSING = "_missing.png"
@@ -22,7 +23,9 @@ def missing_placeholder(folder: Path) -> str:
     if not path.exists():
         img = Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200))
         ImageDraw.Draw(img).text((20, 56), "unavailable", fill=(90, 90, 90))
-        img.save(path)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        write_bytes_atomic(buf.getvalue(), path)
     return MISSING
 
 
@@ -49,7 +52,5 @@ def write_thumbnail(
     img.thumbnail((size, size))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=85)
-    tmp = path.with_name(name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
+    write_bytes_atomic(buf.getvalue(), path)
     return name

@@ -18,7 +18,7 @@ import pyarrow as pa
 from ..io.decode import encode_image
 from ..io.schema import SAMPLE_SCHEMA, to_table
 from .cache import StageCache
-from .decode_stage import decode_samples, reject_row
+from .decode_stage import decode_shard, reject_row
 from .plan import RunPlan
 
 #: Images per call of the detect stage at least (MTCNN batches them; a larger
@@ -66,12 +66,8 @@ class DetectTask:
         key = self.key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
-        shard = self.plan.shards[index]
-        source = self.plan.recipe["source"]
         t0 = time.perf_counter()
-        decoded, rejects = decode_samples(
-            shard.samples, max_pixels=source["max_pixels"], min_side=source["min_side"]
-        )
+        shard, decoded, rejects = decode_shard(self.plan, index)
         t_decode = time.perf_counter() - t0
         rows: list[dict[str, Any]] = []
         batch = max(BATCH, int(self.plan.recipe["detect"].get("batch_size") or BATCH))

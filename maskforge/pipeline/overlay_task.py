@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .decode_stage import decode_samples
+from .decode_stage import decode_shard
 from .plan import RunPlan
 
 
@@ -46,12 +46,8 @@ class OverlayTask:
     def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
         from ..occlude.overlay import error_row
 
-        shard = self.plan.shards[index]
-        source = self.plan.recipe["source"]
         t0 = time.perf_counter()
-        decoded, rejects = decode_samples(
-            shard.samples, max_pixels=source["max_pixels"], min_side=source["min_side"]
-        )
+        shard, decoded, rejects = decode_shard(self.plan, index)
         t_decode = time.perf_counter() - t0
         rows = {r["source_path"]: error_row(r["source_path"], r["reason"]) for r in rejects}
         for d in decoded:

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "overlay",
     "assets",
     "export",
+    "eval",
 )
 
 

@@ -182,7 +182,7 @@ def embed_images(
     images: str | Path,
     embed_fn: Any,
     masker: Masker | None = None,
-    detect: DetectConfig | Mapping[str, Any] | None = None,
+    detect: DetectStage | DetectConfig | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Embeddings:
     """Embed every ``(path, masked)`` in ``wanted`` once (paths relative to ``images`` or
@@ -194,7 +194,7 @@ def embed_images(
         modes.setdefault(path, set()).add(bool(masked))
     if masker is None and any(True in m for m in modes.values()):
         raise ValueError("masked crops were asked for without a masker")
-    stage = DetectStage(detect)
+    stage = detect if isinstance(detect, DetectStage) else DetectStage(detect)
     paths = sorted(modes)
     emb = Embeddings()
     for start in range(0, len(paths), BATCH):

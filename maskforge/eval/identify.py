@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from ..detect import DetectConfig
+from ..detect import DetectConfig, DetectStage
 from ..io.sources import list_samples
 from ..seeding import rng_for
 from .faces import Embeddings, Failure, embed_images, embedder_name, make_masker
-from .verify import detect_config
+from .verify import detect_stage
 
 IDENTIFY_MASKS = ("probes", "none")
 
@@ -122,7 +122,7 @@ def identify(
     seed: int = 0,
     size: int = 112,
     far: float = 0.01,
-    detect: DetectConfig | Mapping[str, Any] | None = None,
+    detect: DetectStage | DetectConfig | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> IdentifyResult:
     """Masked probes matched 1:N against an unmasked gallery (module doc).
@@ -143,9 +143,7 @@ def identify(
     masked = mask == "probes"
     masker = make_masker(occluder, mix, wear, seed) if masked else None
     wanted = [(p, False) for p, _ in gallery] + [(p, masked) for p, _ in probes]
-    emb = embed_images(
-        wanted, listing.root, embed_fn, masker, detect_config(detect, size), progress
-    )
+    emb = embed_images(wanted, listing.root, embed_fn, masker, detect_stage(detect, size), progress)
     ids = {name: k for k, name in enumerate(sorted(by_identity))}
     g_keep = [(p, i) for p, i in gallery if emb.get(p, False) is not None]
     g_vec = np.array([emb.get(p, False) for p, _ in g_keep]).reshape(len(g_keep), -1)

@@ -1,9 +1,9 @@
 """Build a verification pairs file from identity folders (``maskforge eval make-pairs``).
 
 Identities are dealt into folds so that each identity lies in exactly one fold (the same person
-never appears in two folds: thresholds chosen on the other folds never saw them). Dealing is
-greedy on matched-pair capacity (``C(images, 2)``), largest first, so folds can hold as many
-matched pairs as possible; identities with one image only serve mismatched pairs. Each fold then
+never appears in two folds: thresholds chosen on the other folds never saw them), by a snake
+draft over the identities sorted by image count (:func:`deal_identities`); identities with one
+image only serve mismatched pairs. Each fold then
 gets ``n`` matched pairs drawn uniformly from all within-identity pairs of the fold and ``n``
 mismatched pairs drawn uniformly from all cross-identity image pairs of the fold, without
 repetition. ``n`` is ``per_fold``, or less when the smallest fold cannot supply that many
@@ -36,18 +36,19 @@ class MadePairs:
 
 
 def deal_identities(sizes: dict[str, int], folds: int, seed: int) -> list[list[str]]:
-    """Identities (name -> image count) dealt into ``folds`` lists, each identity once, balancing
-    the matched-pair capacity; ties broken by a seeded shuffle."""
+    """Identities (name -> image count) dealt into ``folds`` lists, each identity once.
+
+    A snake draft over the identities sorted by image count (largest first, ties in a seeded
+    shuffle): folds 0..k-1, then k-1..0, and so on. Fold sizes differ by at most one, identities
+    with two or more images are spread as evenly, and matched-pair capacity is balanced."""
     names = sorted(sizes)
     order = rng_for(seed, "make-pairs", "deal").permutation(len(names))
     shuffled = [names[i] for i in order]
     shuffled.sort(key=lambda n: -sizes[n])  # stable: the shuffle breaks ties
-    capacity = [0] * folds
     out: list[list[str]] = [[] for _ in range(folds)]
-    for name in shuffled:
-        f = min(range(folds), key=lambda k: (capacity[k], len(out[k]), k))
-        out[f].append(name)
-        capacity[f] += sizes[name] * (sizes[name] - 1) // 2
+    for k, name in enumerate(shuffled):
+        lap, pos = divmod(k, folds)
+        out[pos if lap % 2 == 0 else folds - 1 - pos].append(name)
     return out
 
 
@@ -102,10 +103,11 @@ def make_pairs(
     for s in listing.samples:
         images[s.identity].append(s.source_path)
     multi = sum(len(v) > 1 for v in images.values())
-    if multi < folds:
+    if multi < folds or len(images) < 2 * folds:
         raise SourceError(
-            f"{images_dir} has {multi} identities with 2 or more images; {folds} folds need at "
-            f"least {folds} (each identity lies in one fold): pass a smaller --folds"
+            f"{images_dir} has {len(images)} identities, {multi} with 2 or more images; {folds} "
+            f"folds need at least {2 * folds} identities, {folds} of them with 2 or more images "
+            "(each identity lies in one fold): pass a smaller --folds"
         )
     dealt = deal_identities({k: len(v) for k, v in images.items()}, folds, seed)
     n = min(per_fold, *(min(capacities(images, names)) for names in dealt))

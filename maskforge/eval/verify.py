@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detect import DetectConfig
+from ..detect import DetectConfig, DetectStage
 from .faces import Embeddings, Failure, Masker, embed_images, embedder_name, make_masker
 from .pairs import Pair, read_pairs
 from .protocol import roc, verification_metrics
@@ -76,7 +76,7 @@ def verify(
     wear: str = "correct",
     seed: int = 0,
     size: int = 112,
-    detect: DetectConfig | Mapping[str, Any] | None = None,
+    detect: DetectStage | DetectConfig | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> VerifyResult:
     """Score ``embed_fn`` on verification pairs under LFW's protocol.
@@ -90,7 +90,8 @@ def verify(
         occluder, mix, wear, seed: what is drawn on masked crops (see :func:`make_masker`);
             seeded per image path.
         size: side of the aligned crops in pixels (112: ArcFace template, 160: FaceNet-style).
-        detect: detect settings (``DetectConfig`` or dict); ``size`` applies unless they set one.
+        detect: a DetectStage to reuse, or detect settings (``DetectConfig`` or dict; ``size``
+            applies unless they set one).
 
     Returns:
         A :class:`VerifyResult`; ``metrics`` has the keys of ``OUT/metrics.json``.
@@ -99,7 +100,7 @@ def verify(
     ma, mb = pair_masks(mask)
     masker: Masker | None = make_masker(occluder, mix, wear, seed) if mask != "none" else None
     wanted = {(p.path_a, ma) for p in pair_list} | {(p.path_b, mb) for p in pair_list}
-    emb = embed_images(wanted, images, embed_fn, masker, detect_config(detect, size), progress)
+    emb = embed_images(wanted, images, embed_fn, masker, detect_stage(detect, size), progress)
     dist = pair_distances(pair_list, emb, mask)
     metrics = verification_metrics(dist, [p.same for p in pair_list], [p.fold for p in pair_list])
     failed_pairs = int(np.isinf(dist).sum())
@@ -124,9 +125,14 @@ def verify(
     return VerifyResult(metrics, pair_list, dist, failures, emb, mask)
 
 
-def detect_config(detect: DetectConfig | Mapping[str, Any] | None, size: int) -> DetectConfig:
-    """The detect settings of an evaluation: ``detect`` with ``size`` unless it sets its own."""
-    if isinstance(detect, DetectConfig):
+def detect_stage(
+    detect: DetectStage | DetectConfig | Mapping[str, Any] | None, size: int
+) -> DetectStage:
+    """The detect stage of an evaluation: ``detect`` itself when it is a DetectStage (its models
+    already loaded: reuse one across calls), else a stage of ``detect``'s settings with ``size``
+    unless they set their own."""
+    if isinstance(detect, DetectStage):
         return detect
-    data = {"size": int(size), **dict(detect or {})}
-    return DetectConfig.from_dict(data)
+    if isinstance(detect, DetectConfig):
+        return DetectStage(detect)
+    return DetectStage(DetectConfig.from_dict({"size": int(size), **dict(detect or {})}))

@@ -211,6 +211,11 @@ def embed_images(
                 lm5.append(face.landmarks5)
         if crops:
             vecs = _call(embed_fn, crops, lm5)
+            if emb.vectors and vecs.shape[1] != len(next(iter(emb.vectors.values()))):
+                raise EvalError(
+                    f"the embedding function returned {vecs.shape[1]}-d rows after "
+                    f"{len(next(iter(emb.vectors.values())))}-d ones: it must keep one dimension"
+                )
             for key, vec, crop in zip(keys, vecs, crops, strict=True):
                 emb.vectors[key] = vec
                 emb.thumbs[key] = encode_image(crop, "jpeg", THUMB_QUALITY)

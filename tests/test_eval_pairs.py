@@ -136,3 +136,26 @@ def test_make_pairs_on_lfw_dev(lfw_dir):
     made = make_pairs(lfw_dir, folds=10, per_fold=300, seed=0)
     assert made.per_fold == 300
     check_made(made, None)
+
+
+def test_make_pairs_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    root = make_folder(tmp_path / "faces", {f"id{k}": 4 for k in range(4)})
+    out = tmp_path / "pairs.txt"
+    args = ["eval", "make-pairs", str(root), "--output", str(out), "--folds", "2"]
+    res = CliRunner().invoke(main, [*args, "--per-fold", "50"])
+    assert res.exit_code == 0, res.output
+    assert "2 folds x 12 matched + 12 mismatched" in res.output  # 2 identities x C(4, 2) a fold
+    assert "asked for 50" in res.output
+    assert len(read_pairs(out)) == 48
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "exists already" in res.output  # never overwritten
+    res = CliRunner().invoke(main, ["eval", "make-pairs", str(root), "--output",
+                                    str(root / "pairs.txt")])  # fmt: skip
+    assert res.exit_code == 2 and "inside the input folder" in res.output
+    res = CliRunner().invoke(main, ["eval", "pairs", str(out), "--images", str(root), "--output",
+                                    str(tmp_path / "o"), "--occluder", "n95", "--mix", "n95:1"])  # fmt: skip
+    assert res.exit_code == 2 and "not both" in res.output and not (tmp_path / "o").exists()

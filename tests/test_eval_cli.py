@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,13 +133,13 @@ def test_model_option_and_output_safety(lfw_dir, tiny_pairs, tmp_path, monkeypat
         "def broken(crops):\n"
         "    return np.zeros((len(crops) + 1, 4))\n"
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # --model imports from the current folder
     runner = CliRunner()
     base = ["eval", "pairs", str(tiny_pairs), "--images", str(lfw_dir), "--mask", "none", "--quiet"]
     res = runner.invoke(main, [*base, "--output", "out", "--model", "mymodel:embed"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "out/metrics.json").read_text())["embedder"] == "mymodel:embed"
+    assert str(tmp_path) not in sys.path  # put there for the import only
     with pytest.raises(EvalError, match="one row per crop"):
         verify(tiny_pairs, lfw_dir, load_model("mymodel:broken"), detect=stage)
     res = runner.invoke(main, [*base, "--output", "out3", "--model", "mymodel:nothing"])

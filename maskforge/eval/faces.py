@@ -115,17 +115,22 @@ def embedder_name(embed_fn: Any) -> str:
 
 
 def load_model(spec: str) -> EmbedFn:
-    """The callable named by ``MODULE:CALLABLE`` (the current folder is importable, as for
-    ``python -m``). Raises EvalError saying what is wrong."""
+    """The callable named by ``MODULE:CALLABLE`` (the current folder is importable while the
+    module is imported, as for ``python -m``). Raises EvalError saying what is wrong."""
     module, _, attr = spec.partition(":")
     if not module or not attr:
         raise EvalError(f"--model {spec!r}: expected MODULE:CALLABLE, e.g. mymodels.arcface:embed")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    cwd = str(Path.cwd())
+    added = "" not in sys.path and cwd not in sys.path
+    if added:  # only for this import: sys.path is left as it was
+        sys.path.insert(0, cwd)
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
         raise EvalError(f"--model {spec!r}: cannot import {module!r} ({exc})") from exc
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise EvalError(f"--model {spec!r}: module {module!r} has no attribute {attr!r}")

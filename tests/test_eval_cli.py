@@ -199,3 +199,19 @@ def test_identify_cli(lfw_dir, tmp_path):
     assert m["rank1"] >= 0.75 and m["rank5"] >= m["rank1"]
     assert m["open_set"]["non_mated"] == 8 and m["open_set"]["fpir"] <= 0.2
     assert not any(p.is_file() and not p.is_symlink() for p in images.rglob("*"))  # input untouched
+
+
+def test_identity_distances_match_brute_force():
+    from maskforge.eval.identify import identity_distances
+
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(9, 4))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    p = rng.normal(size=(5, 4))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    ids = np.array([3, 0, 3, 1, 0, 3, 1, 1, 0])  # identity 2 has no gallery image
+    got = identity_distances(p, g, ids, 4, chunk=2)
+    for q in range(5):
+        for k in range(4):
+            want = min((np.linalg.norm(p[q] - g[j]) for j in range(9) if ids[j] == k), default=np.inf)
+            assert got[q, k] == pytest.approx(want, abs=1e-9)

@@ -63,18 +63,22 @@ def split_gallery(
 
 
 def identity_distances(
-    probes: np.ndarray, gallery: np.ndarray, gallery_ids: np.ndarray, n_ids: int
+    probes: np.ndarray, gallery: np.ndarray, gallery_ids: np.ndarray, n_ids: int, chunk: int = 1024
 ) -> np.ndarray:
     """``(Q, n_ids)`` smallest distance of each probe to each identity's gallery vectors
-    (``inf`` for identities without any); unit vectors in, Euclidean distances out."""
+    (``inf`` for identities without any); unit vectors in, Euclidean distances out. Probes are
+    scored ``chunk`` at a time, so memory stays ``chunk x gallery size``."""
     out = np.full((len(probes), n_ids), np.inf)
-    if len(probes) and len(gallery):
-        cos = probes.astype(np.float64) @ gallery.astype(np.float64).T
+    if not len(probes) or not len(gallery):
+        return out
+    order = np.argsort(gallery_ids, kind="stable")
+    g = gallery[order].astype(np.float64)
+    ids = gallery_ids[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    for lo in range(0, len(probes), chunk):
+        cos = probes[lo : lo + chunk].astype(np.float64) @ g.T
         d = np.sqrt(np.maximum(2.0 - 2.0 * cos, 0.0))
-        for k in range(n_ids):
-            cols = gallery_ids == k
-            if cols.any():
-                out[:, k] = d[:, cols].min(axis=1)
+        out[lo : lo + chunk, ids[starts]] = np.minimum.reduceat(d, starts, axis=1)
     return out
 
 

@@ -1,17 +1,15 @@
 """Running a plan: the local executor, the Ray executor, and the end-of-run files.
 
-Shards of whole identities are the unit of work. The Ray executor never groups or shuffles through
-Ray: it streams shard indexes through an actor pool of :class:`ShardTask` workers (models loaded
-once per actor), and every worker writes its own shard files.
+Shards of whole identities are the unit of work. The Ray executor
+(:mod:`maskforge.pipeline.ray_executor`) never groups or shuffles through Ray: it streams shard
+indexes through pools of long-lived actors (models loaded once per actor), and every worker writes
+its own shard files.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import logging
-import os
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +29,7 @@ from .embed_task import EmbedTask
 from .finish_task import FinishTask
 from .plan import RunPlan
 from .quiet import redirect_output
+from .ray_executor import iter_ray, restart_summary
 
 log = logging.getLogger("maskforge")
 
@@ -83,107 +82,6 @@ def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[
     pipe = ShardPipeline(plan, resume)
     for index in todo:
         yield pipe(index)
-
-
-class _RayStageWorker:
-    """Ray Data actor running some of a shard's tasks; the plan is loaded once per actor."""
-
-    def __init__(self, plan_file: str, resume: bool, stages: tuple[str, ...] | None) -> None:
-        with open(plan_file, "rb") as fh:
-            plan = pickle.load(fh)
-        self.pipe = ShardPipeline(plan, resume, stages)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        out = []
-        for i, prev in zip(batch["shard"], batch["stats"], strict=True):
-            upstream = json.loads(prev) if prev else None
-            out.append(json.dumps(self.pipe(int(i), upstream), default=str))
-        return {"shard": batch["shard"], "stats": out}
-
-
-def _init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    kwargs: dict[str, Any] = {
-        "include_dashboard": False,
-        "log_to_driver": False,
-        "logging_level": logging.ERROR,
-    }
-    if address:
-        kwargs["address"] = address
-    else:
-        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
-    ray.init(**kwargs)
-    for name in ("ray", "ray.data", "ray._private", "ray.util"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    return True
-
-
-def iter_ray(
-    plan: RunPlan,
-    todo: list[int],
-    *,
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Process shards on Ray (an embedded local instance unless ``address`` is given).
-
-    Without GPUs, one pool of CPU actors runs every task of a shard (no hand-off cost). With
-    GPUs, detection runs on a CPU actor pool, embedding on a GPU actor pool and the rest on a CPU
-    pool; Ray Data streams shards through them so CPU and GPU stages overlap.
-    """
-    import warnings
-
-    import ray
-
-    started_here = _init_ray(num_cpus, num_gpus, address)
-    plan_file = plan.out / "cache" / "plan.pkl"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(plan_file, "wb") as fh:
-        pickle.dump(plan, fh)
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
-        ctx.print_on_execution_start = False
-        ctx.verbose_progress = False
-        ctx.enable_operator_progress_bars = False
-        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
-        gpus = int(ray.available_resources().get("GPU", 0))
-        ds = ray.data.from_items(
-            [{"shard": i, "stats": ""} for i in todo], override_num_blocks=len(todo)
-        )
-
-        def pool(stages: tuple[str, ...] | None, size: int, **res: Any) -> None:
-            nonlocal ds
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = ds.map_batches(
-                    _RayStageWorker,
-                    fn_constructor_kwargs={"plan_file": str(plan_file), "resume": resume, "stages": stages},
-                    batch_size=1,
-                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, min(size, len(todo)))),
-                    max_restarts=3,
-                    max_task_retries=3,
-                    **res,
-                )
-
-        if gpus and plan.needs_embeddings:
-            pool(("detect",), cpus, num_cpus=1)
-            pool(("embed",), gpus, num_gpus=1, num_cpus=0)
-            pool(("finish",), cpus, num_cpus=1)
-        else:
-            pool(None, cpus, num_cpus=1)
-        for row in ds.iter_rows():
-            yield json.loads(row["stats"])
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def run_plan(
@@ -338,6 +236,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
+    extra = {"ray": restart_summary(result.shard_stats)} if any("ray" in s for s in result.shard_stats) else None
     manifest = build_manifest(
         recipe=plan.recipe,
         input_path=plan.input_path,
@@ -352,6 +251,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             "reused": result.skipped_shards,
             "keys": plan.stage_keys,
         },
+        extra=extra,
         dataset_files=[
             str(layout.shard_file(layout.dataset, s.index).relative_to(plan.out))
             for s in plan.shards

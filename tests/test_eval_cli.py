@@ -17,7 +17,7 @@ from maskforge.cli import main
 from maskforge.detect import DetectConfig, DetectStage
 from maskforge.errors import EvalError
 from maskforge.eval import Pair, load_model, make_pairs, verify, write_pairs
-from maskforge.eval.identify import identification_metrics
+from maskforge.eval.identify import identification_metrics, probe_rows
 from maskforge.eval.output import check_output_dir
 
 REQUIRED = ("pairs", "folds", "accuracy", "accuracy_std", "threshold", "auc", "eer", "tar_at_far",
@@ -174,6 +174,8 @@ def test_identification_metrics_by_hand():
     assert o["non_mated"] == 3 and 0.3 <= o["threshold"] < 0.5 and o["fpir"] == pytest.approx(1 / 3)
     assert o["dir"] == pytest.approx(2 / 4)  # probes 0 and 1 identified within the threshold
     assert o["accuracy"] == pytest.approx((2 + 3) / 8)  # 2 hits; 0.9, 0.5 and the failed rejected
+    rows = probe_rows(dist, np.array([0, 1, 2, 0]))
+    assert [r[:2] for r in rows] == [(0, 1), (1, 1), (0, 2), (-1, 0)]
 
 
 def test_identify_cli(lfw_dir, tmp_path):
@@ -198,6 +200,10 @@ def test_identify_cli(lfw_dir, tmp_path):
     assert m["mask"] == "probes" and m["failures"]["images"] == 0
     assert m["rank1"] >= 0.75 and m["rank5"] >= m["rank1"]
     assert m["open_set"]["non_mated"] == 8 and m["open_set"]["fpir"] <= 0.2
+    rows = (out / "probes.csv").read_text().splitlines()
+    assert rows[0] == "path,identity,nearest,rank,distance" and len(rows) == 9
+    hits = sum(r.split(",")[1] == r.split(",")[2] for r in rows[1:])
+    assert hits == round(m["rank1"] * 8)  # rank 1 = nearest identity is its own
     assert not any(p.is_file() and not p.is_symlink() for p in images.rglob("*"))  # input untouched
 
 

@@ -4,7 +4,7 @@
   OUT/metrics.json, OUT/roc.png, OUT/report.html, OUT/scores.csv, OUT/failures.csv.
 - ``eval make-pairs DIR --output pairs.txt``: a balanced pairs file from identity folders.
 - ``eval identify --images DIR --output OUT``: masked probes 1:N against an unmasked gallery;
-  writes OUT/metrics.json and OUT/failures.csv.
+  writes OUT/metrics.json, OUT/probes.csv and OUT/failures.csv.
 """
 
 from __future__ import annotations
@@ -240,6 +240,9 @@ def identify_command(
         out / "failures.csv", ("path", "reason", "detail"),
         ((f.path, f.reason, f.detail) for f in res.failures),
     )  # fmt: skip
+    out_mod.write_csv(
+        out / "probes.csv", ("path", "identity", "nearest", "rank", "distance"), res.ranks
+    )
     out_mod.finish(out, "identify", res.metrics)
     if not quiet:
         m, o = res.metrics, res.metrics["open_set"]

@@ -39,13 +39,15 @@ IDENTIFY_MASKS = ("probes", "none")
 @dataclass
 class IdentifyResult:
     """``metrics`` (what ``OUT/metrics.json`` holds), the gallery and probe paths with their
-    identities, the failures, and the embeddings."""
+    identities, the failures, the embeddings, and per probe ``(path, identity, nearest identity,
+    rank of its own identity (0: failed), distance to its own identity)``."""
 
     metrics: dict[str, Any]
     gallery: list[tuple[str, str]]
     probes: list[tuple[str, str]]
     failures: list[Failure]
     embeddings: Embeddings
+    ranks: list[tuple[str, str, str, int, float]]
 
 
 def split_gallery(
@@ -153,7 +155,7 @@ def identify(
     g_vec = np.array([emb.get(p, False) for p, _ in g_keep]).reshape(len(g_keep), -1)
     g_ids = np.array([ids[i] for _, i in g_keep], np.int64)
     p_vec = [emb.get(p, masked) for p, _ in probes]
-    dim = g_vec.shape[1] if len(g_keep) else 1
+    dim = next((len(v) for v in [*g_vec, *p_vec] if v is not None), 1)
     p_arr = np.array([v if v is not None else np.zeros(dim, np.float32) for v in p_vec])
     dist = identity_distances(p_arr.reshape(len(probes), -1), g_vec, g_ids, len(ids))
     failed = np.array([v is None for v in p_vec], bool)
@@ -177,4 +179,24 @@ def identify(
         seed=int(seed),
         size=int(size),
     )
-    return IdentifyResult(metrics, gallery, probes, failures, emb)
+    names = sorted(by_identity)
+    rows = probe_rows(dist, truth)
+    table = [
+        (path, ident, names[k] if k >= 0 else "", rank, d)
+        for (path, ident), (k, rank, d) in zip(probes, rows, strict=True)
+    ]
+    return IdentifyResult(metrics, gallery, probes, failures, emb, table)
+
+
+def probe_rows(dist: np.ndarray, truth: np.ndarray) -> list[tuple[int, int, float]]:
+    """Per probe: the index of the nearest identity (-1 for a failed probe), the rank of its own
+    identity (0 for a miss without distance) and its distance to its own identity."""
+    out = []
+    for q, k in enumerate(truth):
+        own = float(dist[q, k])
+        if not np.isfinite(own):
+            nearest = int(np.argmin(dist[q])) if np.isfinite(dist[q]).any() else -1
+            out.append((nearest, 0, own))
+            continue
+        out.append((int(np.argmin(dist[q])), int((dist[q] < own).sum()) + 1, own))
+    return out

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from maskforge.cli import main
@@ -221,3 +223,20 @@ def test_identity_distances_match_brute_force():
         for k in range(4):
             want = min((np.linalg.norm(p[q] - g[j]) for j in range(9) if ids[j] == k), default=np.inf)
             assert got[q, k] == pytest.approx(want, abs=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 8), min_size=1, max_size=10),
+    per=st.integers(1, 3),
+    seed=st.integers(0, 5),
+)
+def test_split_gallery_property(sizes, per, seed):
+    from maskforge.eval.identify import split_gallery
+
+    by_id = {f"id{k}": [f"id{k}/{j}.jpg" for j in range(n)] for k, n in enumerate(sizes)}
+    gallery, probes = split_gallery(by_id, per, seed)
+    assert sorted(gallery + probes) == sorted((p, i) for i, ps in by_id.items() for p in ps)
+    for ident, paths in by_id.items():
+        assert sum(i == ident for _, i in gallery) == min(per, len(paths))
+    assert split_gallery(by_id, per, seed) == (gallery, probes)  # seeded

@@ -159,3 +159,16 @@ def test_make_pairs_cli(tmp_path):
     res = CliRunner().invoke(main, ["eval", "pairs", str(out), "--images", str(root), "--output",
                                     str(tmp_path / "o"), "--occluder", "n95", "--mix", "n95:1"])  # fmt: skip
     assert res.exit_code == 2 and "not both" in res.output and not (tmp_path / "o").exists()
+
+
+def test_pairs_the_protocol_cannot_score_are_refused(tmp_path):
+    from maskforge.eval.verify import check_pairs
+
+    (tmp_path / "dev.txt").write_text("1\nA\t1\t2\nA\t1\tB\t1\n")  # pairsDevTrain.txt style
+    pairs = read_pairs(tmp_path / "dev.txt")
+    assert [p.fold for p in pairs] == [0, 0] and [p.same for p in pairs] == [True, False]
+    with pytest.raises(SourceError, match="single fold"):
+        check_pairs(pairs)
+    with pytest.raises(SourceError, match="all matched"):
+        check_pairs([Pair("a", "b", True, 0), Pair("c", "d", True, 1)])
+    check_pairs([Pair("a", "b", True, 0), Pair("c", "d", False, 1)])

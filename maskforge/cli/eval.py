@@ -122,10 +122,12 @@ def pairs_command(
     from ..eval import output as out_mod
     from ..eval import read_pairs, verify
     from ..eval.report import write_verify_outputs
+    from ..eval.verify import check_pairs
 
     _check_occluder(occluder, mix)
     out = out_mod.check_output_dir(output_dir, [images])
     pair_list = read_pairs(pairs)
+    check_pairs(pair_list)
     fn = _embed_fn(embedder, model)
     out_mod.start(out, "pairs")
     res = verify(

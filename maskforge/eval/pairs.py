@@ -8,7 +8,8 @@ LFW format (what ``maskforge eval make-pairs`` writes)::
     ...
 
 After the header come the folds in order, each ``n`` matched rows then ``n`` mismatched rows
-(fields separated by tabs or spaces; image numbers are 1-based). The CSV form has a header
+(fields separated by tabs or spaces; image numbers are 1-based). A header of one number ``n``
+(LFW's ``pairsDevTrain.txt``) is one fold. The CSV form has a header
 ``path_a,path_b,same`` and an optional ``fold`` column; paths are relative to the images folder
 unless absolute, ``same`` is ``1/0``/``true/false``. Without ``fold``, matched and mismatched rows
 are dealt round-robin into 10 folds, each kind separately, so every fold holds both kinds.
@@ -81,6 +82,8 @@ def _read_lfw(path: Path, text: str) -> list[Pair]:
     if not lines:
         raise bad(1, "empty file")
     lineno, head = lines[0]
+    if len(head) == 1 and head[0].isdigit():  # pairsDevTrain.txt style: 'n', one fold
+        head = ["1", head[0]]
     if len(head) != 2 or not all(h.isdigit() for h in head) or int(head[0]) < 1:
         raise bad(lineno, f"first line must be 'folds n', got {' '.join(head)!r}")
     folds, n = int(head[0]), int(head[1])

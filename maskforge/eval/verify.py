@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..detect import DetectConfig, DetectStage
+from ..errors import SourceError
 from .faces import Embeddings, Failure, Masker, embed_images, embedder_name, make_masker
 from .pairs import Pair, read_pairs
 from .protocol import roc, verification_metrics
@@ -53,6 +54,22 @@ def pair_masks(mask: str) -> tuple[bool, bool]:
     if mask not in MASK_MODES:
         raise ValueError(f"mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
     return mask == "both", mask in ("one", "both")
+
+
+def check_pairs(pairs: Sequence[Pair]) -> None:
+    """Raise SourceError unless the pairs allow the protocol: both kinds, two or more folds."""
+    kinds = {p.same for p in pairs}
+    folds = {p.fold for p in pairs}
+    if kinds != {True, False}:
+        raise SourceError(
+            f"the {len(pairs)} pairs are all {'matched' if True in kinds else 'mismatched'}: "
+            "verification needs matched and mismatched pairs (maskforge eval make-pairs makes both)"
+        )
+    if len(folds) < 2:
+        raise SourceError(
+            "the pairs lie in a single fold; LFW's protocol chooses each fold's threshold on the "
+            "others, so it needs 2 or more (a CSV without a fold column is dealt into 10)"
+        )
 
 
 def pair_distances(pairs: Sequence[Pair], emb: Embeddings, mask: str) -> np.ndarray:
@@ -97,6 +114,7 @@ def verify(
         A :class:`VerifyResult`; ``metrics`` has the keys of ``OUT/metrics.json``.
     """
     pair_list = read_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+    check_pairs(pair_list)
     ma, mb = pair_masks(mask)
     masker: Masker | None = make_masker(occluder, mix, wear, seed) if mask != "none" else None
     wanted = {(p.path_a, ma) for p in pair_list} | {(p.path_b, mb) for p in pair_list}

@@ -159,6 +159,9 @@ def test_make_pairs_cli(tmp_path):
     res = CliRunner().invoke(main, ["eval", "pairs", str(out), "--images", str(root), "--output",
                                     str(tmp_path / "o"), "--occluder", "n95", "--mix", "n95:1"])  # fmt: skip
     assert res.exit_code == 2 and "not both" in res.output and not (tmp_path / "o").exists()
+    res = CliRunner().invoke(main, ["eval", "pairs", str(out), "--images", str(root), "--output",
+                                    str(tmp_path / "o"), "--occluder", "no-such-mask"])  # fmt: skip
+    assert res.exit_code == 2 and "no-such-mask" in res.output and not (tmp_path / "o").exists()
 
 
 def test_pairs_the_protocol_cannot_score_are_refused(tmp_path):

@@ -66,9 +66,13 @@ def _embed_fn(embedder: str | None, model: str | None) -> Any:
     return make_embedder(embedder or "auto")
 
 
-def _check_occluder(occluder: str | None, mix: str | None) -> None:
+def _check_occluder(occluder: str | None, mix: str | None, wear: str) -> None:
+    """Refuse both options, and unknown occluders before anything is written."""
     if occluder and mix:
         raise click.UsageError("give --occluder or --mix, not both")
+    from ..eval import make_masker
+
+    make_masker(occluder, mix, wear)
 
 
 def _progress(quiet: bool) -> Callable[[int, int], None] | None:
@@ -124,7 +128,7 @@ def pairs_command(
     from ..eval.report import write_verify_outputs
     from ..eval.verify import check_pairs
 
-    _check_occluder(occluder, mix)
+    _check_occluder(occluder, mix, wear)
     out = out_mod.check_output_dir(output_dir, [images])
     pair_list = read_pairs(pairs)
     check_pairs(pair_list)
@@ -230,7 +234,7 @@ def identify_command(
     from ..eval import identify
     from ..eval import output as out_mod
 
-    _check_occluder(occluder, mix)
+    _check_occluder(occluder, mix, wear)
     out = out_mod.check_output_dir(output_dir, [images])
     fn = _embed_fn(embedder, model)
     out_mod.start(out, "identify")

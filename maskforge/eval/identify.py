@@ -149,7 +149,8 @@ def identify(
     masked = mask == "probes"
     masker = make_masker(occluder, mix, wear, seed) if masked else None
     wanted = [(p, False) for p, _ in gallery] + [(p, masked) for p, _ in probes]
-    emb = embed_images(wanted, listing.root, embed_fn, masker, detect_stage(detect, size), progress)
+    stage = detect_stage(detect, size)
+    emb = embed_images(wanted, listing.root, embed_fn, masker, stage, progress)
     ids = {name: k for k, name in enumerate(sorted(by_identity))}
     g_keep = [(p, i) for p, i in gallery if emb.get(p, False) is not None]
     g_vec = np.array([emb.get(p, False) for p, _ in g_keep]).reshape(len(g_keep), -1)
@@ -177,7 +178,7 @@ def identify(
         mask=mask,
         occluder=masker.label() if masker else None,
         seed=int(seed),
-        size=int(size),
+        size=int(stage.config.size),
     )
     names = sorted(by_identity)
     rows = probe_rows(dist, truth)

@@ -87,7 +87,7 @@ def verify(
     pairs: Sequence[Pair] | str | Path,
     images: str | Path,
     embed_fn: Any,
-    mask: str = "none",
+    mask: str = "one",
     occluder: str | None = None,
     mix: str | None = None,
     wear: str = "correct",
@@ -118,7 +118,8 @@ def verify(
     ma, mb = pair_masks(mask)
     masker: Masker | None = make_masker(occluder, mix, wear, seed) if mask != "none" else None
     wanted = {(p.path_a, ma) for p in pair_list} | {(p.path_b, mb) for p in pair_list}
-    emb = embed_images(wanted, images, embed_fn, masker, detect_stage(detect, size), progress)
+    stage = detect_stage(detect, size)
+    emb = embed_images(wanted, images, embed_fn, masker, stage, progress)
     dist = pair_distances(pair_list, emb, mask)
     metrics = verification_metrics(dist, [p.same for p in pair_list], [p.fold for p in pair_list])
     failed_pairs = int(np.isinf(dist).sum())
@@ -136,7 +137,7 @@ def verify(
         mask=mask,
         occluder=masker.label() if masker else None,
         seed=int(seed),
-        size=int(size),
+        size=int(stage.config.size),
         images=len({p for p, _ in wanted}),
         embedded=len(emb.vectors),
     )

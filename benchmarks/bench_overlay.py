@@ -7,7 +7,11 @@ Prints, measured in this run:
 - overlay alone: ``render_occluder`` per face from stored landmarks, ms per face (no detection);
 - placement quality per asset and wear over every face found (see maskforge.occlude.quality).
 
+With ``--assets-dir DIR`` (repeatable) the families found there (e.g. PNGs imported with
+``maskforge assets import``) are measured too, next to the drawn assets, in the same run.
+
 Usage: python benchmarks/bench_overlay.py [--lfw DIR] [--limit N] [--skip-e2e] [--skip-quality]
+           [--assets-dir DIR ...]
 """
 
 from __future__ import annotations
@@ -99,12 +103,25 @@ def detect_all(paths: list[Path]) -> tuple[list[tuple[np.ndarray, np.ndarray]], 
     return out, time.perf_counter() - t0
 
 
+def _extra_specs(lib: AssetLibrary) -> list[str]:
+    """One spec per family and wear of the --assets-dir folders (not in the bundled library)."""
+    bundled = set(AssetLibrary.load().names())
+    out = []
+    for fam in lib.names():
+        if fam in bundled:
+            continue
+        wears = lib.wears(fam) if lib.get(fam).kind == "mask" else ["correct"]
+        out += [fam if w == "correct" else f"{fam}+{w}" for w in wears]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lfw", default=str(ROOT.parent / "shared/faces/lfw-dev"))
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--assets-dir", action="append", default=[], metavar="DIR")
     args = ap.parse_args()
     src = Path(args.lfw)
     paths = sorted(src.glob("*/*.jpg"))[: args.limit]
@@ -141,7 +158,8 @@ def main() -> None:
         f"images/s ({det_s / len(paths) * 1000:.2f} ms/image), faces {len(faces)}/{len(paths)}"
     )
 
-    lib = AssetLibrary.load()
+    lib = AssetLibrary.load(extra_dirs=args.assets_dir)
+    extra = _extra_specs(lib)
     specs = [
         "surgical-blue",
         "n95",
@@ -151,6 +169,7 @@ def main() -> None:
         "sunglasses",
         "surgical+nose_exposed",
         "surgical+chin",
+        *extra,
     ]
     print("\noverlay alone (render_occluder, landmarks given), per face:")
     for s in specs:
@@ -184,6 +203,7 @@ def main() -> None:
         "surgical+chin",
         "glasses",
         "sunglasses",
+        *extra,
     ]:
         st = []
         for i, (img, lm) in enumerate(faces):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from ..occlude.assets import KINDS, SIDES, WEARS
 from ._common import table, user_errors
 
 
 @click.group("assets")
 def command() -> None:
-    """Occluder assets (PNG + JSON sidecars): build, list, preview."""
+    """Occluder assets (PNG + JSON sidecars): build, list, preview, import."""
 
 
 @command.command("build")
@@ -54,6 +55,40 @@ def build(out: str | None, check: bool) -> None:
     click.echo(f"{len(files)} asset files up to date in {ref}")
 
 
+@command.command("import")
+@click.argument("pngs", nargs=-1, required=True, metavar="PNG...")
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the PNG shows.")
+@click.option("--output", "output", required=True, metavar="DIR", help="Asset folder to write to.")
+@click.option("--name", default=None, metavar="NAME", help="Asset name (default: the PNG's stem).")
+@click.option(
+    "--wear", type=click.Choice(WEARS), default="correct", show_default=True,
+    help="How the mask in the PNG is worn (masks only).",
+)
+@click.option("--colorable", is_flag=True, help="Also write a colour map (recolouring, textures).")
+@click.option(
+    "--side", type=click.Choice(SIDES), default="front", show_default=True,
+    help="Template for heads turned towards the image's left/right (picked by yaw).",
+)
+@user_errors
+def import_(
+    pngs: tuple[str, ...],
+    kind: str,
+    output: str,
+    name: str | None,
+    wear: str,
+    colorable: bool,
+    side: str,
+) -> None:
+    """Make assets from your own PNG occluders (transparent background): the anchors are fitted
+    from the image's alpha; writes NAME.png + NAME.json (and NAME.color.png with --colorable)
+    into DIR, for --assets-dir, occlude.asset_dirs or `assets preview`."""
+    from ..occlude.importer import import_assets
+
+    for imp, files in import_assets(pngs, kind, output, name, wear, colorable, side):
+        click.echo(f"{imp.name}: {imp.summary}")
+        click.echo(f"  wrote {', '.join(str(f) for f in files)}")
+
+
 @command.command("list")
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
 @user_errors
@@ -71,6 +106,7 @@ def list_(assets_dir: tuple[str, ...]) -> None:
                 a.name,
                 a.kind,
                 a.wear,
+                a.side,
                 a.default_color or "-",
                 "yes" if a.colorable else "no",
                 a.meta.get("license", "?"),
@@ -78,7 +114,10 @@ def list_(assets_dir: tuple[str, ...]) -> None:
             )
         )
     click.echo(
-        table(rows, ("asset", "kind", "wear", "default colour", "colourable", "licence", "folder"))
+        table(
+            rows,
+            ("asset", "kind", "wear", "side", "default colour", "colourable", "licence", "folder"),
+        )
     )
     click.echo(
         "\npresets: "
@@ -111,10 +150,18 @@ def list_(assets_dir: tuple[str, ...]) -> None:
     help="Faces to use (the most turned, the most open mouths, then frontal ones).",
 )
 @click.option("--all", "all_", is_flag=True, help="Every asset and wear variant as columns.")
-@click.option("--wear", type=click.Choice(["correct", "nose_exposed", "chin"]), default=None)
+@click.option("--wear", type=click.Choice(WEARS), default=None)
 @click.option("--extra", multiple=True, metavar="SPEC", help="Extra columns (specs), repeatable.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
+@click.option(
+    "--tile", type=click.IntRange(64, 512), default=144, show_default=True, help="Tile side (px)."
+)
+@click.option(
+    "--aligned", is_flag=True,
+    help="Render on the face aligned to a TILE px ArcFace crop (what training sees).",
+)
+@click.option("--palette", is_flag=True, help="Write a 256-colour PNG (smaller; for docs).")
 @user_errors
 def preview(
     name: str | None,
@@ -126,6 +173,9 @@ def preview(
     extra: tuple[str, ...],
     seed: int,
     assets_dir: tuple[str, ...],
+    tile: int,
+    aligned: bool,
+    palette: bool,
 ) -> None:
     """Render NAME (a spec such as surgical-blue, or an asset name) on a few faces into one PNG.
     Without NAME (or with --all), every asset and wear variant."""
@@ -143,7 +193,7 @@ def preview(
     if name and not all_:
         specs = [OccluderSpec.parse(name, wear=wear)]
         if wear is None and lib.get(specs[0].name).kind == "mask":
-            specs = [OccluderSpec.parse(name, wear=w) for w in ("correct", "nose_exposed", "chin")]
+            specs = [OccluderSpec.parse(name, wear=w) for w in lib.wears(specs[0].name)]
     else:
         specs = every_variant_specs(lib)
     specs += [OccluderSpec.parse(e) for e in extra]
@@ -155,6 +205,6 @@ def preview(
             raise click.ClickException(f"no faces found in {faces}")
     else:
         found = [schematic_face()]
-    sheet = contact_sheet(found, specs, lib, seed=seed)
-    save_rgb_png(output, sheet)
+    sheet = contact_sheet(found, specs, lib, seed=seed, tile=tile, aligned=aligned)
+    save_rgb_png(output, sheet, palette=palette)
     click.echo(f"wrote {output} ({len(found)} faces x {len(specs)} occluders)")

@@ -7,10 +7,12 @@ Sidecar schema (``NAME.json`` next to ``NAME.png``; see docs/occluders.md)::
       "name": "surgical.chin",            # family, or family.wear for a wear variant
       "family": "surgical", "wear": "correct|nose_exposed|chin",
       "kind": "mask|glasses|sunglasses",
+      "side": "front|left|right",        # optional (front): a template for turned heads
       "image": "surgical.chin.png",       # RGBA, straight (not premultiplied) alpha
       "color_map": "surgical.chin.color.png",   # optional L image: 255 = takes colour/texture
       "colorable_parts": ["fabric"],
-      "default_color": "#1ca0f4",
+      "default_color": "#1ca0f4",         # null: no colour unless a spec gives one
+      "shade_white": 0.8,                 # optional (1): luminance that counts as white
       "anchors": [{"x": 12.5, "y": 80.0, "lm": 8}, {"x": .., "y": .., "lerp": [30, 8, 1.25]}, ...],
       "triangles": [[0, 1, 17], ...],     # optional; Delaunay of the anchors when absent
       "license": "Apache-2.0", "provenance": "..."
@@ -43,6 +45,11 @@ from .palette import normalize_color, parse_color, texture_tile
 SCHEMA = "maskforge-occluder/1"
 KINDS = ("mask", "glasses", "sunglasses")
 WEARS = ("correct", "nose_exposed", "chin")
+#: Template sides: ``front``, or drawn/photographed on a head turned towards the image's
+#: ``left`` (yaw < 0) or ``right`` (yaw > 0); see :meth:`AssetLibrary.get`.
+SIDES = ("front", "left", "right")
+#: |yaw| (degrees, docs/architecture.md) from which a side template is preferred to the front one.
+SIDE_YAW = 20.0
 #: Environment variable: extra asset folders (os.pathsep-separated), searched after the bundled one.
 ASSETS_ENV = "MASKFORGE_ASSETS"
 LICENSE = "Apache-2.0"
@@ -78,6 +85,7 @@ class Asset:
     triangles: np.ndarray  # (T, 3) int32
     meta: dict
     path: Path | None = None
+    side: str = "front"
     _pyramids: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     @property
@@ -109,8 +117,11 @@ class Asset:
         rgb = self.rgba[..., :3].astype(np.float32) / 255.0
         a = self.rgba[..., 3].astype(np.float32) / 255.0
         cw = self.colorw
-        if self.colorable:
-            c = color or self.default_color or "#ffffff"
+        c = color or self.default_color
+        # an asset without a default colour (an imported photograph) keeps its own colours
+        # unless a colour or texture is asked for
+        if self.colorable and (c or texture):
+            c = c or "#ffffff"
             paint = np.broadcast_to(np.asarray(parse_color(c), np.float32) / 255.0, rgb.shape)
             if texture:
                 tile = texture_tile(texture, c).astype(np.float32) / 255.0
@@ -119,7 +130,8 @@ class Asset:
                 tex = np.tile(tile, reps)[:h, :w]
                 wt = float(np.clip(weight, 0.0, 1.0))
                 paint = paint * (1.0 - wt) + tex * wt
-            shade = rgb.mean(axis=2, keepdims=True)
+            white = float(self.meta.get("shade_white", 1.0))
+            shade = np.minimum(rgb.mean(axis=2, keepdims=True) / white, 1.0)
             colored = shade * (paint + COLOR_LIFT * (1.0 - paint))
             rgb = rgb * (1.0 - cw[..., None]) + colored * cw[..., None]
         out = np.empty(rgb.shape[:2] + (4,), np.float32)
@@ -176,6 +188,12 @@ def load_asset(json_path: Path) -> Asset:
     if wear not in WEARS:
         raise AssetError(f"{where}: 'wear' must be one of {WEARS}, got {wear!r}")
     family = meta.get("family") or name.split(".")[0]
+    side = meta.get("side", "front")
+    if side not in SIDES:
+        raise AssetError(f"{where}: 'side' must be one of {SIDES}, got {side!r}")
+    white = meta.get("shade_white", 1.0)
+    if isinstance(white, bool) or not isinstance(white, (int, float)) or not 0 < white <= 1:
+        raise AssetError(f"{where}: 'shade_white' must be a number in (0, 1], got {white!r}")
     image = Path(json_path).parent / meta.get("image", f"{Path(json_path).stem}.png")
     if not image.is_file():
         raise AssetError(f"{where}: image {image} is missing (put the RGBA PNG next to the JSON)")
@@ -215,7 +233,8 @@ def load_asset(json_path: Path) -> Asset:
         except AssetError as exc:
             raise AssetError(f"{where}: default_color: {exc}") from exc
     return Asset(
-        name, family, kind, wear, color, rgba, colorw, aset, points, tris, meta, Path(json_path)
+        name, family, kind, wear, color, rgba, colorw, aset, points, tris, meta, Path(json_path),
+        side,
     )
 
 
@@ -255,8 +274,18 @@ class AssetLibrary:
         """All asset names including wear variants (``surgical``, ``surgical.chin``, ...)."""
         return sorted(self._assets)
 
-    def get(self, name: str, wear: str = "correct") -> Asset:
-        """The asset ``name`` (a family or a full variant name) in wear mode ``wear``."""
+    def wears(self, family: str) -> list[str]:
+        """The wear modes ``family`` has variants for, in :data:`WEARS` order."""
+        have = {a.wear for a in self._assets.values() if a.family == family}
+        return [w for w in WEARS if w in have]
+
+    def get(self, name: str, wear: str = "correct", yaw: float | None = None) -> Asset:
+        """The asset ``name`` (a family or a full variant name) in wear mode ``wear``.
+
+        ``yaw`` (degrees, docs/architecture.md) picks among side templates of that wear: from
+        |yaw| >= :data:`SIDE_YAW` the ``left`` (yaw < 0) or ``right`` (yaw > 0) template when the
+        family has one, else the ``front`` one (or, without a front one, the side of yaw's
+        sign)."""
         if name in self._assets and "." in name:
             return self._assets[name]
         family = [a for a in self._assets.values() if a.family == name]
@@ -265,15 +294,26 @@ class AssetLibrary:
                 f"unknown occluder asset {name!r}; available: {', '.join(self.names())} "
                 f"(add your own PNG + JSON with --assets-dir or ${ASSETS_ENV})"
             )
-        for a in family:
-            if a.wear == wear:
-                return a
+        worn = [a for a in family if a.wear == wear]
+        if worn:
+            return _pick_side(worn, yaw)
         if family[0].kind != "mask":
-            return next((a for a in family if a.wear == "correct"), family[0])
+            return _pick_side([a for a in family if a.wear == "correct"] or family, yaw)
         raise AssetError(
-            f"asset {name!r} has no {wear!r} variant (has: {sorted(a.wear for a in family)}); "
+            f"asset {name!r} has no {wear!r} variant (has: {self.wears(name)}); "
             f"add {name}.{wear}.png + .json or use wear 'correct'"
         )
+
+
+def _pick_side(assets: list[Asset], yaw: float | None) -> Asset:
+    """The variant of ``assets`` (one family and wear) whose side suits ``yaw``."""
+    by_side = {a.side: a for a in assets}
+    turned = "right" if (yaw or 0.0) > 0 else "left"
+    if yaw is not None and abs(yaw) >= SIDE_YAW and turned in by_side:
+        return by_side[turned]
+    if "front" in by_side:
+        return by_side["front"]
+    return by_side.get(turned) or assets[0]
 
 
 # ------------------------------------------------------------------------------------- building

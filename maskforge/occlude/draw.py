@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from . import shading as sh
 from .anchors import canonical_landmarks
 
 SS = 2  # supersampling factor
@@ -213,69 +214,88 @@ def _ear_loops(cv: Canvas, shape: MaskShape, color=(0.93, 0.93, 0.93)) -> None:
         cv.paint(img.astype(np.float32) / 255.0, color, 1.0, colorw=0.0)
 
 
-def draw_mask(family: str, wear: str) -> Drawing:
-    cv = Canvas(MASK_SIZE, MASK_IOD, MASK_ORIGIN)
-    shape = mask_shape(family, wear)
-    cover, s, v, height, dt, db = _mask_fields(cv, shape)
-    shade = (1.0 - 0.20 * s**2) * (1.0 - 0.10 * v**2)
+def _shadow_above(cv: Canvas, shape: MaskShape, dt: np.ndarray) -> None:
+    """The soft contact shadow the top edge casts on the skin (black, not colourable); none
+    where the edge is pressed onto the nose bridge (|x| < 0.3 IOD, close to the inner eye
+    corners) or at the sides."""
+    inside = np.minimum(cv.x - shape.xl, shape.xr - cv.x)
+    fade = np.clip(inside / 0.12, 0.0, 1.0) * np.clip((np.abs(cv.x) - 0.3) / 0.2, 0.0, 1.0)
+    cv.paint(sh.contact_shadow(dt, cv.iod) * fade, (0.0, 0.0, 0.0), 1.0, colorw=0.0)
+
+
+def _mask_shade(family: str, cv: Canvas, shape: MaskShape, fields) -> tuple[np.ndarray, np.ndarray]:
+    """White-based shading (0..1) of a mask's fabric and its specular highlight (0..1)."""
+    cover, s, v, height, dt, db = fields
     iod = cv.iod
+    spec = np.zeros_like(cover)
+    edge = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
     if family == "surgical":
-        for vk in (0.30, 0.52, 0.74):
-            d = (v - vk) * height
-            shade = (
-                shade - 0.22 * _band(d, 0.0, 0.012 * iod) + 0.07 * _band(d, 0.03 * iod, 0.025 * iod)
-            )
+        shade = (1.0 - 0.20 * s**2) * (1.0 - 0.10 * v**2) + sh.pleats(v, height, iod, (0.30, 0.52, 0.74))
         shade = (
             shade
             - 0.10 * _band(dt, 0.055 * iod, 0.006 * iod)
             - 0.10 * _band(db, 0.055 * iod, 0.006 * iod)
         )
-        wire = (np.abs(cv.x) < 0.22) * _band(dt, 0.02 * iod, 0.012 * iod)
-        shade = shade + 0.06 * wire
-        parts = ["fabric"]
+        shade = shade + 0.06 * (np.abs(cv.x) < 0.22) * _band(dt, 0.02 * iod, 0.012 * iod)
+        shade = shade + sh.grain(cv.px, cv.py, 0.05, 1)
     elif family == "n95":
-        cx, cy = (
-            0.0,
-            float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2,
-        )
-        r2 = ((cv.x - cx) / 0.95) ** 2 + ((cv.y - cy) / 0.9) ** 2
-        shade = 0.80 + 0.20 * np.clip(1.0 - r2, 0, 1) - 0.06 * v
-        rim = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
-        shade = (
+        cy = float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2
+        diffuse, spec = sh.dome(cv.x, cv.y, 0.0, cy, 1.05, 0.95)
+        shade = 0.26 + 0.68 * diffuse - 0.05 * v
+        shade = (  # the moulded rim: a groove 0.06 IOD in, a raised lip at the edge
             shade
-            - 0.14 * _band(rim, 0.05 * iod, 0.008 * iod)
-            + 0.05 * _band(rim, 0.02 * iod, 0.012 * iod)
+            - 0.16 * _band(edge, 0.065 * iod, 0.02 * iod)
+            + 0.07 * _band(edge, 0.025 * iod, 0.015 * iod)
         )
-        parts = ["shell"]
+        shade = shade + sh.grain(cv.px, cv.py, 0.035, 2)
+        spec = 0.55 * spec
     elif family == "kn95":
-        seam = np.abs(cv.x) * iod
-        shade = np.where(cv.x < 0, 0.90, 1.0) * (1.0 - 0.12 * s**2)
-        shade = shade - 0.30 * _band(seam, 0.0, 0.008 * iod)
-        edge = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
-        stitch = _band(edge, 0.035 * iod, 0.005 * iod) * (np.sin(cv.px * 0.9) > 0)
-        shade = shade - 0.16 * stitch
-        parts = ["panels"]
+        # two panels folded at the centre seam, each curving away towards the cheek
+        panel = np.abs(cv.x) / max(shape.xr, 1e-6)
+        facing = np.where(cv.x < 0, 0.84, 1.0)
+        shade = facing * (1.0 - 0.22 * panel**2) * (1.0 - 0.10 * v**2)
+        shade = shade - 0.30 * _band(np.abs(cv.x) * iod, 0.0, 0.008 * iod)
+        shade = shade - 0.12 * np.exp(-np.abs(cv.x) * iod / (0.05 * iod))  # the fold's valley
+        stitch = _band(edge, 0.035 * iod, 0.006 * iod) * (np.sin(cv.px * 0.6) > 0)
+        shade = shade - 0.16 * stitch + sh.grain(cv.px, cv.py, 0.035, 3)
+        band = np.exp(-(((panel - 0.38) / 0.16) ** 2)) * np.exp(-(((v - 0.42) / 0.35) ** 2))
+        spec = np.where(cv.x < 0, 0.18, 0.40) * band
     elif family == "cloth":
         seam_x = 0.03 * np.sin((cv.y - 0.2) * 2.2)
         seam = np.abs(cv.x - seam_x) * iod
         weave = 0.035 * np.sin(cv.px * 2.1) * np.sin(cv.py * 2.1)
-        shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave
+        shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave + sh.folds(cv.x, cv.y)
         shade = (
             shade
             - 0.22 * _band(seam, 0.0, 0.006 * iod)
             + 0.05 * _band(seam, 0.015 * iod, 0.01 * iod)
         )
-        hem = np.minimum(dt, db)
-        shade = shade - 0.08 * _band(hem, 0.04 * iod, 0.005 * iod)
-        parts = ["fabric"]
+        shade = shade - 0.08 * _band(np.minimum(dt, db), 0.04 * iod, 0.005 * iod)
+        shade = shade + sh.grain(cv.px, cv.py, 0.05, 4)
     else:
         raise ValueError(f"no drawing for mask family {family!r}")
+    return shade + sh.top_edge_darkening(dt, iod), spec
+
+
+def draw_mask(family: str, wear: str) -> Drawing:
+    cv = Canvas(MASK_SIZE, MASK_IOD, MASK_ORIGIN)
+    shape = mask_shape(family, wear)
+    fields = _mask_fields(cv, shape)
+    cover, dt = fields[0], fields[4]
+    if wear != "chin":  # pulled down, the top edge stands off the chin: no contact shadow
+        _shadow_above(cv, shape, dt)
+    shade, spec = _mask_shade(family, cv, shape, fields)
+    parts = {"surgical": ["fabric"], "n95": ["shell"], "kn95": ["panels"], "cloth": ["fabric"]}
+    parts = list(parts[family])
     grey = np.clip(shade, 0.0, 1.0)[..., None].repeat(3, axis=2)
     cv.paint(cover, grey, 1.0, colorw=1.0)
+    if spec.any():  # a white highlight over any colour: not colourable
+        cv.paint(cover * np.clip(spec, 0, 1), (1.0, 1.0, 1.0), 1.0, colorw=0.0)
     if family in ("surgical", "kn95"):
         _ear_loops(cv, shape)
         parts = parts + ["ear loops (fixed)"]
     if family == "n95" and wear == "correct":
+        iod = cv.iod
         clip = (np.abs(cv.x) < 0.16) * smooth_step(
             np.minimum(dt - 0.015 * iod, 0.05 * iod - dt), 1.0
         )

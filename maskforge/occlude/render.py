@@ -148,8 +148,8 @@ def render_occluder(
     img, lm = _check_inputs(image, landmarks68)
     lib = library or default_library()
     chosen = choose_spec(spec, rng) if isinstance(spec, list) else as_spec(spec).resolve(rng)
-    asset = lib.get(chosen.name, chosen.wear)
     yaw_deg = float(yaw) if yaw is not None else yaw_from_landmarks(lm)
+    asset = lib.get(chosen.name, chosen.wear, yaw=yaw_deg)  # wear and side variants
     color = chosen.color or asset.default_color
     info = {
         "kind": asset.kind,

@@ -92,6 +92,16 @@ def _label(text: str, width: int, height: int = 22) -> np.ndarray:
     return bar
 
 
+def aligned_crop(img: np.ndarray, lm: np.ndarray, size: int) -> Face:
+    """The face ArcFace-aligned to ``size`` px (the frame training crops use) and its
+    landmarks in that frame."""
+    from ..detect.align import align_face, apply_transform
+
+    five = np.array([lm[36:42].mean(0), lm[42:48].mean(0), lm[30], lm[48], lm[54]])
+    crop, m = align_face(img, five, size=size, template="arcface")
+    return crop, apply_transform(m, lm)
+
+
 def contact_sheet(
     faces: Sequence[Face],
     specs: Sequence[OccluderSpec | str],
@@ -99,19 +109,25 @@ def contact_sheet(
     seed: int = 0,
     tile: int = 144,
     original: bool = True,
+    aligned: bool = False,
 ) -> np.ndarray:
     """One row per face, one column per spec (plus the original first): (H, W, 3) uint8 RGB.
-    Each tile is a crop of the full rendered image around the face, so nothing is hidden."""
+    Each tile is a crop of the full rendered image around the face, so nothing is hidden; with
+    ``aligned`` the face is first aligned to a ``tile`` px ArcFace crop and the occluder is
+    rendered on that crop, at the resolution a model trained on such crops sees."""
     parsed = [s if isinstance(s, OccluderSpec) else OccluderSpec.parse(s) for s in specs]
     header = ([_label("original", tile)] if original else []) + [
         _label(s.label(), tile) for s in parsed
     ]
     rows = [np.hstack(header)]
     for r, (img, lm) in enumerate(faces):
-        tiles = [_crop(img, lm, tile)] if original else []
+        if aligned:
+            img, lm = aligned_crop(img, lm, tile)
+        show = (lambda im: im) if aligned else (lambda im, lm=lm: _crop(im, lm, tile))
+        tiles = [show(img)] if original else []
         for c, spec in enumerate(parsed):
             res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
-            tiles.append(_crop(res.image, lm, tile))
+            tiles.append(show(res.image))
         rows.append(np.hstack(tiles))
     return np.vstack(rows)
 
@@ -120,32 +136,18 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
     """One spec per asset family and wear variant in ``library`` (default colours)."""
     specs = []
     for fam in library.names():
-        asset = library.get(fam)
-        wears = ["correct"]
-        if asset.kind == "mask":
-            wears = sorted(
-                {
-                    library.get(fam, w).wear
-                    for w in ("correct", "nose_exposed", "chin")
-                    if _has(library, fam, w)
-                },
-                key=("correct", "nose_exposed", "chin").index,
-            )
+        wears = library.wears(fam) if library.get(fam).kind == "mask" else ["correct"]
         specs += [OccluderSpec(fam, wear=w) for w in wears]
     return specs
 
 
-def _has(library: AssetLibrary, fam: str, wear: str) -> bool:
-    try:
-        library.get(fam, wear)
-    except Exception:  # noqa: BLE001 - missing variant
-        return False
-    return True
-
-
-def save_rgb_png(path: str | Path, image: np.ndarray) -> None:
-    """Write an RGB array as PNG."""
+def save_rgb_png(path: str | Path, image: np.ndarray, palette: bool = False) -> None:
+    """Write an RGB array as PNG; ``palette``: quantised to 256 colours (about a third of the
+    size, for documentation)."""
     from PIL import Image
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path, format="PNG", optimize=True)
+    im = Image.fromarray(image)
+    if palette:
+        im = im.quantize(256, method=Image.Quantize.MEDIANCUT)  # no dithering: small files
+    im.save(path, format="PNG", optimize=True)

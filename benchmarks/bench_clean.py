@@ -3,9 +3,10 @@
     python benchmarks/bench_clean.py [--lfw DIR] [--seeds 10] [--scale 500000] [--cache DIR]
                                      [--calibrate]
 
-1. lists lfw-dev, decodes, detects/aligns (DetectStage, 112x112 ArcFace crops) and embeds every
-   face once with dlib-resnet; embeddings are cached under --cache (default /tmp) so re-runs take
-   seconds. Prints detection and embedding time per 1000 images.
+1. lists lfw-dev, decodes, detects (DetectStage) and embeds every face once with dlib-resnet on
+   dlib chips cut from the source image (the pipeline's way), plain and flip-averaged; embeddings
+   are cached under --cache (default /tmp) so re-runs take seconds. Prints detection and
+   embedding time per 1000 images.
 2. plants label noise (random donors at 5 % and 10 %, look-alike donors — the identities nearest
    in embedding space — at 5 % and 10 %) with --seeds different seeds, and reports precision,
    recall and F1 (mean over seeds, and the worst seed) of mean-distance and robust with their
@@ -13,6 +14,10 @@
 3. lists the false positives of robust (and of mean-distance at its best threshold) over all seeds.
 4. times cleaning per 1000 images, and (--scale) on N synthetic 128-d embeddings in N/50
    identities on this machine's torch device.
+5. --calibrate: splits the identities in two halves (stratified by size, seeded), grid-searches
+   the mean-distance threshold and the robust settings on one half (mean F1 over the four noise
+   settings) and reports F1 / precision / recall of the result on the other half, for plain and
+   flip-averaged embeddings.
 """
 
 from __future__ import annotations
@@ -36,17 +41,20 @@ SETTINGS = [("random", 0.05), ("random", 0.10), ("look-alike", 0.05), ("look-ali
 
 
 def embed_dataset(lfw: Path, cache_dir: Path) -> dict:
+    """Every lfw-dev face embedded the pipeline's way: dlib-resnet on dlib chips cut from the
+    source image (landmarks from the detect stage), plain and flip-averaged."""
     from maskforge.io.sources import list_samples
 
     listing = list_samples(lfw)
     key = hashlib.sha1("\n".join(s.source_path for s in listing.samples).encode()).hexdigest()[:12]
-    cache = cache_dir / f"maskforge_bench_clean_dlib_{key}.npz"
+    cache = cache_dir / f"maskforge_bench_clean_dlib_src_{key}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         print(f"embeddings: cached {cache}")
         return {k: z[k] for k in z.files}
     from maskforge.detect import AlignedFace, DetectConfig, DetectStage
     from maskforge.embed import make_embedder
+    from maskforge.embed.chips import landmarks_to_source
     from maskforge.io.decode import decode_image
 
     t0 = time.perf_counter()
@@ -55,12 +63,17 @@ def embed_dataset(lfw: Path, cache_dir: Path) -> dict:
     faces = DetectStage(DetectConfig(size=112))(images)
     t2 = time.perf_counter()
     ok = [i for i, f in enumerate(faces) if isinstance(f, AlignedFace)]
-    emb = make_embedder("dlib-resnet")
-    vecs = emb.embed([faces[i].image for i in ok], [faces[i].landmarks5 for i in ok])
+    emb = make_embedder("dlib-resnet", device="cpu")
+    chips = emb.chips(
+        [images[i] for i in ok], [landmarks_to_source(faces[i].landmarks5, faces[i].transform) for i in ok]
+    )
+    vecs = l2(emb.embed_chips(chips))
     t3 = time.perf_counter()
+    flipped = l2(make_embedder("dlib-resnet", device="cpu", flip=True).embed_chips(chips))
     n = len(images)
     data = {
         "emb": vecs,
+        "emb_flip": flipped,
         "identity": np.array([listing.samples[i].identity for i in ok]),
         "path": np.array([listing.samples[i].source_path for i in ok]),
         "times": np.array([t1 - t0, t2 - t1, t3 - t2, n, len(ok)]),
@@ -68,6 +81,10 @@ def embed_dataset(lfw: Path, cache_dir: Path) -> dict:
     np.savez(cache, **data)
     print(f"embeddings: computed and cached in {cache}")
     return data
+
+
+def l2(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
 def evaluate(data: dict, seeds: int) -> dict:
@@ -126,62 +143,87 @@ def print_results(out: dict, seeds: int) -> None:
             print(f"  {k:>3}x {path}  [{label}] {reason} {near or ''}")
 
 
-def calibrate(data: dict, seeds: int) -> None:
-    """The grid search behind the dlib-resnet defaults (docs/cleaning.md, "Calibrated defaults")."""
-    import itertools
+def split_identities(ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """True for the calibration half: within each size class (>= 10 images, 2-9, 1), identities
+    in a seeded order alternate between the calibration and the held-out half."""
+    from maskforge.seeding import derive_seed
 
-    emb, ids = data["emb"], data["identity"]
-    planted = {
-        (s, seed): plant_label_noise(
-            ids, s[1], seed=seed, embeddings=emb, lookalike=s[0] == "look-alike"
-        )
+    counts = Counter(ids.tolist())
+    calib: set[str] = set()
+    for lo, hi in ((10, 10**9), (2, 9), (1, 1)):
+        names = sorted((n for n, c in counts.items() if lo <= c <= hi),
+                       key=lambda n: derive_seed(seed, "calibration-split", n))
+        calib.update(names[::2])
+    return np.array([i in calib for i in ids])
+
+
+def _planted(emb: np.ndarray, ids: np.ndarray, seeds: int) -> dict:
+    return {
+        (s, k): plant_label_noise(ids, s[1], seed=k, embeddings=emb, lookalike=s[0] == "look-alike")
         for s in SETTINGS
-        for seed in range(seeds)
+        for k in range(seeds)
     }
 
-    def mean_f1(setting, config):
-        return np.mean(
-            [
-                prf(
-                    score_identities(emb, planted[(setting, k)].identity, config, "cpu").flagged,
-                    planted[(setting, k)].noisy,
-                ).f1
-                for k in range(seeds)
-            ]
-        )
 
-    md_best = {}
-    for s in SETTINGS:
-        f1s, ts = [], []
-        for k in range(seeds):
-            md = score_identities(
-                emb, planted[(s, k)].identity, CleanConfig(method="mean-distance")
-            )
-            t, sc = best_threshold(md.score, planted[(s, k)].noisy)
-            f1s.append(sc.f1)
-            ts.append(t)
-        md_best[s] = float(np.mean(f1s))
-        print(f"calibrate: mean-distance best threshold {s}: median {np.median(ts):.3f}")
-    rows = []
-    grid = itertools.product([0.43, 0.44, 0.45, 0.46], [0.34, 0.36, 0.38], [0.0, 0.01, 0.02])
-    for floor, conf, margin in grid:
-        cfg = CleanConfig(threshold=floor, confusion_threshold=conf, confusion_margin=margin)
-        f = [mean_f1(s, cfg) for s in SETTINGS]
-        rows.append(
-            (
-                min(fi - md_best[s] for fi, s in zip(f, SETTINGS, strict=True)),
-                floor,
-                conf,
-                margin,
-                f,
-            )
+def _scores(emb, planted, config) -> dict:
+    """Setting -> list over seeds of Scores for ``config``."""
+    out: dict = {}
+    for (s, _k), pn in planted.items():
+        res = score_identities(emb, pn.identity, config, "cpu")
+        out.setdefault(s, []).append(prf(res.flagged, pn.noisy))
+    return out
+
+
+def _mean_f1(scores: dict) -> float:
+    return float(np.mean([sc.f1 for s in SETTINGS for sc in scores[s]]))
+
+
+def calibrate(data: dict, seeds: int) -> None:
+    """Calibrate the dlib-resnet defaults on half of lfw-dev's identities and report F1 on the
+    other half (docs/cleaning.md, "Calibrated defaults"), for plain and flip-averaged vectors."""
+    import itertools
+
+    calib = split_identities(data["identity"])
+    print(f"calibrate: {len(set(data['identity'][calib]))} identities to calibrate on, "
+          f"{len(set(data['identity'][~calib]))} held out")
+    for variant in ("emb", "emb_flip"):
+        emb_a, ids_a = data[variant][calib], data["identity"][calib]
+        emb_b, ids_b = data[variant][~calib], data["identity"][~calib]
+        pa, pb = _planted(emb_a, ids_a, seeds), _planted(emb_b, ids_b, seeds)
+        md = max(
+            ((_mean_f1(_scores(emb_a, pa, CleanConfig(method="mean-distance", threshold=t))), t)
+             for t in np.arange(0.36, 0.505, 0.01)),
         )
-    print("calibrate: robust grid (min F1 margin over mean-distance@best; F1 per setting)")
-    for margin_f1, floor, conf, margin, f in sorted(rows, key=lambda r: -r[0])[:15]:
-        print(
-            f"  floor {floor:.2f} confusion {conf:.2f} margin {margin:.2f}: {margin_f1:+.3f}  "
-            + " ".join(f"{x:.3f}" for x in f)
+        grid = itertools.product([0.40, 0.42, 0.44, 0.46], [0.32, 0.34, 0.36, 0.38, 0.40],
+                                 [0.0, 0.02], [0.55, 0.60])
+        rob = max(
+            (_mean_f1(_scores(emb_a, pa, CleanConfig(threshold=f, confusion_threshold=c,
+                                                     confusion_margin=m, threshold_cap=cap))),
+             f, c, m, cap)
+            for f, c, m, cap in grid
         )
+        print(f"\n[{variant}] calibration half: mean-distance threshold {md[1]:.2f} (mean F1 {md[0]:.3f}); "
+              f"robust floor {rob[1]:.2f} confusion {rob[2]:.2f} margin {rob[3]:.2f} cap {rob[4]:.2f} "
+              f"(mean F1 {rob[0]:.3f})")
+        configs = {
+            "mean-distance (calibrated)": CleanConfig(method="mean-distance", threshold=float(md[1])),
+            "robust (calibrated)": CleanConfig(threshold=rob[1], confusion_threshold=rob[2],
+                                               confusion_margin=rob[3], threshold_cap=rob[4]),
+            "robust (shipped defaults)": CleanConfig(),
+        }
+        print(f"[{variant}] held-out half, mean over {seeds} seeds: F1 (worst seed) P R")
+        for name, cfg in configs.items():
+            sc = _scores(emb_b, pb, cfg)
+            cells = [f"{np.mean([x.f1 for x in sc[s]]):.3f} ({min(x.f1 for x in sc[s]):.3f}) "
+                     f"{np.mean([x.precision for x in sc[s]]):.2f} {np.mean([x.recall for x in sc[s]]):.2f}"
+                     for s in SETTINGS]
+            print(f"  {name:<28} mean F1 {_mean_f1(sc):.3f} | " + " | ".join(
+                f"{d} {f:.0%}: {c}" for (d, f), c in zip(SETTINGS, cells, strict=True)))
+        oracle = []
+        for (_s, _k), pn in pb.items():
+            res = score_identities(emb_b, pn.identity, CleanConfig(method="mean-distance"), "cpu")
+            oracle.append(best_threshold(res.score, pn.noisy)[1].f1)
+        print(f"  {'mean-distance @ best (oracle)':<28} mean F1 {np.mean(oracle):.3f}")
 
 
 def time_cleaning(data: dict, device: str, reps: int = 5) -> None:

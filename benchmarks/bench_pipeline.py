@@ -1,7 +1,7 @@
 """End-to-end pipeline throughput on lfw-dev.
 
     python benchmarks/bench_pipeline.py [--input ../shared/faces/lfw-dev] [--recipe recipes/demo.toml]
-                                        [--limit-identities N] [--cpus 1 2]
+                                        [--limit-identities N] [--cpus 1 2] [--set KEY=VALUE ...]
 
 Measures, in one run:
 - Ray start-up cost (``ray.init`` + ``ray.shutdown`` of an empty local instance);
@@ -45,7 +45,7 @@ def ray_startup() -> float:
     import ray
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     ray.shutdown()
     return time.perf_counter() - t0
 
@@ -57,10 +57,12 @@ def main() -> None:
     ap.add_argument("--limit-identities", type=int, default=None)
     ap.add_argument("--cpus", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--shard-size", type=int, default=100)
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="recipe override for every run (e.g. embed.embedder=dlib-resnet-native)")
     args = ap.parse_args()
     if not args.input.is_dir():
         sys.exit(f"no input faces at {args.input}; pass --input DIR")
-    overrides = [f"source.shard_size={args.shard_size}"]
+    overrides = [f"source.shard_size={args.shard_size}", *args.sets]
     if args.limit_identities:
         overrides.append(f"source.limit_identities={args.limit_identities}")
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))

@@ -60,13 +60,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
-    labels = json.loads((args.out / "manifest.json").read_text())["labels"]
     has_splits = bool(json.loads((args.out / "manifest.json").read_text())["recipe"].get("split"))
     data = ShardIterableDataset(args.out, split="train" if has_splits else None, transform=resize(args.size),
                                 shuffle=True, seed=args.seed)
-    loader = DataLoader(data, batch_size=args.batch_size, num_workers=args.workers)
+    # persistent workers keep their state between epochs; set_epoch still reaches them
+    loader = DataLoader(data, batch_size=args.batch_size, num_workers=args.workers,
+                        persistent_workers=args.workers > 0)
     model = TinyEmbedder()
-    classifier = nn.Linear(64, len(labels), bias=False)
+    classifier = nn.Linear(64, data.num_classes, bias=False)  # one output per label of labels.csv
     opt = torch.optim.SGD(list(model.parameters()) + list(classifier.parameters()), lr=0.1, momentum=0.9)
     scale = 16.0  # cosine-softmax temperature
     history = []
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
             loss.backward()
             opt.step()
             seen += len(images)
-            total_loss += float(loss) * len(images)
+            total_loss += float(loss.detach()) * len(images)
             batches += 1
         rate = seen / (time.perf_counter() - t0)
         mean = total_loss / max(seen, 1)

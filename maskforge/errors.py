@@ -33,6 +33,10 @@ class ModelNotFoundError(MaskforgeError):
     """A model file (dlib predictor, detector, embedder weights) is not available."""
 
 
+class DeviceError(MaskforgeError):
+    """A compute device (CUDA GPU) is missing, out of memory or failed; the run stops."""
+
+
 class AssetError(MaskforgeError):
     """An occluder asset (PNG + JSON sidecar) is missing or malformed."""
 

@@ -63,3 +63,10 @@ def dlib_model_path(key: str) -> Path:
         f"Install it with `pip install face_recognition_models`, or put it in a folder and set "
         f"{DLIB_MODELS_ENV}=/that/folder."
     )
+
+
+def user_cache_dir() -> Path:
+    """maskforge's per-user cache folder: ``$XDG_CACHE_HOME/maskforge``, else
+    ``~/.cache/maskforge`` (not created here)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(os.path.expanduser(base)) / "maskforge"

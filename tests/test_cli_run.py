@@ -64,7 +64,7 @@ def test_run_inspect_resume(small_faces: Path, tmp_path: Path, plain: str) -> No
     assert manifest["versions"]["torch"] and manifest["versions"]["pyarrow"]
     assert manifest["counts"]["samples"] == table.num_rows
     assert set(manifest["labels"]) == {p.name for p in small_faces.iterdir()}
-    stats = json.loads(next((out / "dataset").glob("*.stats.json")).read_text())
+    stats = json.loads(next((out / "dataset" / ".stats").glob("shard-*.json")).read_text())
     assert stats["seconds"]["decode"] >= 0
 
     # second run: nothing recomputed, nothing duplicated

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from maskforge import read_shards
+from maskforge.errors import IncompleteRunError
 from maskforge.io.writer import is_done
 from maskforge.pipeline import run
 
@@ -105,6 +106,9 @@ def test_killed_run_resumes_to_identical_output(faces: Path, tmp_path: Path) -> 
     done_before = sum(is_done(f) for f in (out / "dataset").glob("*.parquet"))
     total = len(list((ref / "dataset").glob("*.parquet")))
     assert 0 < done_before < total, "the kill should land midway"
+    with pytest.raises(IncompleteRunError):  # a killed run is never read as if it were whole
+        read_shards(out)
+    assert 0 < read_shards(out, allow_partial=True).count_rows() < len(expected)
 
     run(recipe, input=faces, output=out, executor="local")
     assert _samples(out) == expected  # nothing lost, nothing duplicated, same bytes

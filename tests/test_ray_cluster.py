@@ -26,7 +26,7 @@ seed = 5
 shard_size = 15
 [detect]
 [embed]
-embedder = "dlib-resnet"
+embedder = "dlib-resnet-native"  # slow enough that a node can be lost mid-run
 [select]
 per_identity = 3
 """

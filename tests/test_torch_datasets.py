@@ -54,7 +54,7 @@ def test_map_style_dataset(run_out: Path) -> None:
     assert item["occlusion_mask"].shape == (16, 16) and int(item["occlusion_mask"].sum()) == 8 * 16
     only_masked = ShardDataset(run_out, variants="mask+aug")
     assert len(only_masked) == 285
-    assert ds.labels()[:8] == [i % 7 for i in range(8)]
+    assert ds.targets[:8] == [i % 7 for i in range(8)]
 
 
 def test_transform_receives_pil(run_out: Path) -> None:

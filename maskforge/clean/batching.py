@@ -4,7 +4,9 @@ Scoring works on padded tensors ``X [B, n, D]`` (B identities, n = the largest o
 validity mask ``[B, n]``. Identities are sorted by size so that a batch holds identities of similar
 sizes (little padding); a batch is closed when its working memory — the gathered vectors plus a few
 ``[B, rows, n]`` distance matrices — would exceed the budget. An identity too large to fit on its
-own forms a batch of one and is processed in row chunks by the scoring functions.
+own forms a batch of one and is processed in row chunks by the scoring functions; so does every
+identity larger than ``reference_size`` (scored against a reference subset of its samples, which
+is defined per identity), whatever the budget.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def plan_batches(
     width = 0
     for g in order:
         n = len(groups[g])
+        if n > reference_size:  # scored against a reference subset: always a batch of its own
+            if current:
+                yield Batch(current, width)
+                current, width = [], 0
+            yield Batch([groups[g]], n)
+            continue
         new_width = max(width, n)
         cost = (len(current) + 1) * group_cost(new_width, dim, reference_size)
         if current and cost > memory_bytes:

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ..embed.factory import EMBEDDERS
 from ..errors import RecipeError
 
 METHODS = ("robust", "mean-distance")
 ACTIONS = ("remove", "flag")
-EMBEDDER_NAMES = ("auto", "facenet-vggface2", "dlib-resnet")
+#: Same names as maskforge.embed (one list).
+EMBEDDER_NAMES = EMBEDDERS
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,16 @@ def embed_folder(listing, embedder, detect_config=None, progress: bool = False):
         rejects += [
             (i, f.reason) for i, f in zip(ok, faces, strict=True) if not isinstance(f, AlignedFace)
         ]
-        if good:
+        if good and embedder.wants_source:  # dlib: chips cut from the source image
+            from ..embed.chips import landmarks_to_source
+
+            pos = {i: k for k, i in enumerate(ok)}
+            vecs.append(embedder.embed(
+                [images[pos[i]] for i, _ in good],
+                [landmarks_to_source(f.landmarks5, f.transform) for _, f in good],
+            ))
+            kept += [i for i, _ in good]
+        elif good:
             vecs.append(embedder.embed([f.image for _, f in good], [f.landmarks5 for _, f in good]))
             kept += [i for i, _ in good]
         t3 = time.perf_counter()
@@ -98,7 +107,7 @@ def _transfer(src_root: Path, rel_paths: list[str], dest: Path, move: bool) -> i
     "--embedder",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "facenet-vggface2", "dlib-resnet"]),
+    type=click.Choice(["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]),
 )
 @click.option(
     "--method", default="robust", show_default=True, type=click.Choice(["robust", "mean-distance"])

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..io.writer import is_done
+from ..io.reader import read_manifest, run_files
 from ._common import table, user_errors
 
 
@@ -23,26 +23,42 @@ def _spread(counts: list[int]) -> str:
     return f"min {min(counts)} / median {median(counts):g} / max {max(counts)}"
 
 
+#: How many removals ``inspect`` lists (highest cleaning score first).
+TOP_REMOVALS = 10
+
+
+def _top_removals(out: Path, n: int = TOP_REMOVALS) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for f in run_files(out, "removed", allow_partial=True):
+        t = pq.read_table(f, columns=["source_path", "identity", "clean_score"])
+        rows += t.to_pylist()
+    rows.sort(key=lambda r: (-(r["clean_score"] if r["clean_score"] is not None else float("-inf")), r["source_path"]))
+    return [{"source_path": r["source_path"], "identity": r["identity"], "score": r["clean_score"]} for r in rows[:n]]
+
+
 def inspect_output(out: Path) -> dict[str, Any]:
-    """Counts of a run's output folder (what ``maskforge inspect`` prints), as a dict."""
+    """Counts of a run's output folder (what ``maskforge inspect`` prints), as a dict.
+
+    An unfinished run is shown as it stands (``status`` says so): its done shards are counted.
+    """
     out = Path(out)
     if not (out / "manifest.json").is_file() and not (out / "dataset").is_dir():
         raise OutputError(f"{str(out)!r} is not a maskforge output folder (no manifest.json)")
-    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").is_file() else {}
+    manifest = read_manifest(out)
+    done = run_files(out, "dataset", allow_partial=True)
     all_files = sorted((out / "dataset").glob("shard-*.parquet"))
-    done = [f for f in all_files if is_done(f)]
     expected = manifest.get("shards", {}).get("total", len(all_files))
     info: dict[str, Any] = {
-        "shards": {"expected": expected, "done": len(done), "incomplete": len(all_files) - len(done)},
+        "status": manifest.get("status", "complete" if manifest else "no manifest"),
+        "shards": {"expected": expected, "done": len(done), "incomplete": max(len(all_files) - len(done), 0)},
     }
-    cols = ["sample_id", "identity", "variant", "occluders", "split"]
     ids: Counter = Counter()
     images: set[tuple[str, str]] = set()
     variants: Counter = Counter()
     occluders: Counter = Counter()
     splits: Counter = Counter()
     for f in done:
-        t = pq.read_table(f, columns=cols)
+        t = pq.read_table(f, columns=["sample_id", "identity", "variant", "occluders", "split"])
         ids.update(t.column("identity").to_pylist())
         images.update(zip(t.column("identity").to_pylist(), t.column("sample_id").to_pylist(), strict=True))
         variants.update(t.column("variant").to_pylist())
@@ -50,16 +66,10 @@ def inspect_output(out: Path) -> dict[str, Any]:
         flat = pc.list_flatten(t.column("occluders"))
         occluders.update(f"{o['kind']}:{o['name']}" for o in flat.to_pylist() if o)
     rejects: Counter = Counter()
-    for f in sorted((out / "rejects").glob("shard-*.parquet")):
-        if not is_done(out / "dataset" / f.name):
-            continue
+    for f in run_files(out, "rejects", allow_partial=True):
         t = pq.read_table(f, columns=["stage", "reason"])
         rejects.update(f"{s}:{r}" for s, r in zip(t.column("stage").to_pylist(), t.column("reason").to_pylist(), strict=True))
-    removed = sum(
-        pq.read_metadata(f).num_rows
-        for f in sorted((out / "removed").glob("shard-*.parquet"))
-        if is_done(out / "dataset" / f.name)
-    )
+    removed = sum(pq.read_metadata(f).num_rows for f in run_files(out, "removed", allow_partial=True))
     per_identity_before = manifest.get("counts", {}).get("per_identity_before", [])
     info.update(
         samples=sum(ids.values()),
@@ -72,6 +82,7 @@ def inspect_output(out: Path) -> dict[str, Any]:
         splits=dict(sorted(splits.items())),
         rejects=dict(sorted(rejects.items())),
         removed=removed,
+        top_removals=_top_removals(out),
     )
     return info
 
@@ -88,6 +99,7 @@ def command(out: str, as_json: bool) -> None:
         return
     s = info["shards"]
     rows: list[tuple[Any, ...]] = [
+        ("status", info["status"] + ("" if info["status"] == "complete" else " (not finished: rerun to resume)")),
         ("shards done", f"{s['done']} of {s['expected']}" + (f" ({s['incomplete']} incomplete)" if s["incomplete"] else "")),
         ("samples", info["samples"]),
         ("identities", info["identities"]),
@@ -101,3 +113,7 @@ def command(out: str, as_json: bool) -> None:
     rows += [(f"split {k}", v) for k, v in info["splits"].items()]
     rows += [(f"reject {k}", v) for k, v in info["rejects"].items()] or [("rejects", 0)]
     click.echo(table(rows))
+    if info["top_removals"]:
+        click.echo(f"\ntop {len(info['top_removals'])} removals by cleaning score (higher = less like its identity):")
+        click.echo(table([(f"{r['score']:.3f}" if r["score"] is not None else "-", r["identity"], r["source_path"])
+                          for r in info["top_removals"]], header=("score", "identity", "path")))

@@ -24,7 +24,8 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
 
     - ``dlib-hog``: ``upsample=0, upsample_fallback=1, adjust_threshold=0.0``;
     - ``mtcnn``: ``device="auto", min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709,
-      batch_size=32, batched=True`` (batches of mixed image sizes are grouped by size);
+      batch_size=32, batched=True, letterbox=True`` (mixed sizes are letterboxed onto a few
+      canvas sizes and batched per canvas);
     - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``.
 
     ``landmarker`` shares one loaded 68-point model with the dlib detectors (ignored by MTCNN).

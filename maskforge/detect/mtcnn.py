@@ -1,7 +1,12 @@
 """facenet-pytorch MTCNN, batched, on CUDA when available.
 
-MTCNN runs a whole batch through its three networks at once, but only for images of one size, so a
-mixed batch is grouped by ``(H, W)`` and each group is sent in chunks of ``batch_size``. Its five
+MTCNN runs a whole batch through its three networks at once, but only for images of one size. So
+each image is letterboxed onto a canvas whose sides are its own rounded up to a multiple of
+:data:`CANVAS_STEP` (black padding at the bottom and right only, so boxes and points need no
+mapping back), images are grouped by canvas, and each group is sent in chunks of ``batch_size``:
+a dataset of similar sizes runs at full batches instead of batch ~1. The padding changes MTCNN's
+pyramid sizes a little: on lfw-dev (250x250 onto 256x256) points move by 1.5 px (median of the
+largest of the 5) against the unpadded image; ``letterbox=False`` keeps exact-size groups. Its five
 points are already in the ``landmarks5`` order (image-left eye first); its box is MTCNN's own (taller
 than dlib's); the stage rebuilds a HOG-like box from the 5 points before predicting 68 points.
 """
@@ -13,18 +18,26 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..embed.base import resolve_device
 from .faces import Face
 
+#: Canvas sides are multiples of this many pixels.
+CANVAS_STEP = 64
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; other values pass through."""
-    if device == "auto":
-        import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
-    return device
+def canvas_size(h: int, w: int, step: int = CANVAS_STEP) -> tuple[int, int]:
+    """The letterbox canvas ``(H, W)`` of an ``h`` x ``w`` image."""
+    return (-(-h // step) * step, -(-w // step) * step)
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` at the top-left of a black canvas of ``size`` (same pixel coordinates)."""
+    h, w = image.shape[:2]
+    if (h, w) == size:
+        return image
+    out = np.zeros((size[0], size[1], image.shape[2]), dtype=image.dtype)
+    out[:h, :w] = image
+    return out
 
 
 class MtcnnDetector:
@@ -35,8 +48,9 @@ class MtcnnDetector:
         min_face_size: smallest face searched for, in pixels (MTCNN's pyramid starts there).
         thresholds: P-, R-, O-net score thresholds.
         factor: scale step of the image pyramid.
-        batch_size: images per forward pass (within one image size).
+        batch_size: images per forward pass (within one canvas size).
         batched: ``False`` sends images one by one (same as ``batch_size=1``).
+        letterbox: pad images onto canvases of a few sizes so mixed sizes batch together.
     """
 
     name = "mtcnn"
@@ -49,6 +63,7 @@ class MtcnnDetector:
         factor: float = 0.709,
         batch_size: int = 32,
         batched: bool = True,
+        letterbox: bool = True,
     ) -> None:
         from facenet_pytorch import MTCNN
 
@@ -60,6 +75,7 @@ class MtcnnDetector:
         self.min_face_size = int(min_face_size)
         self.thresholds = [float(t) for t in thresholds]
         self.batch_size = max(1, int(batch_size)) if batched else 1
+        self.letterbox = bool(letterbox)
         self._mtcnn = MTCNN(
             min_face_size=self.min_face_size,
             thresholds=self.thresholds,
@@ -97,11 +113,11 @@ class MtcnnDetector:
         for i, image in enumerate(images):
             h, w = image.shape[:2]
             if min(h, w) >= self.min_face_size:  # smaller images cannot hold a searchable face
-                groups[(h, w)].append(i)
-        for idx in groups.values():
+                groups[canvas_size(h, w) if self.letterbox else (h, w)].append(i)
+        for size, idx in groups.items():
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start : start + self.batch_size]
-                found = self._detect_same_size([images[i] for i in chunk])
+                found = self._detect_same_size([letterbox(images[i], size) for i in chunk])
                 for i, faces in zip(chunk, found, strict=True):
                     result[i] = faces
         return result

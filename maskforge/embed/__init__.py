@@ -1,11 +1,20 @@
 """Face embedders: aligned RGB crops -> L2-normalised float32 identity vectors.
 
 >>> emb = make_embedder("auto")            # facenet-vggface2 if its weights exist, else dlib-resnet
+>>> emb = make_embedder("dlib-resnet")     # dlib's ResNet in PyTorch (CPU or CUDA, batched)
 >>> vecs = emb.embed(crops, landmarks5)    # float32 [N, D], unit rows
 >>> emb.info                               # name, dim, weights, sha256, device (for the manifest)
 """
 
 from .base import Embedder, l2_normalise, resolve_device
-from .factory import EMBEDDERS, make_embedder
+from .factory import EMBEDDERS, embedder_identity, make_embedder, resolve_embedder
 
-__all__ = ["EMBEDDERS", "Embedder", "l2_normalise", "make_embedder", "resolve_device"]
+__all__ = [
+    "EMBEDDERS",
+    "Embedder",
+    "embedder_identity",
+    "l2_normalise",
+    "make_embedder",
+    "resolve_device",
+    "resolve_embedder",
+]

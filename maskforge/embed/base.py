@@ -14,6 +14,8 @@ Model files are loaded once, when the embedder is built, never per call.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
@@ -22,12 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DeviceError, RecipeError
+
 
 class Embedder(ABC):
     """Base class of embedders. Subclasses set :attr:`name` and :attr:`dim`."""
 
     name: str = ""
     dim: int = 0
+    #: True when :meth:`embed` wants the source image and source-frame landmarks5 (it cuts its
+    #: own chips); False when it wants the pipeline's aligned crops.
+    wants_source: bool = False
 
     @abstractmethod
     def embed(
@@ -77,13 +84,64 @@ def check_faces(faces: Sequence[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other values pass through."""
-    if device != "auto":
+_DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> str:
+    """Validate a device string: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``. Raises RecipeError."""
+    if not isinstance(device, str) or not _DEVICE_RE.match(device):
+        raise RecipeError(f"device must be auto, cpu, cuda or cuda:N (N a GPU index), not {device!r}")
+    return device
+
+
+def resolve_device(device: str = "auto", require_cuda: bool = False) -> str:
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; ``cpu``/``cuda``/``cuda:N``
+    pass through after validation.
+
+    With ``require_cuda`` (a GPU worker), ``auto`` and ``cuda`` without a usable GPU raise
+    DeviceError instead of running on the CPU behind the user's back (an explicit ``cpu`` stays
+    ``cpu``); ``cuda:N`` must name a visible GPU.
+    """
+    check_device(device)
+    if device == "cpu":  # an explicit choice, also in a GPU worker (tests run the GPU pool so)
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    available = torch.cuda.is_available()
+    if device == "auto" and not require_cuda:
+        return "cuda" if available else "cpu"
+    if not available:
+        raise DeviceError(
+            f"device {device!r} needs CUDA but torch sees no GPU (torch {torch.__version__}, "
+            f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}); check the driver "
+            "with nvidia-smi, or set embed.device = \"cpu\""
+        )
+    if device == "auto":
+        return "cuda"
+    if ":" in device and int(device.split(":")[1]) >= torch.cuda.device_count():
+        raise DeviceError(
+            f"device {device!r}: only {torch.cuda.device_count()} GPU(s) visible here (inside a "
+            "Ray GPU worker the assigned GPU is always cuda:0); use device = \"cuda\""
+        )
+    return device
+
+
+_DEVICE_WORDS = ("CUDA", "cuDNN", "CUBLAS", "cublas", "NCCL", "device-side assert", "out of memory")
+
+
+def device_failure(exc: BaseException) -> DeviceError | None:
+    """A DeviceError for an exception that means the compute device failed (no driver, out of
+    memory, a sticky CUDA error), else None. Such failures stop the run with one message; they
+    are never turned into per-image rejects."""
+    if isinstance(exc, DeviceError):
+        return exc
+    if isinstance(exc, (RuntimeError, MemoryError)) and any(w in str(exc) for w in _DEVICE_WORDS):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return DeviceError(
+            f"the GPU failed: {first}. Check nvidia-smi; lower detect.batch_size or "
+            "embed.batch_size if it ran out of memory, or set device = \"cpu\""
+        )
+    return None
 
 
 @lru_cache(maxsize=32)

@@ -69,7 +69,11 @@ class FacenetEmbedder(Embedder):
     dim = 512
 
     def __init__(
-        self, weights: str | Path | None = None, device: str = "auto", batch_size: int = 64
+        self,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        batch_size: int = 64,
+        require_cuda: bool = False,
     ) -> None:
         import torch
         from facenet_pytorch import InceptionResnetV1
@@ -78,7 +82,7 @@ class FacenetEmbedder(Embedder):
         if path is None:
             raise ModelNotFoundError(missing_weights_message())
         self.weights = path
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, require_cuda=require_cuda)
         self.batch_size = max(1, int(batch_size))
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)

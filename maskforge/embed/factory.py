@@ -1,16 +1,36 @@
-"""Build an embedder by name: ``auto``, ``facenet-vggface2`` or ``dlib-resnet``."""
+"""Build an embedder by name: ``auto``, ``facenet-vggface2``, ``dlib-resnet`` or
+``dlib-resnet-native``."""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
+from typing import Any
 
 from ..errors import RecipeError
-from .base import Embedder
+from .base import Embedder, check_device
 
 log = logging.getLogger(__name__)
 
-EMBEDDERS = ("auto", "facenet-vggface2", "dlib-resnet")
+EMBEDDERS = ("auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native")
+
+FACENET_WARNING = (
+    "facenet-vggface2's cleaning thresholds are dlib-resnet's scaled to facenet's distances, "
+    "not calibrated on facenet embeddings; check the audit report before trusting removals"
+)
+
+
+def resolve_embedder(name: str = "auto", weights: str | Path | None = None) -> str:
+    """The embedder ``name`` stands for: ``auto`` is facenet-vggface2 when its weights are found
+    (``weights``, ``$MASKFORGE_FACENET_WEIGHTS`` or torch hub's cache), else dlib-resnet."""
+    if name not in EMBEDDERS:
+        raise RecipeError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+    if name != "auto":
+        return name
+    from .facenet import find_weights
+
+    return "facenet-vggface2" if find_weights(weights) is not None else "dlib-resnet"
 
 
 def make_embedder(
@@ -18,28 +38,60 @@ def make_embedder(
     device: str = "auto",
     weights: str | Path | None = None,
     batch_size: int = 64,
+    **options: Any,
 ) -> Embedder:
     """An embedder, model files loaded once.
 
-    ``auto`` picks facenet-vggface2 when its weights are found (``weights``,
-    ``$MASKFORGE_FACENET_WEIGHTS`` or torch hub's cache) and dlib-resnet otherwise.
-    ``facenet-vggface2`` without weights raises ModelNotFoundError saying where to put the file.
-    ``weights`` is the facenet state dict, or for dlib-resnet the ``.dat`` model file.
+    ``auto`` is resolved by :func:`resolve_embedder`. ``facenet-vggface2`` without weights
+    raises ModelNotFoundError saying where to put the file. ``weights`` is the facenet state
+    dict, or for the dlib embedders the ``.dat`` model file. ``options`` go to dlib-resnet
+    (``dtype``, ``threads``, ``compile``, ``flip``, ``require_cuda``); ``require_cuda`` is also
+    understood by facenet-vggface2.
     """
-    if name == "auto":
-        from .facenet import find_weights
-
-        if find_weights(weights) is not None:
-            name = "facenet-vggface2"
-        else:
-            log.info("facenet-vggface2 weights not found; using dlib-resnet")
-            return make_embedder("dlib-resnet", device=device, batch_size=batch_size)
+    check_device(device)
+    name = resolve_embedder(name, weights)
     if name == "facenet-vggface2":
         from .facenet import FacenetEmbedder
 
-        return FacenetEmbedder(weights=weights, device=device, batch_size=batch_size)
+        warnings.warn(FACENET_WARNING, stacklevel=2)
+        return FacenetEmbedder(
+            weights=weights,
+            device=device,
+            batch_size=batch_size,
+            require_cuda=bool(options.get("require_cuda", False)),
+        )
     if name == "dlib-resnet":
-        from .dlib_resnet import DlibResnetEmbedder
+        from .dlib_torch import DlibTorchEmbedder
 
-        return DlibResnetEmbedder(model_path=weights, batch_size=batch_size)
-    raise RecipeError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+        return DlibTorchEmbedder(model_path=weights, device=device, batch_size=batch_size, **options)
+    from .dlib_resnet import DlibNativeEmbedder
+
+    if device.startswith("cuda"):
+        raise RecipeError("dlib-resnet-native runs on the CPU only; use dlib-resnet for CUDA")
+    return DlibNativeEmbedder(model_path=weights, batch_size=batch_size)
+
+
+def embedder_identity(name: str = "auto", weights: str | Path | None = None) -> dict[str, Any]:
+    """What identifies the vectors an embedder makes, without loading it: ``name`` (``auto``
+    resolved), ``weights`` (path) and ``sha256`` of the weights. Missing facenet weights raise
+    ModelNotFoundError; choosing facenet-vggface2 warns that its thresholds are uncalibrated."""
+    from .base import sha256_file
+
+    resolved = resolve_embedder(name, weights)
+    if resolved == "facenet-vggface2":
+        from ..errors import ModelNotFoundError
+        from .facenet import find_weights, missing_weights_message
+
+        path = find_weights(weights)
+        if path is None:
+            raise ModelNotFoundError(missing_weights_message())
+        warnings.warn(FACENET_WARNING, stacklevel=2)
+    else:
+        from ..models import dlib_model_path
+
+        path = Path(weights) if weights else dlib_model_path("resnet_embedder")
+        if not path.is_file():
+            from ..errors import ModelNotFoundError
+
+            raise ModelNotFoundError(f"dlib model file {str(path)!r} does not exist")
+    return {"name": resolved, "weights": str(path), "sha256": sha256_file(path)}

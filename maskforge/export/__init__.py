@@ -1,5 +1,6 @@
-"""Exporting a run's samples as image files, for tools that expect folders of images."""
+"""Exporting a run's samples for tools that expect folders of images or WebDataset shards."""
 
 from .folders import export_folders
+from .webdataset import export_webdataset
 
-__all__ = ["export_folders"]
+__all__ = ["export_folders", "export_webdataset"]

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 #: Bumped whenever a column changes meaning or type; stored in every file's metadata.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _F32 = pa.float32()
 
@@ -47,6 +47,7 @@ SAMPLE_FIELDS: list[pa.Field] = [
     pa.field("clean_score", _F32),
     pa.field("clean_flagged", pa.bool_()),
     pa.field("occluders", pa.list_(OCCLUDER_TYPE)),
+    pa.field("occluded", pa.bool_()),
     pa.field("occlusion_mask", pa.binary()),
     pa.field("augment", pa.string()),
     pa.field("seed", pa.int64()),

@@ -1,9 +1,13 @@
 """Atomic Parquet shard writing and per-shard stats files.
 
 A shard ``DIR/shard-00000.parquet`` is written under a temporary name and renamed into place, so a
-reader never sees half a file. Its ``DIR/shard-00000.stats.json`` is written (atomically too) only
-after the Parquet file: the stats file marks the shard **done**. A killed writer leaves at most a
-temporary file, which is ignored and replaced on the next run.
+reader never sees half a file. Its stats file ``DIR/.stats/shard-00000.json`` is written
+(atomically too) only after the Parquet file: the stats file marks the shard **done**. A killed
+writer leaves at most a hidden temporary file, which is ignored and replaced on the next run.
+
+``DIR`` itself holds only Parquet files: the stats live in the hidden ``.stats`` folder, which
+pandas, ``pyarrow.dataset``, HF ``datasets`` and Ray Data all skip (a ``_stats`` folder would
+not do: HF ``datasets`` only skips names starting with ``.`` or ``__``).
 """
 
 from __future__ import annotations
@@ -26,8 +30,14 @@ def shard_path(folder: Path, index: int) -> Path:
     return Path(folder) / f"shard-{index:05d}.parquet"
 
 
+#: The folder, inside a shard folder, that holds the shards' stats files (done markers).
+STATS_DIR = ".stats"
+
+
 def stats_path(parquet: Path) -> Path:
-    return parquet.with_name(parquet.name.removesuffix(".parquet") + ".stats.json")
+    """Where the stats file of shard ``parquet`` lives: ``DIR/.stats/<stem>.json``."""
+    parquet = Path(parquet)
+    return parquet.parent / STATS_DIR / (parquet.name.removesuffix(".parquet") + ".json")
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
@@ -74,6 +84,7 @@ def is_done(parquet: Path) -> bool:
 
 
 def read_stats(parquet: Path) -> dict[str, Any] | None:
+    """The stats written with shard ``parquet``, or None when it is not done (or unreadable)."""
     p = stats_path(Path(parquet))
     if not p.is_file():
         return None

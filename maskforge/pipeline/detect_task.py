@@ -19,7 +19,8 @@ from .cache import StageCache
 from .decode_stage import decode_samples, reject_row
 from .plan import RunPlan, shard_key
 
-#: Images per call of the detect stage (MTCNN batches them).
+#: Images per call of the detect stage at least (MTCNN batches them; a larger
+#: ``detect.batch_size`` makes the calls larger too).
 BATCH = 32
 
 
@@ -66,8 +67,9 @@ class DetectTask:
         )
         t_decode = time.perf_counter() - t0
         rows: list[dict[str, Any]] = []
-        for start in range(0, len(decoded), BATCH):
-            chunk = decoded[start : start + BATCH]
+        batch = max(BATCH, int(self.plan.recipe["detect"].get("batch_size") or BATCH))
+        for start in range(0, len(decoded), batch):
+            chunk = decoded[start : start + batch]
             for d, result in zip(chunk, self._detect(chunk), strict=True):
                 if isinstance(result, tuple):  # (reason, detail)
                     rejects.append(reject_row(d.sample, "detect", *result))
@@ -104,20 +106,28 @@ class DetectTask:
 
     def _detect(self, chunk: list[Any]) -> list[Any]:
         """Detect a batch; a failing batch is retried image by image so one bad image costs only
-        itself (a reject with reason ``error``), never the block."""
+        itself (a reject with reason ``error``), never the block. Models are built first, outside
+        the per-image handling, and a device failure (CUDA missing, out of memory, a sticky CUDA
+        error) raises DeviceError: the run fails with one message instead of rejecting images."""
         from ..detect import DetectReject
+        from ..embed.base import device_failure
 
         def convert(r: Any) -> Any:
             return (r.reason, r.detail) if isinstance(r, DetectReject) else r
 
+        _ = self.stage.detector  # build the models: their failures are the run's, not an image's
         try:
             out = self.stage([d.pixels for d in chunk], hints=[d.sample.hints for d in chunk])
             return [convert(r) for r in out]
-        except Exception:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001
+            if (err := device_failure(exc)) is not None:
+                raise err from exc
             results = []
             for d in chunk:
                 try:
                     results.append(convert(self.stage([d.pixels], hints=[d.sample.hints])[0]))
                 except Exception as exc:  # noqa: BLE001
+                    if (err := device_failure(exc)) is not None:
+                        raise err from exc
                     results.append(("error", f"{type(exc).__name__}: {exc}"))
             return results

@@ -1,7 +1,16 @@
 """Embeddings of one shard's aligned faces, materialised in the stage cache.
 
-Runs on the GPU when the embedder's device resolves to ``cuda`` (the Ray executor places this
-task in a GPU actor pool when GPUs exist), else on the CPU: same code path.
+The embedder is resolved when the run is planned (:func:`plan_embedder`): ``auto`` becomes the
+embedder it stands for, and its name and weights' SHA-256 go into the embed stage key, the stats
+(hence the manifest) and the cleaning config, so cached vectors are never judged by another
+embedder's thresholds. ``device`` and ``batch_size`` are left out of the key on purpose: they
+change how fast vectors are made, not which vectors (CPU float32 and CUDA float16 agree to a
+cosine of ~0.9999, far below what cleaning thresholds resolve), so a cache made on one machine is
+reused on another.
+
+dlib embedders (``wants_source``) get each face's source image and source-frame landmarks5 (the
+crop's mapped back through the stored transform) and cut dlib's own chips from the source pixels;
+others get the aligned crops. Runs on CUDA in a GPU worker (``gpu=True``: CUDA required).
 """
 
 from __future__ import annotations
@@ -15,15 +24,22 @@ import pyarrow as pa
 from ..io.decode import decode_image
 from ..recipe import Key, check_table
 from .cache import StageCache
+from .decode_stage import decode_samples
 from .detect_task import DetectTask
 from .plan import RunPlan, shard_key
 
 EMBED_SPEC = {
-    "embedder": Key((str,), "auto", None, "auto | facenet-vggface2 | dlib-resnet"),
+    "embedder": Key(
+        (str,), "auto", None, "auto | facenet-vggface2 | dlib-resnet | dlib-resnet-native"
+    ),
     "weights": Key((str,), None, None, "facenet state dict or dlib .dat file"),
     "device": Key((str,), "auto", None, "auto | cpu | cuda"),
     "batch_size": Key((int,), 64, lambda v: None if v > 0 else "must be > 0"),
 }
+
+#: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
+#: source image (dlib's 5-point predictor on a box from the detect stage's landmarks).
+INPUT_VERSION = 2
 
 
 def embed_config(recipe: dict[str, Any]) -> dict[str, Any]:
@@ -31,20 +47,46 @@ def embed_config(recipe: dict[str, Any]) -> dict[str, Any]:
     return check_table("<recipe>", "embed", recipe.get("embed") or {}, EMBED_SPEC)
 
 
+def plan_embedder(recipe: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(identity, key_parts)`` of the recipe's embedder, resolved now.
+
+    ``identity``: ``name`` (resolved), ``requested`` (as written), ``weights``, ``sha256``.
+    ``key_parts``: what determines the vectors (name, weights' SHA-256, input version); not
+    ``device`` or ``batch_size`` (see the module docstring)."""
+    from ..embed import embedder_identity
+
+    c = embed_config(recipe)
+    ident = embedder_identity(c["embedder"], c["weights"])
+    ident["requested"] = c["embedder"]
+    parts = {"embedder": ident["name"], "sha256": ident["sha256"], "input": INPUT_VERSION}
+    return ident, parts
+
+
 EMBED_SCHEMA = pa.schema([("sample_id", pa.string()), ("embedding", pa.list_(pa.float32()))])
 
 
 class EmbedTask:
-    """``task(index) -> stats``: one embedding per aligned face of shard ``index``."""
+    """``task(index) -> stats``: one embedding per aligned face of shard ``index``.
+
+    ``gpu``: this task runs in a GPU worker, so the embedder must get CUDA (DeviceError
+    otherwise, never a silent CPU fallback); ``threads``: torch threads (the worker's CPUs)."""
 
     stage_name = "embed"
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunPlan, gpu: bool = False, threads: int | None = None) -> None:
         self.plan = plan
         self.detect = DetectTask(plan)
         self.cache = StageCache(plan.layout.cache("embed", plan.stage_keys["embed"]))
         self.config = embed_config(plan.recipe)
+        self.gpu = gpu
+        self.threads = threads
         self._embedder = None
+
+    @property
+    def embedder_name(self) -> str:
+        """The resolved embedder name (from the plan; never loads a model)."""
+        ident = getattr(self.plan, "embed_identity", None) or {}
+        return ident.get("name") or self.config["embedder"]
 
     @property
     def embedder(self):  # noqa: ANN201 - maskforge.embed.Embedder, imported lazily
@@ -52,34 +94,90 @@ class EmbedTask:
             from ..embed import make_embedder
 
             c = self.config
+            options: dict[str, Any] = {"require_cuda": True} if self.gpu else {}
+            if self.embedder_name == "dlib-resnet" and self.threads:
+                options["threads"] = self.threads
             self._embedder = make_embedder(
-                c["embedder"], device=c["device"], weights=c["weights"], batch_size=c["batch_size"]
+                self.embedder_name,
+                device=c["device"],
+                weights=c["weights"],
+                batch_size=c["batch_size"],
+                **options,
             )
         return self._embedder
 
+    def cache_key(self, index: int) -> str:
+        """The content key of shard ``index`` in the embed cache."""
+        return shard_key(self.plan.shards[index])
+
+    def stored_model(self, index: int) -> dict[str, Any] | None:
+        """The ``model`` record of shard ``index``'s cached embeddings (None if not cached)."""
+        stats = self.cache.stats(index, self.cache_key(index))
+        return stats.get("model") if stats else None
+
     def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
-        key = shard_key(self.plan.shards[index])
+        key = self.cache_key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
-        t0 = time.perf_counter()
-        faces = self.detect.cache.read(index, columns=["sample_id", "image", "landmarks5"])
+        faces = self.detect.cache.read(
+            index, columns=["sample_id", "image", "landmarks5", "transform"]
+        )
         ids = faces.column("sample_id").to_pylist()
         vectors = np.zeros((0, 0), np.float32)
-        if ids:
-            crops = [decode_image(b) for b in faces.column("image").to_pylist()]
-            lm5 = [np.asarray(p, np.float32) for p in faces.column("landmarks5").to_pylist()]
-            vectors = np.asarray(self.embedder.embed(crops, lm5), np.float32)
+        from_crop = 0
+        info: dict[str, Any] = dict(getattr(self.plan, "embed_identity", None) or {})
+        embedder = self.embedder if ids else None  # model loading is not the shard's time
+        t0 = time.perf_counter()
+        if embedder is not None:
+            images, points, from_crop = self._inputs(index, faces, embedder.wants_source)
+            t_inputs = time.perf_counter() - t0
+            vectors = np.asarray(embedder.embed(images, points), np.float32)
+            info = {**info, **embedder.info}
+        else:
+            t_inputs = 0.0
         table = pa.table(
             {"sample_id": ids, "embedding": [v.tolist() for v in vectors]}, schema=EMBED_SCHEMA
         )
-        info = self.embedder.info if ids else {}
         stats = {
             "shard": index,
             "key": key,
             "faces": len(ids),
-            "seconds": {"embed": time.perf_counter() - t0},
+            "chips_from_crop": from_crop,
+            "seconds": {"inputs": t_inputs, "embed": time.perf_counter() - t0 - t_inputs},
             "model": info,
             "skipped": False,
         }
         self.cache.write(index, table, [], stats)
         return stats
+
+    def _inputs(
+        self, index: int, faces: pa.Table, wants_source: bool
+    ) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+        """Images and landmarks5 for the embedder: source images with source-frame points when
+        it ``wants_source`` (a face whose source no longer decodes uses its crop), else crops."""
+        from ..embed.chips import landmarks_to_source
+
+        encoded = faces.column("image").to_pylist()
+        lm5 = [np.asarray(p, np.float32) for p in faces.column("landmarks5").to_pylist()]
+        if not wants_source:
+            return [decode_image(b) for b in encoded], lm5, 0
+        ids = faces.column("sample_id").to_pylist()
+        transforms = faces.column("transform").to_pylist()
+        samples = {s.sample_id: s for s in self.plan.shards[index].samples}
+        source = self.plan.recipe["source"]
+        decoded, _ = decode_samples(
+            [samples[i] for i in ids if i in samples],
+            max_pixels=source["max_pixels"],
+            min_side=source["min_side"],
+        )
+        pixels = {d.sample.sample_id: d.pixels for d in decoded}
+        images, points, from_crop = [], [], 0
+        for i, sid in enumerate(ids):
+            if sid in pixels and transforms[i] is not None:
+                images.append(pixels[sid])
+                points.append(landmarks_to_source(lm5[i], np.asarray(transforms[i])))
+            else:  # the crop is decoded only when the source cannot be
+                images.append(decode_image(encoded[i]))
+                points.append(lm5[i])
+                from_crop += 1
+        return images, points, from_crop

@@ -20,7 +20,7 @@ from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
 from .plan import RunPlan, shard_key
-from .variant_stage import VariantMaker
+from .variant_stage import VariantMaker, write_order
 
 CLEAN_SCORE_SCHEMA = pa.schema(
     [
@@ -106,7 +106,7 @@ class FinishTask:
                 r["embedding"] = by_id.get(r["sample_id"])
         if plan.has("clean") and rows:
             t0 = time.perf_counter()
-            rows, removed, scores, clean_summary = self._clean(rows)
+            rows, removed, scores, clean_summary = self._clean(rows, index)
             seconds["clean"] = time.perf_counter() - t0
 
         selection_stats: dict[str, Any] = {}
@@ -159,18 +159,18 @@ class FinishTask:
             write_table_atomic(
                 to_table(scores, CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
             )
-        table = to_table(out_rows, SAMPLE_SCHEMA)
+        table = to_table(write_order(out_rows, plan.seed, index), SAMPLE_SCHEMA)
         stats["seconds"]["write"] = time.perf_counter() - t0
         write_shard(table, dataset_file, stats)
         return stats
 
     # ------------------------------------------------------------------ steps
-    def _clean(self, rows: list[dict[str, Any]]) -> tuple[list, list, list, dict]:
+    def _clean(self, rows: list[dict[str, Any]], index: int) -> tuple[list, list, list, dict]:
         from ..clean import CleanConfig, score_identities
 
         plan = self.plan
         usable = [r for r in rows if r.get("embedding") is not None]
-        embedder = self.embed.embedder.info.get("name", "dlib-resnet") if self.embed else "dlib-resnet"
+        embedder = self._embedder_name(index)
         config = CleanConfig.from_dict(plan.recipe["clean"]).with_embedder(embedder)
         if not usable:
             return rows, [], [], {}
@@ -202,6 +202,14 @@ class FinishTask:
                 kept.append(r)
         summary = res.summary()
         return kept, removed, scores, summary
+
+    def _embedder_name(self, index: int) -> str:
+        """The embedder that made shard ``index``'s vectors: read from the embed cache's stats
+        (the embedder itself is never loaded here), else the one the plan resolved."""
+        if self.embed is None:
+            return "dlib-resnet"
+        model = self.embed.stored_model(index) or {}
+        return model.get("name") or self.embed.embedder_name
 
     def _split(self, rows: list[dict[str, Any]]) -> None:
         cfg = self.plan.recipe["split"]

@@ -3,7 +3,7 @@
 ```
 OUT/manifest.json              resolved recipe, versions, models, counts, timings, labels
 OUT/labels.csv                 identity,label
-OUT/dataset/shard-*.parquet    final samples (+ shard-*.stats.json marking each shard done)
+OUT/dataset/shard-*.parquet    final samples (+ .stats/shard-*.json marking each shard done)
 OUT/rejects/shard-*.parquet    inputs a stage could not use, with stage and reason
 OUT/removed/shard-*.parquet    samples the cleaner removed (score, threshold, method)
 OUT/rejects.parquet            all rejects in one file (written at the end of a run)

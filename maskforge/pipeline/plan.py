@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards
 from ..io.sources import Listing
 from ..recipe import Recipe
@@ -43,6 +44,8 @@ class RunPlan:
     stage_keys: dict[str, str] = field(default_factory=dict)
     identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
+    #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
+    embed_identity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def layout(self) -> Layout:
@@ -70,8 +73,13 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
     keys: dict[str, str] = {}
     keys["detect"] = config_key("detect", source, semantic.get("detect"))
-    keys["embed"] = config_key("embed", keys["detect"], semantic.get("embed"))
-    keys["dataset"] = config_key("dataset", semantic)
+    embed_identity, embed_parts = _plan_embedder(data)
+    keys["embed"] = config_key("embed", keys["detect"], embed_parts)
+    # columns and row order (SCHEMA_VERSION), and the resolved embedder, which decides which
+    # samples cleaning keeps, are part of the dataset key too
+    keys["dataset"] = config_key(
+        "dataset", SCHEMA_VERSION, semantic, *([embed_parts] if embed_parts else [])
+    )
     samples, dropped = choose_identities(listing, data)
     shards = make_shards(samples, data["source"]["shard_size"])
     splits: dict[str, str] = {}
@@ -90,7 +98,17 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         stage_keys=keys,
         identity_splits=splits,
         dropped_identities=dropped,
+        embed_identity=embed_identity,
     )
+
+
+def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resolved embedder and the parts of the embed key (empty without embeddings)."""
+    if "detect" not in data or not ("clean" in data or "embed" in data):
+        return {}, {}
+    from .embed_task import plan_embedder
+
+    return plan_embedder(data)
 
 
 def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:

@@ -32,28 +32,51 @@ MAX_TASK_RETRIES = 8
 
 @dataclass(frozen=True)
 class PoolSpec:
-    """One actor pool: which stages it runs (None: all), how many actors, each one's resources."""
+    """One actor pool: which stages it runs (None: all), how many actors, each one's resources.
+
+    ``kind``: ``"cpu"`` actors hide every GPU from their own process; ``"gpu"`` actors see the
+    GPU Ray assigned them and their embedder must get CUDA. ``threads``: torch threads."""
 
     stages: tuple[str, ...] | None
     size: int
     num_cpus: float = 1.0
     num_gpus: float = 0.0
+    kind: str = "cpu"
+    threads: int | None = 1
 
 
 class ShardActor:
-    """Ray actor body: runs the tasks of ``stages`` for one shard per call."""
+    """Ray actor body: runs the tasks of ``stages`` for one shard per call.
 
-    def __init__(self, plan_file: str, resume: bool, stages: tuple[str, ...] | None) -> None:
+    A CPU actor sets ``CUDA_VISIBLE_DEVICES=""`` for its process before any model loads: Ray
+    leaves it unset in actors with ``num_gpus=0``, so ``auto`` devices would otherwise open a
+    CUDA context in every CPU actor."""
+
+    def __init__(
+        self,
+        plan_file: str,
+        resume: bool,
+        stages: tuple[str, ...] | None,
+        kind: str = "cpu",
+        threads: int | None = 1,
+    ) -> None:
         from .runner import ShardPipeline
 
+        if kind == "cpu":
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         with open(plan_file, "rb") as fh:
             plan = pickle.load(fh)
-        self.pipe = ShardPipeline(plan, resume, stages)
+        self.kind = kind
+        self.pipe = ShardPipeline(plan, resume, stages, gpu=kind == "gpu", threads=threads)
 
     def run(self, index: int, upstream: dict[str, Any] | None) -> dict[str, Any]:
         import ray
 
         stats = self.pipe(index, upstream)
+        worker = {"pool": self.kind, "pid": os.getpid(),
+                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+        for name, _ in self.pipe.tasks:
+            stats["stages"][name]["worker"] = worker
         ctx = ray.get_runtime_context()
         prev = (upstream or {}).get("ray") or {}
         stats["ray"] = {
@@ -76,8 +99,8 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
     }
     if address:
         kwargs["address"] = address
-    else:
-        kwargs.update(num_cpus=num_cpus, num_gpus=num_gpus)
+    else:  # our own local instance, never another user's Ray found on this machine
+        kwargs.update(address="local", num_cpus=num_cpus, num_gpus=num_gpus)
     # Ray reads these from the driver's environment at start-up only; set them for the call.
     saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_UV_RUN_RUNTIME_ENV",)}
     os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
@@ -92,13 +115,22 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
     return True
 
 
-def default_layout(plan: RunPlan, cpus: int, gpus: int, shards: int) -> list[PoolSpec]:
-    """One CPU pool running every task, or detect (CPU) → embed (GPU) → finish (CPU)."""
+def default_layout(
+    plan: RunPlan, cpus: int, gpus: int, shards: int, gpu_pool: bool | None = None
+) -> list[PoolSpec]:
+    """One CPU pool running every task, or detect (CPU) → embed (GPU) → finish (CPU) when GPUs
+    exist and the resolved embedder would run on CUDA (``gpu_pool`` forces the choice: tests
+    run the split layout on a logical GPU with ``device = "cpu"``). The embed pool has several
+    fractional-GPU actors, each with a CPU share (:func:`~maskforge.pipeline.pools.gpu_pool_resources`)."""
+    from .pools import embeds_on_cuda, gpu_pool_resources
+
     size = max(1, min(cpus, shards))
-    if gpus and plan.needs_embeddings:
+    split = (gpus > 0 and embeds_on_cuda(plan)) if gpu_pool is None else (gpu_pool and gpus > 0)
+    if split:
+        actors, res, threads = gpu_pool_resources(cpus, gpus)
         return [
             PoolSpec(("detect",), size),
-            PoolSpec(("embed",), max(1, min(gpus, shards)), num_cpus=0, num_gpus=1),
+            PoolSpec(("embed",), max(1, min(actors, shards)), kind="gpu", threads=threads, **res),
             PoolSpec(("finish",), size),
         ]
     return [PoolSpec(None, size)]
@@ -114,7 +146,10 @@ class _Pool:
             max_restarts=MAX_RESTARTS,
             max_task_retries=MAX_TASK_RETRIES,
         )
-        self.idle = deque(cls.remote(plan_file, resume, spec.stages) for _ in range(spec.size))
+        self.idle = deque(
+            cls.remote(plan_file, resume, spec.stages, spec.kind, spec.threads)
+            for _ in range(spec.size)
+        )
         self.queue: deque[tuple[int, dict[str, Any] | None]] = deque()
 
 
@@ -148,7 +183,13 @@ def iter_ray(
         pools = [_Pool(s, str(plan_file), resume) for s in specs]
         sizes = {s.index: len(s.samples) for s in plan.shards}
         pools[0].queue.extend((i, None) for i in sorted(todo, key=lambda i: (-sizes[i], i)))
-        yield from _drive(pools, len(todo))
+        try:
+            yield from _drive(pools, len(todo))
+        except Exception as exc:  # a worker's MaskforgeError (DeviceError...) is the run's error
+            cause = maskforge_cause(exc)
+            if cause is None:
+                raise
+            raise cause from None
     finally:
         if started_here:
             ray.shutdown()
@@ -176,6 +217,23 @@ def _drive(pools: list[_Pool], total: int) -> Iterator[dict[str, Any]]:
             else:
                 finished += 1
                 yield stats
+
+
+def maskforge_cause(exc: BaseException) -> Exception | None:
+    """The first MaskforgeError in an exception's chain (Ray wraps worker errors), or None."""
+    from ..errors import MaskforgeError
+
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, MaskforgeError) and not type(e).__module__.startswith("ray"):
+            return e
+        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
+    return None
 
 
 def restart_summary(stats: list[dict[str, Any]]) -> dict[str, Any]:

@@ -54,14 +54,21 @@ ProgressFn = Callable[[dict[str, Any]], None]
 class ShardPipeline:
     """Every per-shard task of a plan, run in order for one shard: ``pipe(index) -> stats``."""
 
-    def __init__(self, plan: RunPlan, resume: bool = True, stages: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        resume: bool = True,
+        stages: tuple[str, ...] | None = None,
+        gpu: bool = False,
+        threads: int | None = None,
+    ) -> None:
         self.plan = plan
         self.resume = resume
         tasks: list[tuple[str, Any]] = []
         if plan.has("detect"):
             tasks.append(("detect", DetectTask(plan)))
             if plan.needs_embeddings:
-                tasks.append(("embed", EmbedTask(plan)))
+                tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
         tasks.append(("finish", FinishTask(plan)))
         self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..io.decode import decode_image, encode_image
+from ..seeding import rng_for
 from .plan import RunPlan
 
 
@@ -24,6 +25,18 @@ def encode_mask(mask: np.ndarray) -> bytes:
     if not ok:  # pragma: no cover
         raise ValueError("could not encode the occlusion mask")
     return buf.tobytes()
+
+
+def write_order(rows: list[dict[str, Any]], seed: int, shard: int) -> list[dict[str, Any]]:
+    """``rows`` in a seeded random order (from ``(seed, "row-order", shard)``).
+
+    Dataset shards are written in this order so that every row group mixes the shard's
+    identities and an image's variants land in different row groups: a streaming reader that
+    shuffles row groups and passes rows through a buffer then gets batches with about as many
+    identities as a full shuffle (see docs/pipeline.md, "Shuffling").
+    """
+    order = rng_for(seed, "row-order", shard).permutation(len(rows))
+    return [rows[i] for i in order]
 
 
 def variants_of(recipe: dict[str, Any]) -> list[Any] | None:
@@ -85,6 +98,7 @@ class VariantMaker:
     def make(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         base = {k: v for k, v in row.items() if k != "pixels"}
         base["seed"] = self.plan.seed
+        base["occluded"] = False
         if self.variants is None:
             if base["variant"] != "original":
                 pixels = self._pixels(row)
@@ -134,6 +148,7 @@ class VariantMaker:
                     {k: (None if o.get(k) is None else str(o.get(k))) for k in ("kind", "name", "color", "texture", "wear")}
                     for o in res.occluders
                 ],
+                "occluded": bool(res.occluders),
                 "occlusion_mask": None if t.occlusion_mask is None else encode_mask(t.occlusion_mask),
                 "augment": json.dumps(res.augment, sort_keys=True, separators=(",", ":")),
                 "seed": int(res.seed),

@@ -1,19 +1,21 @@
 """PyTorch datasets over a maskforge run's Parquet shards.
 
-- :class:`ShardDataset` — map-style, random access through the shards' row groups (an index of
-  ``(file, row group, row)`` built once from Parquet metadata and the small filter columns).
-- :class:`ShardIterableDataset` — streams row groups; splits them across DataLoader workers and
-  distributed ranks so that every sample is yielded exactly once per epoch.
+- :class:`ShardDataset` — map-style, random access through the shards' row groups; use it with
+  ``DataLoader(shuffle=True)`` for a full uniform shuffle (random reads).
+- :class:`ShardIterableDataset` — streams row groups (sequential reads), split across DataLoader
+  workers and distributed ranks so that every sample is yielded exactly once per epoch; with
+  ``shuffle=True``, a seeded, epoch-aware order that mixes identities (row groups permuted, rows
+  through a shuffle buffer).
 
-Both decode ``image`` to RGB, optionally draw an occluder online from the stored ``landmarks68``
-(``occlude=``, e.g. :class:`maskforge.occlude.Occlude`), then apply the user's ``transform``
-(which receives a ``PIL.Image``, as torchvision transforms expect). Without a transform the image
-becomes a float tensor ``(3, H, W)`` in ``[0, 1]``. Items are ``(image, label)`` or, with
-``return_dict=True``, a dict with ``image``, ``label``, ``sample_id``, ``identity``, ``variant``,
-``landmarks5``/``landmarks68`` (float32 tensors in image pixels) and ``occlusion_mask`` (uint8
-tensor ``(H, W)``, 1 where covered, or None).
+Both read exactly the run's shards (``maskforge.io.reader.dataset_files``), refuse unknown
+``split`` / ``variants`` values, expose the label space (:attr:`labels`, :attr:`num_classes`),
+decode ``image`` to RGB, optionally draw an occluder online from ``landmarks68`` (``occlude=``),
+then apply ``transform`` (which receives a ``PIL.Image``). Items are ``(image, label)`` or, with
+``return_dict=True``, dicts that always collate (see :mod:`maskforge.torch.items` and
+:func:`collate`).
 """
 
-from .datasets import ShardDataset, ShardIterableDataset, decode_row
+from .datasets import SHUFFLE_BUFFER, ShardDataset, ShardIterableDataset
+from .items import collate, decode_row
 
-__all__ = ["ShardDataset", "ShardIterableDataset", "decode_row"]
+__all__ = ["SHUFFLE_BUFFER", "ShardDataset", "ShardIterableDataset", "collate", "decode_row"]

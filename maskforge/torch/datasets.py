@@ -1,4 +1,4 @@
-"""Map-style and iterable datasets over Parquet shards (see the package docstring)."""
+"""Map-style and iterable datasets over a run's Parquet shards (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -9,196 +9,244 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from PIL import Image
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..errors import OutputError
-from ..io.decode import decode_image
-from ..io.reader import shard_files
+from ..io.reader import dataset_files
+from ..io.selection import RowFilter, label_table, read_scan, scan_columns
+from ..seeding import rng_for
+from .items import decode_row, item_columns
+from .order import SharedEpoch, buffer_shuffle, consumer_units
 
-_FILTER_COLUMNS = ["split", "variant"]
+#: Default rows held by the shuffle buffer of :class:`ShardIterableDataset` (per worker).
+SHUFFLE_BUFFER = 8192
 
-
-def _files(path: str | os.PathLike[str]) -> list[Path]:
-    p = Path(path)
-    if p.is_file():
-        return [p]
-    folder = p / "dataset" if (p / "dataset").is_dir() else p
-    files = shard_files(folder)
-    if not files:
-        raise OutputError(f"no completed shards under {str(p)!r}; run `maskforge run` first")
-    return files
+Transform = Callable[[Image.Image], Any]
+Occlude = Callable[..., Any]
 
 
-def _wanted(value: str | None, allowed: set[str] | None) -> bool:
-    return allowed is None or value in allowed
+class _Rows:
+    """The rows a dataset reads: the run's files, the kept rows of each, the label table."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        split: str | Sequence[str] | None,
+        variants: str | Sequence[str] | None,
+        occluded: bool | None,
+        allow_partial: bool,
+        columns: list[str],
+    ) -> None:
+        self.path = Path(path)
+        self.files = dataset_files(self.path, allow_partial=allow_partial)
+        if not self.files:
+            raise OutputError(f"no completed shards under {str(path)!r}; run `maskforge run` first")
+        scans = [read_scan(f) for f in self.files]
+        self.filter = RowFilter.resolve(scans, split=split, variants=variants, occluded=occluded)
+        self.keep = [self.filter.mask(t) for t in scans]
+        self.row_labels = [t["label"].to_numpy() for t in scans]
+        self.labels = label_table(self.path, scans)
+        self.offsets: list[np.ndarray] = []
+        self.columns: list[list[str]] = []
+        for f in self.files:
+            meta = pq.ParquetFile(f)
+            sizes = [meta.metadata.row_group(g).num_rows for g in range(meta.num_row_groups)]
+            self.offsets.append(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+            self.columns.append(scan_columns(meta.schema_arrow, columns))
+        if self.num_rows == 0:
+            raise ValueError(
+                f"no rows of {str(path)!r} match {self.filter.describe()}; check the filters "
+                "against `maskforge inspect`"
+            )
+
+    @property
+    def num_rows(self) -> int:
+        return int(sum(int(k.sum()) for k in self.keep))
+
+    def read(self, fi: int, rg: int, files: dict[int, pq.ParquetFile]) -> list[dict[str, Any]]:
+        """The kept rows of row group ``rg`` of file ``fi``, in file order."""
+        pf = files.get(fi)
+        if pf is None:
+            pf = files[fi] = pq.ParquetFile(self.files[fi])
+        table = pf.read_row_group(rg, columns=self.columns[fi])
+        start, stop = self.offsets[fi][rg], self.offsets[fi][rg + 1]
+        return table.filter(self.keep[fi][start:stop]).to_pylist()
 
 
-def _as_set(value: str | Sequence[str] | None) -> set[str] | None:
-    if value is None:
-        return None
-    return {value} if isinstance(value, str) else set(value)
+class _Base:
+    _rows: _Rows
+    transform: Transform | None
+    occlude: Occlude | None
+    return_dict: bool
+
+    @property
+    def files(self) -> list[Path]:
+        """The Parquet files read: exactly the run's dataset shards (see ``maskforge.io.reader``)."""
+        return self._rows.files
+
+    @property
+    def labels(self) -> dict[str, int]:
+        """identity -> label: the run's label space (``OUT/labels.csv``), labels ``0..K-1``."""
+        return self._rows.labels
+
+    @property
+    def num_classes(self) -> int:
+        """Size of the label space: the classifier's number of outputs."""
+        return max(self._rows.labels.values(), default=-1) + 1
+
+    @property
+    def num_rows(self) -> int:
+        """Rows the filters keep (over all ranks and workers)."""
+        return self._rows.num_rows
+
+    def _item(self, row: dict[str, Any]) -> Any:
+        return decode_row(row, transform=self.transform, occlude=self.occlude, return_dict=self.return_dict)
 
 
-def decode_row(
-    row: dict[str, Any],
-    *,
-    transform: Callable[[Image.Image], Any] | None = None,
-    occlude: Callable[..., Any] | None = None,
-    return_dict: bool = False,
-) -> Any:
-    """Turn one Parquet row (a dict) into a training item."""
-    image = decode_image(row["image"])
-    mask = None
-    if row.get("occlusion_mask") is not None:
-        mask = decode_image(row["occlusion_mask"])[..., 0] > 127
-    lm68 = row.get("landmarks68")
-    if occlude is not None and lm68 is not None:
-        result = occlude(image, np.asarray(lm68, np.float32), row["sample_id"])
-        if isinstance(result, tuple):
-            image, extra = result
-            mask = extra if mask is None else (mask | extra)
-        else:
-            image = result
-    if transform is not None:
-        tensor = transform(Image.fromarray(image))
-    else:
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    label = int(row["label"])
-    if not return_dict:
-        return tensor, label
-    item: dict[str, Any] = {
-        "image": tensor,
-        "label": label,
-        "sample_id": row["sample_id"],
-        "identity": row["identity"],
-        "variant": row["variant"],
-        "occlusion_mask": None if mask is None else torch.from_numpy(mask.astype(np.uint8)),
-    }
-    for key in ("landmarks5", "landmarks68"):
-        v = row.get(key)
-        item[key] = None if v is None else torch.tensor(np.asarray(v, np.float32))
-    return item
+class ShardDataset(_Base, Dataset):
+    """Map-style dataset: ``ds[i]`` reads one row through its row group (cached per worker).
 
+    Pick it with ``DataLoader(ds, shuffle=True)`` (or a sampler over :attr:`targets`) for a full
+    uniform shuffle, at the price of random reads: each item decodes from a cached row group, so
+    a shuffled epoch reads about one row group per item unless the data fits in the cache.
+    """
 
-class _Common:
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
         split: str | Sequence[str] | None = None,
         variants: str | Sequence[str] | None = None,
-        transform: Callable[[Image.Image], Any] | None = None,
-        occlude: Callable[..., Any] | None = None,
+        occluded: bool | None = None,
+        transform: Transform | None = None,
+        occlude: Occlude | None = None,
         return_dict: bool = False,
+        allow_partial: bool = False,
+        cache_row_groups: int = 4,
     ) -> None:
-        self.files = _files(path)
-        self.split = _as_set(split)
-        self.variants = _as_set(variants)
-        self.transform = transform
-        self.occlude = occlude
-        self.return_dict = return_dict
+        """
+        Args:
+            path: a run's output folder ``OUT``, its ``dataset`` folder, or one Parquet file.
+            split: keep only rows of this split (or these splits), e.g. ``"train"``.
+            variants: keep only these variants; a name also selects the variants it prefixes
+                before ``+`` or ``#`` (``"mask"``: ``mask+aug``, ``mask+aug#2``).
+            occluded: keep only rows with (True) or without (False) an occluder.
+            transform: called with the RGB ``PIL.Image``; returns the item's image (any type).
+            occlude: online occluder ``(image, landmarks68, sample_id) -> image or (image, mask)``.
+            return_dict: items are dicts (see :mod:`maskforge.torch.items`), not ``(image, label)``.
+            allow_partial: read a run that has not finished (its done shards).
+            cache_row_groups: how many row groups each worker keeps in memory.
 
-    def _keep(self, split: str | None, variant: str | None) -> bool:
-        return _wanted(split, self.split) and _wanted(variant, self.variants)
-
-    def _item(self, row: dict[str, Any]) -> Any:
-        return decode_row(
-            row, transform=self.transform, occlude=self.occlude, return_dict=self.return_dict
-        )
-
-
-class ShardDataset(_Common, Dataset):
-    """Map-style dataset: ``ds[i]`` reads one row through its row group (cached per worker).
-
-    Args:
-        path: a run's output folder, its ``dataset`` folder, or one Parquet file.
-        split: keep only rows of this split (or these splits), e.g. ``"train"``.
-        variants: keep only these variants, e.g. ``["original", "mask+aug"]``.
-        transform: callable applied to the ``PIL.Image`` (e.g. torchvision transforms).
-        occlude: online occluder ``(image, landmarks68, sample_id) -> image or (image, mask)``.
-        return_dict: return a dict (see the package docstring) instead of ``(image, label)``.
-        cache_row_groups: how many decoded row groups each worker keeps.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], *, cache_row_groups: int = 4, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
+        Raises:
+            ValueError: an unknown split or variant, or filters that keep no row.
+            IncompleteRunError: the run has not finished and ``allow_partial`` is False.
+        """
+        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
+        self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
         self.cache_row_groups = cache_row_groups
-        index: list[tuple[int, int, int]] = []
-        for fi, f in enumerate(self.files):
-            pf = pq.ParquetFile(f)
-            t = pf.read(columns=_FILTER_COLUMNS)
-            splits = t.column("split").to_pylist()
-            variants = t.column("variant").to_pylist()
-            start = 0
-            for rg in range(pf.num_row_groups):
-                n = pf.metadata.row_group(rg).num_rows
-                for r in range(n):
-                    if self._keep(splits[start + r], variants[start + r]):
-                        index.append((fi, rg, r))
-                start += n
-        self.index = index
-        self._cache: OrderedDict[tuple[int, int], list[dict[str, Any]]] = OrderedDict()
+        fis, rgs, rs, targets = [], [], [], []
+        for fi, keep in enumerate(self._rows.keep):
+            pos = np.flatnonzero(keep)
+            offsets = self._rows.offsets[fi]
+            rg = np.searchsorted(offsets, pos, side="right") - 1
+            fis.append(np.full(len(pos), fi, np.int32))
+            rgs.append(rg.astype(np.int32))
+            rs.append((pos - offsets[rg]).astype(np.int32))
+            targets.append(self._rows.row_labels[fi][pos])
+        self._index = np.stack([np.concatenate(fis), np.concatenate(rgs), np.concatenate(rs)], axis=1)
+        #: The label of every item, in index order (for samplers).
+        self.targets: list[int] = np.concatenate(targets).astype(int).tolist()
+        self._cache: OrderedDict[tuple[int, int], pa.Table] = OrderedDict()
+        self._pq: dict[int, pq.ParquetFile] = {}
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self._index)
 
-    def _row_group(self, fi: int, rg: int) -> list[dict[str, Any]]:
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers start with an empty cache and no open files (picklable for spawn)."""
+        state = dict(self.__dict__)
+        state["_cache"], state["_pq"] = OrderedDict(), {}
+        return state
+
+    def _row_group(self, fi: int, rg: int) -> pa.Table:
         key = (fi, rg)
-        rows = self._cache.get(key)
-        if rows is None:
-            rows = pq.ParquetFile(self.files[fi]).read_row_group(rg).to_pylist()
-            self._cache[key] = rows
+        table = self._cache.get(key)
+        if table is None:
+            pf = self._pq.get(fi)
+            if pf is None:
+                pf = self._pq[fi] = pq.ParquetFile(self._rows.files[fi])
+            table = pf.read_row_group(rg, columns=self._rows.columns[fi])
+            self._cache[key] = table
             while len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(key)
-        return rows
+        return table
 
     def __getitem__(self, i: int) -> Any:
-        fi, rg, r = self.index[i]
-        return self._item(self._row_group(fi, rg)[r])
-
-    def labels(self) -> list[int]:
-        """The label of every item, in index order (for samplers)."""
-        out = []
-        for fi, f in enumerate(self.files):
-            labels = pq.read_table(f, columns=["label"]).column("label").to_pylist()
-            pf = pq.ParquetFile(f)
-            offsets = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])
-            out.extend(labels[offsets[rg] + r] for ffi, rg, r in self.index if ffi == fi)
-        return out
+        fi, rg, r = (int(v) for v in self._index[i])
+        return self._item(self._row_group(fi, rg).slice(r, 1).to_pylist()[0])
 
 
-class ShardIterableDataset(_Common, IterableDataset):
+class ShardIterableDataset(_Base, IterableDataset):
     """Streams row groups, split across DataLoader workers and distributed ranks.
 
-    The unit of distribution is a row group: consumer ``k`` of ``K`` (``K = world_size x
-    num_workers``) reads row groups ``k, k+K, k+2K, ...``, so every sample is yielded exactly once
-    per epoch. ``shuffle=True`` permutes row groups and rows within them with a generator seeded by
-    ``(seed, epoch)``; call :meth:`set_epoch` each epoch.
-
-    Args (besides those of :class:`ShardDataset`):
-        rank, world_size: this process's place in distributed training (default: from
-            ``torch.distributed`` when initialised, else 0 and 1).
-        shuffle, seed: see above.
+    The unit of distribution is a row group: each epoch, consumer ``k`` of ``K`` (``K =
+    world_size x num_workers``) reads its share of the row groups, so every kept sample is yielded
+    exactly once per epoch (see :mod:`maskforge.torch.order`). With ``shuffle=True`` the row
+    groups are permuted per ``(seed, epoch)`` and rows pass through a shuffle buffer of
+    ``shuffle_buffer`` rows per worker. Call :meth:`set_epoch` before each epoch; it reaches
+    the workers of a ``persistent_workers=True`` DataLoader too.
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str],
         *,
-        rank: int | None = None,
-        world_size: int | None = None,
+        split: str | Sequence[str] | None = None,
+        variants: str | Sequence[str] | None = None,
+        occluded: bool | None = None,
+        transform: Transform | None = None,
+        occlude: Occlude | None = None,
+        return_dict: bool = False,
+        allow_partial: bool = False,
         shuffle: bool = False,
         seed: int = 0,
-        **kwargs: Any,
+        shuffle_buffer: int = SHUFFLE_BUFFER,
+        rank: int | None = None,
+        world_size: int | None = None,
     ) -> None:
-        super().__init__(path, **kwargs)
+        """
+        Args:
+            path, split, variants, occluded, transform, occlude, return_dict, allow_partial:
+                as for :class:`ShardDataset`.
+            shuffle: a new seeded order every epoch (row groups, then a shuffle buffer).
+            seed: seeds the order, with the epoch.
+            shuffle_buffer: rows each worker holds to mix row groups (memory: about this many
+                encoded rows, e.g. 8192 x ~5 KB for 112x112 JPEG crops).
+            rank, world_size: this process's place in distributed training (default: from
+                ``torch.distributed`` when initialised, else 0 and 1).
+
+        Raises:
+            ValueError: an unknown split or variant, or filters that keep no row.
+            IncompleteRunError: the run has not finished and ``allow_partial`` is False.
+        """
+        if shuffle_buffer < 1:
+            raise ValueError("shuffle_buffer must be at least 1 row")
+        self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
+        self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
         self.units = [
-            (fi, rg) for fi, f in enumerate(self.files) for rg in range(pq.ParquetFile(f).num_row_groups)
+            (fi, rg)
+            for fi, offsets in enumerate(self._rows.offsets)
+            for rg in range(len(offsets) - 1)
+            if self._rows.keep[fi][offsets[rg]:offsets[rg + 1]].any()
         ]
         if rank is None or world_size is None:
             if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -206,24 +254,28 @@ class ShardIterableDataset(_Common, IterableDataset):
             else:
                 rank, world_size = 0, 1
         self.rank, self.world_size = rank, world_size
-        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        self.shuffle, self.seed, self.shuffle_buffer = shuffle, seed, shuffle_buffer
+        self._epoch = SharedEpoch(0)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch.get()
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        """Use the order of ``epoch`` from the next ``iter()`` on (in every worker)."""
+        self._epoch.set(epoch)
 
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         wid, nworkers = (info.id, info.num_workers) if info is not None else (0, 1)
-        consumer = self.rank * nworkers + wid
-        total = self.world_size * nworkers
-        rng = np.random.default_rng([self.seed, self.epoch])
-        units = list(self.units)
+        consumer, consumers = self.rank * nworkers + wid, self.world_size * nworkers
+        epoch = self._epoch.get()
+        units = consumer_units(
+            self.units, consumer=consumer, consumers=consumers, shuffle=self.shuffle, seed=self.seed, epoch=epoch
+        )
+        files: dict[int, pq.ParquetFile] = {}
+        rows = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
         if self.shuffle:
-            units = [units[i] for i in rng.permutation(len(units))]
-        for fi, rg in units[consumer::total]:
-            rows = pq.ParquetFile(self.files[fi]).read_row_group(rg).to_pylist()
-            order = rng.permutation(len(rows)) if self.shuffle else range(len(rows))
-            for r in order:
-                row = rows[r]
-                if self._keep(row.get("split"), row.get("variant")):
-                    yield self._item(row)
+            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, "buffer", epoch, consumer))
+        for row in rows:
+            yield self._item(row)

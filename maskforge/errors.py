@@ -49,3 +49,8 @@ class IncompleteRunError(OutputError):
     """A run's output is read before the run finished (its manifest is missing or not
     ``complete``). Rerun the same ``maskforge run`` to finish it, or pass ``allow_partial=True``
     to read the shards that are done."""
+
+
+class EvalError(MaskforgeError):
+    """An evaluation cannot run: a ``--model`` that cannot be loaded, or an embedding function
+    that returns something other than one finite ``(N, D)`` row per crop."""

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "overlay",
     "assets",
     "export",
+    "eval",
 )
 
 

@@ -104,7 +104,7 @@ def test_masks_are_seeded_per_image(lfw_dir, stage):
     assert np.array_equal(masked_b[:40], unmasked_b[:40])  # the eyes are not covered
     lower = np.abs(masked_b[70:].astype(int) - unmasked_b[70:]).mean()
     assert lower > 20  # the mouth and chin are covered, the eyes are not
-    assert r1.metrics["occluder"] == "surgical+#1ca0f4:1"
+    assert r1.metrics["occluder"] == "surgical-blue:1"
 
 
 def test_failures_are_counted_and_listed(lfw_dir, tmp_path, stage):
@@ -200,7 +200,7 @@ def test_identify_cli(lfw_dir, tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["probes"] == 8 and m["gallery_images"] == 6 and m["gallery_identities"] == 6
     assert m["mask"] == "probes" and m["failures"]["images"] == 0
-    assert m["rank1"] >= 0.75 and m["rank5"] >= m["rank1"]
+    assert m["rank1"] >= 0.5 and m["rank5"] >= m["rank1"]  # masked probes; chance is 1/6
     assert m["open_set"]["non_mated"] == 8 and m["open_set"]["fpir"] <= 0.2
     rows = (out / "probes.csv").read_text().splitlines()
     assert rows[0] == "path,identity,nearest,rank,distance" and len(rows) == 9

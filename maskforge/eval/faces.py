@@ -27,6 +27,7 @@ from ..embed import Embedder, l2_normalise
 from ..errors import DecodeError, EvalError
 from ..io.decode import decode_image, encode_image
 from ..occlude import OccluderSpec, choose_spec, default_library, parse_mix, render_occluder
+from ..occlude.spec import OccluderChoice
 from ..seeding import rng_for
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
@@ -63,24 +64,25 @@ class Embeddings:
 class Masker:
     """Draws the evaluation's occluder on aligned crops, seeded by ``(seed, image path)``.
 
-    ``choices``: weighted occluder specs (one is drawn per image). Calling it with a crop, its
-    68 landmarks (crop pixels), the image path and the yaw (degrees, or None) returns the masked
-    crop and the label of the occluder drawn (``OccluderSpec.label()``)."""
+    ``choice``: the weighted occluder choice (one spec is drawn per image; the same language as
+    recipes and ``maskforge overlay``). Calling it with a crop, its 68 landmarks (crop pixels),
+    the image path and the yaw (degrees, or None) returns the masked crop and the label of the
+    occluder drawn (``OccluderSpec.label()``)."""
 
-    choices: tuple[tuple[OccluderSpec, float], ...]
+    choice: OccluderChoice
     seed: int = 0
 
     def __call__(
         self, crop: np.ndarray, landmarks68: np.ndarray, path: str, yaw: float | None = None
     ) -> tuple[np.ndarray, str]:
         rng = rng_for(self.seed, "eval-mask", path)
-        spec = choose_spec(list(self.choices), rng)
+        spec = choose_spec(self.choice, rng)
         res = render_occluder(crop, landmarks68, spec, rng, yaw=yaw)
         return res.image, spec.label()
 
     def label(self) -> str:
-        """The choices as a mix string (``surgical-blue:1``)."""
-        return ",".join(f"{s.label()}:{w:g}" for s, w in self.choices)
+        """The choice as a mix string (``surgical-blue:1``)."""
+        return ",".join(f"{n}:{w:g}" for n, w in zip(self.choice.names, self.choice.weights, strict=True))
 
 
 def make_masker(
@@ -92,17 +94,16 @@ def make_masker(
     """The masker of an evaluation: ``mix`` (``"surgical-blue:0.5,n95:0.5"``) if given, else the
     one ``occluder`` spec, else ``surgical-blue``. ``wear`` is the default wear (a spec's own
     wear token wins). Unknown assets raise AssetError now, before any image is processed."""
-    if mix:
-        choices = parse_mix(mix, wear=wear)
-    elif isinstance(occluder, OccluderSpec):
-        choices = [(occluder, 1.0)]
-    else:
-        choices = [(OccluderSpec.parse(occluder or "surgical-blue", wear=wear), 1.0)]
+    if isinstance(occluder, OccluderSpec):
+        wear, occluder = occluder.wear or wear, occluder.label()
+    choice = parse_mix(mix, wear=wear) if mix else OccluderChoice.from_cli(
+        [occluder or "surgical-blue"], None, wear
+    )
     lib = default_library()
-    for spec, _ in choices:
+    for spec in choice.specs():
         if spec.name != "random":
             lib.get(spec.name, spec.wear)
-    return Masker(tuple(choices), int(seed))
+    return Masker(choice, int(seed))
 
 
 def embedder_name(embed_fn: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -87,8 +86,6 @@ def test_every_reader_reads_the_dataset_folder(built: Path, tmp_path: Path, monk
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("MASKFORGE_TEST_RAY"),
-                    reason="starting Ray costs 15-45 s on this machine; set MASKFORGE_TEST_RAY=1")
 def test_ray_data_reads_the_dataset_folder(built: Path) -> None:
     import ray
 

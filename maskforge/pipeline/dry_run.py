@@ -86,6 +86,7 @@ def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:
         "dropped_identities": dict(Counter(plan.dropped_identities.values())),
         "skipped_files": plan.listing.skipped,
         "shards": len(plan.shards),
+        "shard_size": plan.shard_size,
         "images_per_shard": [min(sizes), max(sizes)] if sizes else [0, 0],
         "stage_keys": plan.stage_keys,
         "embedder": embed,
@@ -110,7 +111,7 @@ def format_plan(d: dict[str, Any]) -> str:
     if d["skipped_files"]:
         lines.append("skipped:      " + ", ".join(f"{k}={v}" for k, v in d["skipped_files"].items()))
     lo, hi = d["images_per_shard"]
-    lines.append(f"shards:       {d['shards']} ({lo}..{hi} images each)")
+    lines.append(f"shards:       {d['shards']} ({lo}..{hi} images each; shard_size {d['shard_size']})")
     lines.append("stage keys:   " + ", ".join(f"{k}={v}" for k, v in d["stage_keys"].items()))
     if d["embedder"]:
         lines.append("embedder:     " + ", ".join(f"{k}={v}" for k, v in d["embedder"].items()))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.schema import SCHEMA_VERSION
-from ..io.sharding import Shard, make_shards
+from ..io.sharding import Shard, make_shards, resolve_shard_size
 from ..io.sources import Listing, SourceSample
 from ..recipe import Recipe
 from .layout import Layout
@@ -99,6 +99,8 @@ class RunPlan:
     #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset: bool = True
+    #: ``source.shard_size`` resolved (``"auto"`` made a number); 0 when not planned from one.
+    shard_size: int = 0
 
     def __post_init__(self) -> None:
         if not self.shard_keys:  # input keys are taken once, when the run is planned
@@ -160,7 +162,8 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
 
         names = sorted({s.identity for s in samples})
         splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
-    shards = _split_pure_shards(samples, data["source"]["shard_size"], splits)
+    shard_size = resolve_shard_size(data["source"]["shard_size"], len(samples))
+    shards = _split_pure_shards(samples, shard_size, splits)
     return RunPlan(
         recipe=data,
         input_path=input_path,
@@ -171,6 +174,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         identity_splits=splits,
         dropped_identities=dropped,
         embed_identity=embed_identity,
+        shard_size=shard_size,
     )
 
 

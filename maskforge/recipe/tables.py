@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import Table
 
@@ -15,12 +15,26 @@ class SourceTable(Table):
 
     table_name = "source"
 
-    shard_size: int = Field(1000, gt=0, description="target images per shard (whole identities)")
+    shard_size: int | Literal["auto"] = Field(
+        "auto",
+        description=(
+            "target images per shard (whole identities), or `auto`: from the number of images "
+            "only, about 1024 shards of 16 to 1000 images (docs/pipeline.md)"
+        ),
+    )
     max_pixels: int = Field(40_000_000, gt=0, description="decompression-bomb guard (pixels)")
     min_side: int = Field(1, gt=0, description="reject images smaller than this (pixels)")
     limit_identities: int | None = Field(
         None, gt=0, description="only the first N identities by name (for trials)"
     )
+
+
+    @field_validator("shard_size", mode="before")
+    @classmethod
+    def _size_or_auto(cls, v: object) -> object:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v > 0):
+            return v
+        raise ValueError('must be a number of images > 0, or "auto"')
 
 
 class EncodeTable(Table):

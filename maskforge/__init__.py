@@ -58,6 +58,7 @@ def run(
     num_gpus: int | None = None,
     address: str | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    monitor: Callable[[Any], None] | None = None,
 ) -> RunResult:
     """Run a recipe: what ``maskforge run`` does (see :func:`maskforge.pipeline.run`).
 
@@ -70,6 +71,9 @@ def run(
         resume: reuse the shards already done (``False``: ``--restart``).
         num_cpus, num_gpus, address: Ray resources and cluster (default: the recipe's ``[ray]``).
         progress: called with each shard's stats as it finishes.
+        monitor: called a few times a second with a :class:`maskforge.pipeline.progress.Snapshot`:
+            input images each task has handled, of how many, and what each worker pool is doing
+            (the CLI's progress bar).
 
     Returns:
         the run's :class:`maskforge.pipeline.RunResult` (output folder, per-shard stats, counts).
@@ -81,6 +85,7 @@ def run(
     return _run(
         recipe, input=input, output=output, overrides=overrides, executor=executor, resume=resume,
         num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress,
+        monitor=monitor,
     )
 
 

@@ -70,13 +70,27 @@ def _sorted(out: Path):
 def test_cluster_address_gives_local_bytes(faces: Path, local_rows, cluster, tmp_path: Path) -> None:
     recipe, expected = local_rows
     c, _ = cluster
-    result = run(recipe, input=faces, output=tmp_path / "out", executor="ray", address=c.address)
+    snaps: list = []
+    result = run(recipe, input=faces, output=tmp_path / "out", executor="ray", address=c.address,
+                 monitor=snaps.append)
     got = _sorted(tmp_path / "out")
     assert got.num_rows == expected.num_rows > 0
     assert got.equals(expected)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["ray"] == {"nodes": 1, "shards_on_restarted_actors": 0}
+    timeline = manifest["ray"]
+    assert (timeline["nodes"], timeline["shards_on_restarted_actors"]) == (1, 0)
     assert result.skipped_shards == 0
+    # one actor (the worker node's one CPU) started once and loaded its models once for 3 shards
+    pids = {st["worker"]["pid"] for s in result.shard_stats for st in s["stages"].values()}
+    assert len(result.shard_stats) == 3 and len(pids) == 1 and timeline["actors"] == 1
+    (pool,) = timeline["pools"]
+    assert pool["actors"] == 1 and 0 < pool["utilisation"] <= 1
+    assert timeline["init_s"] >= 0 and timeline["warm_s"] > 0 and timeline["work_s"] > 0
+    # live progress through the board actor on the head node: phases, then per-task counts
+    assert snaps[0].phase.startswith("joining Ray") and snaps[1].phase.startswith("loading models")
+    last = snaps[-1]
+    assert last.done == dict.fromkeys(("detect", "embed", "finish"), 45) and last.shards_done == 3
+    assert {p.name for s in snaps for p in s.pools} == {"cpu"}
 
 
 def test_node_lost_mid_run_completes_with_same_bytes(

@@ -99,11 +99,18 @@ def user_errors(fn: F) -> F:
 
 class Progress:
     """The one progress display of every command: a tqdm bar on the terminal (unaffected by Ray's
-    output redirection), or nothing with ``quiet``. ``progress.shard(stats)`` advances it by a
-    shard's ``inputs``; use it as a context manager so the bar is closed on errors too."""
+    output redirection), or nothing with ``quiet``; use it as a context manager so the bar is
+    closed on errors too.
+
+    Pass ``progress.watch`` as a run's ``monitor``: the bar then follows the run per image (the
+    mean over the tasks of the input images each has handled), with tqdm's rate and ETA, and
+    its postfix says how far each task is and what each worker pool is doing, e.g.
+    ``detect 320 embed 288 finish 256 | cpu 2/2 busy, 9 queued``. ``progress.shard(stats)``
+    advances it by a shard's ``inputs`` (until the first snapshot arrives)."""
 
     def __init__(self, total: int, *, quiet: bool = False, desc: str = "maskforge", unit: str = "img") -> None:
         self.bar = None
+        self.watched = False
         if not quiet and total > 0:
             from tqdm import tqdm
 
@@ -116,7 +123,21 @@ class Progress:
             self.bar.update(n)
 
     def shard(self, stats: dict[str, Any]) -> None:
-        self.update(int(stats.get("inputs", 0)))
+        if not self.watched:
+            self.update(int(stats.get("inputs", 0)))
+
+    def watch(self, snap: Any) -> None:
+        """Show a :class:`maskforge.pipeline.progress.Snapshot`."""
+        self.watched = True
+        if self.bar is None:
+            return
+        self.bar.total = snap.total
+        self.bar.set_postfix_str(snap.describe(), refresh=False)
+        step = min(round(snap.images), self.bar.total) - self.bar.n
+        if step > 0:
+            self.bar.update(step)  # through update(): tqdm's rate and ETA follow
+        else:
+            self.bar.refresh()
 
     def close(self) -> None:
         if self.bar is not None:

@@ -163,7 +163,7 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     listing = plan.listing
     click.echo(f"{len(listing.samples)} images, {len(listing.labels)} identities")
     with Progress(len(listing.samples), quiet=quiet, desc="clean") as bar:
-        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard)
+        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
     scores = read_clean_scores(output, with_images=False)
     flagged = removed_rows(scores)
     write_removed(output / "removed.csv", flagged, {s.source_path for s in listing.samples})

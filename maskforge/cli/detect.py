@@ -39,7 +39,7 @@ def command(src_dir: str, output: str, detector: str, size: int, no_align: bool,
         targets, record = export_targets(Path(export_images), [s.source_path for s in plan.listing.samples])
         plan.writers["images"] = {"dir": export_images, "targets": targets}
     with Progress(len(plan.listing.samples), quiet=quiet, desc="detect") as bar:
-        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard)
+        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
     click.echo(summary(result))
     if export_images:
         written = [f for s in result.shard_stats for f in (s.get("images") or {}).get("written", [])]

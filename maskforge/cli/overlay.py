@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..vocab import WEARS
@@ -84,13 +86,11 @@ def command(
     from ._common import Progress
 
     bar: Progress | None = None
-    shown = 0
 
-    def progress(done: int, total: int) -> None:
-        nonlocal bar, shown
-        bar = bar or Progress(total, quiet=quiet, desc="overlay")
-        bar.update(done - shown)
-        shown = done
+    def monitor(snap: Any) -> None:
+        nonlocal bar
+        bar = bar or Progress(snap.total, quiet=quiet, desc="overlay")
+        bar.watch(snap)
 
     try:
         s = overlay_folder(
@@ -106,7 +106,7 @@ def command(
             masks_dir=masks_dir,
             assets_dir=assets_dir,
             quality=quality,
-            progress=progress,
+            monitor=monitor,
         )
     finally:
         if bar is not None:

@@ -45,9 +45,11 @@ def command(
 
         click.echo(format_plan(describe_plan(plan, resume)))
         return
-    total = len(plan.listing.samples)
+    total = sum(len(s.samples) for s in plan.shards)
+    identities = len({s.identity for sh in plan.shards for s in sh.samples})
+    listed = "" if total == len(plan.listing.samples) else f" (of {len(plan.listing.samples)} listed)"
     click.echo(
-        f"maskforge: {total} images of {len(plan.listing.labels)} identities in "
+        f"maskforge: {total} images{listed} of {identities} identities in "
         f"{len(plan.shards)} shards -> {plan.out}",
         err=True,
     )
@@ -63,7 +65,7 @@ def command(
     with Progress(total, quiet=quiet) as bar:
         result = run_plan(
             plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-            address=address, progress=progress,
+            address=address, progress=progress, monitor=bar.watch,
         )
     click.echo(summary(result))
 

@@ -299,6 +299,7 @@ def overlay_folder(
     quality: int = 95,
     progress: Callable[[int, int], None] | None = None,
     executor: str | None = None,
+    monitor: Callable[[Any], None] | None = None,
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
@@ -306,8 +307,9 @@ def overlay_folder(
     (``workers`` CPUs); default ``local`` for one worker, else ``ray``. The bytes written do not
     depend on either. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
     to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
-    refused. Raises AssetError for an unknown occluder/colour, OutputError when ``dst_dir`` is
-    unusable or holds files this command would overwrite and did not write."""
+    refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
+    per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
+    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write."""
     from ..io.paths import check_destination, check_output_folder
     from ..pipeline.executors import execute
 
@@ -339,7 +341,8 @@ def overlay_folder(
     executor = executor or ("local" if workers <= 1 else "ray")
     with tempfile.TemporaryDirectory(prefix="maskforge-overlay-") as work:
         stats = execute(plan, [s.index for s in plan.shards], executor=executor,
-                        num_cpus=int(workers), progress=on_shard, work_dir=Path(work))  # fmt: skip
+                        num_cpus=int(workers), progress=on_shard, monitor=monitor,
+                        work_dir=Path(work))  # fmt: skip
     rows = [r for s in sorted(stats, key=lambda s: s["shard"]) for r in s["overlay"]["log"]]
     return write_log(dst, rows)
 

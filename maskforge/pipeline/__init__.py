@@ -10,6 +10,7 @@ from ..io.paths import check_destination
 from ..io.sources import list_samples
 from ..recipe import Recipe, load_recipe
 from .plan import RunPlan, make_plan
+from .progress import Monitor
 from .runner import ProgressFn, RunResult, run_plan
 
 __all__ = ["RunPlan", "RunResult", "plan_run", "run", "load_recipe"]
@@ -58,10 +59,11 @@ def run(
     num_gpus: int | None = None,
     address: str | None = None,
     progress: ProgressFn | None = None,
+    monitor: Monitor | None = None,
 ) -> RunResult:
     """Run a recipe (the Python equivalent of ``maskforge run``; same names as the CLI flags)."""
     plan = plan_run(recipe, input=input, output=output, overrides=overrides)
     return run_plan(
         plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-        address=address, progress=progress,
+        address=address, progress=progress, monitor=monitor,
     )

@@ -20,6 +20,7 @@ from ..io.schema import SAMPLE_SCHEMA, to_table
 from .cache import StageCache
 from .decode_stage import decode_shard, reject_row
 from .plan import RunPlan
+from .progress import Tick, ticker
 
 #: Images per call of the detect stage at least (MTCNN batches them; a larger
 #: ``detect.batch_size`` makes the calls larger too).
@@ -62,7 +63,12 @@ class DetectTask:
     def key(self, index: int) -> str:
         return self.plan.shard_key(index)
 
-    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+    def warm(self) -> None:
+        """Load the detector (and landmark model) now."""
+        _ = self.stage.detector
+
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+        """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         key = self.key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
@@ -71,6 +77,7 @@ class DetectTask:
         t_decode = time.perf_counter() - t0
         rows: list[dict[str, Any]] = []
         batch = max(BATCH, int(self.plan.recipe["detect"].get("batch_size") or BATCH))
+        tick, unreadable = ticker(tick), len(shard.samples) - len(decoded)
         for start in range(0, len(decoded), batch):
             chunk = decoded[start : start + batch]
             for d, result in zip(chunk, self._detect(chunk), strict=True):
@@ -94,6 +101,7 @@ class DetectTask:
                         "transform": np.asarray(result.transform, np.float64).reshape(6),
                     }
                 )
+            tick(unreadable + start + len(chunk))
         stats = {
             "shard": index,
             "key": key,

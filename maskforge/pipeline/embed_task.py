@@ -27,6 +27,7 @@ from .cache import StageCache
 from .decode_stage import decode_samples
 from .detect_task import DetectTask
 from .plan import RunPlan
+from .progress import Tick, ticker
 
 #: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
 #: source image (dlib's 5-point predictor on a box from the detect stage's landmarks).
@@ -97,6 +98,10 @@ class EmbedTask:
             )
         return self._embedder
 
+    def warm(self) -> None:
+        """Load the embedder now."""
+        _ = self.embedder
+
     def cache_key(self, index: int) -> str:
         """The content key of shard ``index`` in the embed cache."""
         return self.plan.shard_key(index)
@@ -106,7 +111,8 @@ class EmbedTask:
         stats = self.cache.stats(index, self.cache_key(index))
         return stats.get("model") if stats else None
 
-    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+        """``tick(n)``: faces of the shard embedded so far (see :mod:`.progress`)."""
         key = self.cache_key(index)
         if resume and (stats := self.cache.stats(index, key)) is not None:
             return {**stats, "skipped": True}
@@ -122,7 +128,7 @@ class EmbedTask:
         if embedder is not None:
             images, points, from_crop = self._inputs(index, faces, embedder.wants_source)
             t_inputs = time.perf_counter() - t0
-            vectors = np.asarray(embedder.embed(images, points), np.float32)
+            vectors = self._embed(embedder, images, points, ticker(tick))
             info = {**info, **embedder.info}
         else:
             t_inputs = 0.0
@@ -140,6 +146,17 @@ class EmbedTask:
         }
         self.cache.write(index, table, [], stats)
         return stats
+
+    def _embed(self, embedder: Any, images: list, points: list, tick: Tick) -> np.ndarray:
+        """Vectors of ``images`` in calls of the embedder's own batch size (so the batches, hence
+        the bytes, are those of one call), reporting progress after each."""
+        step = max(1, int(self.config["batch_size"]))
+        parts = []
+        for start in range(0, len(images), step):
+            stop = start + step
+            parts.append(np.asarray(embedder.embed(images[start:stop], points[start:stop]), np.float32))
+            tick(min(stop, len(images)))
+        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
     def _inputs(
         self, index: int, faces: pa.Table, wants_source: bool

@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .plan import RunPlan
+from .progress import INTERVAL_S, Board, Monitor, PoolState, Reporter, Send, Snapshot
 from .quiet import redirect_output
 from .ray_executor import iter_ray
-from .tasks import plan_tasks
+from .tasks import plan_tasks, task_names
 
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -44,12 +46,27 @@ class ShardPipeline:
         tasks = plan_tasks(plan, stages, gpu=gpu, threads=threads)
         self.tasks = [(n, t) for n, t in tasks if stages is None or n in stages]
 
-    def __call__(self, index: int, upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    def warm(self) -> None:
+        """Load every task's models now (a worker's start-up, not its first shard's time)."""
+        for _, task in self.tasks:
+            if hasattr(task, "warm"):
+                task.warm()
+
+    def __call__(
+        self, index: int, upstream: dict[str, Any] | None = None, send: Send | None = None
+    ) -> dict[str, Any]:
+        """Run the tasks on shard ``index``; ``send(task, shard, n)`` receives each task's
+        progress (:class:`~maskforge.pipeline.progress.Reporter`), its last count being the
+        shard's input count."""
         stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
-        stats: dict[str, Any] = {"shard": index, "inputs": len(self.plan.shards[index].samples)}
+        inputs = len(self.plan.shards[index].samples)
+        stats: dict[str, Any] = {"shard": index, "inputs": inputs}
         writers: dict[str, Any] = {}
         for name, task in self.tasks:
-            s = task(index, resume=self.resume)
+            reporter = Reporter(send, name, index) if send is not None else None
+            s = task(index, resume=self.resume, tick=reporter)
+            if reporter is not None:
+                reporter.finish(inputs)
             stages[name] = {k: s.get(k) for k in ("seconds", "skipped", "model") if k in s}
             if name == "finish":
                 stats = dict(s)
@@ -60,11 +77,35 @@ class ShardPipeline:
         return stats
 
 
-def iter_local(plan: RunPlan, todo: list[int], resume: bool = True) -> Iterator[dict[str, Any]]:
-    """Process shards one after another in this process."""
+def iter_local(
+    plan: RunPlan, todo: list[int], resume: bool = True, monitor: Monitor | None = None
+) -> Iterator[dict[str, Any]]:
+    """Process shards one after another in this process; ``monitor`` gets live per-image
+    :class:`~.progress.Snapshot` (at most every ``INTERVAL_S``, and after each shard)."""
     pipe = ShardPipeline(plan, resume)
-    for index in todo:
-        yield pipe(index)
+    if monitor is None:
+        for index in todo:
+            yield pipe(index)
+        return
+    board, t0, last = Board(), time.perf_counter(), 0.0
+    total, tasks = sum(len(plan.shards[i].samples) for i in todo), tuple(task_names(plan))
+
+    def show(done_shards: int, busy: int) -> None:
+        pool = PoolState("local", 1, busy, len(todo) - done_shards - busy)
+        monitor(Snapshot(total, tasks, board.snapshot(), (pool,), done_shards, len(todo),
+                         time.perf_counter() - t0))  # fmt: skip
+
+    def send(task: str, shard: int, n: int) -> None:
+        nonlocal last
+        board.set(task, shard, n)
+        if time.perf_counter() - last >= INTERVAL_S:
+            last = time.perf_counter()
+            show(todo.index(shard), 1)
+
+    for k, index in enumerate(todo):
+        stats = pipe(index, send=send)
+        show(k + 1, 0)
+        yield stats
 
 
 class _Terminated(SystemExit):
@@ -103,26 +144,30 @@ def execute(
     num_gpus: int | None = None,
     address: str | None = None,
     progress: ProgressFn | None = None,
+    monitor: Monitor | None = None,
     work_dir: Path | None = None,
+    info: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every task of ``plan`` on the shards ``todo`` with ``executor`` (``ray`` or
     ``local``); returns their stats in completion order, each also passed to ``progress``.
 
-    Ray's own output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
+    ``monitor`` receives live per-image progress (:class:`~.progress.Snapshot`); ``info`` (a
+    dict) receives the Ray executor's timeline (see :func:`~.ray_executor.iter_ray`). Ray's own
+    output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
     if executor not in ("ray", "local"):
         raise ValueError(f"unknown executor {executor!r}; use 'ray' or 'local'")
     stats: list[dict[str, Any]] = []
     if not todo:
         return stats
     if executor == "local":
-        for s in iter_local(plan, todo, resume):
+        for s in iter_local(plan, todo, resume, monitor):
             stats.append(s)
             if progress:
                 progress(s)
         return stats
     with _stop_ray_on_signals(), redirect_output((work_dir or plan.out) / "logs" / "ray.log"):
         it = iter_ray(plan, todo, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-                      address=address, work_dir=work_dir)  # fmt: skip
+                      address=address, work_dir=work_dir, monitor=monitor, info=info)  # fmt: skip
         with contextlib.closing(it):  # an interruption still runs its shutdown, here and now
             for s in it:
                 stats.append(s)

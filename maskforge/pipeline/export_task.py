@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from ..io.writer import is_done, write_bytes_atomic
 from .plan import RunPlan
+from .progress import Tick
 
 
 class ExportImagesTask:
@@ -25,7 +26,9 @@ class ExportImagesTask:
         self.dir = Path(opts["dir"])
         self.targets: dict[str, str] = opts["targets"]
 
-    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+        """``tick``: see :mod:`.progress`; the shard's images are fast to write, so the
+        pipeline reports this task's progress per shard."""
         layout = self.plan.layout
         shard = layout.shard_file(layout.dataset, index)
         written: list[str] = []

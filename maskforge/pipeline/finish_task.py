@@ -22,6 +22,7 @@ from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
 from .plan import RunPlan
+from .progress import Tick, ticker
 from .variant_stage import VariantMaker, write_order
 
 CLEAN_SCORE_SCHEMA = pa.schema(
@@ -61,6 +62,11 @@ class FinishTask:
     def key(self, index: int) -> str:
         return self.plan.dataset_key(index)
 
+    def warm(self) -> None:
+        """Build the augmentation pipeline and load the occluder assets now."""
+        if self.variants.variants is not None:
+            _ = self.variants.pipeline, self.variants.library
+
     def is_done(self, index: int) -> bool:
         layout = self.plan.layout
         parquet = layout.shard_file(layout.dataset, index)
@@ -91,7 +97,8 @@ class FinishTask:
         return rows, self.detect.cache.read_rejects(index), {}
 
     # ------------------------------------------------------------------ main
-    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+        """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         plan, layout = self.plan, self.plan.layout
         dataset_file = layout.shard_file(layout.dataset, index)
         if resume and self.is_done(index):
@@ -133,10 +140,12 @@ class FinishTask:
 
         t0 = time.perf_counter()
         out_rows: list[dict[str, Any]] = []
-        for r in rows:
+        tick = ticker(tick)
+        for i, r in enumerate(rows, 1):
             made, variant_rejects = self.variants.make(r)
             out_rows.extend(made)
             rejects.extend(variant_rejects)
+            tick(len(shard.samples) * i // len(rows))
         seconds["variants"] = time.perf_counter() - t0
 
         stats = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from .decode_stage import decode_shard
 from .plan import RunPlan
+from .progress import Tick, ticker
 
 
 class OverlayTask:
@@ -43,16 +44,23 @@ class OverlayTask:
             )
         return self._overlayer
 
-    def __call__(self, index: int, resume: bool = True) -> dict[str, Any]:
+    def warm(self) -> None:
+        """Load the detector and the occluder assets now."""
+        _ = self.overlayer
+
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+        """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         from ..occlude.overlay import error_row
 
         t0 = time.perf_counter()
         shard, decoded, rejects = decode_shard(self.plan, index)
         t_decode = time.perf_counter() - t0
         rows = {r["source_path"]: error_row(r["source_path"], r["reason"]) for r in rejects}
-        for d in decoded:
+        tick = ticker(tick)
+        for i, d in enumerate(decoded, 1):
             rel = d.sample.source_path
             rows[rel] = self.overlayer(rel, d.pixels, d.info.get("format"))
+            tick(len(rejects) + i)
         return {
             "shard": index,
             "inputs": len(shard.samples),

@@ -10,7 +10,8 @@ on them are retried by Ray. A shard's tasks are idempotent (a half-written shard
 done, see :mod:`maskforge.io.writer`), so a retried shard gives the same bytes. The stats of a
 shard computed on a restarted actor carry ``ray.restarted = True``; the manifest counts them.
 
-Nothing is grouped or shuffled through Ray: shard indexes go out, small stats dicts come back.
+Nothing is grouped or shuffled through Ray: shard indexes go out, small stats dicts come back
+(and, for the progress display, small counts go to a board actor on the driver's node).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections import deque
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .plan import RunPlan
+from .progress import Monitor, Snapshot
 
 #: How often Ray may restart one actor, and retry one call on it, across node losses.
 MAX_RESTARTS = 8
@@ -51,7 +53,8 @@ class ShardActor:
 
     A CPU actor sets ``CUDA_VISIBLE_DEVICES=""`` for its process before any model loads: Ray
     leaves it unset in actors with ``num_gpus=0``, so ``auto`` devices would otherwise open a
-    CUDA context in every CPU actor."""
+    CUDA context in every CPU actor. ``board``: the run's progress board (an actor), told of
+    each task's progress without waiting."""
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class ShardActor:
         stages: tuple[str, ...] | None,
         kind: str = "cpu",
         threads: int | None = 1,
+        board: Any = None,
     ) -> None:
         from .executors import ShardPipeline
 
@@ -68,12 +72,21 @@ class ShardActor:
         with open(plan_file, "rb") as fh:
             plan = pickle.load(fh)
         self.kind = kind
+        self.board = board
         self.pipe = ShardPipeline(plan, resume, stages, gpu=kind == "gpu", threads=threads)
+
+    def warm(self) -> int:
+        """Load the models of this actor's tasks; returns the actor's process id."""
+        self.pipe.warm()
+        return os.getpid()
+
+    def _send(self, task: str, shard: int, n: int) -> None:
+        self.board.set.remote(task, shard, n)
 
     def run(self, index: int, upstream: dict[str, Any] | None) -> dict[str, Any]:
         import ray
 
-        stats = self.pipe(index, upstream)
+        stats = self.pipe(index, upstream, send=self._send if self.board is not None else None)
         worker = {"pool": self.kind, "pid": os.getpid(),
                   "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
         for name, _ in self.pipe.tasks:
@@ -137,23 +150,6 @@ def default_layout(
     return [PoolSpec(None, size)]
 
 
-class _Pool:
-    def __init__(self, spec: PoolSpec, plan_file: str, resume: bool) -> None:
-        import ray
-
-        cls = ray.remote(ShardActor).options(
-            num_cpus=spec.num_cpus,
-            num_gpus=spec.num_gpus,
-            max_restarts=MAX_RESTARTS,
-            max_task_retries=MAX_TASK_RETRIES,
-        )
-        self.idle = deque(
-            cls.remote(plan_file, resume, spec.stages, spec.kind, spec.threads)
-            for _ in range(spec.size)
-        )
-        self.queue: deque[tuple[int, dict[str, Any] | None]] = deque()
-
-
 def iter_ray(
     plan: RunPlan,
     todo: list[int],
@@ -164,22 +160,41 @@ def iter_ray(
     address: str | None = None,
     layout: list[PoolSpec] | None = None,
     work_dir: Path | None = None,
+    monitor: Monitor | None = None,
+    info: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
 
-    Yields each shard's stats as its last pool finishes it. Shards are handed out largest first,
-    so the last ones to finish are small and no actor idles long at the end of a run. The pickled
-    plan the actors load goes to ``work_dir/cache/plan.pkl`` (default: the run's folder). An
-    instance started here is shut down at the end, every Ray process it started included
+    Yields each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`:
+    largest shards first, an idle actor gets the next shard at once). Every actor is created
+    and loads its models once, before the first shard is handed out. The pickled plan the
+    actors load goes to ``work_dir/cache/plan.pkl`` (default: the run's folder). ``monitor``
+    gets live per-image :class:`~.progress.Snapshot`. ``info`` (a dict) receives the run's
+    timeline: ``init_s`` (starting or joining Ray), ``warm_s`` (actors created, models
+    loaded), ``actors``, then the driver's (``work_s``, ``tail_s``, per-pool utilisation).
+    An instance started here is shut down at the end, every Ray process it started included
     (:mod:`.ray_procs`), also when the caller closes the generator early (an interruption).
     """
     import ray
 
+    from .ray_driver import Driver, Pool, make_board, warm
+    from .tasks import task_names
+
+    info = info if info is not None else {}
+    inputs = {i: len(plan.shards[i].samples) for i in todo}
+    tasks = tuple(task_names(plan))
+
+    def phase(text: str) -> None:
+        if monitor is not None:
+            monitor(Snapshot(sum(inputs.values()), tasks, {}, shards=len(todo), phase=text))
     # an instance started here is stopped here, whatever happens; one only joined is left running
     ours = not ray.is_initialized()
     local = ours and not address
     try:
+        t0 = time.perf_counter()
+        phase("joining Ray at " + address if address else "starting Ray")
         init_ray(num_cpus, num_gpus, address)
+        info["init_s"] = round(time.perf_counter() - t0, 3)
         plan_file = (work_dir or plan.out) / "cache" / "plan.pkl"
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         with open(plan_file, "wb") as fh:
@@ -188,11 +203,16 @@ def iter_ray(
         cpus = max(1, int(res.get("CPU", 1)))
         gpus = int(res.get("GPU", 0))
         specs = layout or default_layout(plan, cpus, gpus, len(todo))
-        pools = [_Pool(s, str(plan_file), resume) for s in specs]
-        sizes = {s.index: len(s.samples) for s in plan.shards}
-        pools[0].queue.extend((i, None) for i in sorted(todo, key=lambda i: (-sizes[i], i)))
+        board = make_board() if monitor is not None else None
+        t1 = time.perf_counter()
+        pools = [Pool(s, str(plan_file), resume, board) for s in specs]
+        phase(f"loading models on {sum(s.size for s in specs)} Ray actors")
         try:
-            yield from _drive(pools, len(todo))
+            pids = warm(pools)
+            info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
+            driver = Driver(pools, todo, inputs, tasks, monitor, board)
+            yield from driver
+            info.update(driver.timeline())
         except Exception as exc:  # a worker's MaskforgeError (DeviceError...) is the run's error
             cause = maskforge_cause(exc)
             if cause is None:
@@ -206,30 +226,6 @@ def iter_ray(
             if ray.is_initialized():
                 ray.shutdown()
             reap(procs)
-
-
-def _drive(pools: list[_Pool], total: int) -> Iterator[dict[str, Any]]:
-    """Move shards through the pools until ``total`` shards have left the last one."""
-    import ray
-
-    running: dict[Any, tuple[int, Any]] = {}  # ref -> (pool position, actor)
-    finished = 0
-    while finished < total:
-        for p, pool in enumerate(pools):
-            while pool.queue and pool.idle:
-                index, upstream = pool.queue.popleft()
-                actor = pool.idle.popleft()
-                running[actor.run.remote(index, upstream)] = (p, actor)
-        ready, _ = ray.wait(list(running), num_returns=1)
-        for ref in ready:
-            p, actor = running.pop(ref)
-            pools[p].idle.append(actor)
-            stats = ray.get(ref)
-            if p + 1 < len(pools):
-                pools[p + 1].queue.append((int(stats["shard"]), stats))
-            else:
-                finished += 1
-                yield stats
 
 
 def maskforge_cause(exc: BaseException) -> Exception | None:

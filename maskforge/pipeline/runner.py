@@ -23,6 +23,7 @@ from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
 from .finish_task import FinishTask
 from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan
+from .progress import Monitor
 from .ray_executor import restart_summary
 from .resolved import write_resolved_recipe
 
@@ -40,6 +41,8 @@ class RunResult:
     shard_stats: list[dict[str, Any]]
     seconds: float
     counts: dict[str, Any] = field(default_factory=dict)
+    #: The Ray executor's timeline (start-up, work, tail, per-pool utilisation); empty otherwise.
+    executor: dict[str, Any] = field(default_factory=dict)
 
     @property
     def skipped_shards(self) -> int:
@@ -55,11 +58,14 @@ def run_plan(
     num_gpus: int | None = None,
     address: str | None = None,
     progress: ProgressFn | None = None,
+    monitor: Monitor | None = None,
 ) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
     ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table. A plan
     with writer tasks runs them on every shard (a done shard's dataset tasks are then reused).
+    ``progress`` gets each shard's stats; ``monitor`` live per-image progress
+    (:class:`~.progress.Snapshot`, shards already done counted as done).
     """
     ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
     num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
@@ -77,11 +83,15 @@ def run_plan(
         stats.append(s)
         if progress:
             progress(s)
+    reused = sum(len(plan.shards[i].samples) for i in done)
+    watch = (lambda snap: monitor(snap.plus(reused, len(done)))) if monitor else None
+    info: dict[str, Any] = {}
     stats += execute(plan, todo, executor=executor, resume=resume, num_cpus=num_cpus,
-                     num_gpus=num_gpus, address=address, progress=progress)  # fmt: skip
+                     num_gpus=num_gpus, address=address, progress=progress, monitor=watch,
+                     info=info)  # fmt: skip
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
-    result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds)
+    result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
     finish_run(plan, result)
     return result
 
@@ -187,7 +197,9 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
-    extra = {"ray": restart_summary(result.shard_stats)} if any("ray" in s for s in result.shard_stats) else None
+    extra = None
+    if any("ray" in s for s in result.shard_stats) or result.executor:
+        extra = {"ray": {**restart_summary(result.shard_stats), **result.executor}}
     manifest = build_manifest(
         recipe=plan.recipe,
         input_path=plan.input_path,
@@ -198,6 +210,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         models=_models(result.shard_stats),
         shards={
             "total": len(plan.shards),
+            "size": plan.shard_size,
             "processed": len(result.shard_stats) - result.skipped_shards,
             "reused": result.skipped_shards,
             "keys": plan.stage_keys,

@@ -16,8 +16,10 @@ $(CURDIR)/.uv/bin/uv:
 	$(PYTHON) -m venv .uv
 	.uv/bin/python -m pip install --quiet uv
 
+# --compile-bytecode: modules load from .pyc in every process (each Ray actor imports torch, dlib,
+# pyarrow...), also where PYTHONDONTWRITEBYTECODE keeps Python from caching them itself.
 $(BIN)/maskforge: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra dev
+	$(UV) sync --frozen --extra dev --compile-bytecode
 	@touch $@
 
 demo: $(BIN)/maskforge

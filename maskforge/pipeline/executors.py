@@ -48,6 +48,9 @@ class ShardPipeline:
 
     def warm(self) -> None:
         """Load every task's models now (a worker's start-up, not its first shard's time)."""
+        import pyarrow as pa
+
+        pa.array([0])  # pyarrow imports pandas on its first conversion: ~1 s, once per process
         for _, task in self.tasks:
             if hasattr(task, "warm"):
                 task.warm()

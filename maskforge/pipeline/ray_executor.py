@@ -69,6 +69,8 @@ class ShardActor:
 
         if kind == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if threads:
+            limit_threads(threads)
         with open(plan_file, "rb") as fh:
             plan = pickle.load(fh)
         self.kind = kind
@@ -98,6 +100,17 @@ class ShardActor:
             "restarted": bool(prev.get("restarted")) or ctx.was_current_actor_reconstructed,
         }
         return stats
+
+
+def limit_threads(n: int) -> None:
+    """Keep this worker process to ``n`` threads of compute (its Ray CPU share): OpenCV and
+    torch would otherwise each start a thread per core of the machine in every actor, and the
+    actors of a node would fight over its cores. Called in actor processes only."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(n)
+    torch.set_num_threads(n)
 
 
 def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:

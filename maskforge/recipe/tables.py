@@ -19,7 +19,7 @@ class SourceTable(Table):
         "auto",
         description=(
             "target images per shard (whole identities), or `auto`: from the number of images "
-            "only, about 1024 shards of 16 to 1000 images (docs/pipeline.md)"
+            "only, about 1024 shards of 32 to 1000 images (docs/pipeline.md)"
         ),
     )
     max_pixels: int = Field(40_000_000, gt=0, description="decompression-bomb guard (pixels)")

@@ -134,3 +134,21 @@ def test_cli_bar_shows_rate_eta_and_pools(monkeypatch: pytest.MonkeyPatch) -> No
     assert "loading models on 2 Ray actors" in text
     assert "14/60" in text and "detect 30 embed 12 finish 0 | cpu 2/2 busy, 4 queued" in text
     assert "60/60" in text and "img/s" in text and "100%" in text
+
+
+def test_cli_bar_counts_opens_late_and_stays_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    import maskforge.pipeline.quiet as quiet
+    from maskforge.cli._common import Progress
+
+    buf = io.StringIO()
+    monkeypatch.setattr(quiet, "_TERMINAL", buf)
+    with Progress(0, desc="verify") as bar:  # the total is known at the first count
+        assert bar.bar is None
+        bar.count(3, 12)
+        bar.count(12, 12)
+    assert "verify" in buf.getvalue() and "12/12" in buf.getvalue()
+    buf.truncate(0)
+    with Progress(0, quiet=True) as bar:
+        bar.count(5, 10)
+        bar.watch(Snapshot(10, ("detect",), {"detect": 5}))
+    assert buf.getvalue() == ""

@@ -111,24 +111,37 @@ class Progress:
     def __init__(self, total: int, *, quiet: bool = False, desc: str = "maskforge", unit: str = "img") -> None:
         self.bar = None
         self.watched = False
-        if not quiet and total > 0:
+        self.quiet, self.desc, self.unit = quiet, desc, unit
+        self._open(total)
+
+    def _open(self, total: int) -> None:
+        if self.bar is None and not self.quiet and total > 0:
             from tqdm import tqdm
 
             from ..pipeline.quiet import terminal
 
-            self.bar = tqdm(total=total, unit=unit, desc=desc, file=terminal(), dynamic_ncols=True)
+            self.bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=terminal(), dynamic_ncols=True)
 
     def update(self, n: int) -> None:
         if self.bar is not None:
             self.bar.update(n)
+
+    def count(self, done: int, total: int) -> None:
+        """``done`` of ``total`` (a ``progress(done, total)`` callback); opens the bar when the
+        first count comes (``Progress(0, ...)``: the total is not known yet)."""
+        self._open(total)
+        if self.bar is not None:
+            self.bar.total = total
+            self.update(done - self.bar.n)
 
     def shard(self, stats: dict[str, Any]) -> None:
         if not self.watched:
             self.update(int(stats.get("inputs", 0)))
 
     def watch(self, snap: Any) -> None:
-        """Show a :class:`maskforge.pipeline.progress.Snapshot`."""
+        """Show a :class:`maskforge.pipeline.progress.Snapshot` (opening the bar if need be)."""
         self.watched = True
+        self._open(snap.total)
         if self.bar is None:
             return
         self.bar.total = snap.total

@@ -16,7 +16,7 @@ import click
 
 from ..errors import OutputError
 from ..vocab import WEARS
-from ._common import user_errors
+from ._common import Progress, user_errors
 
 
 def _model_options(fn: Callable) -> Callable:
@@ -76,16 +76,6 @@ def _check_occluder(occluder: str | None, mix: str | None, wear: str) -> None:
     make_masker(occluder, mix, wear)
 
 
-def _progress(quiet: bool) -> Callable[[int, int], None] | None:
-    if quiet:
-        return None
-
-    def show(done: int, total: int) -> None:
-        click.echo(f"\rimages {done}/{total}", nl=done == total, err=True)
-
-    return show
-
-
 def _tar_text(entry: dict) -> str:
     return "unresolvable" if entry["tar"] is None else f"{entry['tar']:.4f}"
 
@@ -135,10 +125,11 @@ def pairs_command(
     check_pairs(pair_list)
     fn = _embed_fn(embedder, model)
     out_mod.start(out, "pairs")
-    res = verify(
-        pair_list, images, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
-        size=int(size), progress=_progress(quiet),
-    )  # fmt: skip
+    with Progress(0, quiet=quiet, desc="verify") as bar:
+        res = verify(
+            pair_list, images, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
+            size=int(size), progress=bar.count,
+        )  # fmt: skip
     files = write_verify_outputs(res, out)
     if not quiet:
         m = res.metrics
@@ -239,10 +230,11 @@ def identify_command(
     out = out_mod.check_output_dir(output_dir, [images])
     fn = _embed_fn(embedder, model)
     out_mod.start(out, "identify")
-    res = identify(
-        images, fn, gallery_per_identity=gallery_per_identity, mask=mask, occluder=occluder,
-        mix=mix, wear=wear, seed=seed, size=int(size), far=far, progress=_progress(quiet),
-    )  # fmt: skip
+    with Progress(0, quiet=quiet, desc="identify") as bar:
+        res = identify(
+            images, fn, gallery_per_identity=gallery_per_identity, mask=mask, occluder=occluder,
+            mix=mix, wear=wear, seed=seed, size=int(size), far=far, progress=bar.count,
+        )  # fmt: skip
     out_mod.write_csv(
         out / "failures.csv", ("path", "reason", "detail"),
         ((f.path, f.reason, f.detail) for f in res.failures),

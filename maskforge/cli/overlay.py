@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ..vocab import WEARS
@@ -85,14 +83,7 @@ def command(
     from ..occlude.overlay import overlay_folder
     from ._common import Progress
 
-    bar: Progress | None = None
-
-    def monitor(snap: Any) -> None:
-        nonlocal bar
-        bar = bar or Progress(snap.total, quiet=quiet, desc="overlay")
-        bar.watch(snap)
-
-    try:
+    with Progress(0, quiet=quiet, desc="overlay") as bar:
         s = overlay_folder(
             src_dir,
             dst_dir,
@@ -106,11 +97,8 @@ def command(
             masks_dir=masks_dir,
             assets_dir=assets_dir,
             quality=quality,
-            monitor=monitor,
+            monitor=bar.watch,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))
         click.echo(

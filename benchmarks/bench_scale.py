@@ -9,7 +9,8 @@ long-tailed distribution rescaled to the real totals, then measures, each step i
 subprocess so that its peak RSS is its own:
 
 - ``list``: listing (``maskforge.io.sources.list_samples``) + planning (``make_plan`` on the
-  demo recipe): seconds and peak RSS. Targets for CASIA: under 60 s and 2 GB.
+  demo recipe, ``shard_size = "auto"``: shard keys stat every file): seconds and peak RSS.
+  Targets for CASIA: under 60 s and 2 GB.
 - ``manifest``: the size of ``manifest.json`` for that many identities.
 - ``report``: the cleaning audit report for that many identities from a synthetic clean_scores
   table: build time, size of index.html (target under 5 MB), page count, and the time headless
@@ -110,17 +111,19 @@ def step_list(tree: Path) -> dict:
 
 def step_manifest(tree: Path) -> dict:
     from maskforge.io.manifest import build_manifest
+    from maskforge.io.sharding import auto_shard_size, make_shards
     from maskforge.io.sources import list_samples
 
     listing = list_samples(tree)
+    shards = len(make_shards(listing.samples, auto_shard_size(len(listing.samples))))
     counts = {"per_identity_before": sorted(np.bincount([s.label for s in listing.samples]).tolist())}
     manifest = build_manifest(
         recipe={"seed": 0}, input_path=str(tree), output_path="out", labels=listing.labels,
         counts=counts, timings={}, models={}, shards={},
-        dataset_files=[f"dataset/shard-{i:05d}.parquet" for i in range(len(listing.samples) // 1000 + 1)],
+        dataset_files=[f"dataset/shard-{i:05d}.parquet" for i in range(shards)],
     )
     text = json.dumps(manifest, indent=2, default=str)
-    return {"manifest_mb": round(len(text.encode()) / 2**20, 2)}
+    return {"manifest_mb": round(len(text.encode()) / 2**20, 2), "dataset_files": shards}
 
 
 def synthetic_scores(sizes: np.ndarray, seed: int = 0):

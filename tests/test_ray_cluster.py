@@ -83,6 +83,9 @@ def test_cluster_address_gives_local_bytes(faces: Path, local_rows, cluster, tmp
     # one actor (the worker node's one CPU) started once and loaded its models once for 3 shards
     pids = {st["worker"]["pid"] for s in result.shard_stats for st in s["stages"].values()}
     assert len(result.shard_stats) == 3 and len(pids) == 1 and timeline["actors"] == 1
+    # the actor keeps OpenCV and torch to its one Ray CPU (both would use every core otherwise)
+    threads = {tuple(st["worker"]["threads"].values()) for s in result.shard_stats for st in s["stages"].values()}
+    assert threads == {(1, 1)}
     (pool,) = timeline["pools"]
     assert pool["actors"] == 1 and 0 < pool["utilisation"] <= 1
     assert timeline["init_s"] >= 0 and timeline["warm_s"] > 0 and timeline["work_s"] > 0

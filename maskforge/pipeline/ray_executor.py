@@ -86,11 +86,14 @@ class ShardActor:
         self.board.set.remote(task, shard, n)
 
     def run(self, index: int, upstream: dict[str, Any] | None) -> dict[str, Any]:
+        import cv2
         import ray
+        import torch
 
         stats = self.pipe(index, upstream, send=self._send if self.board is not None else None)
         worker = {"pool": self.kind, "pid": os.getpid(),
-                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES")}
+                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                  "threads": {"opencv": cv2.getNumThreads(), "torch": torch.get_num_threads()}}
         for name, _ in self.pipe.tasks:
             stats["stages"][name]["worker"] = worker
         ctx = ray.get_runtime_context()

@@ -90,12 +90,12 @@ def iter_local(
         for index in todo:
             yield pipe(index)
         return
-    board, t0, last = Board(), time.perf_counter(), 0.0
+    board, t0, last, finished = Board(), time.perf_counter(), 0.0, 0
     total, tasks = sum(len(plan.shards[i].samples) for i in todo), tuple(task_names(plan))
 
-    def show(done_shards: int, busy: int) -> None:
-        pool = PoolState("local", 1, busy, len(todo) - done_shards - busy)
-        monitor(Snapshot(total, tasks, board.snapshot(), (pool,), done_shards, len(todo),
+    def show(busy: int) -> None:
+        pool = PoolState("local", 1, busy, len(todo) - finished - busy)
+        monitor(Snapshot(total, tasks, board.snapshot(), (pool,), finished, len(todo),
                          time.perf_counter() - t0))  # fmt: skip
 
     def send(task: str, shard: int, n: int) -> None:
@@ -103,11 +103,12 @@ def iter_local(
         board.set(task, shard, n)
         if time.perf_counter() - last >= INTERVAL_S:
             last = time.perf_counter()
-            show(todo.index(shard), 1)
+            show(1)
 
-    for k, index in enumerate(todo):
+    for index in todo:
         stats = pipe(index, send=send)
-        show(k + 1, 0)
+        finished += 1
+        show(0)
         yield stats
 
 

@@ -141,6 +141,38 @@ def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     assert key("[detect]\nsize = 160\n") != default
 
 
+def test_occluder_assets_are_part_of_the_dataset_key(tmp_path: Path, monkeypatch) -> None:
+    from maskforge.occlude.assets import bundled_dir
+
+    src, mine = tmp_path / "in", tmp_path / "my-assets"
+    write_identities(src, {"Aa": 1})
+    mine.mkdir()
+    for f in bundled_dir().glob("n95.*"):  # a copy of one bundled asset as a user asset
+        shutil.copy(f, mine / f.name.replace("n95", "mymask"))
+    (mine / "mymask.json").write_text((mine / "mymask.json").read_text().replace('"n95', '"mymask'))
+    extra = f'[[variants]]\nname = "original"\naugment = false\n[occlude]\nasset_dirs = ["{mine}"]\n'
+
+    def keys(text: str = extra) -> dict[str, str]:
+        return plan_run(recipe(tmp_path, 10, text), input=src, output=tmp_path / "o").stage_keys
+
+    before = keys()
+    assert keys() == before  # the same bytes, the same key
+    png = next(mine.glob("mymask*.png"))
+    pixels = np.asarray(Image.open(png)).copy()
+    pixels[0, 0] = 255 - pixels[0, 0]
+    Image.fromarray(pixels).save(png)  # an edited asset: its shards must be redone
+    edited = keys()
+    assert edited["dataset"] != before["dataset"] and edited["detect"] == before["detect"]
+    (mine / "extra.txt").write_text("x")
+    assert keys()["dataset"] != edited["dataset"]  # an added file too
+    added, plain = keys(), keys("")
+    env = tmp_path / "env-assets"
+    shutil.copytree(mine, env)
+    monkeypatch.setenv("MASKFORGE_ASSETS", str(env))  # the environment adds a folder
+    assert keys()["dataset"] != added["dataset"]
+    assert keys("") == plain  # without variants no asset is read, and none is keyed
+
+
 def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """A run, then the embedder's identity at planning changes (its weights changed): detection
     is reused, embeddings and cleaning are redone, never judged under another threshold. (The

@@ -152,8 +152,9 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     embed_identity, embed_parts = _plan_embedder(data)
     keys["embed"] = config_key("embed", keys["detect"], embed_parts)
     # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
-    # which samples cleaning keeps) are part of the dataset key too
-    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"])
+    # which samples cleaning keeps) are part of the dataset key too, and so are the occluder
+    # assets' bytes when variants may draw them
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"], _assets_part(data))
     samples, dropped = choose_identities(listing, data)
     splits: dict[str, str] = {}
     split = data.get("split")
@@ -191,6 +192,15 @@ def _split_pure_shards(
         for sh in make_shards(part, shard_size) if part else []:
             shards.append(Shard(len(shards), sh.samples))
     return shards
+
+
+def _assets_part(data: dict[str, Any]) -> str | None:
+    """The digest of the occluder assets a recipe's variants would read; None without variants."""
+    if data.get("variants") is None:
+        return None
+    from ..occlude.assets import asset_fingerprint
+
+    return asset_fingerprint((data.get("occlude") or {}).get("asset_dirs"))
 
 
 def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

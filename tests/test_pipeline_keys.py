@@ -139,6 +139,13 @@ def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     default = key("[detect]\n")
     assert key("[detect]\nsize = 112\n") == default  # the default, spelled out
     assert key("[detect]\nsize = 160\n") != default
+    import maskforge.pipeline.plan as plan_mod
+
+    plan_mod.DETECT_CODE_VERSION += 1  # a maskforge whose detection code writes other crops
+    try:
+        assert key("[detect]\n") != default
+    finally:
+        plan_mod.DETECT_CODE_VERSION -= 1
 
 
 def test_occluder_assets_are_part_of_the_dataset_key(tmp_path: Path, monkeypatch) -> None:

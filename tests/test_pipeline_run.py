@@ -174,3 +174,27 @@ def test_full_pipeline_with_cleaning_and_masks(faces: Path, tmp_path: Path) -> N
     assert m2["timings_s"]["reused"]["detect"] == m2["timings_s"]["reused"]["embed"] == m2["shards"]["total"]
     assert not any(k.startswith(("detect", "embed")) for k in m2["timings_s"]["stages_cpu_s"])
     assert m2["counts"]["flagged"] >= m["counts"]["flagged"]
+
+
+def test_clean_audit_accounts_for_rejected_inputs(faces: Path, tmp_path: Path) -> None:
+    """An input with no usable face is a clean_scores row (status rejected, reason stage:reason)
+    and the audit report counts it, so the audit accounts for every input."""
+    import numpy as np
+    from PIL import Image
+
+    src = tmp_path / "in"
+    name = sorted(p.name for p in faces.iterdir() if len(list(p.glob("*.jpg"))) >= 4)[0]
+    shutil.copytree(faces / name, src / name)
+    noise = np.random.default_rng(0).integers(0, 255, (120, 120, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(src / name / "zz_noise.jpg")
+    recipe = tmp_path / "r.toml"
+    recipe.write_text("seed = 0\n[detect]\n[clean]\n")
+    out = tmp_path / "out"
+    run(recipe, input=src, output=out, executor="local")
+    scores = pq.read_table(out / "clean_scores.parquet").to_pylist()
+    rejected = [r for r in scores if r["status"] == "rejected"]
+    assert [(r["source_path"], r["reason"], r["clean_score"]) for r in rejected] == [
+        (f"{name}/zz_noise.jpg", "detect:no_face", None)]
+    assert len(scores) == len(list((src / name).glob("*.jpg")))  # every input, once
+    index = (out / "report" / "index.html").read_text()
+    assert "rejected (no usable face)</th><td class=\"n\">1<" in index

@@ -44,6 +44,18 @@ CLEAN_SCORE_SCHEMA = pa.schema(
 )
 
 
+def rejected_scores(rejects: list[dict[str, Any]], method: str, embedder: str) -> list[dict[str, Any]]:
+    """clean_scores rows (status ``rejected``, reason ``stage:reason``, no score) for the inputs
+    that decoding or detection rejected, so the cleaning audit accounts for every input."""
+    return [
+        {"sample_id": r["sample_id"], "identity": r["identity"], "source_path": r["source_path"],
+         "clean_score": None, "threshold": None, "flagged": False, "status": "rejected",
+         "reason": f"{r['stage']}:{r['reason']}", "method": method, "embedder": embedder,
+         "nearest_identity": None, "nearest_distance": None, "image": None}
+        for r in rejects
+    ]
+
+
 class FinishTask:
     """``task(index) -> stats``: the dataset shard ``index`` and its side tables."""
 
@@ -121,6 +133,9 @@ class FinishTask:
             t0 = time.perf_counter()
             rows, removed, scores, clean_summary = self._clean(rows, index)
             seconds["clean"] = time.perf_counter() - t0
+        if plan.has("clean"):  # the audit lists the inputs with no usable face too
+            method = str(plan.recipe["clean"]["method"])
+            scores += rejected_scores(rejects, method, self._embedder_name(index))
 
         selection_stats: dict[str, Any] = {}
         if plan.has("select") and rows:

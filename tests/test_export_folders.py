@@ -158,3 +158,15 @@ def test_detect_export_images_with_absolute_list_paths(lfw_images: list[Path], t
     written = [p for p in files_under(dst) if p.suffix != ".csv"]  # (the command's record aside)
     assert f"exported {len(written)} aligned crops" in result.output and len(written) == 3
     assert sorted(p.with_suffix("") for p in written) == sorted(dst / p.relative_to("/").with_suffix("") for p in listed)
+
+
+@pytest.mark.parametrize("fmt", ["folders", "webdataset"])
+def test_unfinished_run_is_refused_unless_allow_partial(tmp_path: Path, fmt: str) -> None:
+    out = fake_run(tmp_path / "out", [("A", "A/1.jpg"), ("B", "B/2.jpg")])
+    write_json_atomic({"status": "running", "input": str(tmp_path / "in")}, out / "manifest.json")
+    refused = CliRunner().invoke(main, ["export", str(out), str(tmp_path / "dst"), "--format", fmt])
+    assert refused.exit_code == 2 and "has not finished" in refused.output and "--allow-partial" in refused.output
+    assert not (tmp_path / "dst").exists()  # refused before the first write
+    ok = CliRunner().invoke(main, ["export", str(out), str(tmp_path / "dst"), "--format", fmt, "--allow-partial"])
+    assert ok.exit_code == 0, ok.output
+    assert "wrote 4" in ok.output  # the done shard: 2 samples x 2 variants

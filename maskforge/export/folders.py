@@ -137,14 +137,16 @@ def export_folders(
     layout: str = "identity",
     variants: Sequence[str] | None = None,
     split: str | None = None,
+    allow_partial: bool = False,
 ) -> int:
     """Write images of run ``out`` under ``dst``; returns the number of files written (each a new
     file). Raises :class:`OutputError`, before writing anything, when a destination is unusable
-    (see the module docstring)."""
+    (see the module docstring), and IncompleteRunError for an unfinished run unless
+    ``allow_partial`` (then the shards done so far are written)."""
     if layout not in ("identity", "source"):
         raise ValueError("layout must be 'identity' or 'source'")
     out, dst = Path(out), Path(dst)
-    dset = read_shards(out)
+    dset = read_shards(out, allow_partial=allow_partial)
     flt = None
     if variants:
         flt = ds.field("variant").isin(list(variants))

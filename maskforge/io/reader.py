@@ -99,7 +99,7 @@ def run_files(
     if status is not None and status != "complete" and not allow_partial:
         raise IncompleteRunError(
             f"the run in {str(root)!r} has not finished; rerun the same `maskforge run` command to "
-            "resume it, or pass allow_partial=True to read the shards done so far"
+            "resume it, or pass allow_partial=True (--allow-partial) to read the shards done so far"
         )
     done = shard_files(root / "dataset")
     if table == "dataset":

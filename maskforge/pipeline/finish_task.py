@@ -137,30 +137,12 @@ class FinishTask:
             method = str(plan.recipe["clean"]["method"])
             scores += rejected_scores(rejects, method, self._embedder_name(index))
 
-        selection_stats: dict[str, Any] = {}
-        if plan.has("select") and rows:
-            from ..augment import select_per_identity
-
-            sel_cfg = plan.recipe["select"]
-            sel = select_per_identity(
-                [r["sample_id"] for r in rows], [r["identity"] for r in rows],
-                per_identity=sel_cfg["per_identity"], min_images=sel_cfg["min_images"],
-                max_identities=None, seed=plan.seed,
-            )
-            rows = [r for r in rows if r["sample_id"] in sel]
-            selection_stats = {"counts_before": sel.counts_before, "dropped": sel.dropped}
-
+        rows, selection_stats = self._select(rows)
         if plan.has("split") and rows:
             self._split(rows)
 
         t0 = time.perf_counter()
-        out_rows: list[dict[str, Any]] = []
-        tick = ticker(tick)
-        for i, r in enumerate(rows, 1):
-            made, variant_rejects = self.variants.make(r)
-            out_rows.extend(made)
-            rejects.extend(variant_rejects)
-            tick(len(shard.samples) * i // len(rows))
+        out_rows = self._make_variants(rows, rejects, len(shard.samples), ticker(tick))
         seconds["variants"] = time.perf_counter() - t0
 
         stats = {
@@ -182,19 +164,54 @@ class FinishTask:
             "seconds": seconds,
             "skipped": False,
         }
+        self._write(index, out_rows, {"rejects": rejects, "removed": removed, "scores": scores}, stats)
+        return stats
+
+    def _write(self, index: int, out_rows: list, side: dict[str, list], stats: dict[str, Any]) -> None:
+        """The shard's side tables (rejects; removed and clean_scores when cleaning), then its
+        dataset file with ``stats`` (which marks the shard done) last."""
+        plan, layout = self.plan, self.plan.layout
         t0 = time.perf_counter()
-        write_table_atomic(to_table(rejects, REJECT_SCHEMA), layout.shard_file(layout.rejects, index))
+        write_table_atomic(to_table(side["rejects"], REJECT_SCHEMA), layout.shard_file(layout.rejects, index))
         if plan.has("clean"):
-            write_table_atomic(to_table(removed, SAMPLE_SCHEMA), layout.shard_file(layout.removed, index))
+            write_table_atomic(to_table(side["removed"], SAMPLE_SCHEMA), layout.shard_file(layout.removed, index))
             write_table_atomic(
-                to_table(scores, CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
+                to_table(side["scores"], CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
             )
         table = to_table(write_order(out_rows, plan.seed, index), SAMPLE_SCHEMA)
         stats["seconds"]["write"] = time.perf_counter() - t0
-        write_shard(table, dataset_file, stats)
-        return stats
+        write_shard(table, layout.shard_file(layout.dataset, index), stats)
 
     # ------------------------------------------------------------------ steps
+    def _select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Select-N per identity (seeded), when the recipe has ``[select]``: the rows kept and
+        the selection's counts."""
+        if not (self.plan.has("select") and rows):
+            return rows, {}
+        from ..augment import select_per_identity
+
+        sel_cfg = self.plan.recipe["select"]
+        sel = select_per_identity(
+            [r["sample_id"] for r in rows], [r["identity"] for r in rows],
+            per_identity=sel_cfg["per_identity"], min_images=sel_cfg["min_images"],
+            max_identities=None, seed=self.plan.seed,
+        )  # fmt: skip
+        kept = [r for r in rows if r["sample_id"] in sel]
+        return kept, {"counts_before": sel.counts_before, "dropped": sel.dropped}
+
+    def _make_variants(
+        self, rows: list[dict[str, Any]], rejects: list[dict[str, Any]], inputs: int, tick: Tick
+    ) -> list[dict[str, Any]]:
+        """The output rows of every kept row (variant rejects go to ``rejects``), reporting
+        progress in input images after each."""
+        out_rows: list[dict[str, Any]] = []
+        for i, r in enumerate(rows, 1):
+            made, variant_rejects = self.variants.make(r)
+            out_rows.extend(made)
+            rejects.extend(variant_rejects)
+            tick(inputs * i // len(rows))
+        return out_rows
+
     def _clean(self, rows: list[dict[str, Any]], index: int) -> tuple[list, list, list, dict]:
         from ..clean import CleanConfig, score_identities
 

@@ -193,7 +193,7 @@ def iter_ray(
     """
     import ray
 
-    from .ray_driver import Driver, Pool, make_board, warm
+    from .ray_driver import Driver, make_board, warm
     from .tasks import task_names
 
     info = info if info is not None else {}
@@ -211,18 +211,10 @@ def iter_ray(
         phase("joining Ray at " + address if address else "starting Ray")
         init_ray(num_cpus, num_gpus, address)
         info["init_s"] = round(time.perf_counter() - t0, 3)
-        plan_file = (work_dir or plan.out) / "cache" / "plan.pkl"
-        plan_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(plan_file, "wb") as fh:
-            pickle.dump(plan, fh)
-        res = ray.available_resources()
-        cpus = max(1, int(res.get("CPU", 1)))
-        gpus = int(res.get("GPU", 0))
-        specs = layout or default_layout(plan, cpus, gpus, len(todo))
         board = make_board() if monitor is not None else None
         t1 = time.perf_counter()
-        pools = [Pool(s, str(plan_file), resume, board) for s in specs]
-        phase(f"loading models on {sum(s.size for s in specs)} Ray actors")
+        pools = _make_pools(plan, len(todo), resume, layout, work_dir or plan.out, board)
+        phase(f"loading models on {sum(len(p.actors) for p in pools)} Ray actors")
         try:
             pids = warm(pools)
             info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
@@ -236,12 +228,40 @@ def iter_ray(
             raise cause from None
     finally:
         if ours:
-            from .ray_procs import ray_descendants, reap
+            _shutdown(local)
 
-            procs = ray_descendants() if local else []  # also those of an interrupted start-up
-            if ray.is_initialized():
-                ray.shutdown()
-            reap(procs)
+
+def _make_pools(
+    plan: RunPlan, shards: int, resume: bool, layout: list[PoolSpec] | None, work_dir: Path, board: Any
+) -> list[Any]:
+    """The run's actor pools (:class:`~.ray_driver.Pool`), sized from the cluster's resources
+    unless ``layout`` is given; the actors load the plan pickled to ``work_dir/cache/plan.pkl``."""
+    import ray
+
+    from .ray_driver import Pool
+
+    plan_file = work_dir / "cache" / "plan.pkl"
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(plan_file, "wb") as fh:
+        pickle.dump(plan, fh)
+    res = ray.available_resources()
+    cpus = max(1, int(res.get("CPU", 1)))
+    gpus = int(res.get("GPU", 0))
+    specs = layout or default_layout(plan, cpus, gpus, shards)
+    return [Pool(s, str(plan_file), resume, board) for s in specs]
+
+
+def _shutdown(local: bool) -> None:
+    """Stop the Ray instance this run started, and (``local``) every Ray process it started,
+    also those of an interrupted start-up."""
+    import ray
+
+    from .ray_procs import ray_descendants, reap
+
+    procs = ray_descendants() if local else []
+    if ray.is_initialized():
+        ray.shutdown()
+    reap(procs)
 
 
 def maskforge_cause(exc: BaseException) -> Exception | None:

@@ -133,7 +133,7 @@ class FinishTask:
             t0 = time.perf_counter()
             rows, removed, scores, clean_summary = self._clean(rows, index)
             seconds["clean"] = time.perf_counter() - t0
-        if plan.has("clean"):  # the audit lists the inputs with no usable face too
+        if plan.has("clean") and rejects:  # the audit lists the inputs with no usable face too
             method = str(plan.recipe["clean"]["method"])
             scores += rejected_scores(rejects, method, self._embedder_name(index))
 

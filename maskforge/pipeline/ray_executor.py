@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,12 +89,14 @@ class ShardActor:
     def run(self, index: int, upstream: dict[str, Any] | None) -> dict[str, Any]:
         import cv2
         import ray
-        import torch
 
         stats = self.pipe(index, upstream, send=self._send if self.board is not None else None)
+        # torch's threads: its pool where a task imported it, else the size it would start with
+        torch = sys.modules.get("torch")
+        torch_threads = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS", 0))
         worker = {"pool": self.kind, "pid": os.getpid(),
                   "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                  "threads": {"opencv": cv2.getNumThreads(), "torch": torch.get_num_threads()}}
+                  "threads": {"opencv": cv2.getNumThreads(), "torch": torch_threads}}
         for name, _ in self.pipe.tasks:
             stats["stages"][name]["worker"] = worker
         ctx = ray.get_runtime_context()
@@ -108,12 +111,15 @@ class ShardActor:
 def limit_threads(n: int) -> None:
     """Keep this worker process to ``n`` threads of compute (its Ray CPU share): OpenCV and
     torch would otherwise each start a thread per core of the machine in every actor, and the
-    actors of a node would fight over its cores. Called in actor processes only."""
+    actors of a node would fight over its cores. Called in actor processes only. torch is not
+    imported for this (an overlay actor never needs it): ``OMP_NUM_THREADS`` sizes its pool when
+    a task imports it, and an already imported torch is set directly."""
     import cv2
-    import torch
 
     cv2.setNumThreads(n)
-    torch.set_num_threads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.set_num_threads(n)
 
 
 def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError
+from .names import from_text, printable, short_name
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:
@@ -79,7 +80,9 @@ def path_under(dest: str | os.PathLike[str], source_path: str, suffix: str | Non
 
     A relative path keeps its folders; an absolute one (a list file's path outside the list's
     folder) is mapped under ``dest`` without its root (``/data/a/x.jpg`` -> ``dest/data/a/x.jpg``);
-    ``..`` parts become ``__``. ``suffix`` (``".png"``) replaces the extension."""
+    ``..`` parts become ``__``. ``suffix`` (``".png"``) replaces the extension. A recorded name
+    (:func:`~.names.to_text`) becomes the original bytes again, and a part over 255 bytes is
+    shortened with a hash (:func:`~.names.short_name`)."""
     parts = [
         "__" if p == ".." else p
         for p in PurePosixPath(source_path.replace("\\", "/")).parts
@@ -90,7 +93,7 @@ def path_under(dest: str | os.PathLike[str], source_path: str, suffix: str | Non
     rel = PurePosixPath(*parts)
     if suffix is not None:
         rel = rel.with_suffix(suffix)
-    return Path(dest).joinpath(*rel.parts)
+    return Path(dest).joinpath(*(short_name(from_text(p)) for p in rel.parts))
 
 
 def unique_targets(
@@ -131,3 +134,59 @@ def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
         return None
     root = Path(recorded)
     return root.parent if root.suffix.lower() in (".csv", ".parquet") else root
+
+
+def real_parent(target: str | os.PathLike[str]) -> Path:
+    """The real folder ``target`` would be created in: its parent with every symlink resolved
+    (a parent that does not exist yet resolved through its nearest existing ancestor)."""
+    return resolved(Path(target).parent)
+
+
+def check_write_target(
+    target: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    what: str = "output",
+) -> Path:
+    """Check one file about to be written by where it really leads, not by its path text.
+
+    Raises :class:`OutputError` when the real parent folder of ``target`` (symlinks resolved:
+    ``DST/A -> SRC/B`` leads into ``SRC``) is an input or lies inside one, or when ``target``
+    itself is a symbolic link (a write would follow it). Returns the real path the file will
+    have."""
+    parent = real_parent(target)
+    real = parent / Path(target).name
+    if Path(target).is_symlink():
+        raise OutputError(
+            f"{what} file {printable(str(target))!r} is a symbolic link (to "
+            f"{printable(os.readlink(target))!r}); maskforge never writes through a link: remove it"
+        )
+    for src in inputs:
+        root = resolved(src)
+        root = root if root.is_dir() or not root.exists() else root.parent
+        if parent == root or parent.is_relative_to(root):
+            raise OutputError(
+                f"{what} file {printable(str(target))!r} would be written into "
+                f"{printable(str(parent))!r}, inside the input {printable(str(src))!r} (through a "
+                "symbolic link or a subfolder); maskforge never writes into its input: choose a "
+                "folder outside it"
+            )
+    return real
+
+
+def check_write_targets(
+    targets: Iterable[str | os.PathLike[str]],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    what: str = "output",
+) -> None:
+    """:func:`check_write_target` for many files (each distinct parent folder resolved once)."""
+    ins = list(inputs)
+    seen: set[Path] = set()
+    for t in targets:
+        p = Path(t)
+        if p.is_symlink():
+            check_write_target(p, ins, what=what)
+        if p.parent not in seen:
+            seen.add(p.parent)
+            check_write_target(p, ins, what=what)

@@ -11,6 +11,14 @@ Two kinds of input are understood:
 
 Images are files with one of :data:`IMAGE_EXTENSIONS` (any case). Hidden files and folders (name
 starting with ``.``) and other files are skipped and counted by reason in :attr:`Listing.skipped`.
+Only regular files (symlinks followed, then ``S_ISREG``) under the size cap are listed: a FIFO, a
+device, a socket or a link to one (``x.jpg -> /dev/zero``) is skipped as ``not_a_regular_file``,
+a huge file as ``too_large``, checked with ``stat`` alone, never opened
+(:func:`maskforge.io.inputs.input_problem`).
+
+Names are any bytes: a name that is not valid UTF-8 is recorded (``identity``, ``source_path``)
+in the text form of :func:`maskforge.io.names.to_text` (``caf\xe9.jpg``) while ``path`` keeps the
+real name, so the file is still read.
 
 Order is deterministic: identities sorted by name, then paths sorted within an identity. A
 sample's ``sample_id`` is derived from its dataset-relative path, so it is stable across runs and
@@ -30,6 +38,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import SourceError
+from .csvfile import read_csv_rows
+from .inputs import input_problem
+from .names import printable, to_text
 
 #: File extensions (any case) of the image formats Pillow decodes; every such file is tried, and
 #: one that does not decode becomes a decode reject with its name and reason.
@@ -70,7 +81,9 @@ class SkippedFile:
 
     Attributes:
         path: dataset-relative POSIX path (as :attr:`SourceSample.source_path`).
-        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``, ``symlink_loop``
+        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``,
+            ``not_a_regular_file`` (a FIFO, device, socket, or a link to one), ``too_large``,
+            ``symlink_loop``
             (a folder link back to one of its own parents), ``duplicate_file`` (the same real
             file reached again, through a link or a second row of a list) or ``output_folder``
             (a folder that is an output: see :func:`list_samples`).
@@ -122,7 +135,7 @@ class _Entry:
 
 def sample_id_for(source_path: str) -> str:
     """Stable id of a sample: 16 hex characters of a BLAKE2b hash of its relative path."""
-    return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
+    return hashlib.blake2b(source_path.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
 
 
 def is_image_name(name: str) -> bool:
@@ -272,12 +285,13 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
             device = os.stat(folder).st_dev
         except OSError as exc:
             raise SourceError(
-                f"cannot list {folder!r}: {exc.strerror or exc}; check its permissions"
+                f"cannot list {printable(folder)!r}: {exc.strerror or exc}; check its permissions"
             ) from exc
         below = parents | {real}
         subdirs = []
         for child in children:
-            rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
+            name = to_text(child.name)
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             is_link = child.is_symlink()
             if child.is_dir():
                 child_real = os.path.realpath(child.path)
@@ -295,6 +309,8 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
                 skipped.append(SkippedFile(rel, "not_an_image_file"))
             elif not rel_dir:
                 skipped.append(SkippedFile(rel, "not_in_identity_folder"))
+            elif (problem := _not_regular(child)) is not None:
+                skipped.append(SkippedFile(rel, *problem))
             else:
                 # a plain file's inode comes free with the listing; a link's needs a stat
                 key = None if is_link else (device, child.inode())
@@ -302,6 +318,13 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
                                       via_link=via_link or is_link, key=key))  # fmt: skip
         stack.extend(reversed(subdirs))
     return entries
+
+
+def _not_regular(child: os.DirEntry) -> tuple[str, str] | None:
+    """``(reason, detail)`` when a listed file is not a regular file under the size cap."""
+    if not child.is_symlink() and not child.is_file(follow_symlinks=False):
+        return input_problem(child.path) or ("not_a_regular_file", "not a regular file")
+    return input_problem(child.path)
 
 
 def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
@@ -325,6 +348,10 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
         p = Path(raw_path)
         abspath = p if p.is_absolute() else base / p
         rel = _relative(abspath, base)
+        problem = input_problem(abspath)
+        if problem is not None and problem[0] != "missing":  # a missing file: a decode reject
+            skipped.append(SkippedFile(rel, problem[0], f"row {lineno}: {problem[1]}"))
+            continue
         hints = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
         hints = {k: v for k, v in hints.items() if v is not None} or None
         entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
@@ -333,9 +360,9 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
 
 def _relative(abspath: Path, base: Path) -> str:
     try:
-        return abspath.resolve().relative_to(base).as_posix()
+        return to_text(abspath.resolve().relative_to(base).as_posix())
     except ValueError:
-        return abspath.resolve().as_posix()
+        return to_text(abspath.resolve().as_posix())
 
 
 def _list_rows(list_path: Path) -> list[dict[str, Any]]:
@@ -350,10 +377,8 @@ def _list_rows(list_path: Path) -> list[dict[str, Any]]:
         rows = table.to_pylist()
     else:
         try:
-            with open(list_path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                columns = set(reader.fieldnames or [])
-                rows = list(reader)
+            header, rows = read_csv_rows(list_path)
+            columns = set(header)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise SourceError(f"cannot read the list {list_path}: {exc}") from exc
     missing = {"path", "identity"} - columns

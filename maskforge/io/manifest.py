@@ -39,8 +39,8 @@ def load_manifest(out: str | Path) -> dict[str, Any] | None:
     """``OUT/manifest.json`` as a dict, or None when there is none.
 
     Raises:
-        DamagedManifestError: the file exists but is unreadable, not JSON, not an object, or
-            lacks ``maskforge_manifest``; the message says how to rebuild it.
+        DamagedManifestError: the file exists but is unreadable, not JSON, or not an object;
+            the message says how to rebuild it.
     """
     path = Path(out) / MANIFEST
     try:
@@ -53,8 +53,8 @@ def load_manifest(out: str | Path) -> dict[str, Any] | None:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise DamagedManifestError(_damaged(path, f"not JSON ({len(raw)} bytes)")) from None
-    if not isinstance(data, dict) or "maskforge_manifest" not in data:
-        raise DamagedManifestError(_damaged(path, f"not a maskforge manifest ({type(data).__name__})"))
+    if not isinstance(data, dict):
+        raise DamagedManifestError(_damaged(path, f"a JSON {type(data).__name__}, not an object"))
     return data
 
 

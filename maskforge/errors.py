@@ -60,6 +60,10 @@ class OutputLockedError(OutputError):
     message names its process id and command."""
 
 
+class ClusterError(MaskforgeError):
+    """A Ray cluster given by ``--address`` cannot be reached (checked within a time-out)."""
+
+
 class BoundError(MaskforgeError):
     """A plan would write far more than its input warrants (rows or bytes over the stated bound);
     the message gives the estimate and the bound."""

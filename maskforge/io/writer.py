@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .integrity import INTEGRITY, file_record
+from .names import NAME_MAX, short_name
 
 #: Rows per Parquet row group: small enough for random access from a DataLoader.
 ROW_GROUP_SIZE = 128
@@ -55,7 +56,7 @@ def stats_path(parquet: Path) -> Path:
     return parquet.parent / STATS_DIR / (parquet.name.removesuffix(".parquet") + ".json")
 
 
-_HOST = socket.gethostname().replace("/", "_").replace(".", "_")
+_HOST = socket.gethostname().replace("/", "_").replace(".", "_")[:40]
 
 
 def current_umask() -> int:
@@ -79,7 +80,7 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     processes of this host (a killed run) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_head(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
     except BaseException:
@@ -89,8 +90,18 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     return fd, tmp
 
 
+def _tmp_name(name: str) -> str:
+    """The part of a temporary file's name that names its target (shortened so that the whole
+    temporary name fits the file system's limit)."""
+    return "." + short_name(name, NAME_MAX - 80)
+
+
+def _tmp_head(path: Path) -> str:
+    return f"{_tmp_name(path.name)}.{_HOST}-"
+
+
 def _remove_stale(path: Path) -> None:
-    head = f".{path.name}.{_HOST}-"
+    head = _tmp_head(path)
     for tmp in path.parent.glob(glob.escape(head) + "*.tmp"):
         pid = tmp.name[len(head) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -174,7 +185,7 @@ def temp_files(folder: Path, targets: tuple[str, ...] | None = None) -> list[Pat
     found = sorted(folder.glob(".*.tmp"))
     if targets is None:
         return found
-    return [f for f in found if any(f.name.startswith(f".{t}.") for t in targets)]
+    return [f for f in found if any(f.name.startswith(f"{_tmp_name(t)}.") for t in targets)]
 
 
 def is_done(parquet: Path) -> bool:

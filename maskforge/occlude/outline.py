@@ -50,7 +50,11 @@ def read_rgba(path: Path) -> np.ndarray:
                     )
                 mode, has_trns = im.mode, "transparency" in im.info
                 rgba = np.asarray(im.convert("RGBA"))
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise AssetError(
+            f"{path} is too large to be an occluder PNG ({exc}); scale it down (2000 px across is plenty)"
+        ) from exc
+    except (OSError, ValueError) as exc:
         raise AssetError(f"{path} cannot be read as an image: {exc}") from exc
     if mode not in ("RGBA", "LA", "PA", "La", "RGBa") and not has_trns:
         raise AssetError(

@@ -34,7 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .integrity import INTEGRITY, file_record
+from .integrity import INTEGRITY, damaged, file_record
 from .names import NAME_MAX, short_name
 
 #: Rows per Parquet row group: small enough for random access from a DataLoader.
@@ -233,3 +233,30 @@ def integrity_files(parquet: Path, stats: dict[str, Any] | None) -> dict[Path, A
         return {parquet: None}
     base = parquet.parent
     return {(base / k if "/" not in k else base.parent / k): v for k, v in records.items()}
+
+
+def done_problems(parquet: Path, *, full: bool = True) -> dict[Path, str]:
+    """What is wrong with the files shard ``parquet``'s stats recorded (the shard and its side
+    files): ``{path: problem}``, empty when every file matches its size and hash. A shard whose
+    stats predate the records is checked for existence only."""
+    parquet = Path(parquet)
+    files = integrity_files(parquet, read_stats(parquet))
+    return damaged({p: r for p, r in files.items() if r is not None}, full=full) if any(
+        r is not None for r in files.values()
+    ) else ({} if parquet.is_file() else {parquet: "missing"})
+
+
+def verified_done(parquet: Path, warn: Any = None) -> bool:
+    """True when shard ``parquet`` is done and every file its stats recorded is intact; for a
+    damaged one ``warn(message)`` is told which file and why (the caller rebuilds it; nothing is
+    written here, so a dry run may ask too)."""
+    parquet = Path(parquet)
+    if not is_done(parquet):
+        return False
+    problems = done_problems(parquet)
+    if not problems:
+        return True
+    if warn is not None:
+        shown = "; ".join(f"{p}: {why}" for p, why in sorted(problems.items()))
+        warn(f"rebuilding shard {parquet.name} of {parquet.parent}: damaged file(s) {shown}")
+    return False

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.manifest import mark_running
+from ..io.owned import OutputRecord
 from ..io.writer import stats_path, temp_files, write_text_atomic
 from .plan import RunPlan
 
@@ -35,10 +36,22 @@ TOP_FILES = (
 )
 
 
+#: Folders a run writes at the top of ``OUT`` (besides the shard tables).
+TOP_FOLDERS = ("cache", "report")
+
+
+def claim_output(out: Path, extra: tuple[str, ...] = ()) -> None:
+    """Record the files and folders a run (and a direct mode's ``extra`` files) writes in
+    ``OUT`` as maskforge's, refusing before any write when one exists and is the user's
+    (:class:`~maskforge.io.owned.OutputRecord`)."""
+    OutputRecord(out).claim([*TOP_FILES, *SHARD_TABLES, *TOP_FOLDERS, *extra], what="--output")
+
+
 def start_run(plan: RunPlan, resume: bool = True) -> None:
     """Prepare ``OUT`` for a run of ``plan`` (see the module doc)."""
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
+    claim_output(plan.out)
     remove_temp_files(plan.out)
     mark_running(plan.out, plan.recipe)
     if not resume:
@@ -61,6 +74,8 @@ def check_output(out: Path) -> None:
     """Refuse an ``OUT`` where a run would replace files maskforge did not write."""
     out = Path(out)
     if not out.is_dir():
+        return
+    if OutputRecord(out).is_ours:  # maskforge's folder, even when its manifest is damaged
         return
     manifest = out / "manifest.json"
     try:

@@ -12,9 +12,22 @@ import pytest
 
 from maskforge.errors import CorruptFileError
 from maskforge.io.integrity import check_file, file_record
-from maskforge.io.manifest import DamagedManifestError, build_manifest, load_manifest, mark_running, write_manifest
+from maskforge.io.manifest import (
+    DamagedManifestError,
+    build_manifest,
+    load_manifest,
+    mark_running,
+    write_manifest,
+)
 from maskforge.io.reader import read_shards, run_files, snapshot
-from maskforge.io.writer import read_stats, shard_path, stats_path, write_bytes_atomic, write_shard, write_table_atomic
+from maskforge.io.writer import (
+    read_stats,
+    shard_path,
+    stats_path,
+    write_bytes_atomic,
+    write_shard,
+    write_table_atomic,
+)
 
 
 def _rows(identity: str, label: int, n: int = 5) -> list[dict]:

@@ -17,6 +17,7 @@ which reuses every shard whose stats and hash still match.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ class DamagedManifestError(OutputError):
     """``manifest.json`` exists but is not a maskforge manifest (truncated, empty, ``[]``)."""
 
 
-def load_manifest(out: str | Path) -> dict[str, Any] | None:
+def load_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``OUT/manifest.json`` as a dict, or None when there is none.
 
     Raises:
@@ -66,7 +67,7 @@ def _damaged(path: Path, why: str) -> str:
     )
 
 
-def generation_of(out: str | Path) -> int:
+def generation_of(out: str | os.PathLike[str]) -> int:
     """The generation of ``OUT`` (0 for a folder no run has written, or a damaged manifest)."""
     try:
         data = load_manifest(out) or {}

@@ -116,7 +116,8 @@ def _side(files: list[Path], table: str, root: Path) -> list[Path]:
 
 
 def _check_manifest_files(root: Path, manifest: dict[str, Any], verify: bool) -> list[Path]:
-    records = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    found = manifest.get("files")
+    records: dict[str, Any] = found if isinstance(found, dict) else {}
     files = {root / rel: records.get(rel) for rel in manifest["dataset_files"]}
     missing = [f for f in files if not f.is_file()]
     if missing:

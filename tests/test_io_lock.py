@@ -83,3 +83,16 @@ def test_read_lock_on_a_read_only_folder_is_skipped(tmp_path: Path) -> None:
             assert not lock.held
     finally:
         tmp_path.chmod(0o755)
+
+
+def test_reentrant_within_one_process(tmp_path: Path) -> None:
+    """A command holding its folder (clean) may start a run on it: the lock is taken again, and
+    released when the outer holder lets go."""
+    with write_lock(tmp_path, command="maskforge clean") as outer:
+        with write_lock(tmp_path) as inner:
+            assert inner.held
+        assert outer.held and [h["command"] for h in holders(tmp_path)] == ["maskforge clean"]
+    assert holders(tmp_path) == []
+    with read_lock(tmp_path):
+        with pytest.raises(OutputLockedError, match="being read by this process"), write_lock(tmp_path):
+            pass

@@ -6,7 +6,9 @@ is refused at once with :class:`~maskforge.errors.OutputLockedError`, whose mess
 holder's process id and command (each holder writes them to ``.maskforge/lock.<pid>``). ``export`` and ``inspect`` hold a *shared* lock on the run they
 read, so no run rewrites it under them, and a run cannot start while they read.
 
-The kernel releases the lock when the holder dies (SIGKILL included), so a killed command never
+Within one process the lock is reentrant: a command that holds it (``maskforge clean``) may call
+code that takes it again (the run it starts); the lock is released when the outermost holder
+lets go. The kernel releases the lock when the holder dies (SIGKILL included), so a killed command never
 leaves a stale lock; the ``lock.<pid>`` files are information only (a dead pid's is ignored). The lock
 file descriptor is not inherited by child processes (Ray workers), so only the command holds it.
 """
@@ -65,6 +67,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: Locks this process holds: real folder path -> [fd, shared, holders].
+_HELD: dict[str, list[Any]] = {}
+
+
 class FolderLock:
     """``with FolderLock(out, shared=False): ...`` holds ``out``'s lock for the block.
 
@@ -87,6 +93,16 @@ class FolderLock:
     def acquire(self) -> FolderLock:
         """Take the lock now or raise :class:`OutputLockedError` (never waits). A reader's lock
         on a folder it cannot create a lock file in is skipped (a read-only dataset)."""
+        key = os.path.realpath(self.folder)
+        held = _HELD.get(key)
+        if held is not None:  # this process holds it already
+            if held[1] and not self.shared:
+                raise OutputLockedError(
+                    f"{str(self.folder)!r} is being read by this process; it cannot write it now"
+                )
+            held[2] += 1
+            self._fd = held[0]
+            return self
         path = lock_path(self.folder)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +117,7 @@ class FolderLock:
             os.close(fd)
             raise self._refusal() from None
         self._fd = fd
+        _HELD[key] = [fd, self.shared, 1]
         self._record()
         return self
 
@@ -132,11 +149,19 @@ class FolderLock:
         )
 
     def release(self) -> None:
-        if self._fd is not None:
-            self._info_path().unlink(missing_ok=True)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._fd is None:
+            return
+        key = os.path.realpath(self.folder)
+        held = _HELD.get(key)
+        self._fd, fd = None, self._fd
+        if held is not None:
+            held[2] -= 1
+            if held[2] > 0:
+                return
+            del _HELD[key]
+        self._info_path().unlink(missing_ok=True)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
     def __enter__(self) -> FolderLock:
         return self.acquire()

@@ -55,3 +55,13 @@ def test_long_names_that_share_a_prefix_stay_distinct(tmp_path: Path) -> None:
     a, b = "x" * 300 + "a.jpg", "x" * 300 + "b.jpg"
     assert short_name(a) != short_name(b)
     (tmp_path / short_name(a)).write_bytes(b"ok")  # the file system takes it
+
+
+def test_cli_tables_and_messages_escape_control_characters() -> None:
+    """Row 20: an identity folder named with terminal escapes was printed raw by inspect."""
+    from maskforge.cli._common import table, user_message
+    from maskforge.errors import SourceError
+
+    shown = table([("\x1b]0;pwned\x07", 3)], header=("identity", "n"))
+    assert "\x1b" not in shown and "\\x1b]0;pwned\\x07" in shown
+    assert user_message(SourceError("bad \x1b[31mname")) == "bad \\x1b[31mname"

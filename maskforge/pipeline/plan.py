@@ -40,15 +40,14 @@ def config_key(*parts: Any) -> str:
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
     """What identifies one input file's content: id, identity, relative path, hints, and the
-    file's size (bytes), modification time and status-change time (ns: ``ctime`` changes with
-    every write, even when ``mtime`` is set back). A missing file fingerprints as ``-1, -1, -1``
+    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
     (the decode stage rejects it)."""
     try:
         st = os.stat(sample.path)
-        size, mtime, ctime = st.st_size, st.st_mtime_ns, st.st_ctime_ns
+        size, mtime = st.st_size, st.st_mtime_ns
     except OSError:
-        size, mtime, ctime = -1, -1, -1
-    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime, ctime]
+        size, mtime = -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
 
 
 def shard_key(shard: Shard) -> str:

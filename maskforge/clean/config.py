@@ -84,3 +84,10 @@ class CleanConfig(Table):
     def with_embedder(self, embedder: str) -> CleanConfig:
         """A copy naming the embedder actually used (resolves ``auto``)."""
         return type(self)(**{**self.to_dict(), "embedder": embedder})
+
+    def resolved_threshold(self) -> float:
+        """``threshold``, or the calibrated default for ``method`` and ``embedder`` (the one place
+        the default is taken); RecipeError when no default is calibrated for the pair."""
+        from .calibrate import default_threshold
+
+        return self.threshold or default_threshold(self.method, self.embedder)

@@ -136,8 +136,7 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     )
     from ..device import check_device
     from ..io.paths import check_destination
-    from ..pipeline import plan_run
-    from ..pipeline.runner import run_plan
+    from ..pipeline import RunOptions, plan_run, run_plan
     from ..report import write_redirect
 
     if move_to and copy_to:
@@ -163,7 +162,8 @@ def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: 
     listing = plan.listing
     click.echo(f"{len(listing.samples)} images, {len(listing.labels)} identities")
     with Progress(len(listing.samples), quiet=quiet, desc="clean") as bar:
-        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
+        options = RunOptions(executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
+        result = run_plan(plan, options)
     scores = read_clean_scores(output, with_images=False)
     flagged = removed_rows(scores)
     write_removed(output / "removed.csv", flagged, {s.source_path for s in listing.samples})

@@ -25,8 +25,8 @@ def command(src_dir: str, output: str, detector: str, size: int, no_align: bool,
             overrides: tuple[str, ...], executor: str, num_cpus: int | None, quiet: bool) -> None:
     """Detect, align and landmark the faces of SRC_DIR; write shards with variant "aligned"."""
     from ..io.paths import check_destination
-    from ..pipeline import plan_run
-    from ..pipeline.runner import run_plan
+    from ..pipeline import RunOptions, plan_run, run_plan
+    from ..pipeline.export_task import ExportImages
     from .run import summary
 
     recipe = direct_recipe("detect", {"detect": {"detector": detector, "size": int(size), "align": not no_align}},
@@ -37,9 +37,10 @@ def command(src_dir: str, output: str, detector: str, size: int, no_align: bool,
         check_destination(export_images, src_dir, what="--export-images")
         check_destination(export_images, output, what="--export-images", source_what="--output", inside=False)
         targets, record = export_targets(Path(export_images), [s.source_path for s in plan.listing.samples])
-        plan.writers["images"] = {"dir": export_images, "targets": targets}
+        plan.writers["images"] = ExportImages(export_images, targets)
     with Progress(len(plan.listing.samples), quiet=quiet, desc="detect") as bar:
-        result = run_plan(plan, executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
+        options = RunOptions(executor=executor, num_cpus=num_cpus, progress=bar.shard, monitor=bar.watch)
+        result = run_plan(plan, options)
     click.echo(summary(result))
     if export_images:
         written = [f for s in result.shard_stats for f in (s.get("images") or {}).get("written", [])]

@@ -36,8 +36,7 @@ def command(
     dry_run: bool,
 ) -> None:
     """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
-    from ..pipeline import plan_run
-    from ..pipeline.runner import run_plan
+    from ..pipeline import RunOptions, plan_run, run_plan
 
     plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
     if dry_run:
@@ -63,10 +62,12 @@ def command(
                   f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
     with Progress(total, quiet=quiet) as bar:
-        result = run_plan(
-            plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-            address=address, progress=progress, monitor=bar.watch,
-        )
+        options = RunOptions(
+            input=input_, output=output, overrides=overrides, executor=executor, resume=resume,
+            num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress,
+            monitor=bar.watch,
+        )  # fmt: skip
+        result = run_plan(plan, options)
     click.echo(summary(result))
 
 

@@ -61,12 +61,10 @@ def decode_samples(
     return decoded, rejects
 
 
-def decode_shard(plan: Any, index: int) -> tuple[Any, list, list[dict[str, Any]]]:
-    """Decode the samples of shard ``index`` of ``plan`` under its ``[source]`` limits:
-    ``(shard, decoded, rejects)``, as :func:`decode_samples`."""
-    shard = plan.shards[index]
-    source = plan.recipe["source"]
-    decoded, rejects = decode_samples(
-        shard.samples, max_pixels=source["max_pixels"], min_side=source["min_side"]
-    )
+def decode_shard(ctx: Any, index: int) -> tuple[Any, list, list[dict[str, Any]]]:
+    """Decode the samples of shard ``index`` of ``ctx`` (a :class:`~.context.RunContext`) under
+    its ``[source]`` limits: ``(shard, decoded, rejects)``, as :func:`decode_samples`."""
+    shard = ctx.shard(index).shard
+    source = ctx.recipe.source
+    decoded, rejects = decode_samples(shard.samples, max_pixels=source.max_pixels, min_side=source.min_side)
     return shard, decoded, rejects

@@ -40,7 +40,7 @@ def start_run(plan: RunPlan, resume: bool = True) -> None:
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
     remove_temp_files(plan.out)
-    mark_running(plan.out, plan.recipe)
+    mark_running(plan.out, plan.recipe.to_dict())
     if not resume:
         clear_dataset(plan)
     write_labels(plan)

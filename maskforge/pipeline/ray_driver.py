@@ -17,15 +17,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
+from .ray_actor import MAX_RESTARTS, MAX_TASK_RETRIES, PoolSpec, ShardActor
 
 
 class Pool:
-    """The actors of one :class:`~.ray_executor.PoolSpec`, the idle ones, the queued shards."""
+    """The actors of one :class:`~.ray_actor.PoolSpec`, the idle ones, the queued shards."""
 
-    def __init__(self, spec: Any, plan_file: str, resume: bool, board: Any) -> None:
+    def __init__(self, spec: PoolSpec, work_file: str, board: Any) -> None:
         import ray
-
-        from .ray_executor import MAX_RESTARTS, MAX_TASK_RETRIES, ShardActor
 
         cls = ray.remote(ShardActor).options(
             num_cpus=spec.num_cpus,
@@ -38,7 +37,7 @@ class Pool:
         if spec.kind == "gpu" and spec.stages is not None:
             self.name += "[gpu]"
         self.actors = [
-            cls.remote(plan_file, resume, spec.stages, spec.kind, spec.threads, board)
+            cls.remote(work_file, spec.stages, spec.kind, spec.threads, board)
             for _ in range(spec.size)
         ]
         self.idle = deque(self.actors)
@@ -66,7 +65,8 @@ def warm(pools: list[Pool]) -> list[int]:
 
 
 class Driver:
-    """Moves ``todo``'s shards through ``pools``; iterate it for each shard's final stats.
+    """Moves the shards of ``jobs`` (index -> :class:`~.context.ShardJob`) through ``pools``;
+    iterate it for each shard's final stats.
 
     ``inputs``: input images per shard; ``tasks``: the plan's task names in order (for the
     snapshots); ``monitor``/``board``: live progress (both or neither)."""
@@ -74,13 +74,14 @@ class Driver:
     def __init__(
         self,
         pools: list[Pool],
-        todo: list[int],
+        jobs: dict[int, Any],
         inputs: dict[int, int],
         tasks: tuple[str, ...],
         monitor: Monitor | None = None,
         board: Any = None,
     ) -> None:
-        self.pools, self.todo, self.inputs, self.tasks = pools, todo, inputs, tasks
+        self.pools, self.jobs, self.inputs, self.tasks = pools, jobs, inputs, tasks
+        self.todo = list(jobs)
         self.monitor, self.board = monitor, board
         self.finished = 0
         # images of the shards each task's pool has returned: a floor under the board's counts,
@@ -89,7 +90,7 @@ class Driver:
         self.started = self.drained = self.ended = 0.0
         self.last_snapshot = 0.0
         # largest shards first: the last ones to finish are small, so the tail is short
-        pools[0].queue.extend((i, None) for i in sorted(todo, key=lambda i: (-inputs[i], i)))
+        pools[0].queue.extend((i, None) for i in sorted(self.todo, key=lambda i: (-inputs[i], i)))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import ray
@@ -124,7 +125,7 @@ class Driver:
             while pool.queue and pool.idle:
                 index, upstream = pool.queue.popleft()
                 actor = pool.idle.popleft()
-                running[actor.run.remote(index, upstream)] = (p, actor, now)
+                running[actor.run.remote(self.jobs[index], upstream)] = (p, actor, now)
         if not self.drained and not self.pools[0].queue:
             self.drained = now
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -19,18 +19,18 @@ from ..io.manifest import build_manifest, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, write_table_atomic
 from .card import write_card
-from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
-from .finish_task import FinishTask
+from .executors import execute
+from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
+from .options import RunOptions
 from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan
-from .progress import Monitor
 from .ray_executor import restart_summary
+from .report import write_run_report
 from .resolved import write_resolved_recipe
 
 log = logging.getLogger("maskforge")
 
-__all__ = ["ProgressFn", "RunResult", "ShardPipeline", "execute", "finish_run", "iter_local",
-           "iter_ray", "run_plan"]
+__all__ = ["RunResult", "finish_run", "run_plan"]
 
 
 @dataclass
@@ -49,28 +49,16 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-def run_plan(
-    plan: RunPlan,
-    *,
-    executor: str = "ray",
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-    progress: ProgressFn | None = None,
-    monitor: Monitor | None = None,
-) -> RunResult:
+def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
-    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table. A plan
-    with writer tasks runs them on every shard (a done shard's dataset tasks are then reused).
-    ``progress`` gets each shard's stats; ``monitor`` live per-image progress
-    (:class:`~.progress.Snapshot`, shards already done counted as done).
+    ``options.num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
+    A plan with writer tasks runs them on every shard (a done shard's dataset tasks are then
+    reused). ``options.progress`` gets each shard's stats; ``options.monitor`` live per-image
+    progress (:class:`~.progress.Snapshot`, shards already done counted as done).
     """
-    ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
-    num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
-    num_gpus = num_gpus if num_gpus is not None else ray_cfg.get("num_gpus")
-    address = address if address is not None else ray_cfg.get("address")
+    options = options.with_ray_defaults(plan.recipe.ray)
+    resume, progress, monitor = options.resume, options.progress, options.monitor
     t0 = time.perf_counter()
     start_run(plan, resume)
     finish = FinishTask(plan)
@@ -86,9 +74,7 @@ def run_plan(
     reused = sum(len(plan.shards[i].samples) for i in done)
     watch = (lambda snap: monitor(snap.plus(reused, len(done)))) if monitor else None
     info: dict[str, Any] = {}
-    stats += execute(plan, todo, executor=executor, resume=resume, num_cpus=num_cpus,
-                     num_gpus=num_gpus, address=address, progress=progress, monitor=watch,
-                     info=info)  # fmt: skip
+    stats += execute(plan, todo, replace(options, monitor=watch), info=info)
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
@@ -179,8 +165,6 @@ def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
 def finish_run(plan: RunPlan, result: RunResult) -> None:
     """Remove stale shards; write the consolidated tables, the dataset card, recipe.toml,
     manifest.json (status complete) and the report."""
-    from .finish_task import CLEAN_SCORE_SCHEMA
-
     layout = plan.layout
     remove_stale_shards(plan)
     _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA,
@@ -201,7 +185,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
     if any("ray" in s for s in result.shard_stats) or result.executor:
         extra = {"ray": {**restart_summary(result.shard_stats), **result.executor}}
     manifest = build_manifest(
-        recipe=plan.recipe,
+        recipe=plan.recipe.to_dict(),
         input_path=plan.input_path,
         output_path=str(plan.out),
         labels=plan.labels,
@@ -225,6 +209,4 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
     write_resolved_recipe(plan)
     write_card(plan, manifest)
     write_manifest(manifest, plan.out)
-    from .report import write_run_report
-
     write_run_report(plan, manifest)

@@ -164,17 +164,6 @@ class Progress:
         self.close()
 
 
-def direct_recipe(name: str, tables: dict[str, dict[str, Any]], overrides: tuple[str, ...] = ()) -> Any:
-    """The validated recipe a direct-mode command runs (``seed = 0``, ``name``, ``tables``;
-    None values left out), with ``--set`` ``overrides`` applied: the same checks as a recipe file."""
-    from ..recipe import load_recipe
-
-    data: dict[str, Any] = {"seed": 0, "name": name}
-    for t, keys in tables.items():
-        data[t] = {k: v for k, v in keys.items() if v is not None}
-    return load_recipe(data=data, overrides=overrides)
-
-
 def table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None) -> str:
     """A plain aligned text table."""
     body = [tuple(str(c) for c in r) for r in rows]

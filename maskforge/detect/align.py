@@ -19,6 +19,7 @@ on each side.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -50,7 +51,9 @@ FACENET_UNIT = np.array(
     dtype=np.float64,
 )
 
-TEMPLATES = ("auto", "arcface", "facenet")
+#: The alignment template names (:data:`TEMPLATES` is derived from it).
+TemplateName = Literal["auto", "arcface", "facenet"]
+TEMPLATES: tuple[TemplateName, ...] = get_args(TemplateName)
 
 #: Point weights of the alignment fit (eyes, nose tip, mouth corners). The eyes count double and the
 #: nose tip half: the tip stands in front of the face plane and swings with yaw (on lfw-dev its

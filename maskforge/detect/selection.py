@@ -17,12 +17,15 @@ left), then boxes whose smaller side is under ``min_size`` pixels (``face_too_sm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 
 from .faces import Face
 
-POLICIES = ("center-weighted", "center", "largest", "best")
+#: Which face is kept when an image has several (:data:`POLICIES` is derived from it).
+Policy = Literal["center-weighted", "center", "largest", "best"]
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 CENTER_WEIGHT = 2.0
 
 

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -28,10 +28,9 @@ from pydantic_core import PydanticCustomError
 
 from ..config import Table
 from ..errors import AssetError
-from ..vocab import WEARS
+from ..vocab import WEARS, Wear
 from .palette import FAMILY_COLORS, PRESETS, TEXTURES, is_color, normalize_color
 
-Wear = Literal[WEARS]
 MASK_FAMILIES = ("surgical", "n95", "kn95", "cloth")
 #: The masked-CASIA palette: what the occluder name ``"mask"`` means in a recipe.
 MASK_PALETTE = ("surgical-green", "surgical-blue", "n95", "kn95", "cloth-black")

@@ -12,8 +12,8 @@ from .align import TemplateName
 from .selection import Policy
 
 #: The face detector names (:data:`DETECTORS` is derived from it).
-Detector = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
-DETECTORS: tuple[Detector, ...] = get_args(Detector)
+DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
+DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -25,7 +25,7 @@ class DetectConfig(Table):
 
     table_name = "detect"
 
-    detector: Detector = Field(
+    detector: DetectorName = Field(
         "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")

@@ -73,18 +73,9 @@ def select_face(
     if not cands:
         return None, "face_too_small"
     if policy == "largest":
-        key = _side
-    elif policy == "best":
-
-        def key(f: Face) -> float:
-            return f.score
-    elif policy == "center":
-
-        def key(f: Face) -> float:
-            return -_offset(f, image_shape)
-    else:
-
-        def key(f: Face) -> float:
-            return _side(f) - CENTER_WEIGHT * _offset(f, image_shape)
-
-    return max(cands, key=key), None
+        return max(cands, key=_side), None
+    if policy == "best":
+        return max(cands, key=lambda f: f.score), None
+    if policy == "center":
+        return max(cands, key=lambda f: -_offset(f, image_shape)), None
+    return max(cands, key=lambda f: _side(f) - CENTER_WEIGHT * _offset(f, image_shape)), None

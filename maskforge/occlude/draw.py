@@ -285,8 +285,8 @@ def draw_mask(family: str, wear: str) -> Drawing:
     if wear != "chin":  # pulled down, the top edge stands off the chin: no contact shadow
         _shadow_above(cv, shape, dt)
     shade, spec = _mask_shade(family, cv, shape, fields)
-    parts = {"surgical": ["fabric"], "n95": ["shell"], "kn95": ["panels"], "cloth": ["fabric"]}
-    parts = list(parts[family])
+    base = {"surgical": "fabric", "n95": "shell", "kn95": "panels", "cloth": "fabric"}
+    parts = [base[family]]
     grey = np.clip(shade, 0.0, 1.0)[..., None].repeat(3, axis=2)
     cv.paint(cover, grey, 1.0, colorw=1.0)
     if spec.any():  # a white highlight over any colour: not colourable

@@ -198,7 +198,7 @@ def _template(rgba: np.ndarray, fit: Fit, iod: float, png: Path):
     scale = iod / fit.iod_px
     pm, pts = _reframe(rgba, fit.points, scale)
     cut = 0.0
-    if fit.bottom is not None:
+    if fit.top is not None and fit.bottom is not None:  # masks: fitted together
         top, bottom = (_reframe_points(c, rgba, scale) for c in (fit.top, fit.bottom))
         cut = _trim_to_outline(pm, top, bottom, fit.bottom_slack)
     trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)

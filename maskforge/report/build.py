@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -101,10 +102,15 @@ def _thumbnails(
         if src is None:
             thumbs[sid] = missing_placeholder(folder)
             continue
-        thumbs[sid] = write_thumbnail(folder, sid, lambda src=src: src)
+        thumbs[sid] = write_thumbnail(folder, sid, _given(src))
         if thumbs[sid] == MISSING:
             notes[sid] = "cannot be read or decoded"
     return thumbs, {k: v for k, v in notes.items() if v}
+
+
+def _given(src: bytes | Path) -> Callable[[], bytes | Path]:
+    """A loader returning ``src`` (bound now, not when the loop has moved on)."""
+    return lambda: src
 
 
 def _threshold_text(rng: tuple[float, float] | None) -> str:

@@ -31,13 +31,12 @@ import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
-
-import maskforge
 
 from ..errors import AssetError
 from ..vocab import WEARS
@@ -64,7 +63,8 @@ def bundled_dir() -> Path:
     """The project's ``mask_assets/`` folder: next to the package in a source checkout
     (repository root = parents[1] of the package), else where a wheel installs it
     (``<prefix>/share/maskforge/mask_assets``)."""
-    checkout = Path(maskforge.__file__).resolve().parents[1] / "mask_assets"
+    package = Path(str(resources.files("maskforge"))).resolve()
+    checkout = package.parent / "mask_assets"
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "maskforge" / "mask_assets"

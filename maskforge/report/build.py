@@ -20,9 +20,9 @@ import pyarrow as pa
 
 from ..io.paths import is_within, recorded_input_root
 from ..io.writer import write_text_atomic
-from . import templates
 from .histogram import draw_histogram
 from .model import build_model
+from .templates import INDEX, PAGE, REDIRECT, SCRIPT, STYLE, markup, render
 from .thumbs import MISSING, missing_placeholder, write_thumbnail
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,8 @@ def _write_pages(
 ) -> None:  # fmt: skip
     """Render pages/page-NNNN.html and index.html from ``model`` (a ReportModel)."""
     common = {
-        "style": templates.markup(templates.STYLE),
-        "script": templates.markup(templates.SCRIPT),
+        "style": markup(STYLE),
+        "script": markup(SCRIPT),
         "fmt": _fmt,
         "anchor": _anchor,
         "csv": _csv_line,
@@ -136,12 +136,12 @@ def _write_pages(
         "n_pages": len(model.pages),
     }
     for number, entries in enumerate(model.pages, start=1):
-        html = templates.render(
-            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
+        html = render(
+            PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
         )
         write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
-    index = templates.render(
-        templates.INDEX,
+    index = render(
+        INDEX,
         s=model.summary,
         identities=model.identities,
         threshold_text=_threshold_text(model.threshold_range),
@@ -204,4 +204,4 @@ def build_report(
 
 def write_redirect(path: str | Path, target: str = "report/index.html") -> None:
     """A small HTML file that opens the report (``OUT/report.html`` -> ``report/index.html``)."""
-    write_text_atomic(templates.REDIRECT.replace("report/index.html", target), Path(path))
+    write_text_atomic(REDIRECT.replace("report/index.html", target), Path(path))

@@ -103,7 +103,7 @@ def apply_variant(
         for k, choice in enumerate(variant.occluders):
             rng = variant_rng(stream, OCCLUDER, k)
             name, wear, color = choice.pick(rng)
-            rendered = render(image, t.landmarks68, name, rng, wear, color)  # type: ignore[misc]
+            rendered = render(image, t.landmarks68, name, rng, wear, color)
             if rendered is None:
                 return VariantResult(
                     targets, seed=stream,

@@ -145,4 +145,6 @@ class JpegCompression(Transform):
         if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
             raise RuntimeError("cv2.imencode failed on a valid image")
         decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        if decoded is None:  # pragma: no cover - cv2 decodes the JPEG it just wrote
+            raise RuntimeError("cv2.imdecode failed on a JPEG cv2 encoded")
         return t.with_image(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))

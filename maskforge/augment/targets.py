@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,9 +73,9 @@ class Targets:
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(H, W, 3)`` of the image."""
-        return self.image.shape  # type: ignore[return-value]
+        return self.image.shape
 
-    def replace(self, **changes: object) -> Targets:
+    def replace(self, **changes: Any) -> Targets:
         """A copy with some fields replaced (the others are shared, not copied); validated."""
         return dataclasses.replace(self, **changes)
 
@@ -168,7 +169,7 @@ def as_range(value: float | Sequence[float], name: str, *, symmetric: bool = Fal
         lo, hi = (-abs(v), abs(v)) if symmetric else (v, v)
     else:
         try:
-            seq = list(value)  # type: ignore[arg-type]
+            seq = list(value)
         except TypeError:
             raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}") from None
         if len(seq) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in seq):

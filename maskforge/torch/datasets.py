@@ -274,7 +274,7 @@ class ShardIterableDataset(_Base, IterableDataset):
             self.units, consumer=consumer, consumers=consumers, shuffle=self.shuffle, seed=self.seed, epoch=epoch
         )
         files: dict[int, pq.ParquetFile] = {}
-        rows = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
+        rows: Iterator[dict[str, Any]] = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
         if self.shuffle:
             rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, "buffer", epoch, consumer))
         for row in rows:

@@ -70,8 +70,8 @@ def _ceiling_init(plan_file: str) -> None:
     global _PIPE
     import pickle
 
-    from maskforge.pipeline.shard_work import ShardPipeline
     from maskforge.pipeline.ray_actor import limit_threads
+    from maskforge.pipeline.shard_work import ShardPipeline
 
     limit_threads(1)
     with open(plan_file, "rb") as fh:

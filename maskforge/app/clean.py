@@ -99,7 +99,7 @@ def plan_clean(
     check_destination(output, src_dir, what="--output", source_what="SRC_DIR")
     finished = resume_transfer(output / JOURNAL)
     read_keep(keep)  # an unreadable keep list stops here, before any work
-    tables = {
+    tables: dict[str, dict[str, Any]] = {
         "detect": {"size": 112},
         "embed": {"embedder": embedder, "device": device, "batch_size": batch_size,
                   "weights": str(weights.resolve()) if weights else None},

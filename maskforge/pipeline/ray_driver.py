@@ -36,7 +36,7 @@ class Pool:
         self.name = spec.kind if spec.stages is None else "+".join(spec.stages)
         if spec.kind == "gpu" and spec.stages is not None:
             self.name += "[gpu]"
-        self.actors = [
+        self.actors: list[Any] = [
             cls.remote(work_file, spec.stages, spec.kind, spec.threads, board)
             for _ in range(spec.size)
         ]

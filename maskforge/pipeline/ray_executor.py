@@ -20,7 +20,7 @@ import logging
 import os
 import pickle
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def iter_ray(
     monitor: Monitor | None = None,
     info: dict[str, Any] | None = None,
     work: Callable[..., Any] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
 
     Yields each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`:

@@ -173,7 +173,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         _consolidate(plan, layout.removed, plan.out / "removed.parquet", SAMPLE_SCHEMA)
         _consolidate(plan, layout.clean_scores, plan.out / "clean_scores.parquet", CLEAN_SCORE_SCHEMA)
     result.counts = aggregate_counts(plan, result.shard_stats)
-    timings = {
+    timings: dict[str, Any] = {
         "total": round(result.seconds, 3),
         "stages_cpu_s": _stage_seconds(result.shard_stats),
         "reused": {

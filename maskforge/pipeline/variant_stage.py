@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -73,8 +74,8 @@ class VariantMaker:
         enc = plan.recipe.encode
         self.fmt, self.quality = enc.image_format, enc.quality
         self.variants = variants_of(plan.recipe)
-        self._pipeline = None
-        self._library = None
+        self._pipeline: Any = None
+        self._library: Any = None
 
     @property
     def pipeline(self):  # noqa: ANN201
@@ -90,7 +91,9 @@ class VariantMaker:
             from ..occlude import AssetLibrary
 
             occlude = self.plan.recipe.occlude
-            dirs = occlude.asset_dirs if occlude is not None else None
+            dirs: list[str | Path] | None = None
+            if occlude is not None and occlude.asset_dirs is not None:
+                dirs = list(occlude.asset_dirs)
             self._library = AssetLibrary.load(extra_dirs=dirs)
         return self._library
 
@@ -116,15 +119,16 @@ class VariantMaker:
     def _expand(self, row: dict[str, Any], base: dict[str, Any]) -> tuple[list, list]:
         from ..augment import Targets, apply_variant
 
+        variants = self.variants or []
         pixels = self._pixels(row)
         lm5 = None if row.get("landmarks5") is None else np.asarray(row["landmarks5"], np.float32)
         lm68 = None if row.get("landmarks68") is None else np.asarray(row["landmarks68"], np.float32)
         bbox = None if row.get("bbox") is None else np.asarray(row["bbox"], np.float32)
         yaw = None if row.get("pose") is None else float(row["pose"][0])
-        needs_occluder = any(v.occluder is not None for v in self.variants)
+        needs_occluder = any(v.occluder is not None for v in variants)
         render = make_render(self.library, yaw) if needs_occluder and lm68 is not None else None
         out, rejects = [], []
-        for variant in self.variants:
+        for variant in variants:
             targets = Targets(pixels, landmarks5=lm5, landmarks68=lm68, bbox=bbox)
             res = apply_variant(targets, variant, self.pipeline, self.plan.seed, row["sample_id"], render=render)
             if res.reject is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
@@ -20,11 +20,14 @@ ALWAYS_TABLES = ("source", "encode", "ray")
 #: Tables (and ``variants``) that switch a stage on when present.
 STAGE_TABLES = ("detect", "embed", "clean", "select", "split", "augment", "occlude", "variants")
 
-VariantPlan = either(
-    'must be a built-in plan name (variants = "reference") or an array of tables ([[variants]])',
-    name=Literal[tuple(BUILTIN_PLANS)],
-    list=Annotated[list[VariantSpec], Field(min_length=1)],
-)
+if TYPE_CHECKING:  # what the validator below accepts, as a type checker reads it
+    VariantPlan = str | list[VariantSpec]
+else:
+    VariantPlan = either(
+        'must be a built-in plan name (variants = "reference") or an array of tables ([[variants]])',
+        name=Literal[tuple(BUILTIN_PLANS)],
+        list=Annotated[list[VariantSpec], Field(min_length=1)],
+    )
 
 
 class Recipe(Table):

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .io.sources import Listing
     from .pipeline import RunResult
+    from .pipeline.records import ShardStats
     from .recipe import Recipe
 
 __version__ = "0.1.0"
@@ -52,7 +53,7 @@ def run(
     num_cpus: int | None = None,
     num_gpus: int | None = None,
     address: str | None = None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[ShardStats], None] | None = None,
     monitor: Callable[[Any], None] | None = None,
 ) -> RunResult:
     """Run a recipe: what ``maskforge run`` does (the keyword arguments are its flags' names,
@@ -66,7 +67,8 @@ def run(
         executor: ``"ray"`` (default) or ``"local"`` (one process; tests, tiny inputs).
         resume: reuse the shards already done (``False``: ``--restart``).
         num_cpus, num_gpus, address: Ray resources and cluster (default: the recipe's ``[ray]``).
-        progress: called with each shard's stats as it finishes.
+        progress: called with each shard's stats (:class:`maskforge.pipeline.records.ShardStats`)
+            as it finishes.
         monitor: called a few times a second with a :class:`maskforge.pipeline.progress.Snapshot`:
             input images each task has handled, of how many, and what each worker pool is doing
             (the CLI's progress bar).

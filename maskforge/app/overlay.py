@@ -8,7 +8,7 @@ and the log format live in :mod:`maskforge.occlude.overlay`; see its doc for wha
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ def overlay_folder(
                         quality=quality)  # fmt: skip
     done = 0
 
-    def on_shard(stats: dict[str, Any]) -> None:
+    def on_shard(stats: Mapping[str, Any]) -> None:
         nonlocal done
         done += stats["inputs"]
         if progress is not None:

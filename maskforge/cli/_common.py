@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -134,7 +134,7 @@ class Progress:
             self.bar.total = total
             self.update(done - self.bar.n)
 
-    def shard(self, stats: dict[str, Any]) -> None:
+    def shard(self, stats: Mapping[str, Any]) -> None:
         if not self.watched:
             self.update(int(stats.get("inputs", 0)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -55,7 +56,7 @@ def command(
     from ..pipeline.quiet import terminal
     from ._common import Progress
 
-    def progress(stats: dict[str, Any]) -> None:
+    def progress(stats: Mapping[str, Any]) -> None:
         bar.shard(stats)
         if quiet and not stats.get("skipped"):
             print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from ..io.sharding import Shard
 from ..recipe import Recipe
 from .layout import Layout
+from .records import ShardStats
 
 #: A per-shard task: ``task(index, resume=True, tick=None) -> stats``.
-Task = Callable[..., dict[str, Any]]
+Task = Callable[..., ShardStats]
 
 
 def config_key(*parts: Any) -> str:

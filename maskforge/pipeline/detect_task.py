@@ -21,6 +21,7 @@ from .cache import StageCache
 from .context import RunContext
 from .decode_stage import decode_shard, reject_row
 from .progress import Tick, ticker
+from .records import ShardStats
 
 #: Images per call of the detect stage at least (MTCNN batches them; a larger
 #: ``detect.batch_size`` makes the calls larger too).
@@ -70,11 +71,11 @@ class DetectTask:
         """Load the detector (and landmark model) now."""
         _ = self.stage.detector
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         key = self.key(index)
-        if resume and (stats := self.cache.stats(index, key)) is not None:
-            return {**stats, "skipped": True}
+        if resume and (cached := self.cache.stats(index, key)) is not None:
+            return {**cached, "skipped": True}
         t0 = time.perf_counter()
         shard, decoded, rejects = decode_shard(self.plan, index)
         t_decode = time.perf_counter() - t0
@@ -105,7 +106,7 @@ class DetectTask:
                     }
                 )
             tick(unreadable + start + len(chunk))
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": key,
             "inputs": len(shard.samples),

@@ -24,6 +24,7 @@ from .context import RunContext
 from .decode_stage import decode_samples
 from .detect_task import DetectTask
 from .progress import Tick, ticker
+from .records import ShardStats
 
 EMBED_SCHEMA = pa.schema([("sample_id", pa.string()), ("embedding", pa.list_(pa.float32()))])
 
@@ -77,11 +78,11 @@ class EmbedTask:
         stats = self.cache.stats(index, self.cache_key(index))
         return stats.get("model") if stats else None
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: faces of the shard embedded so far (see :mod:`.progress`)."""
         key = self.cache_key(index)
-        if resume and (stats := self.cache.stats(index, key)) is not None:
-            return {**stats, "skipped": True}
+        if resume and (cached := self.cache.stats(index, key)) is not None:
+            return {**cached, "skipped": True}
         faces = self.detect.cache.read(
             index, columns=["sample_id", "image", "landmarks5", "transform"]
         )
@@ -101,7 +102,7 @@ class EmbedTask:
         table = pa.table(
             {"sample_id": ids, "embedding": [v.tolist() for v in vectors]}, schema=EMBED_SCHEMA
         )
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": key,
             "faces": len(ids),

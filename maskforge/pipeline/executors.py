@@ -23,6 +23,7 @@ from .plan import RunPlan
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
 from .quiet import redirect_output
 from .ray_executor import iter_ray
+from .records import ShardStats
 from .shard_work import ShardPipeline, ShardWork
 from .tasks import task_names
 
@@ -35,7 +36,7 @@ def iter_local(
     resume: bool = True,
     monitor: Monitor | None = None,
     work: Callable[..., ShardPipeline] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[ShardStats]:
     """Process shards one after another in this process with ``work`` (default: the plan's
     :class:`~.shard_work.ShardWork`); ``monitor`` gets live per-image
     :class:`~.progress.Snapshot` (at most every ``INTERVAL_S``, and after each shard)."""
@@ -99,7 +100,7 @@ def execute(
     *,
     work_dir: Path | None = None,
     info: dict[str, Any] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ShardStats]:
     """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray`` or
     ``local``); returns their stats in completion order, each also passed to
     ``options.progress``.
@@ -107,7 +108,7 @@ def execute(
     ``options.monitor`` receives live per-image progress (:class:`~.progress.Snapshot`); ``info``
     (a dict) receives the Ray executor's timeline (see :func:`~.ray_executor.iter_ray`). Ray's own
     output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
-    stats: list[dict[str, Any]] = []
+    stats: list[ShardStats] = []
     if not todo:
         return stats
     progress, monitor = options.progress, options.monitor

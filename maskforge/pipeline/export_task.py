@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 
 from ..io.writer import is_done, write_bytes_atomic
 from .context import RunContext
 from .progress import Tick
+from .records import ShardStats
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ExportImagesTask:
         self.dir = Path(opts.dir)
         self.targets: dict[str, str] = opts.targets
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick``: see :mod:`.progress`; the shard's images are fast to write, so the
         pipeline reports this task's progress per shard."""
         layout = self.plan.layout

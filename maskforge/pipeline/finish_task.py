@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,7 @@ from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
 from .progress import Tick, ticker
+from .records import RejectRow, ShardStats
 from .variant_stage import VariantMaker, write_order
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ CLEAN_SCORE_SCHEMA = pa.schema(
 )
 
 
-def rejected_scores(rejects: list[dict[str, Any]], method: str, embedder: str) -> list[dict[str, Any]]:
+def rejected_scores(rejects: list[RejectRow], method: str, embedder: str) -> list[dict[str, Any]]:
     """clean_scores rows (status ``rejected``, reason ``stage:reason``, no score) for the inputs
     that decoding or detection rejected, so the cleaning audit accounts for every input."""
     return [
@@ -89,7 +90,7 @@ class FinishTask:
         return stats is not None and stats.get("key") == self.key(index)
 
     # ------------------------------------------------------------------ inputs
-    def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict]:
+    def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[RejectRow], dict]:
         """Rows with their decoded ``pixels``, reject rows, and seconds spent."""
         plan = self.plan
         if self.detect is None:
@@ -110,12 +111,12 @@ class FinishTask:
         return rows, self.detect.cache.read_rejects(index), {}
 
     # ------------------------------------------------------------------ main
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         plan, layout = self.plan, self.plan.layout
         dataset_file = layout.shard_file(layout.dataset, index)
         if resume and self.is_done(index):
-            return {**(read_stats(dataset_file) or {}), "skipped": True}
+            return cast(ShardStats, {**(read_stats(dataset_file) or {}), "skipped": True})
         shard = plan.shard(index).shard
         dataset_file.unlink(missing_ok=True)  # not done (nor served) until rewritten
         rows, rejects, seconds = self._inputs(index)
@@ -146,7 +147,7 @@ class FinishTask:
         out_rows = self._make_variants(rows, rejects, len(shard.samples), ticker(tick))
         seconds["variants"] = time.perf_counter() - t0
 
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": self.key(index),
             "inputs": len(shard.samples),
@@ -168,7 +169,7 @@ class FinishTask:
         self._write(index, out_rows, {"rejects": rejects, "removed": removed, "scores": scores}, stats)
         return stats
 
-    def _write(self, index: int, out_rows: list, side: dict[str, list], stats: dict[str, Any]) -> None:
+    def _write(self, index: int, out_rows: list, side: dict[str, list], stats: ShardStats) -> None:
         """The shard's side tables (rejects; removed and clean_scores when cleaning), then its
         dataset file with ``stats`` (which marks the shard done) last."""
         plan, layout = self.plan, self.plan.layout
@@ -201,7 +202,7 @@ class FinishTask:
         return kept, {"counts_before": sel.counts_before, "dropped": sel.dropped}
 
     def _make_variants(
-        self, rows: list[dict[str, Any]], rejects: list[dict[str, Any]], inputs: int, tick: Tick
+        self, rows: list[dict[str, Any]], rejects: list[RejectRow], inputs: int, tick: Tick
     ) -> list[dict[str, Any]]:
         """The output rows of every kept row (variant rejects go to ``rejects``), reporting
         progress in input images after each."""
@@ -209,7 +210,7 @@ class FinishTask:
         for i, r in enumerate(rows, 1):
             made, variant_rejects = self.variants.make(r)
             out_rows.extend(made)
-            rejects.extend(variant_rejects)
+            rejects.extend(cast(list[RejectRow], variant_rejects))
             tick(inputs * i // len(rows))
         return out_rows
 

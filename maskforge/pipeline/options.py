@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..recipe import RayTable
+    from .records import ShardStats
 
 #: Called with each shard's stats as it finishes.
-ProgressFn = Callable[[dict[str, Any]], None]
+ProgressFn = Callable[["ShardStats"], None]
 #: Called a few times a second with a :class:`~maskforge.pipeline.progress.Snapshot`.
 MonitorFn = Callable[[Any], None]
 

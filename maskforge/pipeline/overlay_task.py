@@ -15,6 +15,7 @@ from typing import Any
 from .context import RunContext
 from .decode_stage import decode_shard
 from .progress import Tick, ticker
+from .records import ShardStats
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class OverlayTask:
         """Load the detector and the occluder assets now."""
         _ = self.overlayer
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         from ..occlude.overlay import error_row
 

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from .records import ShardStats
+
 #: How often Ray may restart one actor, and retry one call on it, across node losses.
 MAX_RESTARTS = 8
 MAX_TASK_RETRIES = 8
@@ -65,7 +67,7 @@ class ShardActor:
     def _send(self, task: str, shard: int, n: int) -> None:
         self.board.set.remote(task, shard, n)
 
-    def run(self, job: Any, upstream: dict[str, Any] | None) -> dict[str, Any]:
+    def run(self, job: Any, upstream: ShardStats | None) -> ShardStats:
         """Run this actor's tasks on ``job`` (a :class:`~.context.ShardJob`)."""
         import cv2
         import ray

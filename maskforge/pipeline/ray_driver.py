@@ -18,6 +18,7 @@ from typing import Any
 
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
 from .ray_actor import MAX_RESTARTS, MAX_TASK_RETRIES, PoolSpec, ShardActor
+from .records import ShardStats
 
 
 class Pool:
@@ -92,7 +93,7 @@ class Driver:
         # largest shards first: the last ones to finish are small, so the tail is short
         pools[0].queue.extend((i, None) for i in sorted(self.todo, key=lambda i: (-inputs[i], i)))
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[ShardStats]:
         import ray
 
         running: dict[Any, tuple[int, Any, float]] = {}  # ref -> (pool position, actor, start)

@@ -29,6 +29,7 @@ from .pools import embeds_on_cuda, gpu_pool_resources
 from .progress import Monitor, Snapshot
 from .ray_actor import MAX_RESTARTS, MAX_TASK_RETRIES, PoolSpec, ShardActor, limit_threads
 from .ray_driver import Driver, Pool, make_board, warm
+from .records import ShardStats
 from .shard_work import ShardWork
 from .tasks import task_names
 
@@ -96,7 +97,7 @@ def iter_ray(
     monitor: Monitor | None = None,
     info: dict[str, Any] | None = None,
     work: Callable[..., Any] | None = None,
-) -> Generator[dict[str, Any], None, None]:
+) -> Generator[ShardStats, None, None]:
     """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
 
     Yields each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`:
@@ -199,7 +200,7 @@ def maskforge_cause(exc: BaseException) -> Exception | None:
     return None
 
 
-def restart_summary(stats: list[dict[str, Any]]) -> dict[str, Any]:
+def restart_summary(stats: list[ShardStats]) -> dict[str, Any]:
     """What the manifest records of Ray's fault tolerance in a run."""
     nodes: set[str] = set()
     restarted = 0

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +25,7 @@ from .options import RunOptions
 from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan
 from .ray_executor import restart_summary
+from .records import ShardStats
 from .report import write_run_report
 from .resolved import write_resolved_recipe
 
@@ -38,7 +39,7 @@ class RunResult:
     """What a run did."""
 
     out: Path
-    shard_stats: list[dict[str, Any]]
+    shard_stats: list[ShardStats]
     seconds: float
     counts: dict[str, Any] = field(default_factory=dict)
     #: The Ray executor's timeline (start-up, work, tail, per-pool utilisation); empty otherwise.
@@ -65,7 +66,7 @@ def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     indexes = [s.index for s in plan.shards]
     done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
-    stats: list[dict[str, Any]] = []
+    stats: list[ShardStats] = []
     for i in done:
         s = finish(i)  # returns the stored stats, marked skipped
         stats.append(s)
@@ -107,7 +108,7 @@ def _spread(values: list[int]) -> dict[str, float] | None:
     return {"min": arr[0], "median": float(median(arr)), "max": arr[-1], "identities": len(arr)}
 
 
-def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any]:
     """Counts of the whole run from the per-shard stats."""
     sums: dict[str, Counter] = {k: Counter() for k in ("rejects_by_reason", "variants", "occluders")}
     before: dict[str, int] = {}
@@ -115,7 +116,7 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
     dropped: dict[str, str] = dict(plan.dropped_identities)
     for s in stats:
         for k, c in sums.items():
-            c.update(s.get(k, {}))
+            c.update(cast(dict[str, int], s.get(k) or {}))
         before.update(s.get("per_identity_input", {}))
         after.update(s.get("per_identity_output", {}))
         dropped.update((s.get("selection") or {}).get("dropped", {}))
@@ -142,18 +143,19 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _stage_seconds(stats: list[dict[str, Any]]) -> dict[str, float]:
+def _stage_seconds(stats: list[ShardStats]) -> dict[str, float]:
     """Seconds of work per stage summed over the shards computed in this run (not reused)."""
-    total: Counter = Counter()
+    total: dict[str, float] = {}
     for s in stats:
         for name, st in (s.get("stages") or {}).items():
             if not st.get("skipped"):
                 for k, v in (st.get("seconds") or {}).items():
-                    total[f"{name}.{k}" if k != name else name] += v
+                    key = f"{name}.{k}" if k != name else name
+                    total[key] = total.get(key, 0) + v
     return {k: round(v, 3) for k, v in sorted(total.items())}
 
 
-def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
+def _models(stats: list[ShardStats]) -> dict[str, Any]:
     models: dict[str, Any] = {}
     for s in stats:
         for name, st in (s.get("stages") or {}).items():

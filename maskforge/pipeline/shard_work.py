@@ -10,10 +10,11 @@ process that planned the run, the shard's index).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .context import RunContext, ShardJob
 from .progress import Reporter, Send
+from .records import ShardStats
 from .tasks import plan_tasks
 
 
@@ -48,8 +49,8 @@ class ShardPipeline:
                 task.warm()
 
     def __call__(
-        self, job: ShardJob | int, upstream: dict[str, Any] | None = None, send: Send | None = None
-    ) -> dict[str, Any]:
+        self, job: ShardJob | int, upstream: ShardStats | None = None, send: Send | None = None
+    ) -> ShardStats:
         """Run the tasks on shard ``job`` (a job, or the index of a shard the plan knows);
         ``send(task, shard, n)`` receives each task's progress
         (:class:`~maskforge.pipeline.progress.Reporter`), its last count being the shard's input
@@ -62,7 +63,7 @@ class ShardPipeline:
         finally:
             self.plan.jobs.pop(job.index, None)
 
-    def _run(self, index: int, upstream: dict[str, Any] | None, send: Send | None) -> dict[str, Any]:
+    def _run(self, index: int, upstream: ShardStats | None, send: Send | None) -> ShardStats:
         stages: dict[str, Any] = dict((upstream or {}).get("stages", {}))
         inputs = len(self.plan.shard(index).shard.samples)
         stats: dict[str, Any] = {"shard": index, "inputs": inputs}
@@ -79,7 +80,7 @@ class ShardPipeline:
                 writers[name] = s
         stats.update(writers)
         stats["stages"] = stages
-        return stats
+        return cast(ShardStats, stats)
 
 
 @dataclass(frozen=True)

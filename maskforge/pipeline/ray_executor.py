@@ -98,19 +98,16 @@ def iter_ray(
     info: dict[str, Any] | None = None,
     work: Callable[..., Any] | None = None,
 ) -> Generator[ShardStats, None, None]:
-    """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
+    """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given),
+    yielding each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`).
 
-    Yields each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`:
-    largest shards first, an idle actor gets the next shard at once). Every actor is created
-    and loads its models once, before the first shard is handed out. ``work``: the unit of work
-    (default :class:`~.shard_work.ShardWork` of the plan's context), pickled for the actors to
-    ``work_dir/cache/work.pkl`` (default: the run's folder); each call then carries one shard's
-    :class:`~.context.ShardJob`, so no actor holds the listing. ``monitor``
-    gets live per-image :class:`~.progress.Snapshot`. ``info`` (a dict) receives the run's
-    timeline: ``init_s`` (starting or joining Ray), ``warm_s`` (actors created, models
-    loaded), ``actors``, then the driver's (``work_s``, ``tail_s``, per-pool utilisation).
-    An instance started here is shut down at the end, every Ray process it started included
-    (:mod:`.ray_procs`), also when the caller closes the generator early (an interruption).
+    Every actor loads ``work`` (default: the plan context's :class:`~.shard_work.ShardWork`,
+    pickled to ``work_dir/cache/work.pkl``; default folder: the run's) and its models once; each
+    call carries one shard's :class:`~.context.ShardJob`. ``monitor``: live
+    :class:`~.progress.Snapshot`; ``info`` receives the timeline (``init_s``, ``warm_s``,
+    ``actors``, then the driver's ``work_s``, ``tail_s``, per-pool utilisation). An instance
+    started here is shut down at the end with every Ray process it started (:mod:`.ray_procs`),
+    also when the caller closes the generator early.
     """
     import ray
 

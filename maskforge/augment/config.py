@@ -13,7 +13,6 @@ order = ["crop", "rotate"]    # optional: custom order (default: CANONICAL_ORDER
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
@@ -55,8 +54,7 @@ assert set(PRESETS) == set(get_args(Preset))
 
 
 def _options(name: str) -> list[str]:
-    sig = inspect.signature(REGISTRY[name].__init__)
-    return [k for k in sig.parameters if k != "self"]
+    return list(REGISTRY[name].InitSchema.model_fields)
 
 
 def _problem(key: str, problem: str) -> PydanticCustomError:

@@ -7,6 +7,13 @@ seconds its actors were busy, and the tail of the run (from the moment the first
 nothing left to hand out until the last shard is done), when actors go idle for lack of work;
 finer shards (``source.shard_size = "auto"``) keep that tail short. With a ``monitor`` it also
 reads the progress board a few times a second and passes a :class:`~.progress.Snapshot` on.
+
+Why not ``ray.util.ActorPool``: it serves one pool, and its ``get_next_unordered`` waits on that
+pool alone, while a shard here moves through up to three pools (detect on CPU, embed on GPU,
+finish on CPU) and the driver must wait on all of their calls at once (one ``ray.wait``) to hand
+each finished shard to the next pool and keep every pool's busy time. Node loss needs nothing
+from it either: the actors' ``max_restarts`` / ``max_task_retries`` retry a lost call on the
+restarted actor (tests/test_ray_cluster.py, same bytes).
 """
 
 from __future__ import annotations

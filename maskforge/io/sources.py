@@ -352,8 +352,8 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
         if problem is not None and problem[0] != "missing":  # a missing file: a decode reject
             skipped.append(SkippedFile(rel, problem[0], f"row {lineno}: {problem[1]}"))
             continue
-        hints = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
-        hints = {k: v for k, v in hints.items() if v is not None} or None
+        parsed = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
+        hints = {k: v for k, v in parsed.items() if v is not None} or None
         entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
     return entries
 

@@ -27,7 +27,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +205,7 @@ def read_stats(parquet: Path) -> dict[str, Any] | None:
 
 
 def write_shard(
-    table: pa.Table, parquet: Path, stats: dict[str, Any], side: tuple[Path, ...] = ()
+    table: pa.Table, parquet: Path, stats: Mapping[str, Any], side: tuple[Path, ...] = ()
 ) -> None:
     """Write a shard and then its stats file (which marks it done). The stats record, under
     ``"integrity"``, the size and hash of the shard and of its ``side`` files (written before,

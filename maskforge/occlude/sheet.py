@@ -12,7 +12,7 @@ from ..errors import OutputError
 from ..grid import tile_grid
 from ..io.names import printable
 from ..io.writer import atomic_path
-from ..seeding import rng_for
+from ..seeding import SHEET, rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
 from .render import render_occluder
@@ -119,7 +119,7 @@ def contact_sheet(
         show = (lambda im: im) if aligned else (lambda im, lm=lm: _crop(im, lm, tile))
         tiles = [show(img)] if original else []
         for c, spec in enumerate(parsed):
-            res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
+            res = render_occluder(img, lm, spec, rng_for(seed, SHEET, r, c), library=library)
             tiles.append(show(res.image))
         rows.append(tiles)
     return tile_grid(rows, tile, labels=header)

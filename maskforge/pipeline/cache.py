@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.schema import REJECT_SCHEMA
 from ..io.writer import read_stats, verified_done, write_shard, write_table_atomic
+from .records import RejectRow, ShardStats
 
 log = logging.getLogger("maskforge")
 
@@ -31,7 +32,7 @@ class StageCache:
     def rejects_path(self, index: int) -> Path:
         return self.folder / f"shard-{index:05d}.rejects.parquet"
 
-    def stats(self, index: int, key: str) -> dict[str, Any] | None:
+    def stats(self, index: int, key: str) -> ShardStats | None:
         """The stats of a finished shard computed from ``key`` whose files are intact (size and
         hash as recorded), else None; a damaged one is rebuilt, with a warning naming it."""
         stats = read_stats(self.rows_path(index))
@@ -39,11 +40,9 @@ class StageCache:
             return None
         if not verified_done(self.rows_path(index), warn=log.warning):
             return None
-        return stats
+        return cast(ShardStats, stats)
 
-    def write(
-        self, index: int, rows: pa.Table, rejects: list[dict[str, Any]], stats: dict[str, Any]
-    ) -> None:
+    def write(self, index: int, rows: pa.Table, rejects: list[RejectRow], stats: ShardStats) -> None:
         from ..io.schema import to_table
 
         write_table_atomic(to_table(rejects, REJECT_SCHEMA), self.rejects_path(index))
@@ -52,6 +51,6 @@ class StageCache:
     def read(self, index: int, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(self.rows_path(index), columns=columns)
 
-    def read_rejects(self, index: int) -> list[dict[str, Any]]:
+    def read_rejects(self, index: int) -> list[RejectRow]:
         p = self.rejects_path(index)
-        return pq.read_table(p).to_pylist() if p.is_file() else []
+        return cast(list[RejectRow], pq.read_table(p).to_pylist()) if p.is_file() else []

@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AssetError,
+    BoundError,
+    ClusterError,
+    CorruptFileError,
+    DamagedManifestError,
     DecodeError,
     DeviceError,
     EvalError,
@@ -26,6 +30,7 @@ from .errors import (
     MaskforgeError,
     ModelNotFoundError,
     OutputError,
+    OutputLockedError,
     RecipeError,
     SourceError,
 )
@@ -125,6 +130,10 @@ def decode_image(
 
 __all__ = [
     "AssetError",
+    "BoundError",
+    "ClusterError",
+    "CorruptFileError",
+    "DamagedManifestError",
     "DecodeError",
     "DeviceError",
     "EvalError",
@@ -132,6 +141,7 @@ __all__ = [
     "MaskforgeError",
     "ModelNotFoundError",
     "OutputError",
+    "OutputLockedError",
     "RecipeError",
     "SourceError",
     "__version__",

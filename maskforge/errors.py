@@ -55,6 +55,11 @@ class CorruptFileError(OutputError):
         self.paths = list(paths or [])
 
 
+class DamagedManifestError(OutputError):
+    """``OUT/manifest.json`` exists but cannot be used (truncated, empty, not a JSON object); the
+    message says how to rebuild it (rerun the same ``maskforge run``)."""
+
+
 class OutputLockedError(OutputError):
     """Another maskforge process is writing the output folder (it holds the folder's lock); the
     message names its process id and command."""

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The public names: functions and every public exception.
 _VISIBLE = ["run", "read_shards", "list_samples", "decode_image",
             "MaskforgeError", "RecipeError", "SourceError", "DecodeError", "ModelNotFoundError",
-            "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError"]
+            "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError",
+            "CorruptFileError", "DamagedManifestError", "OutputLockedError", "BoundError", "ClusterError"]
 
 
 def test_py_typed_ships():

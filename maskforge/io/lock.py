@@ -149,11 +149,12 @@ class FolderLock:
         )
 
     def release(self) -> None:
-        if self._fd is None:
+        fd = self._fd
+        if fd is None:
             return
+        self._fd = None
         key = os.path.realpath(self.folder)
         held = _HELD.get(key)
-        self._fd, fd = None, self._fd
         if held is not None:
             held[2] -= 1
             if held[2] > 0:

@@ -25,15 +25,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputError
+from ..errors import DamagedManifestError
 from .names import printable
 from .writer import write_json_atomic
 
 MANIFEST = "manifest.json"
-
-
-class DamagedManifestError(OutputError):
-    """``manifest.json`` exists but is not a maskforge manifest (truncated, empty, ``[]``)."""
 
 
 def load_manifest(out: str | os.PathLike[str]) -> dict[str, Any] | None:

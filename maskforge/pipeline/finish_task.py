@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
 
+from ..clean.keep import KeepList, read_keep
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, read_stats, verified_done, write_shard, write_table_atomic
 from .context import RunContext
@@ -217,6 +219,16 @@ class FinishTask:
             tick(inputs * i // len(rows))
         return out_rows
 
+    def _keep(self, config: CleanConfig) -> KeepList:
+        """The keep list, its paths made relative to the run's input folder (absolute, relative
+        to the list or to the working folder, as people write them)."""
+        keep = read_keep(config.keep)
+        recorded = self.plan.recipe.input
+        if not keep.paths or recorded is None:
+            return keep
+        root = Path(recorded)
+        return keep.resolved(root.parent if root.suffix.lower() in (".csv", ".parquet") else root)
+
     def _clean(
         self, rows: list[dict[str, Any]], index: int, clean: CleanConfig
     ) -> tuple[list, list, list, dict]:
@@ -232,6 +244,7 @@ class FinishTask:
             config,
             source_paths=[r["source_path"] for r in usable],
             sample_ids=[r["sample_id"] for r in usable],
+            keep=self._keep(config),
         )
         kept, removed, scores = [], [], []
         gone = res.removed

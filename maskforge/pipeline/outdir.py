@@ -48,16 +48,17 @@ def claim_output(out: Path, extra: tuple[str, ...] = ()) -> None:
     OutputRecord(out).claim([*TOP_FILES, *SHARD_TABLES, *TOP_FOLDERS, *extra], what="--output")
 
 
-def start_run(plan: RunPlan, resume: bool = True) -> None:
-    """Prepare ``OUT`` for a run of ``plan`` (see the module doc)."""
+def start_run(plan: RunPlan, resume: bool = True) -> int:
+    """Prepare ``OUT`` for a run of ``plan`` (see the module doc); the run's generation."""
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
     claim_output(plan.out)
     remove_temp_files(plan.out)
-    mark_running(plan.out, plan.recipe.to_dict())
+    generation = mark_running(plan.out, plan.recipe.to_dict())
     if not resume:
         clear_dataset(plan)
     write_labels(plan)
+    return generation
 
 
 def clear_dataset(plan: RunPlan) -> list[Path]:

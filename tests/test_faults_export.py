@@ -3,6 +3,8 @@ exports end whole and right; a writer and an export never share a folder."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -11,9 +13,7 @@ import pytest
 from maskforge import read_shards
 from maskforge.errors import OutputLockedError
 from maskforge.export import export_folders
-from maskforge.io.lock import write_lock
-
-from .faults import RECIPE, killed, maskforge, one_clear_message, tiny_tree
+from .faults import ENV, RECIPE, killed, maskforge, one_clear_message, tiny_tree
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -68,10 +68,18 @@ def test_export_killed_at_a_random_point_then_rerun(run_out: Path, tmp_path: Pat
 
 def test_export_refused_while_a_run_writes_the_folder(run_out: Path, tmp_path: Path) -> None:
     """Row 2: an export paused while a run rewrote OUT wrote a tar mixing rows of two runs."""
-    with write_lock(run_out, command="maskforge run recipe.toml"):
-        with pytest.raises(OutputLockedError, match="maskforge run recipe.toml"):
+    code = ("import sys, time; from maskforge.io.lock import write_lock; "
+            "l = write_lock(sys.argv[1], 'maskforge run recipe.toml').acquire(); print('held', flush=True); "
+            "time.sleep(60)")  # fmt: skip
+    holder = subprocess.Popen([sys.executable, "-c", code, str(run_out)], stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLockedError, match=f"process {holder.pid} \\('maskforge run recipe.toml'\\)"):
             export_folders(run_out, tmp_path / "dst")
         result = maskforge("export", str(run_out), str(tmp_path / "dst2"), "--format", "webdataset")
+    finally:
+        holder.kill()
+        holder.wait()
     one_clear_message(result)
     assert result.returncode == 2 and "being written by" in result.stderr
     assert not (tmp_path / "dst").exists() or not _visible(tmp_path / "dst")

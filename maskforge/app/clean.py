@@ -18,7 +18,7 @@ from ..clean.table import read_clean_scores
 from ..clean.transfer import JOURNAL, check_transfer, plan_transfer, resume_transfer, run_transfer
 from ..device import check_device
 from ..io.lock import FolderLock, write_lock
-from ..io.paths import check_destination
+from ..io.paths import check_destination, check_write_targets, path_under
 from ..io.writer import write_bytes_atomic, write_json_atomic
 from ..pipeline import RunOptions, RunPlan, RunResult, plan_run, run_plan
 from ..pipeline.outdir import check_output, claim_output
@@ -120,6 +120,9 @@ def plan_clean(
         # an unreadable keep list, or a path of it that names no input file, stops here
         read_keep(keep).resolved(src_dir)
         plan = plan_run(direct_recipe("clean", tables, overrides), input=src_dir, output=output)
+        if dest is not None:  # before any work: a folder of dest linked into SRC or OUT is refused
+            check_write_targets([path_under(dest, s.source_path) for s in plan.listing.samples],
+                                [src_dir, output], what=flag)  # fmt: skip
     except BaseException:
         lock.release()
         raise

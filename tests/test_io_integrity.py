@@ -154,3 +154,20 @@ def test_no_replace_write_never_overwrites(tmp_path: Path) -> None:
     assert target.read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["t.txt"]
     write_bytes_atomic(b"new", tmp_path / "u.txt", replace=False)
     assert (tmp_path / "u.txt").read_text() == "new"
+
+
+@pytest.mark.parametrize("victim", ["rows", "rejects"])
+def test_a_damaged_stage_cache_shard_is_rebuilt_with_a_warning(tmp_path: Path, victim: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """Row 4 (cache/detect-*/): a truncated cached shard was reused and crashed the resume."""
+    from maskforge.pipeline.cache import StageCache
+
+    cache = StageCache(tmp_path / "cache" / "detect-abc")
+    reject = {"source_path": "A/x.jpg", "reason": "no_face", "stage": "detect"}
+    cache.write(0, pa.Table.from_pylist(_rows("A", 0)), [reject], {"key": "k"})
+    assert cache.stats(0, "k") is not None
+    path = cache.rows_path(0) if victim == "rows" else cache.rejects_path(0)
+    os.truncate(path, path.stat().st_size // 2)
+    with caplog.at_level("WARNING", logger="maskforge"):
+        assert cache.stats(0, "k") is None  # not reused: the shard is computed again
+    assert path.name in caplog.text and "rebuilding shard" in caplog.text

@@ -13,6 +13,7 @@ import pytest
 from maskforge import read_shards
 from maskforge.errors import OutputLockedError
 from maskforge.export import export_folders
+
 from .faults import ENV, RECIPE, killed, maskforge, one_clear_message, tiny_tree
 
 pytestmark = pytest.mark.timeout(300)

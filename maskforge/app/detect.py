@@ -21,6 +21,7 @@ from ..io.paths import (
 from ..io.writer import write_bytes_atomic
 from ..pipeline import RunOptions, RunPlan, RunResult, plan_run, run_plan
 from ..pipeline.export_task import ExportImages
+from ..pipeline.outdir import check_output
 from .direct import direct_recipe
 
 
@@ -45,6 +46,7 @@ def plan_detect(
     recipe = direct_recipe("detect", {"detect": {"detector": detector, "size": int(size), "align": align}},
                            overrides)  # fmt: skip
     plan = plan_run(recipe, input=src_dir, output=output)
+    check_output(Path(output))  # a folder of the user's is refused before anything is created in it
     locks = [write_lock(output).acquire()]
     try:
         return _plan_export(plan, src_dir, output, export_images, locks)

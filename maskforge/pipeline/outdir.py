@@ -86,7 +86,7 @@ def check_output(out: Path) -> None:
         ours = False
     if ours:
         return
-    theirs = [n for n in TOP_FILES if (out / n).exists()]
+    theirs = [n for n in (*TOP_FILES, *TOP_FOLDERS) if (out / n).exists()]
     theirs += [f"{t}/shard-*" for t in SHARD_TABLES if any((out / t).glob("shard-*"))]
     if theirs:
         raise OutputError(

@@ -27,7 +27,7 @@ from .dry_run import plan_estimate
 from .executors import execute
 from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
 from .options import RunOptions
-from .outdir import remove_stale_shards, start_run
+from .outdir import check_output, remove_stale_shards, start_run
 from .plan import RunPlan
 from .ray_executor import restart_summary
 from .records import ShardStats
@@ -64,6 +64,7 @@ def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     progress (:class:`~.progress.Snapshot`, shards already done counted as done).
     """
     options = options.with_ray_defaults(plan.recipe.ray)
+    check_output(plan.out)  # a folder of the user's is refused before anything is created in it
     with write_lock(plan.out):  # one writer per folder, for the run's whole life
         return _run_locked(plan, options)
 

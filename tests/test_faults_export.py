@@ -84,3 +84,19 @@ def test_export_refused_while_a_run_writes_the_folder(run_out: Path, tmp_path: P
     one_clear_message(result)
     assert result.returncode == 2 and "being written by" in result.stderr
     assert not (tmp_path / "dst").exists() or not _visible(tmp_path / "dst")
+
+
+def test_export_of_a_bit_flipped_shard_names_it(run_out: Path, tmp_path: Path) -> None:
+    """Row 4 for readers: a damaged shard is named with the repair command, nothing exported."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(run_out, out)
+    victim = out / "dataset" / "shard-00001.parquet"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x04
+    victim.write_bytes(bytes(data))
+    result = maskforge("export", str(out), str(tmp_path / "dst"), "--format", "webdataset")
+    one_clear_message(result)
+    assert result.returncode == 2 and "shard-00001.parquet" in result.stderr and "rerun the same" in result.stderr
+    assert not list((tmp_path / "dst").glob("*.tar")) if (tmp_path / "dst").exists() else True

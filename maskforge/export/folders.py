@@ -177,7 +177,7 @@ def export_folders(
 def _export(
     out: Path, dst: Path, layout: str, variants: Sequence[str] | None, split: str | None, allow_partial: bool
 ) -> int:
-    dset = read_shards(out, allow_partial=allow_partial)
+    dset = read_shards(out, allow_partial=allow_partial, verify=True)  # a flipped bit is named, not exported
     flt = None
     if variants:
         flt = ds.field("variant").isin(list(variants))

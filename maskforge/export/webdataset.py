@@ -31,7 +31,7 @@ from ..io.lock import read_lock, write_lock
 from ..io.names import printable
 from ..io.owned import OutputRecord
 from ..io.paths import check_write_target
-from ..io.reader import dataset_files
+from ..io.reader import snapshot
 from ..io.selection import RowFilter, occluded_column, scan_columns
 from ..io.writer import atomic_path
 from .folders import check_export_destination
@@ -91,7 +91,7 @@ def export_webdataset(
     out, dst = Path(out), Path(dst)
     inputs = check_export_destination(out, dst)
     with read_lock(out), write_lock(dst):
-        files = dataset_files(out, allow_partial=allow_partial)
+        files = snapshot(out, allow_partial=allow_partial, verify=True).files  # hashes checked
         record = OutputRecord(dst)
         theirs = record.foreign(sorted(dst.glob("shard-*.tar")))
         if theirs:

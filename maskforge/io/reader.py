@@ -227,7 +227,7 @@ def _fixed_dataset(files: list[Path]) -> ds.Dataset:
 
 
 def read_shards(
-    path: str | os.PathLike[str], *, table: str = "dataset", allow_partial: bool = False
+    path: str | os.PathLike[str], *, table: str = "dataset", allow_partial: bool = False, verify: bool = False
 ) -> ds.Dataset:
     """A :class:`pyarrow.dataset.Dataset` over a run's shards (exactly those of the run, as they
     are when called: see the module doc).
@@ -238,12 +238,14 @@ def read_shards(
             (the final samples), ``rejects``, ``removed`` or ``clean_scores``.
         allow_partial: read a run that has not finished (its done shards) instead of raising
             :class:`~maskforge.errors.IncompleteRunError`.
+        verify: check every file's content hash too (reads each file once more), not only its
+            size: a flipped bit raises :class:`~maskforge.errors.CorruptFileError` naming it.
 
     Example:
         >>> dset = maskforge.read_shards("out")              # doctest: +SKIP
         >>> dset.to_table(columns=["sample_id", "label"])    # doctest: +SKIP
     """
-    files = run_files(path, table, allow_partial=allow_partial)
+    files = snapshot(path, table, allow_partial=allow_partial, verify=verify).files
     if files and len(files) <= MAX_OPEN_FILES:
         return _fixed_dataset(files)
     if files:

@@ -8,10 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ..config import Device, Table
+from ..onnxrt import is_onnx
 from .align import TEMPLATES
+from .factory import detector_identity
 from .selection import POLICIES
 
 DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn")
+#: A detector name: a built-in one, or ``onnx:PATH`` (your own SCRFD / RetinaFace-style model).
+DETECTOR_PATTERN = r"^(dlib-hog|mtcnn|dlib-cnn|onnx:.+)$"
+#: Settings that only ONNX detectors read (left out of other detectors' cache keys).
+ONNX_ONLY = ("input_size", "det_threshold", "nms_iou")
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -23,8 +29,15 @@ class DetectConfig(Table):
 
     table_name = "detect"
 
-    detector: Literal[DETECTORS] = Field(
-        "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
+    detector: str = Field(
+        "dlib-hog",
+        pattern=DETECTOR_PATTERN,
+        json_schema_extra={
+            "must": "be dlib-hog, mtcnn, dlib-cnn or onnx:PATH",
+            "values": "`dlib-hog` \\| `mtcnn` \\| `dlib-cnn` \\| `onnx:PATH`",
+        },
+        description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, or "
+        "`onnx:PATH`, your own SCRFD / RetinaFace-style ONNX file (docs/detection.md)",
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")
     upsample_fallback: int | None = Field(
@@ -71,7 +84,9 @@ class DetectConfig(Table):
         description="largest fraction of the output outside the source image (else `face_cut`); "
         "1.0 accepts everything",
     )
-    device: Device = Field("auto", description="MTCNN only: `auto`, `cpu`, `cuda` or `cuda:N`")
+    device: Device = Field(
+        "auto", description="MTCNN and ONNX detectors: `auto`, `cpu`, `cuda` or `cuda:N`"
+    )
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),
         strict=False,
@@ -79,6 +94,31 @@ class DetectConfig(Table):
         description="MTCNN P-, R-, O-net thresholds",
     )
     batch_size: int = Field(32, gt=0, description="MTCNN images per forward pass")
+    input_size: int = Field(
+        640,
+        ge=32,
+        le=4096,
+        multiple_of=32,
+        description="ONNX detectors with a free input size: side of the square network input "
+        "the image is letterboxed into",
+    )
+    det_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="ONNX detectors: smallest anchor score kept"
+    )
+    nms_iou: float = Field(
+        0.4, ge=0.0, le=1.0, description="ONNX detectors: IoU above which the weaker box is dropped"
+    )
+
+    def key_config(self) -> dict[str, Any]:
+        """The settings as a stage cache key needs them: the ONNX-only keys (:data:`ONNX_ONLY`)
+        only for an ONNX detector, whose ``detector`` becomes ``{"name": "onnx", "sha256": ...}``
+        (the weights' content, not their path). ModelFileMissingError for a missing ONNX file."""
+        data = self.to_dict()
+        if not is_onnx(self.detector):
+            return {k: v for k, v in data.items() if k not in ONNX_ONLY}
+        ident = detector_identity(self.detector)
+        data["detector"] = {"name": ident["name"], "sha256": ident["sha256"]}
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DetectConfig:

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from ..config import Device, Table
-from .factory import EMBEDDERS
+from .factory import EMBEDDER_PATTERN
 
 
 class EmbedConfig(Table):
@@ -16,10 +14,16 @@ class EmbedConfig(Table):
 
     table_name = "embed"
 
-    embedder: Literal[EMBEDDERS] = Field(
+    embedder: str = Field(
         "auto",
+        pattern=EMBEDDER_PATTERN,
+        json_schema_extra={
+            "must": "be auto, facenet-vggface2, dlib-resnet, dlib-resnet-native or onnx:PATH",
+            "values": "`auto` \\| `facenet-vggface2` \\| `dlib-resnet` \\| `dlib-resnet-native` "
+            "\\| `onnx:PATH`",
+        },
         description="which embedder (docs/cleaning.md); `auto`: facenet-vggface2 when its weights "
-        "are found, else dlib-resnet",
+        "are found, else dlib-resnet; `onnx:PATH`: your own ArcFace-style ONNX file",
     )
     weights: str | None = Field(
         None, description="path of the facenet state dict or the dlib `.dat` model file"

@@ -1,5 +1,5 @@
-"""Build an embedder by name: ``auto``, ``facenet-vggface2``, ``dlib-resnet`` or
-``dlib-resnet-native``."""
+"""Build an embedder by name: ``auto``, ``facenet-vggface2``, ``dlib-resnet``,
+``dlib-resnet-native``, or ``onnx:PATH`` (your own ArcFace-style ONNX file)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from typing import Any
 
 from ..device import check_device
 from ..errors import RecipeError
+from ..onnxrt import is_onnx, onnx_path, require_file
 from .base import Embedder
 
 log = logging.getLogger(__name__)
 
 EMBEDDERS = ("auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native")
+#: An embedder name: a built-in one, or ``onnx:PATH``.
+EMBEDDER_PATTERN = r"^(auto|facenet-vggface2|dlib-resnet|dlib-resnet-native|onnx:.+)$"
+ONNX_OPTION = '[embed] embedder = "onnx:PATH" (or --embedder onnx:PATH)'
 
 FACENET_WARNING = (
     "facenet-vggface2's cleaning thresholds are dlib-resnet's scaled to facenet's distances, "
@@ -24,9 +28,14 @@ FACENET_WARNING = (
 
 def resolve_embedder(name: str = "auto", weights: str | Path | None = None) -> str:
     """The embedder ``name`` stands for: ``auto`` is facenet-vggface2 when its weights are found
-    (``weights``, ``$MASKFORGE_FACENET_WEIGHTS`` or torch hub's cache), else dlib-resnet."""
+    (``weights``, ``$MASKFORGE_FACENET_WEIGHTS`` or torch hub's cache), else dlib-resnet;
+    ``onnx:PATH`` stays as it is."""
+    if is_onnx(name):
+        return name
     if name not in EMBEDDERS:
-        raise RecipeError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+        raise RecipeError(
+            f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)} or onnx:PATH"
+        )
     if name != "auto":
         return name
     from .facenet import find_weights
@@ -51,6 +60,12 @@ def make_embedder(
     """
     check_device(device)
     name = resolve_embedder(name, weights)
+    path = onnx_path(name)
+    if path is not None:
+        from .onnx_arcface import OnnxArcFaceEmbedder
+
+        threads = options.get("threads")
+        return OnnxArcFaceEmbedder(path, device=device, batch_size=batch_size, threads=threads)
     if name == "facenet-vggface2":
         from .facenet import FacenetEmbedder
 
@@ -79,6 +94,10 @@ def embedder_identity(name: str = "auto", weights: str | Path | None = None) -> 
     from .base import sha256_file
 
     resolved = resolve_embedder(name, weights)
+    onnx = onnx_path(resolved)
+    if onnx is not None:
+        found = require_file(onnx, "ONNX embedder", ONNX_OPTION)
+        return {"name": "onnx", "weights": str(found), "sha256": sha256_file(found)}
     if resolved == "facenet-vggface2":
         from ..errors import ModelNotFoundError
         from .facenet import find_weights, missing_weights_message

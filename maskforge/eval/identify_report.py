@@ -71,7 +71,7 @@ def misidentified(result: IdentifyResult, n: int = SHOWN) -> list[dict[str, Any]
             "probe": uri(thumbs.get((path, masked))), "nearest_img": uri(thumbs.get((near_path, False))),
             "own_img": uri(thumbs.get((own_path, False))),
         })  # fmt: skip
-    rows.sort(key=lambda r: r["d_nearest"])
+    rows.sort(key=lambda r: float(r["d_nearest"]))
     return rows[:n]
 
 

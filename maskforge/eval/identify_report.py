@@ -56,7 +56,7 @@ def misidentified(result: IdentifyResult, n: int = SHOWN) -> list[dict[str, Any]
     gallery: dict[str, list[str]] = {}
     for path, ident in result.gallery:
         gallery.setdefault(ident, []).append(path)
-    rows = []
+    rows: list[tuple[float, dict[str, Any]]] = []
     for path, ident, nearest, rank, d_own in result.ranks:
         vec = result.embeddings.get(path, masked)
         if vec is None or not nearest or nearest == ident:
@@ -64,15 +64,15 @@ def misidentified(result: IdentifyResult, n: int = SHOWN) -> list[dict[str, Any]
         near_path, d_near = _nearest_image(vec, gallery.get(nearest, []), result)
         own_path, _ = _nearest_image(vec, gallery.get(ident, []), result)
         thumbs = result.embeddings.thumbs
-        rows.append({
+        rows.append((d_near, {
             "path": path, "identity": ident, "masked": masked, "rank": rank,
             "d_own": d_own if np.isfinite(d_own) else None, "nearest": nearest,
             "d_nearest": d_near, "nearest_path": near_path, "own_path": own_path,
             "probe": uri(thumbs.get((path, masked))), "nearest_img": uri(thumbs.get((near_path, False))),
             "own_img": uri(thumbs.get((own_path, False))),
-        })  # fmt: skip
-    rows.sort(key=lambda r: float(r["d_nearest"]))
-    return rows[:n]
+        }))  # fmt: skip
+    rows.sort(key=lambda r: r[0])
+    return [row for _, row in rows[:n]]
 
 
 def write_report(result: IdentifyResult, out: Path) -> Path:

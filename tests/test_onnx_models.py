@@ -257,3 +257,52 @@ def test_detect_key_config_holds_the_sha256_not_the_path(models: dict[str, Path]
     hog = DetectConfig().key_config()
     assert hog["detector"] == "dlib-hog" and not {"input_size", "det_threshold", "nms_iou"} & set(hog)
     assert DetectConfig(input_size=320).key_config() == hog
+
+
+# ------------------------------------------------------------------ maskforge eval --embedder onnx:PATH
+
+
+@pytest.fixture(scope="module")
+def four_faces(lfw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 identities x 2 real faces, copied to a temporary folder."""
+    root = tmp_path_factory.mktemp("faces")
+    for name in ("Ann_Veneman", "Bill_McBride"):
+        (root / name).mkdir()
+        for k in (1, 2):
+            src = lfw_dir / name / f"{name}_000{k}.jpg"
+            (root / name / src.name).write_bytes(src.read_bytes())
+    return root
+
+
+def test_eval_with_the_onnx_embedder(models: dict[str, Path], four_faces: Path, tmp_path: Path) -> None:
+    """`maskforge eval pairs / identify --embedder onnx:PATH`: the ONNX embedder's name, weights
+    and SHA-256 reach metrics.json."""
+    import json
+
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(
+        "path_a,path_b,same,fold\n"
+        "Ann_Veneman/Ann_Veneman_0001.jpg,Ann_Veneman/Ann_Veneman_0002.jpg,1,0\n"
+        "Ann_Veneman/Ann_Veneman_0001.jpg,Bill_McBride/Bill_McBride_0001.jpg,0,0\n"
+        "Bill_McBride/Bill_McBride_0001.jpg,Bill_McBride/Bill_McBride_0002.jpg,1,1\n"
+        "Ann_Veneman/Ann_Veneman_0002.jpg,Bill_McBride/Bill_McBride_0002.jpg,0,1\n"
+    )
+    digest = hashlib.sha256(models["emb"].read_bytes()).hexdigest()
+    common = ["--images", str(four_faces), "--embedder", f"onnx:{models['emb']}", "--quiet"]
+    res = CliRunner().invoke(main, ["eval", "pairs", str(pairs), "--output", str(tmp_path / "p"), *common])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "p" / "metrics.json").read_text())
+    assert (m["embedder"], m["weights"], m["sha256"]) == ("onnx", str(models["emb"]), digest)
+    assert m["pairs"] == 4 and m["failures"]["images"] == 0
+    res = CliRunner().invoke(main, ["eval", "identify", "--output", str(tmp_path / "i"), *common])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "i" / "metrics.json").read_text())
+    assert m["sha256"] == digest and m["probes"] == 2 and m["gallery_identities"] == 2
+    missing = tmp_path / "nowhere" / "w600k_r50.onnx"
+    res = CliRunner().invoke(main, ["eval", "identify", "--output", str(tmp_path / "x"), "--images",
+                                    str(four_faces), "--embedder", f"onnx:{missing}"])  # fmt: skip
+    assert res.exit_code == 2 and "never downloads weights" in res.output and "Traceback" not in res.output

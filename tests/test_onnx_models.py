@@ -306,3 +306,12 @@ def test_eval_with_the_onnx_embedder(models: dict[str, Path], four_faces: Path, 
     res = CliRunner().invoke(main, ["eval", "identify", "--output", str(tmp_path / "x"), "--images",
                                     str(four_faces), "--embedder", f"onnx:{missing}"])  # fmt: skip
     assert res.exit_code == 2 and "never downloads weights" in res.output and "Traceback" not in res.output
+
+
+def test_a_model_of_the_wrong_kind_is_refused(models: dict[str, Path]) -> None:
+    with pytest.raises(RecipeError, match="SCRFD or RetinaFace-style detector has 1 input and 6, 9, 10, 15"):
+        make_detector(f"onnx:{models['emb']}", device="cpu")
+    with pytest.raises(RecipeError, match="one \\(N, 3, H, W\\) input and one \\(N, D\\) output"):
+        make_embedder(f"onnx:{models['det']}", device="cpu")
+    with pytest.raises(RecipeError, match="input 192x192; an ArcFace-style embedder takes 112x112"):
+        make_embedder(f"onnx:{models['other']}", device="cpu")  # a landmark model of the pack

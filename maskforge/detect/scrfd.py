@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..errors import RecipeError
 from ..models import sha256_file
 from ..onnxrt import OnnxModel
 from .faces import Face
@@ -174,7 +175,7 @@ class OnnxFaceDetector:
         self.model = OnnxModel(path, device, threads, "ONNX detector", '[detect] detector = "onnx:PATH"')
         count = len(self.model.outputs)
         if count not in LAYOUTS or len(self.model.inputs) != 1:
-            raise ValueError(
+            raise RecipeError(
                 f"{path}: {len(self.model.inputs)} input(s) and {count} outputs; an SCRFD or "
                 f"RetinaFace-style detector has 1 input and {', '.join(map(str, LAYOUTS))} outputs"
             )
@@ -183,7 +184,9 @@ class OnnxFaceDetector:
         h, w = (shape[2], shape[3]) if len(shape) == 4 else (None, None)
         self.input_hw = (h or int(input_size), w or int(input_size))
         if any(v % self.strides[-1] for v in self.input_hw):
-            raise ValueError(f"input size {self.input_hw} must be a multiple of {self.strides[-1]}")
+            raise RecipeError(
+                f"{path}: input size {self.input_hw} must be a multiple of {self.strides[-1]}"
+            )
         self.threshold, self.nms_iou = float(threshold), float(nms_iou)
         self._landmarker = landmarker
 

@@ -1,8 +1,8 @@
 """Your own ArcFace-style ONNX recogniser (``embedder = "onnx:PATH"``), run by onnxruntime.
 
 Each face is aligned to the ArcFace template (:func:`maskforge.detect.align_face`, template
-``arcface``, no margin) at the network's input size (its static ``H x W``, square; 112 when
-symbolic) from its 5 landmarks; pixels become ``(x - 127.5) / 127.5``, RGB, NCHW float32, as
+``arcface``, no margin) at 112 x 112 (the model's input must be that, or symbolic) from its 5
+landmarks; pixels become ``(x - 127.5) / 127.5``, RGB, NCHW float32, as
 insightface feeds its recognisers (``w600k_r50``, ``glintr100``, ...). The output of any dimension
 ``D`` (read from the graph, else from the first batch) is L2-normalised.
 
@@ -22,11 +22,12 @@ import cv2
 import numpy as np
 
 from ..detect.align import align_face
+from ..errors import RecipeError
 from ..onnxrt import OnnxModel
 from .base import Embedder, check_faces, l2_normalise, sha256_file
 
-#: Input side when the model's input size is symbolic.
-DEFAULT_SIZE = 112
+#: The input side of an ArcFace-style recogniser (the ArcFace template's frame).
+INPUT_SIZE = 112
 
 
 class OnnxArcFaceEmbedder(Embedder):
@@ -52,15 +53,18 @@ class OnnxArcFaceEmbedder(Embedder):
         self.model = OnnxModel(path, device, threads, "ONNX embedder", '[embed] embedder = "onnx:PATH"')
         inputs, outputs = self.model.inputs, self.model.outputs
         shape = inputs[0].shape if len(inputs) == 1 else ()
-        if len(shape) != 4 or shape[1] not in (3, None) or len(outputs) < 1:
-            raise ValueError(
-                f"{path}: inputs {[p.shape for p in inputs]}; an ArcFace-style embedder has one "
-                "(N, 3, H, W) input and an (N, D) output"
+        if len(shape) != 4 or shape[1] not in (3, None) or len(outputs) != 1 or len(outputs[0].shape) != 2:
+            raise RecipeError(
+                f"{path}: inputs {[p.shape for p in inputs]}, outputs {[p.shape for p in outputs]}; "
+                "an ArcFace-style embedder has one (N, 3, H, W) input and one (N, D) output"
             )
-        h, w = shape[2], shape[3]
-        if h is not None and w is not None and h != w:
-            raise ValueError(f"{path}: input {w}x{h} is not square")
-        self.size = int(h or w or DEFAULT_SIZE)
+        if any(side not in (None, INPUT_SIZE) for side in shape[2:]):
+            raise RecipeError(
+                f"{path}: input {shape[3]}x{shape[2]}; an ArcFace-style embedder takes "
+                f"{INPUT_SIZE}x{INPUT_SIZE} aligned faces (landmark and attribute models of a "
+                "model pack are not embedders)"
+            )
+        self.size = INPUT_SIZE
         self.batch_size = 1 if shape[0] == 1 else max(1, int(batch_size))
         out = outputs[0].shape
         self.dim = int(out[-1]) if out and out[-1] is not None else 0

@@ -178,6 +178,16 @@ class ModelPack:
     detector: str | None
     embedder: str | None
 
+    def overrides(self) -> dict[str, str]:
+        """The recipe keys the pack sets, as ``--set`` overrides: ``detect.detector`` and
+        ``embed.embedder`` (each only when the pack has that model)."""
+        out = {}
+        if self.detector:
+            out["detect.detector"] = self.detector
+        if self.embedder:
+            out["embed.embedder"] = self.embedder
+        return out
+
 
 def model_pack(folder: str | Path) -> ModelPack:
     """Resolve an insightface model-pack folder (``buffalo_l``: ``det_10g.onnx``,

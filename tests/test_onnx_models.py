@@ -234,6 +234,7 @@ def test_execution_providers() -> None:
 def test_model_pack_resolves_detector_and_embedder(models: dict[str, Path], tmp_path: Path) -> None:
     pack = model_pack(models["pack"])
     assert pack.detector == f"onnx:{models['det']}" and pack.embedder == f"onnx:{models['emb']}"
+    assert pack.overrides() == {"detect.detector": pack.detector, "embed.embedder": pack.embedder}
     (tmp_path / "det_a.onnx").write_bytes(models["det"].read_bytes())
     (tmp_path / "det_b.onnx").write_bytes(models["det_level"].read_bytes())
     with pytest.raises(RecipeError, match="2 ONNX detectors"):

@@ -201,7 +201,7 @@ def test_sha256_identifies_the_weights(models: dict[str, Path]) -> None:
     assert ident == {"name": "onnx", "weights": str(models["det"]), "sha256": digest}
     assert detector_identity("dlib-hog") == {"name": "dlib-hog"}
     e = embedder_identity(f"onnx:{models['emb']}")
-    assert e["name"] == "onnx" and e["sha256"] == hashlib.sha256(models["emb"].read_bytes()).hexdigest()
+    assert e["name"] == f"onnx:{models['emb']}" and e["sha256"] == hashlib.sha256(models["emb"].read_bytes()).hexdigest()
     emb = make_embedder(f"onnx:{models['emb']}", device="cpu")
     assert emb.info["sha256"] == e["sha256"] and emb.info["device"] == "cpu"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..device import check_device
 from ..errors import RecipeError
-from ..onnxrt import is_onnx, onnx_path, require_file
+from ..onnxrt import ONNX_PREFIX, is_onnx, onnx_path, require_file
 from .base import Embedder
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ def make_embedder(
 
 def embedder_identity(name: str = "auto", weights: str | Path | None = None) -> dict[str, Any]:
     """What identifies the vectors an embedder makes, without loading it: ``name`` (``auto``
-    resolved), ``weights`` (path) and ``sha256`` of the weights. Missing facenet weights raise
+    resolved; ``onnx:PATH`` as given, for :func:`make_embedder`: a cache key keeps only
+    ``onnx`` and the SHA-256 of it), ``weights`` (path) and ``sha256`` of the weights. Missing facenet weights raise
     ModelNotFoundError; choosing facenet-vggface2 warns that its thresholds are uncalibrated."""
     from .base import sha256_file
 
@@ -97,7 +98,7 @@ def embedder_identity(name: str = "auto", weights: str | Path | None = None) -> 
     onnx = onnx_path(resolved)
     if onnx is not None:
         found = require_file(onnx, "ONNX embedder", ONNX_OPTION)
-        return {"name": "onnx", "weights": str(found), "sha256": sha256_file(found)}
+        return {"name": f"{ONNX_PREFIX}{found}", "weights": str(found), "sha256": sha256_file(found)}
     if resolved == "facenet-vggface2":
         from ..errors import ModelNotFoundError
         from .facenet import find_weights, missing_weights_message

@@ -35,6 +35,15 @@ def onnx_path(name: str) -> Path | None:
     return Path(name[len(ONNX_PREFIX) :]).expanduser()
 
 
+def absolute_name(name: str) -> str:
+    """An ``onnx:PATH`` name with its path made absolute (``~`` expanded, relative to the current
+    folder), so every worker finds the same file; other names unchanged."""
+    path = onnx_path(name)
+    if path is None or not str(path):
+        return name
+    return f"{ONNX_PREFIX}{path.absolute()}"
+
+
 def is_onnx(name: str) -> bool:
     """True for an ``onnx:PATH`` name (with a non-empty path)."""
     return isinstance(name, str) and name.startswith(ONNX_PREFIX) and len(name) > len(ONNX_PREFIX)

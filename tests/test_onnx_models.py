@@ -316,3 +316,13 @@ def test_a_model_of_the_wrong_kind_is_refused(models: dict[str, Path]) -> None:
         make_embedder(f"onnx:{models['det']}", device="cpu")
     with pytest.raises(RecipeError, match="input 192x192; an ArcFace-style embedder takes 112x112"):
         make_embedder(f"onnx:{models['other']}", device="cpu")  # a landmark model of the pack
+
+
+def test_relative_onnx_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in the driver, a relative onnx:PATH names the same file in every worker."""
+    from maskforge.embed.config import EmbedConfig
+
+    monkeypatch.chdir(tmp_path)
+    assert DetectConfig(detector="onnx:m/det.onnx").detector == f"onnx:{tmp_path}/m/det.onnx"
+    assert EmbedConfig(embedder="onnx:w.onnx").embedder == f"onnx:{tmp_path}/w.onnx"
+    assert EmbedConfig(embedder="dlib-resnet").embedder == "dlib-resnet"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import Device, Table
-from ..onnxrt import is_onnx
+from ..onnxrt import absolute_name, is_onnx
 from .align import TEMPLATES
 from .factory import detector_identity
 from .selection import POLICIES
@@ -108,6 +108,12 @@ class DetectConfig(Table):
     nms_iou: float = Field(
         0.4, ge=0.0, le=1.0, description="ONNX detectors: IoU above which the weaker box is dropped"
     )
+
+    @field_validator("detector")
+    @classmethod
+    def _absolute_onnx(cls, v: str) -> str:
+        """``onnx:PATH`` relative to the current folder becomes absolute when the recipe is read."""
+        return absolute_name(v)
 
     def key_config(self) -> dict[str, Any]:
         """The settings as a stage cache key needs them: the ONNX-only keys (:data:`ONNX_ONLY`)

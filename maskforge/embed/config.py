@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import Device, Table
+from ..onnxrt import absolute_name
 from .factory import EMBEDDER_PATTERN
 
 
@@ -30,3 +31,9 @@ class EmbedConfig(Table):
     )
     device: Device = Field("auto", description="`auto`, `cpu`, `cuda` or `cuda:N`")
     batch_size: int = Field(64, gt=0, description="faces per forward pass")
+
+    @field_validator("embedder")
+    @classmethod
+    def _absolute_onnx(cls, v: str) -> str:
+        """``onnx:PATH`` relative to the current folder becomes absolute when the recipe is read."""
+        return absolute_name(v)

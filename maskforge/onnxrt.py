@@ -13,6 +13,7 @@ takes CUDA when the build offers it, else the CPU.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +64,18 @@ def require_file(path: str | Path, role: str, option: str) -> Path:
     )
 
 
+def _env_threads() -> int | None:
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def cuda_available() -> bool:
+    """Whether the installed onnxruntime offers the CUDA execution provider."""
+    import onnxruntime
+
+    return CUDA in onnxruntime.get_available_providers()
+
+
 def providers_for(device: str, available: list[str] | None = None) -> list[Any]:
     """onnxruntime providers for a maskforge device name (module doc). ``available``: the
     build's providers (default ``onnxruntime.get_available_providers()``)."""
@@ -101,7 +114,8 @@ class OnnxModel:
     Args:
         path: the ``.onnx`` file (ModelFileMissingError when absent).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (module doc).
-        threads: onnxruntime intra-op threads (None: its default).
+        threads: onnxruntime intra-op threads (None: ``$OMP_NUM_THREADS`` when set, as in a Ray
+            actor limited to its CPU share, else onnxruntime's default of one per core).
         role, option: how the missing-file message names the model (see :func:`require_file`).
     """
 
@@ -119,6 +133,7 @@ class OnnxModel:
         self.providers = providers_for(device)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        threads = threads or _env_threads()
         if threads:
             options.intra_op_num_threads = int(threads)
         try:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator
 
 from ..config import Device, Table
 from ..onnxrt import absolute_name, is_onnx
-from .align import TEMPLATES
+from .align import TemplateName
 from .factory import detector_identity
-from .selection import POLICIES
+from .selection import Policy
 
-DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn")
+#: The built-in face detector names (:data:`DETECTORS` is derived from it).
+DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
+DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
 #: A detector name: a built-in one, or ``onnx:PATH`` (your own SCRFD / RetinaFace-style model).
 DETECTOR_PATTERN = r"^(dlib-hog|mtcnn|dlib-cnn|onnx:.+)$"
 #: Settings that only ONNX detectors read (left out of other detectors' cache keys).
@@ -47,7 +49,7 @@ class DetectConfig(Table):
         description="dlib upsampling for images with no face at `upsample`; absent (or a value "
         "<= `upsample`) disables the fallback",
     )
-    select: Literal[POLICIES] = Field(
+    select: Policy = Field(
         "center-weighted", description="which face when there are several"
     )
     size: int = Field(
@@ -62,7 +64,7 @@ class DetectConfig(Table):
     align: bool = Field(
         True, description="`true`: similarity-align to the template; `false`: square box + margin"
     )
-    template: Literal[TEMPLATES] = Field(
+    template: TemplateName = Field(
         "auto", description="`auto` (facenet for size 160, else arcface), `arcface` or `facenet`"
     )
     min_face_size: int = Field(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ..device import check_device
 from ..errors import RecipeError
@@ -15,7 +15,9 @@ from .base import Embedder
 
 log = logging.getLogger(__name__)
 
-EMBEDDERS = ("auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native")
+#: The built-in embedder names a recipe may give (:data:`EMBEDDERS` is derived from it).
+EmbedderName = Literal["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]
+EMBEDDERS: tuple[EmbedderName, ...] = get_args(EmbedderName)
 #: An embedder name: a built-in one, or ``onnx:PATH``.
 EMBEDDER_PATTERN = r"^(auto|facenet-vggface2|dlib-resnet|dlib-resnet-native|onnx:.+)$"
 ONNX_OPTION = '[embed] embedder = "onnx:PATH" (or --embedder onnx:PATH)'
@@ -64,6 +66,8 @@ def make_embedder(
     if path is not None:
         from .onnx_arcface import OnnxArcFaceEmbedder
 
+        if options.get("require_cuda") and device == "auto":  # a GPU worker: CUDA or an error
+            device = "cuda"
         threads = options.get("threads")
         return OnnxArcFaceEmbedder(path, device=device, batch_size=batch_size, threads=threads)
     if name == "facenet-vggface2":

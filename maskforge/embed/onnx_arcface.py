@@ -23,7 +23,7 @@ import numpy as np
 
 from ..detect.align import align_face
 from ..errors import RecipeError
-from ..onnxrt import OnnxModel
+from ..onnxrt import ONNX_PREFIX, OnnxModel
 from .base import Embedder, check_faces, l2_normalise, sha256_file
 
 #: The input side of an ArcFace-style recogniser (the ArcFace template's frame).
@@ -72,7 +72,7 @@ class OnnxArcFaceEmbedder(Embedder):
     @property
     def info(self) -> dict[str, Any]:
         return {
-            "name": self.name,
+            "name": f"{ONNX_PREFIX}{self.model.path}",
             "dim": self.dim,
             "weights": str(self.model.path),
             "sha256": sha256_file(self.model.path),

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from ..errors import OutputError
 from ..io.reader import dataset_files
 from ..io.selection import RowFilter, label_table, read_scan, scan_columns
-from ..seeding import rng_for
+from ..seeding import BUFFER, rng_for
 from .items import decode_row, item_columns
 from .labels import LabelSpace
 from .order import SharedEpoch, buffer_shuffle, consumer_pieces, rank_rows
@@ -315,6 +315,6 @@ class ShardIterableDataset(_Base, IterableDataset):
             row for p in mine for row in self._rows.read(p.file, p.row_group, files, p.start, p.stop)
         )
         if self.shuffle:
-            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, "buffer", epoch, consumer))
+            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, BUFFER, epoch, consumer))
         for row in rows:
             yield self._item(row)

@@ -32,7 +32,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 import torch
 
-from ..seeding import rng_for
+from ..seeding import PIECES, ROTATE, rng_for
 
 T = TypeVar("T")
 
@@ -101,7 +101,7 @@ def rotations(file_rows: Sequence[int], shuffle: bool, seed: int, epoch: int) ->
     """Per file, the epoch's rotation of its positions (0 everywhere without ``shuffle``)."""
     if not shuffle:
         return [0] * len(file_rows)
-    rng = rng_for(seed, "rotate", epoch)
+    rng = rng_for(seed, ROTATE, epoch)
     return [int(rng.integers(n)) if n else 0 for n in file_rows]
 
 
@@ -148,7 +148,7 @@ def consumer_pieces(
     spans = cut(rank_spans(file_rows, rank, world_size), worker, num_workers)
     mine = pieces(spans, group_rows, rotations(file_rows, shuffle, seed, epoch))
     if shuffle:
-        order = rng_for(seed, "pieces", epoch, rank, worker).permutation(len(mine))
+        order = rng_for(seed, PIECES, epoch, rank, worker).permutation(len(mine))
         mine = [mine[i] for i in order]
     return mine
 

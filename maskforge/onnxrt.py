@@ -202,6 +202,18 @@ class ModelPack:
     detector: str | None
     embedder: str | None
 
+    def require(self, role: str) -> str:
+        """The ``onnx:PATH`` name of the pack's ``detector`` or ``embedder``;
+        ModelFileMissingError when the pack has none."""
+        name = self.detector if role == "detector" else self.embedder
+        if name is None:
+            example = "det_10g.onnx" if role == "detector" else "w600k_r50.onnx"
+            raise ModelFileMissingError(
+                f"model folder {str(self.folder)!r} holds no ONNX {role}: copy the pack's "
+                f"{role} file (e.g. {example}) into it"
+            )
+        return name
+
     def overrides(self) -> dict[str, str]:
         """The recipe keys the pack sets, as ``--set`` overrides: ``detect.detector`` and
         ``embed.embedder`` (each only when the pack has that model)."""

@@ -128,6 +128,15 @@ class DetectConfig(Table):
         data["detector"] = {"name": ident["name"], "sha256": ident["sha256"]}
         return data
 
+    def model_record(self) -> dict[str, Any]:
+        """What the manifest records of the detector (``models.detect``): the settings, and for
+        an ONNX detector its ``weights`` path and their ``sha256``."""
+        data = self.to_dict()
+        if is_onnx(self.detector):
+            ident = detector_identity(self.detector)
+            data.update(weights=ident["weights"], sha256=ident["sha256"])
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DetectConfig:
         """Build from a plain dict (the recipe ``[detect]`` table)."""

@@ -101,3 +101,22 @@ def test_onnx_embedder_without_thresholds_says_what_to_set(models: dict[str, Pat
                                     "--models", str(models["pack"]), "--dry-run"])  # fmt: skip
     assert res.exit_code == 2, res.output
     assert "no calibrated cleaning thresholds" in res.output and "clean.threshold_cap" in res.output
+
+
+def test_detect_and_clean_commands_take_onnx_models(models: dict[str, Path], faces: Path,  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    """`maskforge detect --models DIR` (the pack's detector) and `maskforge clean --embedder
+    onnx:PATH` with the thresholds given."""
+    res = CliRunner().invoke(main, ["detect", str(faces), "--output", str(tmp_path / "d"), "--models",
+                                    str(models["pack"]), "--set", "detect.input_size=64", "--quiet"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert m["models"]["detect"]["sha256"] == _sha(models["det"]) and m["counts"]["samples"] == 12
+    args = ["clean", str(faces), "--output", str(tmp_path / "c"), "--embedder", f"onnx:{models['emb']}",
+            "--threshold", "0.5", "--set", "detect.input_size=64", "--set", "clean.threshold_cap=0.9",
+            "--set", "clean.confusion_threshold=0.7", "--set", "clean.confusion_margin=0",
+            "--set", f"detect.detector=onnx:{models['det']}", "--quiet"]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    scores = pq.read_table(tmp_path / "c" / "clean_scores.parquet").to_pylist()
+    assert len(scores) == 12 and {r["embedder"] for r in scores} == {f"onnx:{models['emb']}"}

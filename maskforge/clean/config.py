@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field
 
 from ..config import Table
-from ..embed.factory import EMBEDDER_PATTERN, EMBEDDERS
+from ..embed.factory import EMBEDDER_MUST, EMBEDDER_PATTERN, EMBEDDERS
 
 #: How a sample's distance to its identity is scored (:data:`METHODS` is derived from it).
 Method = Literal["robust", "mean-distance"]
@@ -50,7 +50,7 @@ class CleanConfig(Table):
         "dlib-resnet",
         pattern=EMBEDDER_PATTERN,
         json_schema_extra={
-            "must": "be auto, facenet-vggface2, dlib-resnet, dlib-resnet-native or onnx:PATH",
+            "must": EMBEDDER_MUST,
             "values": "an `[embed] embedder` name",
         },
         description="the embedder that produced the vectors (selects calibrated defaults; an "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
@@ -17,7 +18,7 @@ from .selection import Policy
 DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
 DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
 #: A detector name: a built-in one, or ``onnx:PATH`` (your own SCRFD / RetinaFace-style model).
-DETECTOR_PATTERN = r"^(dlib-hog|mtcnn|dlib-cnn|onnx:.+)$"
+DETECTOR_PATTERN = "^(" + "|".join(re.escape(d) for d in DETECTORS) + "|onnx:.+)$"
 #: Settings that only ONNX detectors read (left out of other detectors' cache keys).
 ONNX_ONLY = ("input_size", "det_threshold", "nms_iou")
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -35,8 +36,8 @@ class DetectConfig(Table):
         "dlib-hog",
         pattern=DETECTOR_PATTERN,
         json_schema_extra={
-            "must": "be dlib-hog, mtcnn, dlib-cnn or onnx:PATH",
-            "values": "`dlib-hog` \\| `mtcnn` \\| `dlib-cnn` \\| `onnx:PATH`",
+            "must": f"be {', '.join(DETECTORS)} or onnx:PATH",
+            "values": " \\| ".join(f"`{d}`" for d in (*DETECTORS, "onnx:PATH")),
         },
         description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, or "
         "`onnx:PATH`, your own SCRFD / RetinaFace-style ONNX file (docs/detection.md)",

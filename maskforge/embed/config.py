@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 
 from ..config import Device, Table
 from ..onnxrt import absolute_name
-from .factory import EMBEDDER_PATTERN
+from .factory import EMBEDDER_MUST, EMBEDDER_PATTERN, EMBEDDERS
 
 
 class EmbedConfig(Table):
@@ -19,9 +19,8 @@ class EmbedConfig(Table):
         "auto",
         pattern=EMBEDDER_PATTERN,
         json_schema_extra={
-            "must": "be auto, facenet-vggface2, dlib-resnet, dlib-resnet-native or onnx:PATH",
-            "values": "`auto` \\| `facenet-vggface2` \\| `dlib-resnet` \\| `dlib-resnet-native` "
-            "\\| `onnx:PATH`",
+            "must": EMBEDDER_MUST,
+            "values": " \\| ".join(f"`{e}`" for e in (*EMBEDDERS, "onnx:PATH")),
         },
         description="which embedder (docs/cleaning.md); `auto`: facenet-vggface2 when its weights "
         "are found, else dlib-resnet; `onnx:PATH`: your own ArcFace-style ONNX file",

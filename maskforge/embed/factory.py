@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 EmbedderName = Literal["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]
 EMBEDDERS: tuple[EmbedderName, ...] = get_args(EmbedderName)
 #: An embedder name: a built-in one, or ``onnx:PATH``.
-EMBEDDER_PATTERN = r"^(auto|facenet-vggface2|dlib-resnet|dlib-resnet-native|onnx:.+)$"
+EMBEDDER_PATTERN = "^(" + "|".join(re.escape(e) for e in EMBEDDERS) + "|onnx:.+)$"
+#: How a bad embedder name is reported (the pattern's choices).
+EMBEDDER_MUST = f"be {', '.join(EMBEDDERS)} or onnx:PATH"
 ONNX_OPTION = '[embed] embedder = "onnx:PATH" (or --embedder onnx:PATH)'
 
 FACENET_WARNING = (

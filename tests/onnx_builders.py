@@ -66,10 +66,14 @@ def scrfd_model(
     batch_dim: bool = False,
     order: str = "grouped",
     symbolic: bool = True,
+    strides: Sequence[int] = STRIDES,
+    anchors_per_location: int = ANCHORS,
 ) -> Path:
     """An SCRFD-shaped model for a ``size x size`` input (module doc). ``order``: ``grouped``
     (scores, boxes, points: insightface's export) or ``level`` (score, box, points per stride).
-    ``symbolic``: the input's H and W are symbolic (as in det_10g), else fixed at ``size``."""
+    ``symbolic``: the input's H and W are symbolic (as in det_10g), else fixed at ``size``.
+    ``strides`` and ``anchors_per_location``: (8, 16, 32) and 2, or the 5-level layout's
+    (8, ..., 128) and 1."""
     hw: list = ["height", "width"] if symbolic else [size, size]
     x = helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, *hw])
     nodes = [
@@ -78,13 +82,13 @@ def scrfd_model(
     ]
     inits = [numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
     outs: dict[tuple[str, int], tuple[str, list[int]]] = {}
-    for stride in STRIDES:
-        n = (size // stride) ** 2 * ANCHORS
+    for stride in strides:
+        n = (size // stride) ** 2 * anchors_per_location
         arrays = {"score": np.zeros((n, 1), np.float32), "bbox": np.ones((n, 4), np.float32),
                   "kps": np.zeros((n, 10), np.float32)}  # fmt: skip
         for a in anchors:
             if a.stride == stride:
-                i = (a.row * (size // stride) + a.col) * ANCHORS + a.k
+                i = (a.row * (size // stride) + a.col) * anchors_per_location + a.k
                 arrays["score"][i, 0] = a.score
                 arrays["bbox"][i] = a.distances
                 arrays["kps"][i] = np.asarray(a.offsets, np.float32).reshape(10)
@@ -98,9 +102,9 @@ def scrfd_model(
             outs[(role, stride)] = (name, list(arr.shape))
     roles = ["score", "bbox", "kps"] if points else ["score", "bbox"]
     if order == "grouped":
-        keys = [(r, s) for r in roles for s in STRIDES]
+        keys = [(r, s) for r in roles for s in strides]
     else:
-        keys = [(r, s) for s in STRIDES for r in roles]
+        keys = [(r, s) for s in strides for r in roles]
     outputs = [helper.make_tensor_value_info(outs[k][0], TensorProto.FLOAT, outs[k][1]) for k in keys]
     return _save(nodes, [x], outputs, inits, path)
 

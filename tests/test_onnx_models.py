@@ -326,3 +326,18 @@ def test_relative_onnx_paths_become_absolute(tmp_path: Path, monkeypatch: pytest
     assert DetectConfig(detector="onnx:m/det.onnx").detector == f"onnx:{tmp_path}/m/det.onnx"
     assert EmbedConfig(embedder="onnx:w.onnx").embedder == f"onnx:{tmp_path}/w.onnx"
     assert EmbedConfig(embedder="dlib-resnet").embedder == "dlib-resnet"
+
+
+def test_five_level_layout(tmp_path: Path) -> None:
+    """The 15-output layout (strides 8 .. 128, one anchor per location) decodes a face found at
+    stride 64, and the 10-output one (no points) too."""
+    face = Anchor(64, 1, 0, 0, 0.95, (0.25, 0.5, 0.75, 1.0), (FACE_POINTS - np.array([0.0, 64.0])) / 64)
+    for points in (True, False):
+        path = scrfd_model(tmp_path / f"five{points}.onnx", [face], size=128, points=points,
+                           strides=(8, 16, 32, 64, 128), anchors_per_location=1, order="level")  # fmt: skip
+        det = make_detector(f"onnx:{path}", device="cpu", input_size=128)
+        assert len(det.model.outputs) == (15 if points else 10) and det.strides == (8, 16, 32, 64, 128)
+        (found,) = det.detect([_image(128, 128)])[0]
+        np.testing.assert_allclose(found.box, [-16, 32, 48, 128], atol=1e-4)
+        if points:
+            np.testing.assert_allclose(found.landmarks5, FACE_POINTS, atol=1e-4)

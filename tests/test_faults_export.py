@@ -39,7 +39,7 @@ def _visible(dst: Path) -> list[Path]:
     return sorted(p for p in dst.rglob("*") if p.is_file() and not any(q.startswith(".") for q in p.parts[-2:]))
 
 
-@pytest.mark.parametrize(("fmt", "seed"), [("folders", 1), ("webdataset", 2), ("webdataset", 3)])
+@pytest.mark.parametrize(("fmt", "seed"), [("folders", 1), ("webdataset", 2)])
 def test_export_killed_at_a_random_point_then_rerun(run_out: Path, tmp_path: Path, fmt: str, seed: int) -> None:
     """Row 3: SIGKILL left a truncated tar and .jpg under their final names; the rerun refused."""
     dst = tmp_path / "dst"

@@ -57,21 +57,21 @@ def _damage(path: Path, how: str) -> None:
         path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("how", ["truncate", "flip"])
-def test_damaged_files_in_every_out_folder_are_named_then_rebuilt(reference: tuple, tmp_path: Path, how: str) -> None:
+def test_damaged_files_in_every_out_folder_are_named_then_rebuilt(reference: tuple, tmp_path: Path) -> None:
     """Rows 4, 5: truncated or bit-flipped files in dataset/, rejects/, dataset/.stats/ and
     manifest.json: inspect names a damaged file with the repair command (no traceback), and
     rerunning the same command rebuilds what was damaged and gives the reference rows."""
     base, src, want = reference
     out = tmp_path / "out"
     shutil.copytree(base / "out", out, symlinks=True)
-    _damage(out / "dataset" / "shard-00001.parquet", how)
-    _damage(out / "rejects" / "shard-00000.parquet", how)
-    _damage(out / "dataset" / ".stats" / "shard-00000.json", how)
+    _damage(out / "dataset" / "shard-00001.parquet", "truncate")
+    _damage(out / "dataset" / "shard-00002.parquet", "flip")
+    _damage(out / "rejects" / "shard-00000.parquet", "flip")
+    _damage(out / "dataset" / ".stats" / "shard-00000.json", "truncate")
     shown = maskforge("inspect", str(out))
     one_clear_message(shown)
     assert shown.returncode == 2 and "shard-00001.parquet" in shown.stderr and "rerun the same" in shown.stderr
-    (out / "manifest.json").write_bytes(b"[]" if how == "flip" else b'{"maskforge_manifest": 1, "st')
+    (out / "manifest.json").write_bytes(b"[]")
     shown = maskforge("inspect", str(out))
     assert shown.returncode == 2 and "manifest.json" in shown.stderr and "damaged" in shown.stderr
     rerun = maskforge("run", str(base / "r.toml"), "--input", str(src), "--output", str(out), "--executor", "local",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
+from ..io.writer import atomic_path
 from .plan import RunPlan
 from .pools import embeds_on_cuda, gpu_pool_resources
 from .progress import Monitor, Snapshot
@@ -157,8 +158,7 @@ def _make_pools(
     import ray
 
     work_file = work_dir / "cache" / "work.pkl"
-    work_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(work_file, "wb") as fh:
+    with atomic_path(work_file) as tmp, open(tmp, "wb") as fh:  # whole, or not there
         pickle.dump(work, fh)
     res = ray.available_resources()
     cpus = max(1, int(res.get("CPU", 1)))

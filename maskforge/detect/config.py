@@ -9,6 +9,7 @@ from pydantic import Field
 
 from ..config import Device, Table
 from .align import TEMPLATES
+from .aligned import ALIGNED_CHOICES
 from .selection import POLICIES
 
 DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn")
@@ -25,6 +26,12 @@ class DetectConfig(Table):
 
     detector: Literal[DETECTORS] = Field(
         "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
+    )
+    aligned: Literal[ALIGNED_CHOICES] = Field(
+        "auto",
+        description="input faces already aligned: `arcface-112` (insightface's 112x112 crops: no "
+        "detection, the template's 5 points, 68 points predicted), `none` (detect), `auto` "
+        "(`arcface-112` for RecordIO input, else `none`)",
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")
     upsample_fallback: int | None = Field(

@@ -84,7 +84,9 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
     return [named[k] for k in keys]
 
 
-def _check_destinations(out: Path, dst: Path, targets: list[Path]) -> None:
+def check_destinations(out: Path, dst: Path, targets: list[Path]) -> None:
+    """Raise OutputError, before any write, unless the files ``targets`` under ``dst`` may be
+    written: see the module docstring."""
     if dst.exists() and not dst.is_dir():
         raise OutputError(f"{str(dst)!r} is a file; pass a folder (new or empty) to export into")
     if dst.resolve() == out.resolve():
@@ -155,7 +157,7 @@ def export_folders(
         flt = f2 if flt is None else (flt & f2)
     rows = list(_batches(dset, flt, _META))
     targets = [dst / rel for rel in plan_targets(rows, layout)]
-    _check_destinations(out, dst, targets)
+    check_destinations(out, dst, targets)
     n = 0
     for planned, target, row in zip(rows, targets, _batches(dset, flt, ["sample_id", "image"]), strict=True):
         if row["sample_id"] != planned["sample_id"]:

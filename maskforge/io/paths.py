@@ -130,4 +130,4 @@ def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
     if not recorded:
         return None
     root = Path(recorded)
-    return root.parent if root.suffix.lower() in (".csv", ".parquet") else root
+    return root.parent if root.suffix.lower() in (".csv", ".parquet", ".rec") else root

@@ -275,7 +275,8 @@ class RecordWriter:
     """Write a ``.rec`` and its ``.idx`` under temporary names, renamed into place when the
     ``with`` block ends without error (removed otherwise).
 
-    ``writer.write(payload)`` appends one record and returns its key (0, 1, 2 ...)."""
+    ``writer.write(payload)`` appends one record and returns its key: the one given, else the
+    number of records written before it (0, 1, 2 ...)."""
 
     def __init__(self, rec: str | os.PathLike[str], idx: str | os.PathLike[str]) -> None:
         self.rec, self.idx = Path(rec), Path(idx)
@@ -294,11 +295,12 @@ class RecordWriter:
             self._stack = stack.pop_all()
         return self
 
-    def write(self, payload: bytes) -> int:
-        """Append a record holding ``payload``; returns its key."""
+    def write(self, payload: bytes, key: int | None = None) -> int:
+        """Append a record holding ``payload`` under ``key`` (default: the records so far);
+        returns its key."""
         if self._rec_fh is None or self._idx_fh is None:
             raise RuntimeError("use RecordWriter in a with block")
-        key = self.count
+        key = self.count if key is None else int(key)
         framed = frame_record(payload)
         self._rec_fh.write(framed)
         self._idx_fh.write(f"{key}\t{self._offset}\n")

@@ -31,7 +31,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
 cv2.setNumThreads(1)
 

@@ -131,3 +131,20 @@ def test_verification_bin_from_a_runs_val_split(tmp_path: Path, mask: str) -> No
         assert a[0] != b[0]
     with pytest.raises(OutputError):
         export_verification_bin(out, tmp_path / "val.bin", mask=mask, folds=4, per_fold=5)
+
+
+def test_verification_bin_from_a_pairs_file(tmp_path: Path) -> None:
+    from maskforge.eval.pairs import Pair
+
+    ids = {f"p{i:02d}": i for i in range(6)}
+    out = _run(tmp_path / "out", ids, per_identity=2)
+    pairs = [Pair("p00/p00_0000.jpg", "p00/p00_0001.jpg", True, 0),
+             Pair("p01/p01_0000.jpg", "p02/p02_0001.jpg", False, 0),
+             Pair("p03/p03_0000.jpg", "gone/gone_0001.jpg", False, 1),  # not in the run: left out
+             Pair("p04/p04_0001.jpg", "p04/p04_0000.jpg", True, 1)]  # fmt: skip
+    res = export_verification_bin(out, tmp_path / "x.bin", pairs=pairs, mask="one")
+    assert (res["pairs"], res["missing"]) == (3, ["gone/gone_0001.jpg"])
+    bins, issame = read_bin(tmp_path / "x.bin")
+    assert issame == [True, False, True]
+    assert bins[0].startswith(b"p00/p00_0000.jpg|original") and bins[1].startswith(b"p00/p00_0001.jpg|mask+aug")
+    assert bins[4].startswith(b"p04/p04_0001.jpg|original") and bins[5].startswith(b"p04/p04_0000.jpg|mask+aug")

@@ -177,3 +177,35 @@ def test_no_image_record_is_a_source_error(tmp_path: Path) -> None:
     ref.write(tmp_path, [ref.payload([2.0, 2.0], b"")])
     with pytest.raises(SourceError, match="no image records"):
         list_samples(tmp_path / "train.rec")
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=8)), max_size=4),
+    st.integers(0, 64),
+    st.booleans(),
+)
+def test_damaged_files_never_crash_property(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, bytes]], cut: int, with_idx: bool
+) -> None:
+    """Random overwrites and truncation: listing gives rows and rejects (or one SourceError when
+    no image record is left); reading a listed record gives bytes or a DecodeError."""
+    folder = tmp_path_factory.mktemp("damaged")
+    identities = [[_image(10 * a + b) for b in range(3)] for a in range(3)]
+    rec = ref.write(folder, ref.insightface_layout(identities))
+    raw = bytearray(rec.read_bytes())
+    for at, data in edits:
+        at %= len(raw)
+        raw[at : at + len(data)] = data
+    rec.write_bytes(bytes(raw[: len(raw) - cut]))
+    if not with_idx:
+        (folder / "train.idx").unlink()
+    try:
+        listing = list_samples(folder)
+    except SourceError:
+        return
+    assert all(r["stage"] == "list" and r["reason"] for r in listing.reject_rows())
+    for s in listing.samples:
+        try:
+            assert isinstance(read_sample_bytes(s), bytes)
+        except DecodeError as exc:
+            assert exc.reason

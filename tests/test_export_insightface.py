@@ -11,8 +11,8 @@ import pytest
 
 from maskforge.errors import OutputError, SourceError
 from maskforge.eval.bin_sets import bin_pairs
+from maskforge.eval.run_bin import export_verification_bin
 from maskforge.export.insightface import export_insightface
-from maskforge.export.verification_bin import export_verification_bin
 from maskforge.io.selection import RowFilter
 from maskforge.io.sources import sample_id_for
 from maskforge.io.verification_bin import read_bin, write_bin

@@ -13,19 +13,22 @@ Layouts (:data:`ALIGNED_LAYOUTS`): ``arcface-112``, square crops aligned to the 
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
-from .align import template_points
+from .align import TemplateName, template_points
 from .faces import DetectReject
 from .landmarks import Landmarker68, box_from_landmarks5
 
+#: Values of ``[detect] aligned`` (:data:`ALIGNED_CHOICES` is derived from it).
+AlignedName = Literal["auto", "none", "arcface-112"]
+ALIGNED_CHOICES: tuple[AlignedName, ...] = get_args(AlignedName)
 #: Aligned-input layouts: name -> the alignment template the crops follow.
-ALIGNED_LAYOUTS = {"arcface-112": "arcface"}
-#: Values of ``[detect] aligned``.
-ALIGNED_CHOICES = ("auto", "none", *ALIGNED_LAYOUTS)
+ALIGNED_LAYOUTS: dict[str, TemplateName] = {"arcface-112": "arcface"}
 
 
-def resolve_aligned(value: str, recordio_input: bool) -> str:
+def resolve_aligned(value: AlignedName, recordio_input: bool) -> AlignedName:
     """``auto`` as the run resolves it: ``arcface-112`` for a RecordIO input, else ``none``;
     other values unchanged."""
     if value != "auto":

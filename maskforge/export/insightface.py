@@ -28,11 +28,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
+from ..io.paths import check_export_targets
 from ..io.reader import dataset_files
 from ..io.recordio import RecordWriter, pack_image_record, write_property
 from ..io.selection import RowFilter, occluded_column, scan_columns
 from ..io.writer import write_text_atomic
-from .folders import check_destinations
 
 #: The files an insightface export writes.
 FILES = ("train.rec", "train.idx", "property", "labels.csv")
@@ -123,7 +123,7 @@ def export_insightface(
     or no row is selected."""
     out, dst = Path(out), Path(dst)
     files = dataset_files(out, allow_partial=allow_partial)
-    check_destinations(out, dst, [dst / name for name in FILES])
+    check_export_targets(out, dst, [dst / name for name in FILES])
     chosen, names, (h, w) = _select(files, row_filter or RowFilter())
     if not chosen:
         raise OutputError(f"no rows of {str(out)!r} match {(row_filter or RowFilter()).describe()}")

@@ -29,12 +29,12 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..eval.make_pairs import pairs_from_groups
-from ..eval.pairs import Pair
+from ..io.paths import check_export_targets
 from ..io.reader import dataset_files
 from ..io.selection import occluded_column, scan_columns
 from ..io.verification_bin import write_bin
-from .folders import check_destinations
+from .make_pairs import pairs_from_groups
+from .pairs import Pair
 
 MASK_MODES = ("none", "one")
 
@@ -103,7 +103,7 @@ def export_verification_bin(
         raise ValueError(f"mask must be one of {', '.join(MASK_MODES)}, got {mask!r}")
     out, dst = Path(out), Path(dst)
     files = dataset_files(out, allow_partial=allow_partial)
-    check_destinations(out, dst.parent, [dst])
+    check_export_targets(out, dst.parent, [dst])
     choices, by_path = _choices(files, None if pairs is not None else split)
     need = (False, True) if mask == "one" else (False,)
     usable = {sid for sid, sides in choices.items() if all(side in sides for side in need)}

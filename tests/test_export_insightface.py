@@ -148,3 +148,32 @@ def test_verification_bin_from_a_pairs_file(tmp_path: Path) -> None:
     assert issame == [True, False, True]
     assert bins[0].startswith(b"p00/p00_0000.jpg|original") and bins[1].startswith(b"p00/p00_0001.jpg|mask+aug")
     assert bins[4].startswith(b"p04/p04_0001.jpg|original") and bins[5].startswith(b"p04/p04_0000.jpg|mask+aug")
+
+
+def test_cli_export_formats(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    ids = {f"p{i:02d}": i for i in range(24)}
+    out = _run(tmp_path / "out", ids, per_identity=3, splits={k: "val" for k in list(ids)[:20]})
+    runner = CliRunner()
+    res = runner.invoke(main, ["export", str(out), str(tmp_path / "rec"), "--format", "insightface",
+                               "--split", "train", "--variant", "original"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "wrote 12 records" in res.output
+    got = ref.read_all(tmp_path / "rec" / "train.rec", tmp_path / "rec" / "train.idx")
+    assert sorted(lab[0] for flag, lab, _ in got.values() if flag == 0) == [0.0] * 3 + [1.0] * 3 + [2.0] * 3 + [3.0] * 3
+    res = runner.invoke(main, ["export", str(out), str(tmp_path / "val.bin"), "--format", "verification-bin",
+                               "--mask", "one", "--folds", "4", "--per-fold", "5"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "wrote 40 pairs" in res.output
+    assert len(read_bin(tmp_path / "val.bin")[1]) == 40
+    (tmp_path / "pairs.csv").write_text("path_a,path_b,same\np00/p00_0000.jpg,p00/p00_0001.jpg,1\n"
+                                        "p00/p00_0000.jpg,zz/zz_0001.jpg,0\n")  # fmt: skip
+    res = runner.invoke(main, ["export", str(out), str(tmp_path / "given.bin"), "--format", "verification-bin",
+                               "--pairs", str(tmp_path / "pairs.csv")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "wrote 1 pairs" in res.output and "zz/zz_0001.jpg" in res.output
+    res = runner.invoke(main, ["export", str(out), str(tmp_path / "x"), "--mask", "one"])
+    assert res.exit_code == 2 and "verification-bin" in res.output

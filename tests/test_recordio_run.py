@@ -119,3 +119,37 @@ def test_auto_is_aligned_for_recordio_and_in_the_detect_key(tmp_path: Path) -> N
                          overrides=["detect.aligned=none"])  # fmt: skip
     assert none_plan.recipe.detect.aligned == "none"
     assert len({p.stage_keys["detect"] for p in (rec_plan, folder_plan, none_plan)}) == 3
+
+
+def toy_embed(crops: np.ndarray) -> np.ndarray:
+    """A toy embedding for ``--model``: the mean colour of each crop's four quarters."""
+    n = len(crops)
+    q = crops.reshape(n, 2, crops.shape[1] // 2, 2, crops.shape[2] // 2, 3).astype(np.float64)
+    return q.mean(axis=(2, 4)).reshape(n, -1)
+
+
+def test_cli_eval_pairs_on_a_bin(lfw_rec, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+    from maskforge.io.verification_bin import write_bin
+
+    _, identities = lfw_rec
+    multi = [v for v in identities if len(v) >= 2]
+    bins, issame = [], []
+    for k in range(10):
+        a, b = multi[k % len(multi)], multi[(k + 3) % len(multi)]
+        bins += [a[0], a[1], a[1], b[0]]
+        issame += [True, False]
+    write_bin(tmp_path / "lfw.bin", bins, issame)
+    res = CliRunner().invoke(main, ["eval", "pairs", str(tmp_path / "lfw.bin"), "--output", str(tmp_path / "ev"),
+                                    "--model", "tests.test_recordio_run:toy_embed", "--mask", "none", "--quiet"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["pairs"] == 20 and metrics["failures"]["images"] == 0
+    (tmp_path / "imgs").mkdir()
+    res = CliRunner().invoke(main, ["eval", "pairs", str(tmp_path / "lfw.bin"), "--output", str(tmp_path / "ev2"),
+                                    "--images", str(tmp_path / "imgs"), "--model", "tests.test_recordio_run:toy_embed"])  # fmt: skip
+    assert res.exit_code == 2 and "leave out --images" in res.output

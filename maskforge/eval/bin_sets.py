@@ -13,8 +13,10 @@ import os
 from pathlib import Path
 
 from ..detect import DetectConfig
+from ..errors import SourceError
 from ..io.verification_bin import read_bin
-from .pairs import Pair
+from .faces import Images
+from .pairs import Pair, read_pairs
 
 #: Folds of a ``.bin`` set (arcface_torch's 10-fold split over consecutive pairs).
 BIN_FOLDS = 10
@@ -40,3 +42,20 @@ def bin_pairs(path: str | os.PathLike[str], folds: int = BIN_FOLDS) -> tuple[lis
 def bin_detect() -> DetectConfig:
     """The detect settings for a ``.bin`` set's aligned faces (no detector)."""
     return DetectConfig.from_dict(BIN_DETECT)
+
+
+def load_pair_set(
+    pairs: str | os.PathLike[str], images: str | os.PathLike[str] | None
+) -> tuple[list[Pair], Images, DetectConfig | None]:
+    """What ``maskforge eval pairs`` evaluates: ``(pairs, images, detect settings)``: a ``.bin``
+    with its own images and no detection, or a pairs file (:func:`~.pairs.read_pairs`) with the
+    ``images`` folder and the default detection (None). Raises SourceError when ``images`` is
+    missing for a pairs file or given for a ``.bin``."""
+    if is_bin(pairs):
+        if images is not None:
+            raise SourceError(f"{str(pairs)!r} holds its images: leave out --images")
+        pair_list, by_key = bin_pairs(pairs)
+        return pair_list, by_key, bin_detect()
+    if images is None:
+        raise SourceError(f"give --images DIR: the folder the paths of {str(pairs)!r} are relative to")
+    return read_pairs(Path(pairs)), Path(images), None

@@ -12,7 +12,7 @@ from ._common import table, user_errors
 
 @click.command("run")
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--input", "input_", metavar="DIR", help="Dataset folder or list file (overrides the recipe's input).")
+@click.option("--input", "input_", metavar="PATH", help="Dataset folder, list file or insightface train.rec (overrides the recipe's input).")
 @click.option("--output", metavar="DIR", help="Output folder (overrides the recipe's output).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. --set select.per_identity=2 (repeatable).")
 @click.option("--address", default=None, help="Join an existing Ray cluster (auto or ray://host:port); paths must be on shared storage.")

@@ -121,6 +121,27 @@ def test_auto_is_aligned_for_recordio_and_in_the_detect_key(tmp_path: Path) -> N
     assert len({p.stage_keys["detect"] for p in (rec_plan, folder_plan, none_plan)}) == 3
 
 
+def test_corrupt_records_are_rejects_of_a_run(lfw_rec, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from maskforge import run
+    from maskforge.io.recordio import read_index
+
+    _, identities = lfw_rec
+    rec = ref.write(tmp_path / "bad", ref.insightface_layout(identities[:2]))
+    offsets = dict(read_index(rec.with_suffix(".idx")))
+    raw = bytearray(rec.read_bytes())
+    raw[offsets[2] : offsets[2] + 4] = b"JUNK"  # bad magic: the listing rejects it
+    raw[offsets[3] + 40 : offsets[3] + 300] = bytes(260)  # a damaged JPEG: the decoder rejects it
+    rec.write_bytes(bytes(raw))
+    run(RECIPE, input=rec, output=tmp_path / "out", executor="local")
+    rejects = {r["source_path"]: r for r in pq.read_table(tmp_path / "out" / "rejects.parquet").to_pylist()}
+    assert set(rejects) == {"train.rec#2", "train.rec#3"}
+    assert (rejects["train.rec#2"]["stage"], rejects["train.rec#2"]["reason"]) == ("list", "bad_magic")
+    assert rejects["train.rec#2"]["detail"].startswith(f"at byte {offsets[2]}")
+    assert rejects["train.rec#3"]["stage"] == "decode"
+
+
 def toy_embed(crops: np.ndarray) -> np.ndarray:
     """A toy embedding for ``--model``: the mean colour of each crop's four quarters."""
     n = len(crops)

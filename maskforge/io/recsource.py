@@ -67,7 +67,8 @@ def list_recordio(rec: str | os.PathLike[str]) -> Listing:
     for key, offset, result in _heads(rec, idx if idx.is_file() else None):
         where = f"{rec.name}#{key}"
         if isinstance(result, DecodeError):
-            skipped.append(SkippedFile(where, result.reason, f"byte {offset}: {result.detail}"))
+            detail = result.detail if f"byte {offset}" in result.detail else f"at byte {offset}: {result.detail}"
+            skipped.append(SkippedFile(where, result.reason, detail))
             continue
         head, image_size = result
         if image_size == 0:

@@ -108,7 +108,11 @@ def frame_record(payload: bytes) -> bytes:
     numbers of the payload, each with magic and ``lrecord``, then zero padding to 4 bytes."""
     if len(payload) > MAX_PART:
         raise ValueError(f"a record holds at most {MAX_PART} bytes, got {len(payload)}")
-    cuts = [i for i in range(0, len(payload) - 3, 4) if payload[i : i + 4] == _MAGIC_BYTES]
+    cuts, pos = [], payload.find(_MAGIC_BYTES)
+    while pos != -1:  # every 4-aligned occurrence (aligned ones cannot overlap)
+        if pos % 4 == 0:
+            cuts.append(pos)
+        pos = payload.find(_MAGIC_BYTES, pos + (4 if pos % 4 == 0 else 1))
     out, start = [], 0
     for k, cut in enumerate(cuts):
         out.append(_part(1 if k == 0 else 2, payload[start:cut]))

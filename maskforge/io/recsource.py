@@ -64,8 +64,9 @@ def list_recordio(rec: str | os.PathLike[str]) -> Listing:
     idx = rec.with_suffix(".idx")
     found: list[tuple[int, int, int]] = []  # (key, offset, label)
     skipped: list[SkippedFile] = []
+    rec_name = rec.name
     for key, offset, result in _heads(rec, idx if idx.is_file() else None):
-        where = f"{rec.name}#{key}"
+        where = f"{rec_name}#{key}"
         if isinstance(result, DecodeError):
             detail = result.detail if f"byte {offset}" in result.detail else f"at byte {offset}: {result.detail}"
             skipped.append(SkippedFile(where, result.reason, detail))
@@ -89,11 +90,11 @@ def list_recordio(rec: str | os.PathLike[str]) -> Listing:
 
 def _build(rec: Path, found: list[tuple[int, int, int]], skipped: list[SkippedFile]) -> Listing:
     found.sort(key=lambda f: (f[2], f[0]))
-    names = sorted({identity_name(label) for _, _, label in found})
-    labels = {name: i for i, name in enumerate(names)}
-    samples = []
+    names = {label: identity_name(label) for label in sorted({f[2] for f in found})}
+    labels = {name: i for i, name in enumerate(sorted(names.values()))}
+    samples, rec_name = [], rec.name
     for key, offset, label in found:
-        name, rel = identity_name(label), f"{rec.name}#{key}"
+        name, rel = names[label], f"{rec_name}#{key}"
         samples.append(SourceSample(sample_id_for(rel), name, labels[name], rel, rec, None, offset))
     skipped.sort(key=lambda s: (s.path, s.reason))
     counts = dict(sorted(Counter(s.reason for s in skipped).items()))
@@ -107,7 +108,7 @@ Head = tuple[ImageRecord, int] | DecodeError
 def _heads(rec: Path, idx: Path | None) -> Iterator[tuple[int, int, Head]]:
     """``(key, offset, (head, image size) or DecodeError)`` per record that may be an image."""
     try:
-        with open(rec, "rb") as fh:
+        with open(rec, "rb", buffering=0) as fh:  # small reads at offsets: no read-ahead buffer
             size = os.fstat(fh.fileno()).st_size
             if idx is None:
                 yield from _scanned(fh)

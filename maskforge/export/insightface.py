@@ -63,8 +63,8 @@ def _select(files: list[Path], row_filter: RowFilter) -> tuple[list[_Selected], 
         if not len(rows):
             continue
         labels = t["label"].to_numpy()[rows].astype(np.int64)
-        for lab, ident in zip(labels, t["identity"].take(rows).to_pylist(), strict=True):
-            names[int(lab)] = ident
+        uniq, first = np.unique(labels, return_index=True)
+        names.update(zip(uniq.tolist(), t["identity"].take(rows[first]).to_pylist(), strict=True))
         if size == (0, 0):
             size = (int(t["height"][int(rows[0])].as_py() or 0), int(t["width"][int(rows[0])].as_py() or 0))
         chosen.append(_Selected(f, rows, labels))
@@ -72,18 +72,23 @@ def _select(files: list[Path], row_filter: RowFilter) -> tuple[list[_Selected], 
 
 
 def _assign_keys(chosen: list[_Selected], run_labels: list[int]) -> list[tuple[int, int]]:
-    """Give every exported row its label (contiguous) and key (1 .. N, grouped by label);
-    returns each identity's key range ``[a, b)``."""
-    new = {lab: i for i, lab in enumerate(run_labels)}
-    order = [(new[int(lab)], k, int(r)) for k, s in enumerate(chosen) for r, lab in zip(s.rows, s.labels, strict=True)]
-    order.sort()
-    keys = {(k, r): i + 1 for i, (_, k, r) in enumerate(order)}
-    counts = np.bincount([lab for lab, _, _ in order], minlength=len(run_labels))
-    for k, s in enumerate(chosen):
-        s.keys = np.array([keys[(k, int(r))] for r in s.rows], np.int64)
-        s.labels = np.array([new[int(lab)] for lab in s.labels], np.int64)
-    ends = np.cumsum(counts) + 1
-    return [(int(e - c), int(e)) for e, c in zip(ends, counts, strict=True)]
+    """Give every exported row its label (contiguous) and key (1 .. N, grouped by label, then in
+    file and row order); returns each identity's key range ``[a, b)``."""
+    lookup = np.array(run_labels, np.int64)
+    for s in chosen:
+        s.labels = np.searchsorted(lookup, s.labels)
+    labels = np.concatenate([s.labels for s in chosen])
+    files = np.concatenate([np.full(len(s.rows), k, np.int64) for k, s in enumerate(chosen)])
+    rows = np.concatenate([s.rows for s in chosen])
+    order = np.lexsort((rows, files, labels))
+    keys = np.empty(len(order), np.int64)
+    keys[order] = np.arange(1, len(order) + 1)
+    start = 0
+    for s in chosen:
+        s.keys, start = keys[start : start + len(s.rows)], start + len(s.rows)
+    ends = np.cumsum(np.bincount(labels, minlength=len(run_labels))) + 1
+    starts = np.concatenate([[1], ends[:-1]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
 def _write_records(writer: RecordWriter, chosen: list[_Selected]) -> int:
@@ -91,12 +96,12 @@ def _write_records(writer: RecordWriter, chosen: list[_Selected]) -> int:
     n = 0
     for s in chosen:
         images = pq.read_table(s.file, columns=["image"])["image"]
-        assert s.keys is not None
-        for i in np.argsort(s.keys, kind="stable"):
+        keys = s.keys if s.keys is not None else np.arange(len(s.rows))
+        for i in np.argsort(keys, kind="stable"):
             image = images[int(s.rows[i])].as_py()
             if not image:
                 raise OutputError(f"{str(s.file)!r} row {int(s.rows[i])} holds no image; rerun the run")
-            writer.write(pack_image_record(float(s.labels[i]), image, id=int(s.keys[i])), key=int(s.keys[i]))
+            writer.write(pack_image_record(float(s.labels[i]), image, id=int(keys[i])), key=int(keys[i]))
             n += 1
     return n
 

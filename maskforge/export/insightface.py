@@ -51,7 +51,9 @@ class _Selected:
 def _select(files: list[Path], row_filter: RowFilter) -> tuple[list[_Selected], dict[int, str], tuple[int, int]]:
     """Pass 1: the rows each file exports, the run labels' identities, and the first row's
     ``(height, width)``."""
-    chosen, names, size = [], {}, (0, 0)
+    chosen: list[_Selected] = []
+    names: dict[int, str] = {}
+    size = (0, 0)
     for f in files:
         pf = pq.ParquetFile(f)
         cols = scan_columns(pf.schema_arrow, ["split", "variant", "label", "identity", "width",

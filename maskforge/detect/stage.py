@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..onnxrt import is_onnx
 from .align import align_face, apply_transform, crop_box, outside_fraction, transform_box
 from .aligned import aligned_geometry, is_aligned
 from .config import DetectConfig
@@ -101,7 +102,16 @@ class DetectStage:
     def detector(self) -> Detector:
         if self._detector is None:
             c = self.config
-            if c.detector == "mtcnn":
+            if is_onnx(c.detector):
+                self._detector = make_detector(
+                    c.detector,
+                    landmarker=self.landmarker,
+                    device=c.device,
+                    input_size=c.input_size,
+                    threshold=c.det_threshold,
+                    nms_iou=c.nms_iou,
+                )
+            elif c.detector == "mtcnn":
                 self._detector = make_detector(
                     "mtcnn",
                     device=c.device,

@@ -239,10 +239,14 @@ def embed_images(
 
 
 def run_info(embed_fn: Any, mask: str, masker: Masker | None, seed: int, size: int) -> dict[str, Any]:
-    """What every evaluation's metrics record of how it ran: embedder, mask mode, occluder mix,
+    """What every evaluation's metrics record of how it ran: embedder, its weights and their
+    SHA-256 (built-in and ONNX embedders; None for a user's function), mask mode, occluder mix,
     seed and crop size (pixels)."""
+    info = embed_fn.info if isinstance(embed_fn, Embedder) else {}
     return {
         "embedder": embedder_name(embed_fn),
+        "weights": info.get("weights"),
+        "sha256": info.get("sha256"),
         "mask": mask,
         "occluder": masker.label() if masker else None,
         "seed": int(seed),

@@ -95,7 +95,8 @@ def command() -> None:
 
 @command.command("pairs")
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False))
-@click.option("--images", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--images", default=None, type=click.Path(exists=True, file_okay=False),
+              help="The folder the pairs' paths are relative to (not for a .bin, which holds its images).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False))
 @click.option(
     "--mask",
@@ -108,7 +109,7 @@ def command() -> None:
 @user_errors
 def pairs_command(
     pairs: str,
-    images: str,
+    images: str | None,
     output_dir: str,
     mask: str,
     embedder: str | None,
@@ -122,22 +123,24 @@ def pairs_command(
     quiet: bool,
 ) -> None:
     """Verification on PAIRS (LFW pairs.txt, or CSV path_a,path_b,same[,fold]) with images
-    under --images, by LFW's 10-fold protocol."""
+    under --images, or on an insightface .bin (lfw.bin, ...: aligned faces inside), by LFW's
+    10-fold protocol."""
     from ..eval import output as out_mod
-    from ..eval import read_pairs, verify
+    from ..eval import verify
+    from ..eval.bin_sets import load_pair_set
     from ..eval.report import write_verify_outputs
     from ..eval.verify import check_pairs
 
     _check_occluder(occluder, mix, wear)
-    out = out_mod.check_output_dir(output_dir, [images])
-    pair_list = read_pairs(pairs)
+    out = out_mod.check_output_dir(output_dir, [images] if images else [])
+    pair_list, source, detect = load_pair_set(pairs, images)
     check_pairs(pair_list)
     fn = _embed_fn(embedder, model, models)
     out_mod.start(out, "pairs")
     with Progress(0, quiet=quiet, desc="verify") as bar:
         res = verify(
-            pair_list, images, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
-            size=int(size), progress=bar.count,
+            pair_list, source, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
+            size=int(size), detect=detect, progress=bar.count,
         )  # fmt: skip
     files = write_verify_outputs(res, out)
     if not quiet:

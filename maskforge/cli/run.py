@@ -12,7 +12,7 @@ from ._common import table, user_errors
 
 @click.command("run")
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--input", "input_", metavar="DIR", help="Dataset folder or list file (overrides the recipe's input).")
+@click.option("--input", "input_", metavar="PATH", help="Dataset folder, list file or insightface train.rec (overrides the recipe's input).")
 @click.option("--output", metavar="DIR", help="Output folder (overrides the recipe's output).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. --set select.per_identity=2 (repeatable).")
 @click.option("--models", metavar="DIR", default=None, help="An insightface model-pack folder (det_*.onnx, w600k_*.onnx): its ONNX detector and embedder replace the recipe's (--set still wins).")

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from ..config import Device, Table
 from ..onnxrt import absolute_name, is_onnx
 from .align import TemplateName
+from .aligned import AlignedName
 from .factory import detector_identity
 from .selection import Policy
 
@@ -41,6 +42,12 @@ class DetectConfig(Table):
         },
         description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, or "
         "`onnx:PATH`, your own SCRFD / RetinaFace-style ONNX file (docs/detection.md)",
+    )
+    aligned: AlignedName = Field(
+        "auto",
+        description="input faces already aligned: `arcface-112` (insightface's 112x112 crops: no "
+        "detection, the template's 5 points, 68 points predicted), `none` (detect), `auto` "
+        "(`arcface-112` for RecordIO input, else `none`)",
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")
     upsample_fallback: int | None = Field(

@@ -39,8 +39,8 @@ import pyarrow.dataset as ds
 from ..errors import OutputError
 from ..io.lock import read_lock, write_lock
 from ..io.names import printable, short_name
-from ..io.owned import OutputRecord
-from ..io.paths import check_write_targets, path_under, recorded_input_root
+from ..io.owned import claim_files
+from ..io.paths import check_export_folder, check_export_targets, path_under
 from ..io.reader import read_shards
 from ..io.writer import write_bytes_atomic
 
@@ -96,47 +96,6 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
     return [named[k] for k in keys]
 
 
-def check_export_destination(out: Path, dst: Path) -> list[Path]:
-    """Refuse a DST that is a file, the run's own folder, or inside the run's input or output;
-    the folders no exported file may be written into (the run's input and output)."""
-    if dst.exists() and not dst.is_dir():
-        raise OutputError(f"{printable(str(dst))!r} is a file; pass a folder (new or empty) to export into")
-    if dst.resolve() == out.resolve():
-        raise OutputError(f"{printable(str(dst))!r} is the run's own folder; pass another folder to export into")
-    root = recorded_input_root(out)
-    if root is not None and (dst.resolve() == root.resolve() or dst.resolve().is_relative_to(root.resolve())):
-        raise OutputError(
-            f"{printable(str(dst))!r} is inside the run's input folder {printable(str(root))!r}: exported "
-            "images would be read as input by the next run; pass a folder outside it"
-        )
-    return [out] + ([root] if root is not None else [])
-
-
-def claim_targets(record: OutputRecord, targets: list[Path]) -> None:
-    """Record the files an export is about to write as maskforge's (by their top folder when
-    that is new or already maskforge's, else one by one); refuse, before any write, when one of
-    them exists and is the user's."""
-    theirs = record.foreign(targets)
-    if theirs:
-        raise OutputError(
-            f"{len(theirs)} of the {len(targets)} files to export already exist in "
-            f"{printable(str(record.folder))!r} and maskforge did not write them (e.g. "
-            f"{printable(theirs[0])!r}); export into a new or empty folder"
-        )
-    claims: set[str] = set()
-    for t in targets:
-        top = record.rel(t).split("/", 1)[0]
-        full = record.folder / top
-        claims.add(top if record.owns(full) or not full.exists() else record.rel(t))
-    record.claim(sorted(claims), what="export destination")
-
-
-def _check_destinations(out: Path, dst: Path, targets: list[Path]) -> None:
-    outside = check_export_destination(out, dst)
-    check_write_targets(targets, outside, what="export")
-    claim_targets(OutputRecord(dst), targets)
-
-
 def _batches(dset: ds.Dataset, flt: Any, columns: list[str]) -> Iterator[dict[str, Any]]:
     for batch in dset.to_batches(columns=columns, filter=flt, batch_size=256):
         yield from batch.to_pylist()
@@ -169,7 +128,7 @@ def export_folders(
     if layout not in ("identity", "source"):
         raise ValueError("layout must be 'identity' or 'source'")
     out, dst = Path(out), Path(dst)
-    check_export_destination(out, dst)
+    check_export_folder(out, dst)
     with read_lock(out), write_lock(dst):
         return _export(out, dst, layout, variants, split, allow_partial)
 
@@ -186,8 +145,8 @@ def _export(
         flt = f2 if flt is None else (flt & f2)
     rows = list(_batches(dset, flt, _META))
     targets = [dst / rel for rel in plan_targets(rows, layout)]
-    _check_destinations(out, dst, targets)
-    ours = {t for t in targets if t.exists()}  # claimed above: maskforge's own, from an earlier export
+    ours = set(check_export_targets(out, dst, targets))  # an earlier export's own files: replaced
+    claim_files(dst, targets)
     n = 0
     for planned, target, row in zip(rows, targets, _batches(dset, flt, ["sample_id", "image"]), strict=True):
         if row["sample_id"] != planned["sample_id"]:

@@ -30,11 +30,10 @@ from ..errors import OutputError
 from ..io.lock import read_lock, write_lock
 from ..io.names import printable
 from ..io.owned import OutputRecord
-from ..io.paths import check_write_target
+from ..io.paths import check_export_folder, check_write_target
 from ..io.reader import snapshot
 from ..io.selection import RowFilter, occluded_column, scan_columns
 from ..io.writer import atomic_path
-from .folders import check_export_destination
 
 _EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 _META = ["sample_id", "identity", "label", "variant", "split", "source_path", "occluders",
@@ -89,7 +88,7 @@ def export_webdataset(
         allow_partial: export a run that has not finished (its done shards).
     """
     out, dst = Path(out), Path(dst)
-    inputs = check_export_destination(out, dst)
+    inputs = check_export_folder(out, dst)
     with read_lock(out), write_lock(dst):
         files = snapshot(out, allow_partial=allow_partial, verify=True).files  # hashes checked
         record = OutputRecord(dst)

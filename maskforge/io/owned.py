@@ -98,3 +98,16 @@ class OutputRecord:
         text = "".join(f"{e}\n" for e in sorted(self.entries))
         write_bytes_atomic(text.encode("utf-8", "surrogateescape"), self.path)
         self.exists, self.legacy = True, False
+
+
+def claim_files(folder: str | os.PathLike[str], targets: list[Path], what: str = "export destination") -> None:
+    """Record the files a command is about to write under ``folder`` as maskforge's: by their
+    top folder when that is new or already maskforge's, else one by one (a new file in a folder
+    of the user's). The caller has refused foreign files before (:meth:`OutputRecord.foreign`)."""
+    record = OutputRecord(folder)
+    claims: set[str] = set()
+    for t in targets:
+        top = record.rel(t).split("/", 1)[0]
+        full = record.folder / top
+        claims.add(top if record.owns(full) or not full.exists() else record.rel(t))
+    record.claim(sorted(claims), what=what)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError
 from .names import from_text, printable, short_name
+from .owned import OutputRecord
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:
@@ -133,7 +134,7 @@ def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
     if not recorded:
         return None
     root = Path(recorded)
-    return root.parent if root.suffix.lower() in (".csv", ".parquet") else root
+    return root.parent if root.suffix.lower() in (".csv", ".parquet", ".rec") else root
 
 
 def real_parent(target: str | os.PathLike[str]) -> Path:
@@ -190,3 +191,43 @@ def check_write_targets(
         if p.parent not in seen:
             seen.add(p.parent)
             check_write_target(p, ins, what=what)
+
+
+def check_export_folder(out: Path, dst: Path) -> list[Path]:
+    """Refuse (before anything is created) an export folder ``dst`` of run ``out`` that is a
+    file, the run's own folder, or inside the run's input folder; returns the folders no exported
+    file may be written into (the run's output and input)."""
+    if dst.exists() and not dst.is_dir():
+        raise OutputError(f"{printable(str(dst))!r} is a file; pass a folder (new or empty) to export into")
+    if dst.resolve() == out.resolve():
+        raise OutputError(f"{printable(str(dst))!r} is the run's own folder; pass another folder to export into")
+    root = recorded_input_root(out)
+    if root is not None and is_within(dst, root):
+        raise OutputError(
+            f"{printable(str(dst))!r} is inside the run's input folder {printable(str(root))!r}: exported "
+            "images would be read as input by the next run; pass a folder outside it"
+        )
+    return [out] + ([root] if root is not None else [])
+
+
+def check_export_targets(out: Path, dst: Path, targets: list[Path]) -> list[Path]:
+    """Raise OutputError, before any write, unless an export of run ``out`` may write the files
+    ``targets`` under the folder ``dst``: ``dst`` is not a file, not the run's own folder, not
+    inside the run's input folder; no target leads (symlinks resolved) into the run's input or
+    output; no target's folder links outside ``dst``; no target exists that maskforge did not
+    write there (:class:`~maskforge.io.owned.OutputRecord`: an earlier export's own files may be
+    replaced, so a killed export is redone by rerunning it). Returns the targets that exist (an
+    earlier export's, to be replaced)."""
+    check_write_targets(targets, check_export_folder(out, dst), what="export")
+    theirs = OutputRecord(dst).foreign(targets)
+    if theirs:
+        raise OutputError(
+            f"{len(theirs)} of the {len(targets)} files to export already exist in {printable(str(dst))!r} "
+            f"and maskforge did not write them (e.g. {printable(theirs[0])!r}); export into a new or empty folder"
+        )
+    for parent in sorted({t.parent for t in targets}):
+        if parent.exists() and not is_within(parent, dst):
+            raise OutputError(
+                f"{printable(str(parent))!r} links outside {printable(str(dst))!r}; export into a folder without links"
+            )
+    return [t for t in targets if t.exists()]

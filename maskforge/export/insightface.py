@@ -11,8 +11,8 @@ The layout is insightface's, as ``arcface_torch``'s ``MXFaceDataset`` reads it:
 Labels are contiguous over the exported rows, 0 .. K - 1 in the order of the run's labels (so a
 split's classes all appear in it, as a softmax or ArcFace head needs); ``labels.csv`` maps them
 back (``label,identity,run_label``). ``property`` is ``K,height,width`` of the images. Every file
-is written under a temporary name and renamed into place; an export refuses a DST that already
-holds any of them (checked before the first write).
+is written under a temporary name and renamed into place; an export refuses a DST that holds any
+of them that maskforge did not write (checked before the first write); a rerun redoes its own.
 """
 
 from __future__ import annotations

@@ -49,7 +49,9 @@ def collect(lfw: str) -> dict[str, np.ndarray]:
         chunk = paths[start : start + 64]
         images = [decode_image(p) for p in chunk]
         pairs = []
-        for p, im, fd, fb in zip(chunk, images, hog.detect(images), blaze.detect(images), strict=True):
+        for p, im, fd, fb in zip(
+            chunk, images, hog.detect(images), blaze.detect(images), strict=True
+        ):
             a, _ = select_face(fd, im.shape, "center-weighted")
             b, _ = select_face(fb, im.shape, "center-weighted")
             if a is not None and b is not None:
@@ -113,19 +115,25 @@ def main() -> None:
     derived = np.stack([mesh[test][:, list(m), :2].mean(1) for m in mapping], 1)
     print("validation NME, derived here:", region_nme(lm68[test], derived, norm[test]))
     current = np.stack([mesh_to_68(m) for m in mesh[test]])
-    print(f"validation NME, mesh68.MESH68 ({len(MESH68)} entries):",
-          region_nme(lm68[test], current, norm[test]))
+    print(
+        f"validation NME, mesh68.MESH68 ({len(MESH68)} entries):",
+        region_nme(lm68[test], current, norm[test]),
+    )
     from maskforge.detect.mesh68 import PITCH_OFFSET, pose_from_mesh
     from maskforge.detect.pose import estimate_pose
 
     pm = np.array([pose_from_mesh(m) for m in mesh])
     pd = np.array([estimate_pose(p, (250, 250)) for p in lm68])
     for k, name in enumerate(("yaw", "pitch", "roll")):
-        print(f"pose {name}: mesh - dlib mean {np.mean(pm[:, k] - pd[:, k]):+.2f} deg, mean abs "
-              f"{np.mean(np.abs(pm[:, k] - pd[:, k])):.2f} deg, corr {np.corrcoef(pm[:, k], pd[:, k])[0, 1]:.3f}"
-              + (f" (PITCH_OFFSET {PITCH_OFFSET})" if name == "pitch" else ""))
-    print("all faces NME, mesh68.MESH68:",
-          region_nme(lm68, np.stack([mesh_to_68(m) for m in mesh]), norm))
+        print(
+            f"pose {name}: mesh - dlib mean {np.mean(pm[:, k] - pd[:, k]):+.2f} deg, mean abs "
+            f"{np.mean(np.abs(pm[:, k] - pd[:, k])):.2f} deg, corr {np.corrcoef(pm[:, k], pd[:, k])[0, 1]:.3f}"
+            + (f" (PITCH_OFFSET {PITCH_OFFSET})" if name == "pitch" else "")
+        )
+    print(
+        "all faces NME, mesh68.MESH68:",
+        region_nme(lm68, np.stack([mesh_to_68(m) for m in mesh]), norm),
+    )
 
 
 if __name__ == "__main__":

@@ -226,11 +226,13 @@ def check_licence(models_used: Iterable[str], licence: str = "commercial") -> No
         raise RecipeError(f"licence must be one of {', '.join(LICENCES)}, not {licence!r}")
     if licence == "any":
         return
-    refused = [m for m in dict.fromkeys(model_licence(n) for n in models_used) if m.commercial is not True]
+    refused = [
+        m for m in dict.fromkeys(model_licence(n) for n in models_used) if m.commercial is not True
+    ]
     if refused:
         names = "; ".join(f"{m.name} ({m.licence})" for m in refused)
         raise LicenceError(
-            f"licence = \"commercial\" refuses {names}. Choose models that allow commercial use "
-            f"(detector = \"blazeface\", landmarks = \"mesh\", embedder = \"dlib-resnet\"), or drop "
-            f"licence = \"commercial\"."
+            f'licence = "commercial" refuses {names}. Choose models that allow commercial use '
+            f'(detector = "blazeface", landmarks = "mesh", embedder = "dlib-resnet"), or drop '
+            f'licence = "commercial".'
         )

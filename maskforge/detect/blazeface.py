@@ -157,7 +157,9 @@ class BlazeFaceDetector:
             reg, cls = self.model(x)
             return reg.float().cpu().numpy(), cls.float().cpu().numpy()[..., 0]
 
-    def decode(self, reg: np.ndarray, logits: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    def decode(
+        self, reg: np.ndarray, logits: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """Detections of one image in input-fraction coordinates: ``[(box xyxy, points (6, 2),
         score)]`` after thresholding and weighted NMS."""
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))  # MediaPipe clips at 100

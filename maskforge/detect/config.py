@@ -11,7 +11,8 @@ from ..config import Device, Table
 from .align import TEMPLATES
 from .selection import POLICIES
 
-DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn")
+DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full")
+LANDMARKS = ("dlib68", "mesh")
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -24,7 +25,14 @@ class DetectConfig(Table):
     table_name = "detect"
 
     detector: Literal[DETECTORS] = Field(
-        "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
+        "dlib-hog",
+        description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, `blazeface` "
+        "(MediaPipe short range, Apache-2.0) or `blazeface-full` (MediaPipe full range: small faces)",
+    )
+    landmarks: Literal[LANDMARKS] = Field(
+        "dlib68",
+        description="`dlib68`: dlib's 68 points (iBUG 300-W: non-commercial); `mesh`: MediaPipe "
+        "Face Mesh's 468 points (Apache-2.0), the 68 and the 5 derived from them, pose from its 3D",
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")
     upsample_fallback: int | None = Field(
@@ -71,14 +79,28 @@ class DetectConfig(Table):
         description="largest fraction of the output outside the source image (else `face_cut`); "
         "1.0 accepts everything",
     )
-    device: Device = Field("auto", description="MTCNN only: `auto`, `cpu`, `cuda` or `cuda:N`")
+    device: Device = Field(
+        "auto", description="MTCNN, BlazeFace and the mesh: `auto`, `cpu`, `cuda` or `cuda:N`"
+    )
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),
         strict=False,
         json_schema_extra={"must": "be 3 numbers in 0..1", "values": "3 numbers in [0, 1]"},
         description="MTCNN P-, R-, O-net thresholds",
     )
-    batch_size: int = Field(32, gt=0, description="MTCNN images per forward pass")
+    batch_size: int = Field(
+        32, gt=0, description="MTCNN / BlazeFace images (and mesh faces) per forward pass"
+    )
+
+    def models_used(self) -> list[str]:
+        """The models this configuration runs, by :data:`maskforge.models.MODEL_LICENCES` name.
+        The dlib detectors always run the 68-point model (their 5 points come from it)."""
+        used = [self.detector]
+        if self.landmarks == "mesh":
+            used.append("mesh")
+        if self.landmarks == "dlib68" or self.detector.startswith("dlib-"):
+            used.append("dlib-68")
+        return used
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DetectConfig:

@@ -27,7 +27,7 @@ SIDE = 192
 ROI_SCALE = 1.5
 #: ROI side / HOG-like box side for faces without a BlazeFace box (lfw-dev median, see
 #: docs/detection.md).
-HOG_TO_ROI = 1.95
+HOG_TO_ROI = 1.59
 
 
 def face_roi(face: Face) -> tuple[np.ndarray, float, float]:
@@ -113,9 +113,14 @@ class FaceMesh:
         meshes: list[np.ndarray] = []
         presence = []
         for start in range(0, len(faces), self.batch_size):
-            cut = [self.crop(im, f) for im, f in zip(images[start : start + self.batch_size],
-                                                     faces[start : start + self.batch_size],
-                                                     strict=True)]
+            cut = [
+                self.crop(im, f)
+                for im, f in zip(
+                    images[start : start + self.batch_size],
+                    faces[start : start + self.batch_size],
+                    strict=True,
+                )
+            ]
             pts, logits = self.raw(np.stack([c for c, _ in cut]))
             presence.append(1.0 / (1.0 + np.exp(-logits)))
             for (_, m), p in zip(cut, pts, strict=True):

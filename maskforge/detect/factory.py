@@ -26,7 +26,9 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
     - ``mtcnn``: ``device="auto", min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709,
       batch_size=32, batched=True, letterbox=True`` (mixed sizes are letterboxed onto a few
       canvas sizes and batched per canvas);
-    - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``.
+    - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``;
+    - ``blazeface`` / ``blazeface-full``: MediaPipe's short / full range detector,
+      ``device="auto", batch_size=64, score_threshold=None, model_path=None``.
 
     ``landmarker`` shares one loaded 68-point model with the dlib detectors (ignored by MTCNN).
     Raises ValueError for an unknown name or bad arguments.
@@ -43,4 +45,10 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
         from .dlib_cnn import DlibCnnDetector
 
         return DlibCnnDetector(landmarker=landmarker, **kwargs)
-    raise ValueError(f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn")
+    if name in ("blazeface", "blazeface-full"):
+        from .blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector("short" if name == "blazeface" else "full", **kwargs)
+    raise ValueError(
+        f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn, blazeface, blazeface-full"
+    )

@@ -13,7 +13,7 @@ as the mean of the six eye-contour points, nose tip, mouth corners), so they mea
 Head pose fits the 3D face of :mod:`maskforge.detect.pose` to the mesh's own 3D points at the same
 12 landmarks (a scaled rotation, least squares), so yaw, pitch and roll follow that module's
 conventions without a camera model (pitch shifted by :data:`PITCH_OFFSET`). On lfw-dev the fit
-agrees with the 68-point pose to 2.7 deg yaw, 2.3 deg pitch and 1.4 deg roll (mean absolute
+agrees with the 68-point pose to 2.7 deg yaw, 4.7 deg pitch and 1.4 deg roll (mean absolute
 difference; docs/models.md).
 """
 

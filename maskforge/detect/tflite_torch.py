@@ -110,7 +110,7 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
             super().__init__()
             self.ops = []
             for n, (kind, ins, outs, p) in enumerate(_prepare(spec)):
-                params = {}
+                params: dict[str, Any] = {}
                 for key, value in p.items():
                     if isinstance(value, torch.Tensor):
                         self.register_buffer(f"{key}{n}", value)
@@ -152,7 +152,10 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
             if kind == "PAD":
                 return F.pad(x, p["pad"])
             if kind == "ADD":
-                a, b = (getattr(self, p["const"][j]) if j in p["const"] else env[t] for j, t in enumerate(ins))
+                a, b = (
+                    getattr(self, p["const"][j]) if j in p["const"] else env[t]
+                    for j, t in enumerate(ins)
+                )
                 return self._act(a + b, p["act"])
             if kind == "RESHAPE":
                 if p["from4d"]:
@@ -161,7 +164,9 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
             if kind == "CONCATENATION":
                 return self._act(torch.cat([env[t] for t in ins], p["axis"]), p["act"])
             if kind == "RESIZE_BILINEAR":
-                return F.interpolate(x, p["size"], mode="bilinear", align_corners=p["align_corners"])
+                return F.interpolate(
+                    x, p["size"], mode="bilinear", align_corners=p["align_corners"]
+                )
             raise ValueError(f"unsupported op {kind}")
 
         def forward(self, x):  # noqa: ANN001, ANN202

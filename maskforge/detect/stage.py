@@ -133,7 +133,7 @@ class DetectStage:
         return {"config": self.config}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["config"])
+        DetectStage.__init__(self, state["config"])
 
     # -- the call ---------------------------------------------------------------------------------
     def __call__(
@@ -145,22 +145,22 @@ class DetectStage:
         if hints is not None and len(hints) != n:
             raise ValueError(f"got {len(hints)} hints for {n} images")
         prepared = [as_rgb(im) for im in images]
-        out: list[AlignedFace | DetectReject | None] = [None] * n
+        done: dict[int, AlignedFace | DetectReject] = {}
         to_detect: dict[int, np.ndarray] = {}
         for i, img in enumerate(prepared):
             if isinstance(img, DetectReject):
-                out[i] = img
+                done[i] = img
                 continue
             hint = hints[i] if hints is not None else None
             if hint and any(hint.get(k) is not None for k in HINT_KEYS):
-                out[i] = self._from_hint(img, hint)
+                done[i] = self._from_hint(img, hint)
             else:
                 to_detect[i] = img
         if to_detect:
             results = self._detect_all(list(to_detect.values()))
             for i, res in zip(to_detect, results, strict=True):
-                out[i] = res
-        return out  # type: ignore[return-value]
+                done[i] = res
+        return [done[i] for i in range(n)]
 
     def _detect_all(self, images: list[np.ndarray]) -> list[AlignedFace | DetectReject]:
         """Detect, select one face per image, add the landmarks of all selected faces at once
@@ -232,6 +232,8 @@ class DetectStage:
                 return self._finish(image, self._mesh_hint_face(box, lm5))
             elif lm5 is not None:
                 lm68 = self.landmarker(image, box_from_landmarks5(lm5))
+            elif box is None:  # unreachable: __call__ passes hints with one of HINT_KEYS
+                raise ValueError("hint has none of bbox, landmarks5, landmarks68")
             else:
                 # A box from an unknown detector: predict, rebuild a HOG-like box, predict again.
                 first = self.landmarker(image, box)

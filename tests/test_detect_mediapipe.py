@@ -188,7 +188,7 @@ def test_converted_weights_are_cached_by_sha256(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = mediapipe_model_path("blazeface-short")
     spec = load_spec(path)
-    from maskforge.embed.base import sha256_file
+    from maskforge.models import sha256_file
 
     cached = spec_cache_path(sha256_file(path), path.name)
     assert cached.is_file() and cached.parent == tmp_path / "maskforge"

@@ -99,7 +99,7 @@ class DetectConfig(Table):
     def models_used(self) -> list[str]:
         """The models this configuration runs, by :data:`maskforge.models.MODEL_LICENCES` name.
         The dlib detectors always run the 68-point model (their 5 points come from it)."""
-        used = [self.detector]
+        used: list[str] = [self.detector]
         if self.landmarks == "mesh":
             used.append("mesh")
         if self.landmarks == "dlib68" or self.detector.startswith("dlib-"):

@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..embed.base import sha256_file
 from ..errors import ModelNotFoundError
 from ..io.writer import atomic_path
-from ..models import user_cache_dir
+from ..models import sha256_file, user_cache_dir
 
 #: Bumped when the cached spec's layout changes (part of the cache file name).
 SPEC_VERSION = 1
@@ -119,7 +118,7 @@ def _constant(tfl: Any, model: Any, tensor: Any) -> np.ndarray | None:
 def read_tflite(path: str | Path) -> dict[str, Any]:
     """Parse ``path`` into a graph spec (see the module docstring). Raises ModelNotFoundError for a
     missing file or an op this reader does not know."""
-    import tflite as tfl  # type: ignore[import-untyped]
+    import tflite as tfl
 
     path = Path(path)
     if not path.is_file():

@@ -224,7 +224,7 @@ def main() -> None:
     )
 
     rows = []
-    for item in args.detectors.split(","):
+    for item in filter(None, args.detectors.split(",")):
         name, _, marks = item.partition(":")
         blobs = blobs_all[: args.limit_cnn] if name == "dlib-cnn" else blobs_all
         stage = DetectStage(DetectConfig(detector=name, device="cpu", landmarks=marks or "dlib68"))

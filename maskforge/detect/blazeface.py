@@ -118,6 +118,10 @@ class BlazeFaceDetector:
         batch_size: images per forward pass.
         score_threshold: smallest kept score (MediaPipe's: 0.5 short, 0.6 full), a probability.
         model_path: a ``.tflite`` file instead of the packaged one.
+        fallback_full: short range only: images where it finds nothing are searched again by the
+            full-range model (like dlib's upsample fallback). On rwmfd-dev the short range misses
+            the small faces of crowd photos and the full range some close-ups: together they find
+            more than either (docs/detection.md).
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class BlazeFaceDetector:
         batch_size: int = 64,
         score_threshold: float | None = None,
         model_path: str | None = None,
+        fallback_full: bool = False,
     ) -> None:
         import torch
 
@@ -147,6 +152,9 @@ class BlazeFaceDetector:
         graph = build_graph(load_spec(self.model_path))
         graph = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
         self.model = freeze_graph(graph, self.side, self.device)
+        self.fallback: BlazeFaceDetector | None = None
+        if fallback_full and range == "short":
+            self.fallback = BlazeFaceDetector("full", device, batch_size)
 
     def raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(regressors (N, A, 16), logits (N, A))`` of ``(N, S, S, 3)`` uint8 inputs."""
@@ -190,4 +198,10 @@ class BlazeFaceDetector:
                     p = (pts * self.side - (dx, dy)) / scale - 0.5
                     faces.append(Face(b.astype(np.float32), score, five_points(p), keypoints=p))
                 out.append(faces)
+        if self.fallback is not None:
+            missed = [k for k, faces in enumerate(out) if not faces]
+            if missed:
+                again = self.fallback.detect([images[k] for k in missed])
+                for k, faces in zip(missed, again, strict=True):
+                    out[k] = faces
         return out

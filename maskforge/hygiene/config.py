@@ -29,12 +29,13 @@ _Cosine = Annotated[float, Field(ge=-1.0, le=1.0)]
 #: Calibrated on half of lfw-dev's identities with planted cases (benchmarks/calibrate_hygiene.py).
 DEFAULTS: dict[str, dict[str, float]] = {
     "dlib-resnet": {
-        "near_cosine": 0.97,
-        "near_cosine_sure": 0.995,
-        "phash_bits": 14,
-        "same_person_cosine": 0.90,
-        "overlap_cosine": 0.90,
-        "name_cosine": 0.80,
+        "near_cosine": 0.965,
+        "phash_bits": 6,
+        "crop_cosine": 0.996,
+        "crop_phash_bits": 26,
+        "same_person_cosine": 0.983,
+        "overlap_cosine": 0.964,
+        "name_cosine": 0.906,
     },
 }
 #: Embedders that make the same vectors share defaults.
@@ -58,8 +59,9 @@ class Limits:
     """Resolved thresholds (cosines; ``phash_bits`` Hamming)."""
 
     near_cosine: float
-    near_cosine_sure: float
     phash_bits: int
+    crop_cosine: float
+    crop_phash_bits: int
     same_person_cosine: float
     overlap_cosine: float
     name_cosine: float
@@ -81,17 +83,21 @@ class HygieneConfig(Table):
     near: bool = Field(True, description="find near duplicates (embedding + perceptual hash)")
     same_person: bool = Field(True, description="find identity pairs that are one person")
     near_cosine: _Cosine | None = Field(
-        None, description="embedding cosine above which a pair is a near duplicate when the "
-        "perceptual hashes agree (absent: calibrated)",
-    )  # fmt: skip
-    near_cosine_sure: _Cosine | None = Field(
-        None, description="embedding cosine above which a pair is a near duplicate whatever "
-        "the hashes say (absent: calibrated)",
+        None, description="a pair is a near duplicate when its embedding cosine reaches this and "
+        "its pHash distance is at most `phash_bits` (a re-encode, a resize; absent: calibrated)",
     )  # fmt: skip
     phash_bits: int | None = Field(
-        None, ge=0, le=64, description="largest pHash Hamming distance (of 64 bits) of a near "
-        "duplicate (absent: calibrated)",
+        None, ge=0, le=64, description="see `near_cosine`: pHash Hamming distance of 64 bits "
+        "(absent: calibrated)",
     )  # fmt: skip
+    crop_cosine: _Cosine | None = Field(
+        None, description="a pair is also a near duplicate when its cosine reaches this and its "
+        "pHash distance is at most `crop_phash_bits` (a crop moves the hash more; a pair without "
+        "hashes needs only this cosine; absent: calibrated)",
+    )  # fmt: skip
+    crop_phash_bits: int | None = Field(
+        None, ge=0, le=64, description="see `crop_cosine` (absent: calibrated)"
+    )
     same_person_cosine: _Cosine | None = Field(
         None, description="identity-centre cosine above which two identities are flagged as "
         "one person (absent: calibrated)",
@@ -155,8 +161,9 @@ class HygieneConfig(Table):
 
         return Limits(
             near_cosine=pick("near_cosine"),
-            near_cosine_sure=pick("near_cosine_sure"),
             phash_bits=int(pick("phash_bits")),
+            crop_cosine=pick("crop_cosine"),
+            crop_phash_bits=int(pick("crop_phash_bits")),
             same_person_cosine=pick("same_person_cosine"),
             overlap_cosine=pick("overlap_cosine"),
             name_cosine=pick("name_cosine"),

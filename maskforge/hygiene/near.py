@@ -1,8 +1,10 @@
 """Near duplicates: candidate pairs from the embedding search, confirmed by the perceptual hash.
 
-A pair of samples is a near duplicate when its embedding cosine reaches ``near_cosine_sure``, or
-when it reaches ``near_cosine`` and the pHash Hamming distance is at most ``phash_bits`` (pairs
-without a hash need the sure cosine). Exact duplicates are near duplicates too. Duplicate *sets*
+A pair of samples is a near duplicate when its embedding cosine reaches ``near_cosine`` and the
+pHash Hamming distance is at most ``phash_bits`` (a re-encode or a resize barely moves the hash),
+or when its cosine reaches the higher ``crop_cosine`` and the distance is at most
+``crop_phash_bits`` (a crop of a few percent moves the hash more; two photos of one person from
+the same event differ more in either). A pair without hashes needs ``crop_cosine``. Exact duplicates are near duplicates too. Duplicate *sets*
 are the connected components of the pairs (union-find), members ordered by source path.
 """
 
@@ -31,8 +33,9 @@ def confirm(
     candidates: Pairs,
     hashes: np.ndarray | None,
     near_cosine: float,
-    near_cosine_sure: float,
     phash_bits: int,
+    crop_cosine: float,
+    crop_phash_bits: int,
 ) -> NearPairs:
     """Keep the candidate pairs that are near duplicates (see module doc)."""
     a, b, sim = candidates.a, candidates.b, candidates.sim
@@ -42,7 +45,9 @@ def confirm(
         ha, hb = hashes[a], hashes[b]
         bits = hamming(ha, hb).astype(np.int16)
         bits[(ha == NO_HASH) | (hb == NO_HASH)] = -1
-    ok = (sim >= near_cosine_sure) | ((sim >= near_cosine) & (bits >= 0) & (bits <= phash_bits))
+    hashed = bits >= 0
+    ok = (sim >= near_cosine) & hashed & (bits <= phash_bits)
+    ok |= (sim >= crop_cosine) & (~hashed | (bits <= crop_phash_bits))
     return NearPairs(Pairs(a[ok], b[ok], sim[ok]), bits[ok])
 
 

@@ -53,11 +53,10 @@ class EvalEmbeddings:
 
 def _candidates(x: np.ndarray, centres: Centres, cfg: HygieneConfig, lim: Limits, dev: str) -> Pairs:
     mem = cfg.memory_mb << 20
-    exact = cfg.search == "exact" or (cfg.search == "auto" and len(x) <= cfg.exact_max)
-    if exact:
-        return blocked_pairs_above(x, lim.near_cosine, memory_bytes=mem, device=dev)
-    return probed_pairs_above(x, centres.centre, lim.near_cosine, cfg.nprobe, memory_bytes=mem,
-                              device=dev)  # fmt: skip
+    t = min(lim.near_cosine, lim.crop_cosine)
+    if cfg.search == "exact" or (cfg.search == "auto" and len(x) <= cfg.exact_max):
+        return blocked_pairs_above(x, t, memory_bytes=mem, device=dev)
+    return probed_pairs_above(x, centres.centre, t, cfg.nprobe, memory_bytes=mem, device=dev)
 
 
 def _edges(inp: HygieneInput, x: np.ndarray, near: Pairs, cfg: HygieneConfig) -> dict:
@@ -116,42 +115,78 @@ def _identity_pairs(x: np.ndarray, centres: Centres, lim: Limits, cfg: HygieneCo
     return out
 
 
+def _centres(x: np.ndarray, ids: np.ndarray, cfg: HygieneConfig, dev: str) -> Centres:
+    floor = default_threshold("robust", cfg.embedder)
+    cap = robust_default(cfg.embedder, "cap")
+    return identity_centres(x, ids, floor, cap, min_images=cfg.min_images,
+                            memory_bytes=cfg.memory_mb << 20, device=dev)  # fmt: skip
+
+
+def _without(
+    x: np.ndarray, ids: np.ndarray, drop: np.ndarray, centres: Centres, cfg: HygieneConfig,
+    dev: str,
+) -> Centres:
+    """``centres`` with each identity's centre recomputed without the ``drop`` samples (an
+    identity left empty keeps its centre)."""
+    kept = _centres(x[~drop], ids[~drop], cfg, dev)
+    centre = centres.centre.copy()
+    centre[np.searchsorted(centres.names.astype(str), kept.names.astype(str))] = kept.centre
+    return Centres(centres.names, centres.codes, centre, centres.counts, centres.inlier)
+
+
 def find(
     inp: HygieneInput, config: HygieneConfig, evals: Sequence[EvalEmbeddings] = ()
 ) -> tuple[Findings, Centres]:
-    """Everything hygiene finds in ``inp`` (and against ``evals``), and the identity centres."""
+    """Everything hygiene finds in ``inp`` (and against ``evals``), and the identity centres.
+
+    Order: centres of every sample -> near-duplicate search (probe lists = those centres) ->
+    duplicate sets; a set's keeper is the member closest to its own identity's centre computed
+    without any member of a cross-identity set (so copies filed under a small identity cannot
+    make it look like theirs) -> centres again without the non-keepers -> same-person pairs, each
+    sample's affinity to the centres, and evaluation overlaps."""
     t0 = time.perf_counter()
     lim = config.limits()
     dev = resolve_device(config.device)
+    mem = config.memory_mb << 20
     x = np.asarray(inp.embeddings, np.float32)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    floor = default_threshold("robust", config.embedder)
-    cap = robust_default(config.embedder, "cap")
-    centres = identity_centres(x, np.asarray(inp.identities), floor, cap,
-                               min_images=config.min_images, memory_bytes=config.memory_mb << 20,
-                               device=dev)  # fmt: skip
-    own, other, other_cos = centre_affinity(x, centres, memory_bytes=config.memory_mb << 20,
-                                            device=dev)  # fmt: skip
-    stats = {"centres_s": time.perf_counter() - t0}
-    f = Findings(own_cosine=own, other_identity=other, other_cosine=other_cos)
+    ids = np.asarray(inp.identities).astype(str)
+    centres = _centres(x, ids, config, dev)
+    own, _, _ = centre_affinity(x, centres, memory_bytes=mem, device=dev)
+    stats: dict[str, float] = {"centres_s": time.perf_counter() - t0}
+    f = Findings()
     near = Pairs.empty()
     if config.near:
         cand = _candidates(x, centres, config, lim, dev)
-        near = confirm(cand, inp.phashes, lim.near_cosine, lim.near_cosine_sure, lim.phash_bits).pairs
+        near = confirm(cand, inp.phashes, lim.near_cosine, lim.phash_bits, lim.crop_cosine,
+                       lim.crop_phash_bits).pairs  # fmt: skip
         stats["candidates"] = len(cand)
-    stats["near_s"] = time.perf_counter() - t0 - sum(v for k, v in stats.items() if k.endswith("_s"))
-    f.duplicate_sets = _duplicate_sets(inp, x, _edges(inp, x, near, config), own, centres.codes)
+    stats["near_s"] = time.perf_counter() - t0 - stats["centres_s"]
+    edges = _edges(inp, x, near, config)
+    sets = _duplicate_sets(inp, x, edges, own, centres.codes)
+    across = np.zeros(len(x), bool)
+    for d in sets:
+        across[list(d.members)] |= d.across
+    if across.any():  # keepers by centres that no member of a cross-identity set pulls
+        clean = _without(x, ids, across, centres, config, dev)
+        own, _, _ = centre_affinity(x, clean, memory_bytes=mem, device=dev)
+        sets = _duplicate_sets(inp, x, edges, own, centres.codes)
+    f.duplicate_sets = sets
+    copies = np.zeros(len(x), bool)
+    for d in sets:
+        copies[list(d.members[1:])] = True
+    if copies.any():  # same identities (a keeper stays in each), centres without the copies
+        centres = _without(x, ids, copies, centres, config, dev)
+    f.own_cosine, f.other_identity, f.other_cosine = centre_affinity(x, centres, memory_bytes=mem,
+                                                                     device=dev)  # fmt: skip
     if config.same_person:
         f.identity_pairs = _identity_pairs(x, centres, lim, config, dev)
-    overlaps: list[OverlapMatch] = []
     for ev in evals:
-        ex = np.asarray(ev.embeddings, np.float32)
-        overlaps += find_overlap(
-            x, centres, ex, list(ev.names), ev.label, overlap_cosine=lim.overlap_cosine,
-            image_cosine=lim.near_cosine_sure, name_cosine=lim.name_cosine,
-            evidence=config.evidence, memory_bytes=config.memory_mb << 20, device=dev,
+        f.overlaps += find_overlap(
+            x, centres, np.asarray(ev.embeddings, np.float32), list(ev.names), ev.label,
+            overlap_cosine=lim.overlap_cosine, image_cosine=lim.crop_cosine,
+            name_cosine=lim.name_cosine, evidence=config.evidence, memory_bytes=mem, device=dev,
         )  # fmt: skip
-    f.overlaps = overlaps
     stats["total_s"] = time.perf_counter() - t0
     f.stats = {k: round(v, 3) if isinstance(v, float) else v for k, v in stats.items()}
     return f, centres

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
@@ -19,8 +19,13 @@ from ..config import Device, Table
 from ..embed.factory import EMBEDDERS
 from ..errors import RecipeError
 
-ACTIONS = ("report", "remove", "merge")
-SEARCHES = ("auto", "exact", "probe")
+Action = Literal["report", "remove", "merge"]
+Search = Literal["auto", "exact", "probe"]
+#: The embedders a ``[hygiene]`` table may name (the ``[embed]`` table's choices).
+EmbedderName = Literal["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+SEARCHES: tuple[str, ...] = get_args(Search)
+assert set(get_args(EmbedderName)) == set(EMBEDDERS), "keep EmbedderName in step with EMBEDDERS"
 
 #: A cosine similarity between unit vectors.
 _Cosine = Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -73,7 +78,7 @@ class HygieneConfig(Table):
 
     table_name = "hygiene"
 
-    action: Literal[ACTIONS] = Field(
+    action: Action = Field(
         "report",
         description="`report` (default: change nothing), `remove` (duplicates, overlaps and the "
         "smaller identity of a same-person pair leave) or `merge` (as remove, but same-person "
@@ -109,7 +114,7 @@ class HygieneConfig(Table):
     exclude: list[str | ExcludeSpec] = Field(
         default_factory=list,
         description="evaluation sets to exclude: folders of identity folders, or tables "
-        "`{path = \"pairs.txt\", images = \"lfw/\"}`",
+        '`{path = "pairs.txt", images = "lfw/"}`',
     )
     overlap_cosine: _Cosine | None = Field(
         None, description="centre cosine between a training identity and an evaluation "
@@ -119,10 +124,10 @@ class HygieneConfig(Table):
         None, description="a same-name identity overlaps when its centre cosine reaches this "
         "(absent: calibrated); below it the name match is only reported",
     )  # fmt: skip
-    embedder: Literal[EMBEDDERS] = Field(
+    embedder: EmbedderName = Field(
         "dlib-resnet", description="the embedder of the vectors (selects calibrated defaults)"
     )
-    search: Literal[SEARCHES] = Field(
+    search: Search = Field(
         "auto", description="cross-identity search: `exact` (blocked all pairs), `probe` (the "
         "lists of the nearest identity centres) or `auto` (exact up to `exact_max` images)",
     )  # fmt: skip
@@ -141,7 +146,7 @@ class HygieneConfig(Table):
 
     def exclude_specs(self) -> list[ExcludeSpec]:
         """``exclude`` with plain paths turned into :class:`ExcludeSpec`."""
-        return [ExcludeSpec(path=e) if isinstance(e, str) else e for e in self.exclude]
+        return [ExcludeSpec.parse({"path": e}) if isinstance(e, str) else e for e in self.exclude]
 
     def limits(self) -> Limits:
         """The thresholds, calibrated defaults filled in; RecipeError for an embedder without

@@ -102,7 +102,9 @@ def _findings_records(inp: HygieneInput, f: Findings, centres: Centres) -> list[
     recs = []
     for d in f.duplicate_sets:
         issue = "duplicate_across_identities" if d.across else "duplicate"
-        for m, how, cos, bits in zip(d.members[1:], d.how[1:], d.cosine[1:], d.bits[1:], strict=True):
+        for m, how, cos, bits in zip(
+            d.members[1:], d.how[1:], d.cosine[1:], d.bits[1:], strict=True
+        ):
             detail = f"pHash {bits} bits" if bits >= 0 else ""
             recs.append(_record(inp, m, issue, how, str(paths[d.keeper]), str(ids[d.keeper]),
                                 cos, detail))  # fmt: skip

@@ -82,7 +82,7 @@ def _pairs(spec: ExcludeSpec) -> EvalSet:
     if not images.is_dir():
         raise SourceError(
             f"hygiene.exclude: images folder {str(images)!r} of {str(path)!r} is not a folder; "
-            "set images = \"...\" to the folder the pairs file's names refer to"
+            'set images = "..." to the folder the pairs file\'s names refer to'
         )
     rels = sorted({p for pair in read_pairs(path) for p in (pair.path_a, pair.path_b)})
     paths, names = [], []

@@ -96,13 +96,17 @@ def find_overlap(
             found.setdefault((i, j), []).append("name")
     out = []
     for (i, j), sig in sorted(found.items(), key=lambda kv: (centres.names[kv[0][0]], kv[0][1])):
-        signals = [s for s in ("image", "face", "name") if s in sig]
+        signals: list[str] = [s for s in ("image", "face", "name") if s in sig]
         cos = float(centres.centre[i] @ e_centre[j])
         overlap, reason = _reason(signals, cos, name_cosine)
         rows_a = np.flatnonzero(centres.codes == i)
         rows_b = np.flatnonzero(e_codes == j)
-        ev = closest_images(np.concatenate([train_x[rows_a], eval_x[rows_b]]),
-                            np.arange(len(rows_a)), len(rows_a) + np.arange(len(rows_b)), evidence)
+        ev = closest_images(
+            np.concatenate([train_x[rows_a], eval_x[rows_b]]),
+            np.arange(len(rows_a)),
+            len(rows_a) + np.arange(len(rows_b)),
+            evidence,
+        )
         ev = [(int(rows_a[a]), int(rows_b[b - len(rows_a)]), s) for a, b, s in ev]
         out.append(OverlapMatch(str(centres.names[i]), str(e_names[j]), label, tuple(signals),
                                 cos, overlap, reason, tuple(ev)))  # fmt: skip

@@ -16,14 +16,20 @@ import numpy as np
 
 from ..clean.calibrate import default_threshold, robust_default
 from ..device import resolve_device
-from .centres import Centres, centre_affinity, closest_images, group_indices, identity_centres
-from .centres import same_person_pairs
+from .centres import (
+    Centres,
+    centre_affinity,
+    closest_images,
+    group_indices,
+    identity_centres,
+    same_person_pairs,
+)
 from .config import HygieneConfig, Limits
 from .exact import duplicate_groups
 from .findings import DuplicateSet, Findings, IdentityPair
 from .knn import Pairs, blocked_pairs_above, probed_pairs_above
 from .near import components, confirm
-from .overlap import OverlapMatch, find_overlap
+from .overlap import find_overlap
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,9 @@ class EvalEmbeddings:
     paths: Sequence[str] = ()
 
 
-def _candidates(x: np.ndarray, centres: Centres, cfg: HygieneConfig, lim: Limits, dev: str) -> Pairs:
+def _candidates(
+    x: np.ndarray, centres: Centres, cfg: HygieneConfig, lim: Limits, dev: str
+) -> Pairs:
     mem = cfg.memory_mb << 20
     t = min(lim.near_cosine, lim.crop_cosine)
     if cfg.search == "exact" or (cfg.search == "auto" and len(x) <= cfg.exact_max):
@@ -99,7 +107,9 @@ def _duplicate_sets(
             else:
                 bits.append(int(bin(int(hashes[m]) ^ int(hashes[keeper])).count("1")))
         across = len({int(codes[m]) for m in comp}) > 1
-        out.append(DuplicateSet(keeper, tuple(members), tuple(how), tuple(cos), tuple(bits), across))
+        out.append(
+            DuplicateSet(keeper, tuple(members), tuple(how), tuple(cos), tuple(bits), across)
+        )
     return out
 
 
@@ -123,7 +133,11 @@ def _centres(x: np.ndarray, ids: np.ndarray, cfg: HygieneConfig, dev: str) -> Ce
 
 
 def _without(
-    x: np.ndarray, ids: np.ndarray, drop: np.ndarray, centres: Centres, cfg: HygieneConfig,
+    x: np.ndarray,
+    ids: np.ndarray,
+    drop: np.ndarray,
+    centres: Centres,
+    cfg: HygieneConfig,
     dev: str,
 ) -> Centres:
     """``centres`` with each identity's centre recomputed without the ``drop`` samples (an

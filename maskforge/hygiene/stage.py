@@ -15,7 +15,9 @@ from .phash import phash
 from .search import EvalEmbeddings, HygieneInput, find
 
 
-def sample_signature(data: bytes | None, image: np.ndarray | None) -> tuple[str | None, str | None, int]:
+def sample_signature(
+    data: bytes | None, image: np.ndarray | None
+) -> tuple[str | None, str | None, int]:
     """``(file hash, pixel hash, pHash)`` of one image: its encoded bytes and/or its decoded RGB
     uint8 pixels (None where not available: hash None, pHash 0)."""
     fh = bytes_hash(data) if data is not None else None

@@ -30,6 +30,24 @@ class Centres:
     counts: np.ndarray
     inlier: np.ndarray
 
+    def without(self, x: np.ndarray, drop: np.ndarray) -> Centres:
+        """The centres with the ``drop`` samples (bool [N]) taken out of the inliers of their
+        identities (no new robust iteration); an identity left without inliers takes the mean of
+        its other samples, one left empty keeps its centre. ``x``: the unit rows ``[N, D]``."""
+        k, dim = self.centre.shape
+        keep_in = self.inlier & ~drop
+        sums = np.zeros((k, dim), np.float64)
+        np.add.at(sums, self.codes[keep_in], x[keep_in])
+        has_in = np.bincount(self.codes[keep_in], minlength=k) > 0
+        rest = ~drop & ~has_in[self.codes]
+        np.add.at(sums, self.codes[rest], x[rest])
+        touched = np.zeros(k, bool)
+        touched[self.codes[drop]] = True
+        ok = touched & (np.linalg.norm(sums, axis=1) > 0)
+        centre = self.centre.copy()
+        centre[ok] = (sums[ok] / np.linalg.norm(sums[ok], axis=1, keepdims=True)).astype(np.float32)
+        return Centres(self.names, self.codes, centre, self.counts, keep_in)
+
 
 def group_indices(codes: np.ndarray, k: int) -> list[np.ndarray]:
     """Sample indices of each of ``k`` codes, in input order."""

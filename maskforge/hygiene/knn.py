@@ -17,6 +17,8 @@ int64 row numbers; results are sorted deterministically (by first index, then se
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,6 +161,21 @@ def nearest_centres(
     return out
 
 
+@contextmanager
+def one_thread(device: str) -> Iterator[None]:
+    """Run many small CPU ops on one torch thread (thread start-up costs more than the work,
+    much more on a loaded machine); the thread count is restored afterwards."""
+    if not device.startswith("cpu"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def probed_pairs_above(
     x: np.ndarray | torch.Tensor,
     centres: np.ndarray | torch.Tensor,
@@ -185,14 +202,15 @@ def probed_pairs_above(
     q_bounds = torch.searchsorted(flat[q_order], torch.arange(n_lists + 1, device=dev))
     bb, qb = base_bounds.cpu().numpy(), q_bounds.cpu().numpy()
     found: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    for lst in np.flatnonzero((np.diff(bb) > 0) & (np.diff(qb) > 0)):
-        members = base_order[bb[lst] : bb[lst + 1]]
-        queries = qry[q_order[qb[lst] : qb[lst + 1]]]
-        s = q[queries] @ q[members].T
-        hit = (s >= threshold) & (queries.unsqueeze(1) != members.unsqueeze(0))
-        if bool(hit.any()):
-            i, j = torch.nonzero(hit, as_tuple=True)
-            found.append((queries[i], members[j], s[i, j]))
+    with one_thread(dev):
+        for lst in np.flatnonzero((np.diff(bb) > 0) & (np.diff(qb) > 0)):
+            members = base_order[bb[lst] : bb[lst + 1]]
+            queries = qry[q_order[qb[lst] : qb[lst + 1]]]
+            s = q[queries] @ q[members].T
+            hit = (s >= threshold) & (queries.unsqueeze(1) != members.unsqueeze(0))
+            if bool(hit.any()):
+                i, j = torch.nonzero(hit, as_tuple=True)
+                found.append((queries[i], members[j], s[i, j]))
     if not found:
         return Pairs.empty()
     qi = torch.cat([f[0] for f in found]).cpu().numpy()

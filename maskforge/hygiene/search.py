@@ -132,22 +132,6 @@ def _centres(x: np.ndarray, ids: np.ndarray, cfg: HygieneConfig, dev: str) -> Ce
                             memory_bytes=cfg.memory_mb << 20, device=dev)  # fmt: skip
 
 
-def _without(
-    x: np.ndarray,
-    ids: np.ndarray,
-    drop: np.ndarray,
-    centres: Centres,
-    cfg: HygieneConfig,
-    dev: str,
-) -> Centres:
-    """``centres`` with each identity's centre recomputed without the ``drop`` samples (an
-    identity left empty keeps its centre)."""
-    kept = _centres(x[~drop], ids[~drop], cfg, dev)
-    centre = centres.centre.copy()
-    centre[np.searchsorted(centres.names.astype(str), kept.names.astype(str))] = kept.centre
-    return Centres(centres.names, centres.codes, centre, centres.counts, centres.inlier)
-
-
 def find(
     inp: HygieneInput, config: HygieneConfig, evals: Sequence[EvalEmbeddings] = ()
 ) -> tuple[Findings, Centres]:
@@ -182,7 +166,7 @@ def find(
     for d in sets:
         across[list(d.members)] |= d.across
     if across.any():  # keepers by centres that no member of a cross-identity set pulls
-        clean = _without(x, ids, across, centres, config, dev)
+        clean = centres.without(x, across)
         own, _, _ = centre_affinity(x, clean, memory_bytes=mem, device=dev)
         sets = _duplicate_sets(inp, x, edges, own, centres.codes)
     f.duplicate_sets = sets
@@ -190,7 +174,7 @@ def find(
     for d in sets:
         copies[list(d.members[1:])] = True
     if copies.any():  # same identities (a keeper stays in each), centres without the copies
-        centres = _without(x, ids, copies, centres, config, dev)
+        centres = centres.without(x, copies)
     f.own_cosine, f.other_identity, f.other_cosine = centre_affinity(x, centres, memory_bytes=mem,
                                                                      device=dev)  # fmt: skip
     if config.same_person:

@@ -166,6 +166,29 @@ def evaluate_identities(p: Planted, res) -> None:
               f"centre cosine {o.centre_cosine:.4f} -> {o.reason}")
 
 
+def whole_lfw(lfw: Path, cache: Path) -> None:
+    """Every lfw-dev identity as it is (no planting): the same-person pairs at the shipped
+    threshold (each a false merge: lfw-dev's identities are different people), the largest centre
+    cosine of two identities, and the duplicate sets found."""
+    from hygiene_planted import _originals
+
+    d = _originals(lfw, cache)
+    inp = HygieneInput(d["emb"], list(d["identity"]), list(d["path"]), file_hashes=list(d["file_hash"]),
+                       pixel_hashes=list(d["pixel_hash"]), phashes=d["phash"])  # fmt: skip
+    f, centres = find(inp, HygieneConfig())
+    s = centres.centre @ centres.centre.T
+    np.fill_diagonal(s, -1)
+    i, j = np.unravel_index(int(np.argmax(s)), s.shape)
+    print(f"\n== all of lfw-dev ({len(centres.names)} identities, {len(d['path'])} faces), shipped "
+          f"defaults ==\nfalse merges: {len(f.identity_pairs)} "
+          f"{[(p.a, p.b, round(p.cosine, 4)) for p in f.identity_pairs]}; closest two identities: "
+          f"{centres.names[i]} ~ {centres.names[j]} cosine {s[i, j]:.4f} "
+          f"(threshold {HygieneConfig().limits().same_person_cosine})")
+    for dup in f.duplicate_sets:
+        print(f"duplicate set: {[str(d['path'][m]) for m in dup.members]} cosine {dup.cosine[1]:.4f} "
+              f"pHash {dup.bits[1]} bits")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lfw", type=Path, default=ROOT.parent / "shared" / "faces" / "lfw-dev")
@@ -189,6 +212,7 @@ def main() -> None:
         evaluate_duplicates(held, res)
         evaluate_identities(held, res)
         print(f"summary: {res.summary()}")
+    whole_lfw(args.lfw, args.cache)
 
 
 if __name__ == "__main__":

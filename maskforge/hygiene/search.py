@@ -49,12 +49,14 @@ class HygieneInput:
 
 @dataclass(frozen=True)
 class EvalEmbeddings:
-    """An evaluation set's images embedded: unit rows ``[M, D]`` and their identity names."""
+    """An evaluation set's images embedded: unit rows ``[M, D]``, their identity names, their
+    files (absolute paths) and the folder they lie in (for the report's thumbnails)."""
 
     label: str
     embeddings: np.ndarray
     names: Sequence[str]
     paths: Sequence[str] = ()
+    root: str = ""
 
 
 def _candidates(

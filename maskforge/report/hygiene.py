@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def _paths(kind: str, item: dict[str, Any]) -> list[tuple[str, bool]]:
     ]
 
 
+def _loader(src: Path) -> Callable[[], Path]:
+    return lambda: src
+
+
 def _thumbs(
     folder: Path, wanted: list[tuple[str, bool]], root: Path | None, eval_roots: list[Path]
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -56,7 +61,7 @@ def _thumbs(
             thumbs[path], notes[path] = missing_placeholder(folder), why
             continue
         name = hashlib.blake2b(path.encode(), digest_size=8).hexdigest()
-        thumbs[path] = write_thumbnail(folder, name, lambda src=src: src)
+        thumbs[path] = write_thumbnail(folder, name, _loader(src))
         if thumbs[path] == MISSING:
             notes[path] = "cannot be read or decoded"
     return thumbs, notes
@@ -72,19 +77,22 @@ def build_hygiene_pages(
     """Write ``report_dir/hygiene/`` (index.html, ``duplicates-NNNN.html``,
     ``identities-NNNN.html``, ``overlaps-NNNN.html``, thumbnails/) from a findings dict or a
     hygiene.json path; returns the path of its index.html. Only that folder is replaced."""
-    if not isinstance(findings, dict):
-        findings = json.loads(Path(findings).read_text(encoding="utf-8"))
+    data: dict[str, Any] = (
+        findings
+        if isinstance(findings, dict)
+        else json.loads(Path(findings).read_text(encoding="utf-8"))
+    )
     out = Path(report_dir) / "hygiene"
     if out.exists():
         shutil.rmtree(out)
     (out / "thumbnails").mkdir(parents=True)
     root = Path(source_root) if source_root else None
-    eval_roots = [Path(e["root"]) for e in findings.get("eval_sets", []) if e.get("root")]
+    eval_roots = [Path(e["root"]) for e in data.get("eval_sets", []) if e.get("root")]
     common = {"style": templates.markup(templates.STYLE), "script": templates.markup(templates.SCRIPT),
               "csv": _csv_line, "missing": MISSING}  # fmt: skip
     sections = []
     for kind, label, key, template in SECTIONS:
-        items = findings.get(key, [])
+        items = data.get(key, [])
         pages = [items[i : i + per_page] for i in range(0, len(items), per_page)]
         for number, page in enumerate(pages, start=1):
             wanted = [p for item in page for p in _paths(kind, item)]
@@ -94,7 +102,7 @@ def build_hygiene_pages(
                                     **common)  # fmt: skip
             write_text_atomic(html, out / f"{kind}-{number:04d}.html")
         sections.append((kind, label, len(pages)))
-    index = templates.render(HYGIENE_INDEX, s=findings["summary"], sections=sections,
+    index = templates.render(HYGIENE_INDEX, s=data["summary"], sections=sections,
                              title=title, **common)  # fmt: skip
     write_text_atomic(index, out / "index.html")
     return out / "index.html"

@@ -42,7 +42,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core per worker: per-core f
 
 
 def run_once(recipe: Path, inp: Path, out: Path, executor: str, cpus: int | None, overrides: list[str]) -> dict:
-    from maskforge.pipeline import run
+    from maskforge import run
 
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
@@ -70,8 +70,8 @@ def _ceiling_init(plan_file: str) -> None:
     global _PIPE
     import pickle
 
-    from maskforge.pipeline.executors import ShardPipeline
-    from maskforge.pipeline.ray_executor import limit_threads
+    from maskforge.pipeline.ray_actor import limit_threads
+    from maskforge.pipeline.shard_work import ShardPipeline
 
     limit_threads(1)
     with open(plan_file, "rb") as fh:

@@ -33,7 +33,7 @@ print("plain task num_gpus=0:", ray.get(ray.remote(num_gpus=0)(env).remote()))
 print("plain task num_gpus=1:", ray.get(ray.remote(num_gpus=1)(env).remote()))
 print("fractional num_gpus=0.25:", ray.get(ray.remote(num_gpus=0.25)(env).remote()))
 import inspect
-from maskforge.pipeline.ray_executor import ShardActor
+from maskforge.pipeline.ray_actor import ShardActor
 assert 'os.environ["CUDA_VISIBLE_DEVICES"] = ""' in inspect.getsource(ShardActor.__init__)
 class Probe:
     def __init__(self, kind):  # what ShardActor does for its kind, without a plan

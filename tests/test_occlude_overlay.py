@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from maskforge.occlude.overlay import LOG_COLUMNS, overlay_folder
+from maskforge.app.overlay import overlay_folder
+from maskforge.occlude.overlay import LOG_COLUMNS
 
 
 @pytest.fixture(scope="module")

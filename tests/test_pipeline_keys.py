@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from maskforge import read_shards
-from maskforge.pipeline import plan_run, run
+from maskforge import read_shards, run
+from maskforge.pipeline import plan_run
 
 PLAIN = "seed = 0\n[source]\nshard_size = {shard_size}\n"
 
@@ -139,7 +139,7 @@ def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     default = key("[detect]\n")
     assert key("[detect]\nsize = 112\n") == default  # the default, spelled out
     assert key("[detect]\nsize = 160\n") != default
-    import maskforge.pipeline.plan as plan_mod
+    import maskforge.detect.key as plan_mod
 
     plan_mod.DETECT_CODE_VERSION += 1  # a maskforge whose detection code writes other crops
     try:
@@ -184,7 +184,7 @@ def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: P
     """A run, then the embedder's identity at planning changes (its weights changed): detection
     is reused, embeddings and cleaning are redone, never judged under another threshold. (The
     resolver itself: tests/test_embed_resolution.py.)"""
-    import maskforge.pipeline.embed_task as embed_task
+    import maskforge.pipeline.plan as embed_task
 
     src, out = tmp_path / "in", tmp_path / "out"
     names = sorted(p.name for p in lfw_dir.iterdir() if len(list(p.glob("*.jpg"))) >= 3)[:2]
@@ -266,7 +266,7 @@ def write_then_die(table, where, **kw):
     if Path(str(where)).name.startswith(".rejects.parquet."):
         os.kill(os.getpid(), signal.SIGKILL)   # the merged table is half-way to its name
 pq.write_table = write_then_die
-from maskforge.pipeline import run
+from maskforge import run
 run(sys.argv[1], input=sys.argv[2], output=sys.argv[3], executor="local")
 """
 

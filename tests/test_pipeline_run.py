@@ -12,10 +12,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from maskforge import read_shards
+from maskforge import read_shards, run
 from maskforge.errors import IncompleteRunError
 from maskforge.io.writer import is_done
-from maskforge.pipeline import run
 
 RECIPE = """
 seed = 3

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RecipeError
-from ..seeding import rng_for
+from ..seeding import PLANT, rng_for
 
 #: (method, embedder) -> default threshold (robust: the floor of the per-identity threshold).
 DEFAULT_THRESHOLDS: dict[tuple[str, str], float] = {
@@ -100,7 +100,7 @@ def plant_label_noise(
     Moved images leave their donor (the donor may drop under min_images).
     """
     ids = np.asarray(identities, dtype=object)
-    rng = rng_for(seed, "plant", fraction, lookalike)
+    rng = rng_for(seed, PLANT, fraction, lookalike)
     names, codes = np.unique(ids, return_inverse=True)
     counts = np.bincount(codes, minlength=len(names))
     recipients = np.flatnonzero(counts >= min_images)

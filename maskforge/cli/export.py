@@ -26,24 +26,14 @@ from ._common import user_errors
 def command(out: str, dst: str, format_: str, variants: tuple[str, ...], split: str | None, maxcount: int,
             allow_partial: bool) -> None:
     """Write the samples of run OUT under DST (identity folders, or WebDataset tar shards)."""
-    from ..io.reader import dataset_files
-    from ..io.selection import RowFilter, read_scan
+    from ..app.export import export_run, row_filter
 
     try:
-        row_filter = RowFilter.resolve(
-            [read_scan(f) for f in dataset_files(out, allow_partial=allow_partial)], split=split,
-            variants=variants or None, occluded=None,
-        )
+        rows = row_filter(out, variants=variants, split=split, allow_partial=allow_partial)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    n = export_run(out, dst, rows, format=format_, split=split, maxcount=maxcount, allow_partial=allow_partial)
     if format_ == "webdataset":
-        from ..export.webdataset import export_webdataset
-
-        n = export_webdataset(out, dst, row_filter=row_filter, maxcount=maxcount, allow_partial=allow_partial)
         click.echo(f"wrote {n} samples in WebDataset shards under {dst}")
-        return
-    from ..export import export_folders
-
-    chosen = sorted(row_filter.variants) if row_filter.variants is not None else None
-    n = export_folders(out, dst, layout="identity", variants=chosen, split=split, allow_partial=allow_partial)
-    click.echo(f"wrote {n} images under {dst}")
+    else:
+        click.echo(f"wrote {n} images under {dst}")

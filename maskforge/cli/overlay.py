@@ -80,7 +80,7 @@ def command(
 ) -> None:
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
     and DST_DIR/overlay_log.csv (one row per input)."""
-    from ..occlude.overlay import overlay_folder
+    from ..app.overlay import overlay_folder
     from ._common import Progress
 
     with Progress(0, quiet=quiet, desc="overlay") as bar:

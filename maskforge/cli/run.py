@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -36,8 +37,7 @@ def command(
     dry_run: bool,
 ) -> None:
     """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
-    from ..pipeline import plan_run
-    from ..pipeline.runner import run_plan
+    from ..pipeline import RunOptions, plan_run, run_plan
 
     plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
     if dry_run:
@@ -56,17 +56,19 @@ def command(
     from ..pipeline.quiet import terminal
     from ._common import Progress
 
-    def progress(stats: dict[str, Any]) -> None:
+    def progress(stats: Mapping[str, Any]) -> None:
         bar.shard(stats)
         if quiet and not stats.get("skipped"):
             print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
                   f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
     with Progress(total, quiet=quiet) as bar:
-        result = run_plan(
-            plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-            address=address, progress=progress, monitor=bar.watch,
-        )
+        options = RunOptions(
+            input=input_, output=output, overrides=overrides, executor=executor, resume=resume,
+            num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress,
+            monitor=bar.watch,
+        )  # fmt: skip
+        result = run_plan(plan, options)
     click.echo(summary(result))
 
 

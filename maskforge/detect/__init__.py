@@ -13,12 +13,15 @@ from .align import align_face, apply_transform, crop_box, invert_transform, temp
 from .config import DetectConfig
 from .faces import AlignedFace, DetectReject, Face
 from .factory import make_detector
+from .key import DETECT_CODE_VERSION, cache_key
 from .landmarks import Landmarker68, box_from_landmarks5, landmarks5_from_68, mirror_points
 from .pose import estimate_pose
 from .selection import select_face
 from .stage import DetectStage
 
 __all__ = [
+    "cache_key",
+    "DETECT_CODE_VERSION",
     "AlignedFace",
     "DetectConfig",
     "DetectReject",

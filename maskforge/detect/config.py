@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from ..config import Device, Table
-from .align import TEMPLATES
-from .selection import POLICIES
+from .align import TemplateName
+from .selection import Policy
 
-DETECTORS = ("dlib-hog", "mtcnn", "dlib-cnn")
+#: The face detector names (:data:`DETECTORS` is derived from it).
+DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
+DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -23,7 +25,7 @@ class DetectConfig(Table):
 
     table_name = "detect"
 
-    detector: Literal[DETECTORS] = Field(
+    detector: DetectorName = Field(
         "dlib-hog", description="face detector: `dlib-hog` (CPU default), `mtcnn` or `dlib-cnn`"
     )
     upsample: int = Field(0, ge=0, le=4, description="dlib upsampling for the first search")
@@ -34,7 +36,7 @@ class DetectConfig(Table):
         description="dlib upsampling for images with no face at `upsample`; absent (or a value "
         "<= `upsample`) disables the fallback",
     )
-    select: Literal[POLICIES] = Field(
+    select: Policy = Field(
         "center-weighted", description="which face when there are several"
     )
     size: int = Field(
@@ -49,7 +51,7 @@ class DetectConfig(Table):
     align: bool = Field(
         True, description="`true`: similarity-align to the template; `false`: square box + margin"
     )
-    template: Literal[TEMPLATES] = Field(
+    template: TemplateName = Field(
         "auto", description="`auto` (facenet for size 160, else arcface), `arcface` or `facenet`"
     )
     min_face_size: int = Field(

@@ -120,7 +120,7 @@ class DetectStage:
         return {"config": self.config}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["config"])
+        DetectStage.__init__(self, state["config"])
 
     # -- the call ---------------------------------------------------------------------------------
     def __call__(
@@ -132,22 +132,22 @@ class DetectStage:
         if hints is not None and len(hints) != n:
             raise ValueError(f"got {len(hints)} hints for {n} images")
         prepared = [as_rgb(im) for im in images]
-        out: list[AlignedFace | DetectReject | None] = [None] * n
-        to_detect: list[int] = []
+        done: dict[int, AlignedFace | DetectReject] = {}
+        to_detect: dict[int, np.ndarray] = {}
         for i, img in enumerate(prepared):
             if isinstance(img, DetectReject):
-                out[i] = img
+                done[i] = img
                 continue
             hint = hints[i] if hints is not None else None
             if hint and any(hint.get(k) is not None for k in HINT_KEYS):
-                out[i] = self._from_hint(img, hint)
+                done[i] = self._from_hint(img, hint)
             else:
-                to_detect.append(i)
+                to_detect[i] = img
         if to_detect:
-            found = self.detector.detect([prepared[i] for i in to_detect])
-            for i, faces in zip(to_detect, found, strict=True):
-                out[i] = self._from_detection(prepared[i], faces)
-        return out  # type: ignore[return-value]
+            found = self.detector.detect(list(to_detect.values()))
+            for (i, img), faces in zip(to_detect.items(), found, strict=True):
+                done[i] = self._from_detection(img, faces)
+        return [done[i] for i in range(n)]
 
     def _from_detection(self, image: np.ndarray, faces: list[Face]) -> AlignedFace | DetectReject:
         c = self.config
@@ -189,6 +189,8 @@ class DetectStage:
                 lm5 = lm5 if lm5 is not None else landmarks5_from_68(lm68)
             elif lm5 is not None:
                 lm68 = self.landmarker(image, box_from_landmarks5(lm5))
+            elif box is None:  # unreachable: __call__ passes hints with one of HINT_KEYS
+                raise ValueError("hint has none of bbox, landmarks5, landmarks68")
             else:
                 # A box from an unknown detector: predict, rebuild a HOG-like box, predict again.
                 first = self.landmarker(image, box)

@@ -9,8 +9,12 @@
 from ..device import resolve_device
 from .base import Embedder, l2_normalise
 from .factory import EMBEDDERS, embedder_identity, make_embedder, resolve_embedder
+from .key import INPUT_VERSION, cache_key, resolve_identity
 
 __all__ = [
+    "cache_key",
+    "INPUT_VERSION",
+    "resolve_identity",
     "EMBEDDERS",
     "Embedder",
     "embedder_identity",

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from ..config import Device, Table
-from .factory import EMBEDDERS
+from .factory import EmbedderName
 
 
 class EmbedConfig(Table):
@@ -16,7 +14,7 @@ class EmbedConfig(Table):
 
     table_name = "embed"
 
-    embedder: Literal[EMBEDDERS] = Field(
+    embedder: EmbedderName = Field(
         "auto",
         description="which embedder (docs/cleaning.md); `auto`: facenet-vggface2 when its weights "
         "are found, else dlib-resnet",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ..device import check_device
 from ..errors import RecipeError
@@ -14,7 +14,9 @@ from .base import Embedder
 
 log = logging.getLogger(__name__)
 
-EMBEDDERS = ("auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native")
+#: The embedder names a recipe may give (:data:`EMBEDDERS` is derived from it).
+EmbedderName = Literal["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]
+EMBEDDERS: tuple[EmbedderName, ...] = get_args(EmbedderName)
 
 FACENET_WARNING = (
     "facenet-vggface2's cleaning thresholds are dlib-resnet's scaled to facenet's distances, "

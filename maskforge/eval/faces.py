@@ -28,7 +28,7 @@ from ..errors import DecodeError, EvalError
 from ..io.decode import decode_image, encode_image
 from ..occlude import OccluderSpec, choose_spec, default_library, parse_mix, render_occluder
 from ..occlude.spec import OccluderChoice
-from ..seeding import rng_for
+from ..seeding import EVAL_MASK, rng_for
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 #: Images decoded, detected and embedded per batch.
@@ -75,7 +75,7 @@ class Masker:
     def __call__(
         self, crop: np.ndarray, landmarks68: np.ndarray, path: str, yaw: float | None = None
     ) -> tuple[np.ndarray, str]:
-        rng = rng_for(self.seed, "eval-mask", path)
+        rng = rng_for(self.seed, EVAL_MASK, path)
         spec = choose_spec(self.choice, rng)
         res = render_occluder(crop, landmarks68, spec, rng, yaw=yaw)
         return res.image, spec.label()

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..io.sources import list_samples
-from ..seeding import rng_for
+from ..seeding import MAKE_PAIRS, rng_for
 from .pairs import Pair
 
 
@@ -42,7 +42,7 @@ def deal_identities(sizes: dict[str, int], folds: int, seed: int) -> list[list[s
     shuffle): folds 0..k-1, then k-1..0, and so on. Fold sizes differ by at most one, identities
     with two or more images are spread as evenly, and matched-pair capacity is balanced."""
     names = sorted(sizes)
-    order = rng_for(seed, "make-pairs", "deal").permutation(len(names))
+    order = rng_for(seed, MAKE_PAIRS, "deal").permutation(len(names))
     shuffled = [names[i] for i in order]
     shuffled.sort(key=lambda n: -sizes[n])  # stable: the shuffle breaks ties
     out: list[list[str]] = [[] for _ in range(folds)]
@@ -114,7 +114,7 @@ def make_pairs(
     pairs: list[Pair] = []
     for f, names in enumerate(dealt):
         names = sorted(names)
-        rng = rng_for(seed, "make-pairs", "fold", f)
+        rng = rng_for(seed, MAKE_PAIRS, "fold", f)
         pairs += [Pair(a, b, True, f) for a, b in _matched(images, names, n, rng)]
         pairs += [Pair(a, b, False, f) for a, b in _mismatched(images, names, n, rng)]
     return MadePairs(pairs=pairs, folds=folds, per_fold=n, requested=per_fold)

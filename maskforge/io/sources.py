@@ -325,8 +325,8 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
         p = Path(raw_path)
         abspath = p if p.is_absolute() else base / p
         rel = _relative(abspath, base)
-        hints = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
-        hints = {k: v for k, v in hints.items() if v is not None} or None
+        parsed = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
+        hints = {k: v for k, v in parsed.items() if v is not None} or None
         entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
     return entries
 

@@ -1,4 +1,9 @@
-"""The run pipeline: recipe -> plan of identity-aligned shards -> stages -> Parquet shards."""
+"""The run pipeline: recipe -> plan of identity-aligned shards -> stages -> Parquet shards.
+
+:func:`plan_run` loads the recipe and plans the run (:class:`RunPlan`, holding the frozen,
+validated :class:`~maskforge.recipe.Recipe`); :func:`run_recipe` plans and runs it with
+:class:`RunOptions` (what :func:`maskforge.run` builds from its keyword arguments).
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,27 @@ from ..errors import RecipeError
 from ..io.paths import check_destination
 from ..io.sources import list_samples
 from ..recipe import Recipe, load_recipe
+from .context import RunContext, ShardJob
+from .options import RunOptions
 from .plan import RunPlan, make_plan
-from .progress import Monitor
-from .runner import ProgressFn, RunResult, run_plan
+from .runner import RunResult, run_plan
 
-__all__ = ["RunPlan", "RunResult", "plan_run", "run", "load_recipe"]
+__all__ = ["RunContext", "RunOptions", "RunPlan", "RunResult", "ShardJob", "load_recipe",
+           "plan_run", "run_plan", "run_recipe"]
 
 
 def plan_run(
     recipe: Recipe | str | os.PathLike[str],
     *,
-    input: str | os.PathLike[str] | None = None,
+    input: str | os.PathLike[str] | None = None,  # noqa: A002 - the CLI's --input
     output: str | os.PathLike[str] | None = None,
     overrides: tuple[str, ...] | list[str] = (),
 ) -> RunPlan:
     """Load and validate a recipe (a file or a :class:`Recipe`, which is validated again, with
     ``overrides`` applied), list its input and split it into shards."""
     recipe = load_recipe(recipe, overrides)
-    in_path = input if input is not None else recipe.data.get("input")
-    out_path = output if output is not None else recipe.data.get("output")
+    in_path = input if input is not None else recipe.input
+    out_path = output if output is not None else recipe.output
     if in_path is None:
         raise RecipeError("no input: give --input DIR or set input = \"...\" in the recipe")
     if out_path is None:
@@ -47,23 +54,7 @@ def _resolve(path: str, recipe: Recipe) -> Path:
     return p
 
 
-def run(
-    recipe: Recipe | str | os.PathLike[str],
-    *,
-    input: str | os.PathLike[str] | None = None,
-    output: str | os.PathLike[str] | None = None,
-    overrides: tuple[str, ...] | list[str] = (),
-    executor: str = "ray",
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-    progress: ProgressFn | None = None,
-    monitor: Monitor | None = None,
-) -> RunResult:
-    """Run a recipe (the Python equivalent of ``maskforge run``; same names as the CLI flags)."""
-    plan = plan_run(recipe, input=input, output=output, overrides=overrides)
-    return run_plan(
-        plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-        address=address, progress=progress, monitor=monitor,
-    )
+def run_recipe(recipe: Recipe | str | os.PathLike[str], options: RunOptions) -> RunResult:
+    """Plan ``recipe`` (with ``options.input``, ``output``, ``overrides``) and run it."""
+    plan = plan_run(recipe, input=options.input, output=options.output, overrides=options.overrides)
+    return run_plan(plan, options)

@@ -153,7 +153,7 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
         license_name="non-commercial (see Licences)" if plan.has("detect") else "see Licences",
         data_files=data_files,
         split_note=note,
-        name=recipe.get("name") or "maskforge dataset",
+        name=recipe.name or "maskforge dataset",
         versions=manifest.get("versions") or {},
         input=manifest.get("input"),
         created=manifest.get("created"),
@@ -161,11 +161,11 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
         identities=len(plan.labels),
         files=files,
         per_split=rows_per_split(plan.out, files),
-        seed=recipe.get("seed"),
+        seed=recipe.seed,
         keys=", ".join(f"{k}={v}" for k, v in plan.stage_keys.items()),
         models=manifest.get("models") or {},
-        recipe_toml=to_toml(recipe),
-        input_license=recipe.get("input_license") or NO_INPUT_LICENCE,
+        recipe_toml=to_toml(recipe.to_dict()),
+        input_license=recipe.input_license or NO_INPUT_LICENCE,
         landmarks_licence=LANDMARKS_LICENCE if plan.has("detect") else "",
     )
 

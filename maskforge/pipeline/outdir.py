@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import OutputError
@@ -40,7 +41,7 @@ def start_run(plan: RunPlan, resume: bool = True) -> None:
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
     remove_temp_files(plan.out)
-    mark_running(plan.out, plan.recipe)
+    mark_running(plan.out, plan.recipe.to_dict())
     if not resume:
         clear_dataset(plan)
     write_labels(plan)
@@ -83,7 +84,7 @@ def labels_csv(labels: dict[str, int]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["identity", "label"])
-    writer.writerows(sorted(labels.items(), key=lambda kv: kv[1]))
+    writer.writerows([name, label] for name, label in sorted(labels.items(), key=itemgetter(1)))
     return buf.getvalue()
 
 

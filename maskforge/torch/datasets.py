@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from ..errors import OutputError
 from ..io.reader import dataset_files
 from ..io.selection import RowFilter, label_table, read_scan, scan_columns
-from ..seeding import rng_for
+from ..seeding import BUFFER, rng_for
 from .items import decode_row, item_columns
 from .order import SharedEpoch, buffer_shuffle, consumer_units
 
@@ -274,8 +274,8 @@ class ShardIterableDataset(_Base, IterableDataset):
             self.units, consumer=consumer, consumers=consumers, shuffle=self.shuffle, seed=self.seed, epoch=epoch
         )
         files: dict[int, pq.ParquetFile] = {}
-        rows = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
+        rows: Iterator[dict[str, Any]] = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
         if self.shuffle:
-            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, "buffer", epoch, consumer))
+            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, BUFFER, epoch, consumer))
         for row in rows:
             yield self._item(row)

@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from ..seeding import rng_for
+from ..seeding import UNITS, rng_for
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def consumer_units(
         raise ValueError(f"consumer {consumer} is not in 0..{consumers - 1}")
     order = np.arange(len(units))
     if shuffle:
-        order = rng_for(seed, "units", epoch).permutation(len(units))
+        order = rng_for(seed, UNITS, epoch).permutation(len(units))
     return [units[i] for i in order[consumer::consumers]]
 
 

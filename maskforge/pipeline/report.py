@@ -104,6 +104,10 @@ def write_run_report(plan: RunPlan, manifest: dict[str, Any]) -> Path:
             links=[("Pipeline summary: counts per stage, rejects, variants, balance, contact sheet", "pipeline.html")],
         )  # fmt: skip
         audit = index.is_file()
+    if plan.has("hygiene") and (plan.out / "hygiene.json").is_file():
+        from ..report.hygiene import build_hygiene_pages
+
+        build_hygiene_pages(plan.out / "hygiene.json", folder, source_root=plan.input_path)
     page = pipeline_html(manifest, sheet.name if sheet else None, audit)
     write_text_atomic(page, folder / "pipeline.html")
     if not audit:

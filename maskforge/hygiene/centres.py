@@ -36,11 +36,11 @@ class Centres:
         its other samples, one left empty keeps its centre. ``x``: the unit rows ``[N, D]``."""
         k, dim = self.centre.shape
         keep_in = self.inlier & ~drop
-        sums = np.zeros((k, dim), np.float64)
-        np.add.at(sums, self.codes[keep_in], x[keep_in])
         has_in = np.bincount(self.codes[keep_in], minlength=k) > 0
-        rest = ~drop & ~has_in[self.codes]
-        np.add.at(sums, self.codes[rest], x[rest])
+        use = keep_in | (~drop & ~has_in[self.codes])
+        sums = torch.zeros((k, dim), dtype=torch.float64)
+        sums.index_add_(0, torch.from_numpy(self.codes[use]), torch.from_numpy(x[use]).double())
+        sums = sums.numpy()
         touched = np.zeros(k, bool)
         touched[self.codes[drop]] = True
         ok = touched & (np.linalg.norm(sums, axis=1) > 0)
@@ -110,6 +110,11 @@ def closest_images(
     flat = np.lexsort((np.arange(s.size), -s.ravel()))[:n]
     ia, ib = np.unravel_index(flat, s.shape)
     return [(int(rows_a[i]), int(rows_b[j]), float(s[i, j])) for i, j in zip(ia, ib, strict=True)]
+
+
+def own_cosine(embeddings: np.ndarray, centres: Centres) -> np.ndarray:
+    """Per sample: cosine to its own identity's centre (``embeddings``: unit rows)."""
+    return np.einsum("nd,nd->n", embeddings, centres.centre[centres.codes]).astype(np.float32)
 
 
 def centre_affinity(

@@ -22,6 +22,7 @@ from .centres import (
     closest_images,
     group_indices,
     identity_centres,
+    own_cosine,
     same_person_pairs,
 )
 from .config import HygieneConfig, Limits
@@ -152,7 +153,7 @@ def find(
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     ids = np.asarray(inp.identities).astype(str)
     centres = _centres(x, ids, config, dev)
-    own, _, _ = centre_affinity(x, centres, memory_bytes=mem, device=dev)
+    own = own_cosine(x, centres)
     stats: dict[str, float] = {"centres_s": time.perf_counter() - t0}
     f = Findings()
     near = Pairs.empty()
@@ -169,7 +170,7 @@ def find(
         across[list(d.members)] |= d.across
     if across.any():  # keepers by centres that no member of a cross-identity set pulls
         clean = centres.without(x, across)
-        own, _, _ = centre_affinity(x, clean, memory_bytes=mem, device=dev)
+        own = own_cosine(x, clean)
         sets = _duplicate_sets(inp, x, edges, own, centres.codes)
     f.duplicate_sets = sets
     copies = np.zeros(len(x), bool)

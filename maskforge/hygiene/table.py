@@ -86,8 +86,10 @@ def findings_json(
             "evidence": [{"path": paths[i], "eval_path": eval_paths[j] if eval_paths else "",
                           "cosine": round(s, 5)} for i, j, s in o.evidence],
         })  # fmt: skip
+    summary = result.summary()
+    summary.pop("seconds", None)  # the file is the same bytes for the same input
     return {
-        "summary": result.summary(),
+        "summary": summary,
         "config": config.to_dict(),
         "cache_key": cache_key(config),
         "eval_sets": [{"label": e.label, "images": len(e.names), "root": e.root} for e in evals],

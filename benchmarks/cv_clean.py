@@ -1,6 +1,6 @@
 """Cross-validated calibration of the robust cleaner, and hygiene's centre evidence for look-alikes.
 
-    python benchmarks/cv_clean.py [--splits 5] [--seeds 3] [--lfw DIR] [--cache /tmp]
+    python benchmarks/cv_clean.py [--splits 5] [--seeds 3] [--small-grid] [--lfw DIR] [--cache /tmp]
 
 For each of ``--splits`` identity splits of lfw-dev (bench_clean.split_identities with seeds
 0..splits-1; both halves in turn as the calibration half), grid-searches the robust settings
@@ -34,6 +34,8 @@ from maskforge.hygiene.centres import centre_affinity, identity_centres  # noqa:
 
 GRID = list(itertools.product([0.40, 0.42, 0.44, 0.46], [0.32, 0.34, 0.36, 0.38, 0.40],
                               [0.0, 0.02], [0.55, 0.60]))  # fmt: skip
+#: ``--small-grid``: the shipped values and one step either side of floor and confusion.
+SMALL_GRID = list(itertools.product([0.42, 0.44, 0.46], [0.34, 0.38], [0.0], [0.60]))
 MARGINS = (-0.01, -0.005, 0.0)
 
 
@@ -60,6 +62,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp"))
     ap.add_argument("--splits", type=int, default=5)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--small-grid", action="store_true", help="6 settings instead of 80")
     args = ap.parse_args()
     data = embed_dataset(args.lfw, args.cache)
     emb, ids = data["emb"], data["identity"]
@@ -68,7 +71,7 @@ def main() -> None:
     for split, half in itertools.product(range(args.splits), (True, False)):
         calib = split_identities(ids, split) == half
         pa, pb = planted(emb[calib], ids[calib], args.seeds), planted(emb[~calib], ids[~calib], args.seeds)
-        best = max(GRID, key=lambda g: np.mean(list(f1s(emb[calib], pa, CleanConfig(
+        best = max(SMALL_GRID if args.small_grid else GRID, key=lambda g: np.mean(list(f1s(emb[calib], pa, CleanConfig(
             threshold=g[0], confusion_threshold=g[1], confusion_margin=g[2], threshold_cap=g[3])).values())))
         chosen.append(best)
         cfg = CleanConfig(threshold=best[0], confusion_threshold=best[1], confusion_margin=best[2],

@@ -38,9 +38,9 @@ class Centres:
         keep_in = self.inlier & ~drop
         has_in = np.bincount(self.codes[keep_in], minlength=k) > 0
         use = keep_in | (~drop & ~has_in[self.codes])
-        sums = torch.zeros((k, dim), dtype=torch.float64)
-        sums.index_add_(0, torch.from_numpy(self.codes[use]), torch.from_numpy(x[use]).double())
-        sums = sums.numpy()
+        acc = torch.zeros((k, dim), dtype=torch.float64)
+        acc.index_add_(0, torch.from_numpy(self.codes[use]), torch.from_numpy(x[use]).double())
+        sums = acc.numpy()
         touched = np.zeros(k, bool)
         touched[self.codes[drop]] = True
         ok = touched & (np.linalg.norm(sums, axis=1) > 0)

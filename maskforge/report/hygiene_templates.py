@@ -7,7 +7,7 @@ HYGIENE_INDEX = """<!doctype html>
 <style>{{ style }}</style></head>
 <body>
 <h1>Identity hygiene{% if title %}: {{ title }}{% endif %}</h1>
-<div class="nav"><a href="../index.html">cleaning audit</a></div>
+<div class="nav"><a href="../index.html">run report</a></div>
 <table>
 <tr><th>action</th><td>{{ s.action }}</td></tr>
 <tr><th>duplicate sets</th><td class="n">{{ s.duplicate_sets }} ({{ s.duplicate_sets_across_identities }} across identities)</td></tr>

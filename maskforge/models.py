@@ -11,9 +11,10 @@ restriction; see docs/models.md.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from .errors import ModelNotFoundError
@@ -70,3 +71,19 @@ def user_cache_dir() -> Path:
     ``~/.cache/maskforge`` (not created here)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     return Path(os.path.expanduser(base)) / "maskforge"
+
+
+@lru_cache(maxsize=64)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a model file (cached per resolved path, size and modification time)."""
+    p = Path(path).resolve()
+    st = p.stat()
+    return _sha256_cached(str(p), st.st_size, st.st_mtime_ns)

@@ -52,11 +52,13 @@ PLANT = "plant"
 EVAL_MASK = "eval-mask"
 EVAL_GALLERY = "eval-gallery"
 MAKE_PAIRS = "make-pairs"
-#: The torch readers: shuffle buffer and unit order per epoch.
+#: The torch readers, per epoch: a worker's shuffle buffer, the rotation of each shard's rows,
+#: the order in which a worker reads its pieces.
 BUFFER = "buffer"
-UNITS = "units"
+ROTATE = "rotate"
+PIECES = "pieces"
 
 STREAMS = (
     IDENTITIES, SELECT, SPLIT, ROW_ORDER, OCCLUDER, AUGMENT, OVERLAY, OCCLUDE, SHEET, PLANT,
-    EVAL_MASK, EVAL_GALLERY, MAKE_PAIRS, BUFFER, UNITS,
+    EVAL_MASK, EVAL_GALLERY, MAKE_PAIRS, BUFFER, ROTATE, PIECES,
 )

@@ -105,6 +105,14 @@ def test_dataset_card(tmp_path: Path, monkeypatch) -> None:
     loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf"))
     assert {k: v.num_rows for k, v in loaded.items()} == rows
     assert set(loaded["val"]["split"]) == {"val"}
+    # issue 22 (6): the features block decodes images and names the labels by identity
+    feats = loaded["train"].features
+    assert isinstance(feats["image"], datasets.Image) and isinstance(feats["label"], datasets.ClassLabel)
+    assert feats["label"].names == ["Aa", "Bb", "Cc", "Dd", "Ee"]  # labels.csv order
+    for split in ("train", "val"):
+        for row in loaded[split]:
+            assert feats["label"].int2str(row["label"]) == row["identity"]
+            assert row["image"].mode == "RGB" and row["image"].size == (row["width"], row["height"])
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:

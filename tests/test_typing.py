@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The public names: functions and every public exception.
 _VISIBLE = ["run", "read_shards", "list_samples", "decode_image",
             "MaskforgeError", "RecipeError", "SourceError", "DecodeError", "ModelNotFoundError",
+            "ModelFileMissingError",
             "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError"]
 
 
@@ -70,11 +71,22 @@ def _choices():
     ]
 
 
+#: Fields that take a built-in choice or ``onnx:PATH`` (issue 22): typed ``str``, checked by a
+#: pattern that accepts exactly the Literal's values and ``onnx:`` names.
+_OR_ONNX = {("DetectConfig", "detector"), ("EmbedConfig", "embedder"), ("CleanConfig", "embedder")}
+
+
 def test_choice_types_are_literals_and_tuples_derive_from_them():
     for lit, values, model, field in _choices():
         assert get_origin(lit) is Literal
         assert get_args(lit) == values and all(isinstance(v, str) for v in values)
         if model is not None:
-            assert model.model_fields[field].annotation is lit
+            if (model.__name__, field) in _OR_ONNX:
+                assert model.model_fields[field].annotation is str
+                for v in values:
+                    assert getattr(model.parse({field: v}), field) == v
+                assert getattr(model.parse({field: "onnx:/m/x.onnx"}), field) == "onnx:/m/x.onnx"
+            else:
+                assert model.model_fields[field].annotation is lit
             with pytest.raises(maskforge.RecipeError, match=field):
                 model.parse({field: "no-such-choice"})

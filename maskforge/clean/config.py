@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field
 
 from ..config import Table
-from ..embed.factory import EMBEDDERS, EmbedderName
+from ..embed.factory import EMBEDDER_MUST, EMBEDDER_PATTERN, EMBEDDERS
 
 #: How a sample's distance to its identity is scored (:data:`METHODS` is derived from it).
 Method = Literal["robust", "mean-distance"]
@@ -46,10 +46,16 @@ class CleanConfig(Table):
     action: Action = Field(
         "remove", description="`remove` (recorded in the removed files) or `flag` (kept, marked)"
     )
-    embedder: EmbedderName = Field(
+    embedder: str = Field(
         "dlib-resnet",
-        description="the embedder that produced the vectors (selects calibrated defaults); the "
-        "run sets it to the embedder actually used",
+        pattern=EMBEDDER_PATTERN,
+        json_schema_extra={
+            "must": EMBEDDER_MUST,
+            "values": "an `[embed] embedder` name",
+        },
+        description="the embedder that produced the vectors (selects calibrated defaults; an "
+        "`onnx:PATH` embedder has none: set the thresholds); the run sets it to the embedder "
+        "actually used",
     )
     keep: str | None = Field(
         None, description="path of a keep.csv whitelist (sample paths never flagged)"

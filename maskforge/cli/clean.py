@@ -30,9 +30,17 @@ from ._common import Progress, user_errors
 )
 @click.option(
     "--embedder",
-    default="auto",
-    show_default=True,
-    type=click.Choice(["auto", "facenet-vggface2", "dlib-resnet", "dlib-resnet-native"]),
+    default=None,
+    metavar="NAME",
+    help="auto (default), facenet-vggface2, dlib-resnet, dlib-resnet-native, or onnx:PATH (your "
+    "ArcFace-style ONNX file; give --threshold and the robust limits with --set)",
+)
+@click.option(
+    "--models",
+    metavar="DIR",
+    default=None,
+    help="An insightface model-pack folder: its ONNX embedder (w600k_*.onnx), unless --embedder "
+    "names one.",
 )
 @click.option(
     "--method", default="robust", show_default=True, type=click.Choice(["robust", "mean-distance"])
@@ -80,16 +88,18 @@ from ._common import Progress, user_errors
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def command(src_dir: Path, output: Path, embedder: str, method: str, threshold: float | None,
+def command(src_dir: Path, output: Path, embedder: str | None, models: str | None, method: str, threshold: float | None,
             min_images: int, keep: Path | None, move_to: Path | None, copy_to: Path | None,
             weights: Path | None, device: str, batch_size: int, overrides: tuple[str, ...],
             executor: str, num_cpus: int | None, quiet: bool) -> None:  # fmt: skip
     """Find mislabelled images in SRC_DIR (a folder of identity folders)."""
     from ..app.clean import plan_clean, run_clean
+    from ..app.models import choose
     from ..pipeline import RunOptions
 
     if move_to and copy_to:
         raise click.UsageError("use --move-to or --copy-to, not both")
+    embedder = choose("embedder", embedder, models, "auto")
     job = plan_clean(src_dir, output, embedder=embedder, method=method, threshold=threshold,
                      min_images=min_images, keep=keep, move_to=move_to, copy_to=copy_to,
                      weights=weights, device=device, batch_size=batch_size, overrides=overrides)  # fmt: skip

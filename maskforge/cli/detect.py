@@ -10,7 +10,8 @@ from ._common import Progress, user_errors
 @click.command("detect")
 @click.argument("src_dir", type=click.Path(exists=True))
 @click.option("--output", required=True, metavar="DIR", help="Output folder (shards, rejects, manifest).")
-@click.option("--detector", type=click.Choice(["dlib-hog", "mtcnn", "dlib-cnn"]), default="dlib-hog", show_default=True)
+@click.option("--detector", default=None, metavar="NAME", help="dlib-hog (default), mtcnn, dlib-cnn, or onnx:PATH (your SCRFD / RetinaFace-style ONNX file).")
+@click.option("--models", metavar="DIR", default=None, help="An insightface model-pack folder: its ONNX detector (det_*.onnx), unless --detector names one.")
 @click.option("--size", type=int, default=112, show_default=True, help="Output size: 112 (ArcFace template), 160 (FaceNet crop) or another size.")
 @click.option("--no-align", is_flag=True, help="Keep the unaligned box+margin crop instead of aligning.")
 @click.option("--export-images", metavar="DIR", default=None, help="Also write the crops as image files mirroring the source folders.")
@@ -19,13 +20,15 @@ from ._common import Progress, user_errors
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True)
 @user_errors
-def command(src_dir: str, output: str, detector: str, size: int, no_align: bool, export_images: str | None,
+def command(src_dir: str, output: str, detector: str | None, models: str | None, size: int, no_align: bool, export_images: str | None,
             overrides: tuple[str, ...], executor: str, num_cpus: int | None, quiet: bool) -> None:
     """Detect, align and landmark the faces of SRC_DIR; write shards with variant "aligned"."""
     from ..app.detect import plan_detect, run_detect
+    from ..app.models import choose
     from ..pipeline import RunOptions
     from .run import summary
 
+    detector = choose("detector", detector, models, "dlib-hog")
     job = plan_detect(src_dir, output, detector=detector, size=size, align=not no_align,
                       export_images=export_images, overrides=overrides)  # fmt: skip
     with Progress(len(job.plan.listing.samples), quiet=quiet, desc="detect") as bar:

@@ -12,9 +12,10 @@ from ._common import table, user_errors
 
 @click.command("run")
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--input", "input_", metavar="DIR", help="Dataset folder or list file (overrides the recipe's input).")
+@click.option("--input", "input_", metavar="PATH", help="Dataset folder, list file or insightface train.rec (overrides the recipe's input).")
 @click.option("--output", metavar="DIR", help="Output folder (overrides the recipe's output).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a recipe key, e.g. --set select.per_identity=2 (repeatable).")
+@click.option("--models", metavar="DIR", default=None, help="An insightface model-pack folder (det_*.onnx, w600k_*.onnx): its ONNX detector and embedder replace the recipe's (--set still wins).")
 @click.option("--address", default=None, help="Join an existing Ray cluster (auto or ray://host:port); paths must be on shared storage.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the embedded Ray.")
 @click.option("--num-gpus", type=click.IntRange(min=0), default=None, help="GPUs of the embedded Ray.")
@@ -28,6 +29,7 @@ def command(
     input_: str | None,
     output: str | None,
     overrides: tuple[str, ...],
+    models: str | None,
     address: str | None,
     num_cpus: int | None,
     num_gpus: int | None,
@@ -37,8 +39,10 @@ def command(
     dry_run: bool,
 ) -> None:
     """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
+    from ..app.models import run_overrides
     from ..pipeline import RunOptions, plan_run, run_plan
 
+    overrides = run_overrides(recipe, overrides, models)
     plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
     if dry_run:
         from ..pipeline.dry_run import describe_plan, format_plan

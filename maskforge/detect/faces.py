@@ -20,7 +20,7 @@ class Face:
         box: ``(4,)`` float32 ``(x1, y1, x2, y2)`` in source pixels.
         score: detector confidence. Its scale depends on the detector: dlib HOG gives an SVM
             margin (about -0.5 .. 3.5, detections start at the detector's threshold), dlib CNN the
-            MMOD confidence (about -1 .. 2), MTCNN a probability in ``[0, 1]``.
+            MMOD confidence (about -1 .. 2), MTCNN and ONNX detectors a probability in ``[0, 1]``.
         landmarks5: ``(5, 2)`` float32 source pixels, order: image-left eye centre, image-right
             eye centre, nose tip, image-left mouth corner, image-right mouth corner.
         landmarks68: ``(68, 2)`` float32 source pixels when the detector already computed them

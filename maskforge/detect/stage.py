@@ -4,7 +4,8 @@ A plain callable over a batch, usable from Ray or plain Python. Models are loade
 and kept for the life of the instance; pickling an instance (e.g. to a Ray worker) carries only its
 config, and the worker loads its own models once.
 
-Per image: detect (unless geometry hints are given), select one face, get 68 points on the source
+Per image: detect (unless the input is already aligned, ``aligned = "arcface-112"``: see
+:mod:`.aligned`, or geometry hints are given), select one face, get 68 points on the source
 image (reused from the dlib detectors, else predicted on a HOG-like box), align (or crop), then map
 box and points to the output frame with the stored source -> output matrix. Head pose is estimated
 from the source-frame 68 points.
@@ -18,7 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..onnxrt import is_onnx
 from .align import align_face, apply_transform, crop_box, outside_fraction, transform_box
+from .aligned import aligned_geometry, is_aligned
 from .config import DetectConfig
 from .faces import AlignedFace, DetectReject, Face
 from .factory import Detector, make_detector
@@ -99,7 +102,16 @@ class DetectStage:
     def detector(self) -> Detector:
         if self._detector is None:
             c = self.config
-            if c.detector == "mtcnn":
+            if is_onnx(c.detector):
+                self._detector = make_detector(
+                    c.detector,
+                    landmarker=self.landmarker,
+                    device=c.device,
+                    input_size=c.input_size,
+                    threshold=c.det_threshold,
+                    nms_iou=c.nms_iou,
+                )
+            elif c.detector == "mtcnn":
                 self._detector = make_detector(
                     "mtcnn",
                     device=c.device,
@@ -115,6 +127,13 @@ class DetectStage:
                     upsample_fallback=c.upsample_fallback,
                 )
         return self._detector
+
+    def load_models(self) -> None:
+        """Load the models this config uses now (the landmark model alone for aligned input)."""
+        if is_aligned(self.config.aligned):
+            _ = self.landmarker
+        else:
+            _ = self.detector
 
     def __getstate__(self) -> dict:
         return {"config": self.config}
@@ -139,7 +158,9 @@ class DetectStage:
                 done[i] = img
                 continue
             hint = hints[i] if hints is not None else None
-            if hint and any(hint.get(k) is not None for k in HINT_KEYS):
+            if is_aligned(self.config.aligned):
+                done[i] = self._from_aligned(img)
+            elif hint and any(hint.get(k) is not None for k in HINT_KEYS):
                 done[i] = self._from_hint(img, hint)
             else:
                 to_detect[i] = img
@@ -148,6 +169,13 @@ class DetectStage:
             for (i, img), faces in zip(to_detect.items(), found, strict=True):
                 done[i] = self._from_detection(img, faces)
         return [done[i] for i in range(n)]
+
+    def _from_aligned(self, image: np.ndarray) -> AlignedFace | DetectReject:
+        geometry = aligned_geometry(image, self.config.aligned, self.landmarker)
+        if isinstance(geometry, DetectReject):
+            return geometry
+        box, lm5, lm68 = geometry
+        return self._finish(image, box, 1.0, lm5, lm68)
 
     def _from_detection(self, image: np.ndarray, faces: list[Face]) -> AlignedFace | DetectReject:
         c = self.config

@@ -2,6 +2,7 @@
 
 >>> emb = make_embedder("auto")            # facenet-vggface2 if its weights exist, else dlib-resnet
 >>> emb = make_embedder("dlib-resnet")     # dlib's ResNet in PyTorch (CPU or CUDA, batched)
+>>> emb = make_embedder("onnx:/models/buffalo_l/w600k_r50.onnx")  # your own ArcFace-style ONNX
 >>> vecs = emb.embed(crops, landmarks5)    # float32 [N, D], unit rows
 >>> emb.info                               # name, dim, weights, sha256, device (for the manifest)
 """

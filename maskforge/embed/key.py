@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..onnxrt import is_onnx
 from .config import EmbedConfig
 
 #: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
@@ -28,5 +29,7 @@ def resolve_identity(config: EmbedConfig) -> dict[str, Any]:
 
 def cache_key(identity: dict[str, Any]) -> dict[str, Any]:
     """The parts of the embed key (JSON-able) for a resolved embedder (:func:`resolve_identity`):
-    its name, its weights' SHA-256 and :data:`INPUT_VERSION`."""
-    return {"embedder": identity["name"], "sha256": identity["sha256"], "input": INPUT_VERSION}
+    its name (``onnx`` for any ``onnx:PATH``: the file is known by its content, not its path),
+    its weights' SHA-256 and :data:`INPUT_VERSION`."""
+    name = "onnx" if is_onnx(identity["name"]) else identity["name"]
+    return {"embedder": name, "sha256": identity["sha256"], "input": INPUT_VERSION}

@@ -5,6 +5,9 @@ split, variant and occluder, rejects and removals, the licences that apply, and 
 block mapping the train and val files. With ``split.by = "identity"`` every dataset file holds one
 split (the plan packs train and val identities into separate shards), so the block maps files to
 splits; otherwise every file is listed under ``train`` and the ``split`` column marks val rows.
+A ``dataset_info.features`` block declares every column (:mod:`maskforge.io.hf_features`), so
+``datasets.load_dataset(OUT)`` decodes ``image`` / ``occlusion_mask`` as images and ``label`` as a
+``ClassLabel`` named by the identities.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 import jinja2
 import pyarrow.parquet as pq
 
+from ..io.hf_features import features_yaml
+from ..io.schema import SAMPLE_SCHEMA
 from ..io.writer import write_text_atomic
 from .plan import RunPlan
 from .resolved import to_toml
@@ -48,6 +53,8 @@ configs:
     - {{ f }}
 {%- endfor %}
 {%- endfor %}
+dataset_info:
+{{ features }}
 ---
 
 # {{ name }}
@@ -158,6 +165,7 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
     return env.from_string(CARD).render(
         license_name="non-commercial (see Licences)" if plan.has("detect") else "see Licences",
         data_files=data_files,
+        features=features_yaml(SAMPLE_SCHEMA, plan.labels),
         split_note=note,
         name=recipe.name or "maskforge dataset",
         versions=manifest.get("versions") or {},

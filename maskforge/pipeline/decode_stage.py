@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DecodeError
-from ..io.decode import decode_with_info, encode_image, read_bytes
-from ..io.sources import SourceSample
+from ..io.decode import decode_with_info, encode_image
+from ..io.sources import SourceSample, read_sample_bytes
 from .records import RejectRow
 
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
@@ -53,7 +53,7 @@ def decode_samples(
     rejects: list[RejectRow] = []
     for sample in samples:
         try:
-            raw = read_bytes(sample.path)
+            raw = read_sample_bytes(sample)
             pixels, info = decode_with_info(raw, max_pixels=max_pixels, min_side=min_side)
         except DecodeError as exc:
             rejects.append(reject_row(sample, "decode", exc.reason, exc.detail))

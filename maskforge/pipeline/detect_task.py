@@ -68,8 +68,9 @@ class DetectTask:
         return self.plan.shard_key(index)
 
     def warm(self) -> None:
-        """Load the detector (and landmark model) now."""
-        _ = self.stage.detector
+        """Load the models now: the detector and landmark model (the landmark model alone for
+        already-aligned input)."""
+        self.stage.load_models()
 
     def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
@@ -113,7 +114,7 @@ class DetectTask:
             "faces": len(rows),
             "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
             "seconds": {"decode": t_decode, "detect": time.perf_counter() - t0 - t_decode},
-            "model": self.stage.config.to_dict(),
+            "model": self.stage.config.model_record(),
             "skipped": False,
         }
         self.cache.write(index, to_table(rows, DETECT_CACHE_SCHEMA), rejects, stats)
@@ -130,7 +131,7 @@ class DetectTask:
         def convert(r: Any) -> Any:
             return (r.reason, r.detail) if isinstance(r, DetectReject) else r
 
-        _ = self.stage.detector  # build the models: their failures are the run's, not an image's
+        self.stage.load_models()  # build the models: their failures are the run's, not an image's
         try:
             out = self.stage([d.pixels for d in chunk], hints=[d.sample.hints for d in chunk])
             return [convert(r) for r in out]

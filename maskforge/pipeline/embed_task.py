@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..io.decode import decode_image
+from ..onnxrt import is_onnx
 from .cache import StageCache
 from .context import RunContext
 from .decode_stage import decode_samples
@@ -58,7 +59,7 @@ class EmbedTask:
 
             c = self.config
             options: dict[str, Any] = {"require_cuda": True} if self.gpu else {}
-            if self.embedder_name == "dlib-resnet" and self.threads:
+            if (self.embedder_name == "dlib-resnet" or is_onnx(self.embedder_name)) and self.threads:
                 options["threads"] = self.threads
             self._embedder = make_embedder(
                 self.embedder_name, device=c.device, weights=c.weights, batch_size=c.batch_size, **options

@@ -102,10 +102,25 @@ def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
     return keys
 
 
+def resolve_aligned_input(recipe: Recipe, listing: Listing) -> Recipe:
+    """``[detect] aligned = "auto"`` made concrete for a RecordIO input (``arcface-112``: its
+    faces are aligned already), so that the detect key, the manifest and ``recipe.toml`` hold
+    what runs. Elsewhere ``auto`` stays, and the detect stage detects."""
+    if recipe.detect is None or recipe.detect.aligned != "auto":
+        return recipe
+    if not any(s.offset is not None for s in listing.samples):
+        return recipe
+    from ..detect.aligned import resolve_aligned
+
+    detect = recipe.detect.model_copy(update={"aligned": resolve_aligned("auto", recordio_input=True)})
+    return recipe.model_copy(update={"detect": detect})
+
+
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
     """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
     carries the input and output actually used, as absolute paths."""
     recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
+    recipe = resolve_aligned_input(recipe, listing)
     embed_identity, embed_parts = plan_embedder(recipe)
     keys = stage_keys(recipe, embed_parts)
     samples, dropped = choose_identities(listing, recipe)

@@ -49,7 +49,7 @@ class Recipe(Table):
     name: str = Field("maskforge-run", description="a label for the run")
     input: str | None = Field(
         None,
-        description="dataset folder or `.csv`/`.parquet` list (`--input` overrides); a relative "
+        description="dataset folder, `.csv`/`.parquet` list or insightface `.rec` (`--input` overrides); a relative "
         "path is also tried against the recipe's folder",
     )
     output: str | None = Field(None, description="output folder (`--output` overrides)")

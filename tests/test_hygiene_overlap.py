@@ -55,18 +55,28 @@ def test_pairs_file_and_folder_loaders(tmp_path):
         load_eval_set(ExcludeSpec(path=str(pairs), images=str(tmp_path / "lfw")))
 
 
-def test_bin_is_an_extension_point(tmp_path):
+def test_bin_loader_and_extension_point(tmp_path):
+    from maskforge.io.verification_bin import write_bin
+
+    img = encode_image(np.full((112, 112, 3), 90, np.uint8), "jpeg")
     binf = tmp_path / "lfw.bin"
-    binf.write_bytes(b"\0")
-    with pytest.raises(SourceError, match=r"\.bin verification set"):
-        load_eval_set(ExcludeSpec(path=str(binf)))
+    write_bin(binf, [img, img + b"", img, img], [True, False])
+    es = load_eval_set(ExcludeSpec(path=str(binf)))
+    assert es.kind == "bin" and es.paths == ("lfw.bin#0", "lfw.bin#1", "lfw.bin#2", "lfw.bin#3")
+    assert es.names == ("lfw.bin#pair0", "lfw.bin#pair0", "lfw.bin#2", "lfw.bin#3")
+    assert es.images is not None and es.images[0] == img
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"\0")
+    with pytest.raises(SourceError, match="verification set"):
+        load_eval_set(ExcludeSpec(path=str(bad)))
+    from maskforge.hygiene import evalsets
+
+    saved = evalsets._LOADERS["bin"]
     register_loader("bin", lambda spec: EvalSet(spec.path, "bin", ("x",), ("Ann_A",), (b"",)))
     try:
         assert load_eval_set(ExcludeSpec(path=str(binf))).names == ("Ann_A",)
     finally:
-        from maskforge.hygiene import evalsets
-
-        evalsets._LOADERS.pop("bin")
+        register_loader("bin", saved)
 
 
 def test_exclude_accepts_paths_and_tables():

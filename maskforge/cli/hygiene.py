@@ -23,9 +23,9 @@ from ._common import Progress, user_errors
               help="output folder (hygiene.parquet, hygiene.json, report/hygiene/)")  # fmt: skip
 @click.option("--action", default="report", show_default=True,
               type=click.Choice(["report", "remove", "merge"]))  # fmt: skip
-@click.option("--exclude", "exclude_dirs", multiple=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="an evaluation set as a folder of identity folders (repeatable)")  # fmt: skip
+@click.option("--exclude", "exclude_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="an evaluation set: a folder of identity folders or an insightface .bin "
+              "(repeatable)")  # fmt: skip
 @click.option("--exclude-pairs", "exclude_pairs", multiple=True, nargs=2,
               type=click.Path(exists=True, path_type=Path), metavar="PAIRS IMAGES",
               help="an evaluation set as an LFW pairs.txt and its image folder (repeatable)")  # fmt: skip

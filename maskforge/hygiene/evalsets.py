@@ -6,9 +6,14 @@ is the caller's work (detect + embed, as for the training images). Loaders by ki
 - ``pairs``: an LFW-style ``pairs.txt`` (or pairs ``.csv``, read by
   :func:`maskforge.eval.pairs.read_pairs`) with its image folder: every image a pair names;
 - ``folder``: a folder of identity folders (:func:`maskforge.io.sources.list_samples`);
-- ``bin``: an insightface ``.bin`` verification set: not readable yet. **Extension point**: the
-  ``.bin`` reader registers itself with ``register_loader("bin", fn)``, ``fn(spec) -> EvalSet``;
-  until then a SourceError says what to give instead.
+- ``bin``: an insightface ``.bin`` verification set (:func:`maskforge.io.verification_bin.read_bin`):
+  aligned 112x112 faces carried as bytes (``EvalSet.images``), keyed ``<file>#<index>``. A
+  ``.bin`` names no people: the two images of a same-person pair get one name (``<file>#pair<k>``),
+  every other image its own, so only the ``image`` and ``face`` signals can match (never the
+  name). Its faces are aligned: a run embeds them with ``[detect] aligned = "arcface-112"``.
+
+**Extension point**: another kind registers itself with ``register_loader(kind, fn)``,
+``fn(spec) -> EvalSet`` (and :func:`kind_of` names it).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import SourceError
 from ..eval.pairs import read_pairs
 from ..io.sources import list_samples
+from ..io.verification_bin import read_bin
 from .config import ExcludeSpec
 
 
@@ -69,9 +75,8 @@ def load_eval_set(spec: ExcludeSpec) -> EvalSet:
     loader = _LOADERS.get(kind)
     if loader is None:
         raise SourceError(
-            f"hygiene.exclude: {spec.path!r} is a .bin verification set, which maskforge cannot "
-            "read yet; give its images as a folder of identity folders or a pairs.txt with its "
-            "images folder"
+            f"hygiene.exclude: cannot read {spec.path!r} ({kind}); give a folder of identity "
+            "folders, a pairs.txt with its images folder, or a .bin verification set"
         )
     return loader(spec)
 
@@ -109,5 +114,16 @@ def _folder(spec: ExcludeSpec) -> EvalSet:
     )
 
 
+def _bin(spec: ExcludeSpec) -> EvalSet:
+    bins, issame = read_bin(spec.path)
+    name = Path(spec.path).name
+    names = []
+    for k, same in enumerate(issame):
+        names += [f"{name}#pair{k}"] * 2 if same else [f"{name}#{2 * k}", f"{name}#{2 * k + 1}"]
+    keys = tuple(f"{name}#{i}" for i in range(len(bins)))
+    return EvalSet(spec.name or str(spec.path), "bin", keys, tuple(names), tuple(bins))
+
+
 register_loader("pairs", _pairs)
 register_loader("folder", _folder)
+register_loader("bin", _bin)

@@ -73,19 +73,24 @@ class SignatureTask:
         return stats
 
 
-def _embed_images(ctx: RunContext, paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``(ok [M] bool, unit embeddings [M, D])`` of image files, detected and embedded as the run
-    does (the recipe's ``[detect]`` and ``[embed]``)."""
-    from ..detect import AlignedFace, DetectStage
+def _embed_images(
+    ctx: RunContext, paths: list[str], encoded: tuple[bytes, ...] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(ok [M] bool, unit embeddings [M, D])`` of image files (or of ``encoded`` aligned
+    112x112 faces of a ``.bin``), detected and embedded as the run does (the recipe's
+    ``[detect]``, or for ``.bin`` faces the aligned input settings, and ``[embed]``)."""
+    from ..detect import AlignedFace, DetectConfig, DetectStage
     from ..embed import make_embedder
     from ..embed.chips import landmarks_to_source
+    from ..eval.bin_sets import BIN_DETECT
     from ..io.decode import decode_image
 
     c = ctx.recipe.embed_config
     name = str(ctx.embed_identity.get("name") or c.embedder)
     emb = make_embedder(name, device=c.device, weights=c.weights, batch_size=c.batch_size)
-    images = [decode_image(p) for p in paths]
-    faces = DetectStage(ctx.recipe.detect)(images)
+    images = [decode_image(p) for p in (encoded if encoded is not None else paths)]
+    detect = DetectConfig.parse(BIN_DETECT) if encoded is not None else ctx.recipe.detect
+    faces = DetectStage(detect)(images)
     ok = np.array([isinstance(f, AlignedFace) for f in faces], bool)
     out = np.zeros((len(paths), 0), np.float32)
     idx = np.flatnonzero(ok)
@@ -114,21 +119,22 @@ def embed_eval_sets(ctx: RunContext, config: HygieneConfig) -> list[EvalEmbeddin
     out = []
     for spec in config.exclude_specs():
         es = load_eval_set(spec)
-        stamp = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in es.paths]
+        files = [spec.path] if es.images is not None else es.paths
+        stamp = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in files]
         key = config_key("hygiene-eval", ctx.stage_keys.get("embed"), stamp)
         path = ctx.out / "cache" / f"hygiene-eval-{key}.npz"
         if path.is_file():
             z = np.load(path)
             ok, vecs = z["ok"], z["emb"]
         else:
-            ok, vecs = _embed_images(ctx, list(es.paths))
+            ok, vecs = _embed_images(ctx, list(es.paths), es.images)
             buf = io.BytesIO()
             np.savez(buf, ok=ok, emb=vecs)
             write_bytes_atomic(buf.getvalue(), path)
         keep = np.flatnonzero(ok)
-        root = spec.images or spec.path
+        root = spec.images or (spec.path if es.images is None else "")
         out.append(EvalEmbeddings(es.label, vecs[keep], [es.names[i] for i in keep],
-                                  [es.paths[i] for i in keep], str(os.path.abspath(root))))  # fmt: skip
+                                  [es.paths[i] for i in keep], os.path.abspath(root) if root else ""))  # fmt: skip
     return out
 
 

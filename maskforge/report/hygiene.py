@@ -54,7 +54,8 @@ def _thumbs(
             continue
         if is_eval:
             ok = any(is_within(Path(path), r) for r in eval_roots)
-            src, why = (Path(path), "") if ok else (None, "outside the evaluation set's folder")
+            outside = "an image inside a .bin set" if "#" in path else "outside the evaluation set's folder"
+            src, why = (Path(path), "") if ok else (None, outside)
         else:
             src, why = source_file(root, path)
         if src is None:

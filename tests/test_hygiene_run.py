@@ -63,6 +63,10 @@ def test_hygiene_command(planted: Path) -> None:
     assert "hygiene (`merge`): images removed / relabelled" in (out / "README.md").read_text()
     pages = sorted(p.name for p in (out / "report" / "hygiene").glob("*.html"))
     assert pages == ["duplicates-0001.html", "identities-0001.html", "index.html"]
+    shutil.rmtree(out / "report" / "hygiene")
+    audit = CliRunner().invoke(main, ["audit", str(out)], catch_exceptions=False)
+    assert audit.exit_code == 0 and "hygiene pages" in audit.output
+    assert (out / "report" / "hygiene" / "duplicates-0001.html").is_file()
     # a second run into another folder gives the same bytes
     again = planted / "again"
     _run(planted / "src", again)

@@ -93,6 +93,12 @@ A masked-face recognition training set built by maskforge {{ versions.maskforge 
 | flagged by cleaning | {{ counts.flagged }} |
 | removed by cleaning (`removed.parquet`) | {{ counts.removed }} |
 {%- endif %}
+{%- if counts.hygiene %}
+| hygiene: duplicate sets (across identities) | {{ counts.hygiene.duplicate_sets }} ({{ counts.hygiene.duplicate_sets_across_identities }}) |
+| hygiene: identity pairs that look like one person | {{ counts.hygiene.same_person_pairs }} |
+| hygiene: identities overlapping an evaluation set | {{ counts.hygiene.eval_overlaps }} |
+| hygiene (`{{ counts.hygiene.action }}`): images removed / relabelled (`hygiene.parquet`) | {{ counts.hygiene.applied_removed }} / {{ counts.hygiene.applied_relabelled }} |
+{%- endif %}
 {%- for reason, n in counts.dropped_identities.items() %}
 | identities dropped ({{ reason }}) | {{ n }} |
 {%- endfor %}

@@ -198,7 +198,7 @@ def _assets_part(recipe: Recipe) -> str | None:
 
 def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:
     """The resolved embedder and the parts of the embed key (empty without embeddings)."""
-    if recipe.detect is None or (recipe.clean is None and recipe.embed is None):
+    if recipe.detect is None or (recipe.clean is None and recipe.embed is None and recipe.hygiene is None):
         return {}, {}
     from ..embed.key import cache_key, resolve_identity
 

@@ -28,6 +28,7 @@ from .ray_executor import restart_summary
 from .records import ShardStats
 from .report import write_run_report
 from .resolved import write_resolved_recipe
+from .tasks import task_names
 
 log = logging.getLogger("maskforge")
 
@@ -64,6 +65,8 @@ def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     start_run(plan, resume)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
+    if plan.has("hygiene"):
+        _hygiene_pass(plan, indexes, options)
     done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
     stats: list[ShardStats] = []
@@ -81,6 +84,33 @@ def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
     finish_run(plan, result)
     return result
+
+
+def _hygiene_pass(plan: RunPlan, indexes: list[int], options: RunOptions) -> None:
+    """A run with ``[hygiene]``: detect, embed and sign every shard (cached ones are reused),
+    then the cross-identity step once over all of them (its decisions go to ``plan.hygiene``);
+    the caller then runs the finish (and writer) tasks."""
+    from .hygiene_task import run_hygiene_step
+
+    plan.only_tasks = tuple(n for n in task_names(plan) if n in ("detect", "embed", "signature"))
+    execute(plan, indexes, replace(options, progress=None))
+    plan.hygiene, result = run_hygiene_step(plan)
+    plan.only_tasks = ("finish", *plan.writers)
+    log.info("hygiene: %s", result.summary())
+
+
+def _hygiene_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any] | None:
+    """Hygiene's summary (OUT/hygiene.json, without its timing) and what the shards applied."""
+    path = plan.out / "hygiene.json"
+    if not plan.has("hygiene") or not path.is_file():
+        return None
+    import json
+
+    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    summary.pop("seconds", None)
+    summary["applied_removed"] = sum(s.get("hygiene_removed", 0) for s in stats)
+    summary["applied_relabelled"] = sum(s.get("relabelled", 0) for s in stats)
+    return cast(dict[str, Any], summary)
 
 
 def _consolidate(
@@ -131,6 +161,7 @@ def aggregate_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any]:
         "rejects": sum(s.get("rejects", 0) for s in stats),
         "rejects_by_reason": dict(sorted(sums["rejects_by_reason"].items())),
         "cleaned": plan.has("clean"),
+        "hygiene": _hygiene_counts(plan, stats),
         "flagged": sum(s.get("flagged", 0) for s in stats),
         "removed": sum(s.get("removed", 0) for s in stats),
         "too_few_images_identities": sum(c.get("identities_too_few_images", 0) for c in clean),

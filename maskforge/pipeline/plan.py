@@ -6,9 +6,14 @@ folders named by their key, so changing, say, the cleaning threshold reuses dete
 embeddings, while changing the detector recomputes everything after it.
 
 A *shard key* identifies a shard's input: for every sample its id, identity, relative path,
-geometry hints, and the file's size and modification time in nanoseconds (see
-:func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A finished shard is
-reused only when both keys match.
+geometry hints, and the file's size, modification time and status-change time (ctime) in
+nanoseconds (see :func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A
+finished shard is reused only when both keys match.
+
+*Shard boundaries never depend on the seed*: identities are packed in name order (after the
+unseeded ``source.limit_identities``), and the seeded choices (identity splits, select-N,
+variants) are made per row inside a shard, so changing ``seed`` reuses detection and embeddings.
+Only ``select.max_identities``, which draws the identities themselves, changes what is packed.
 
 The *label space* (:attr:`RunPlan.labels`, written to ``OUT/labels.csv``) is the identities the
 plan keeps, sorted by name, numbered 0..K-1. Labels are given to rows when the dataset shard is
@@ -35,14 +40,16 @@ __all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "l
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
     """What identifies one input file's content: id, identity, relative path, hints, and the
-    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
-    (the decode stage rejects it)."""
+    file's size (bytes), modification time and status-change time (ctime; both ns). ctime cannot
+    be set back by a program (``os.utime`` sets it to now), so a file rewritten with the same size
+    and its old mtime restored is still seen as changed. A missing file fingerprints as
+    ``-1, -1, -1`` (the decode stage rejects it)."""
     try:
         st = os.stat(sample.path)
-        size, mtime = st.st_size, st.st_mtime_ns
+        size, mtime, ctime = st.st_size, st.st_mtime_ns, st.st_ctime_ns
     except OSError:
-        size, mtime = -1, -1
-    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
+        size, mtime, ctime = -1, -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime, ctime]
 
 
 def shard_key(shard: Shard) -> str:
@@ -116,7 +123,7 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         names = sorted({s.identity for s in samples})
         splits = assign_splits(names, names, recipe.split.val_fraction, "identity", recipe.seed)
     shard_size = resolve_shard_size(recipe.source.shard_size, len(samples))
-    shards = _split_pure_shards(samples, shard_size, splits)
+    shards = make_shards(samples, shard_size)  # never by split: boundaries ignore the seed
     return RunPlan(
         recipe=recipe,
         input_path=input_path,
@@ -129,21 +136,6 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         embed_identity=embed_identity,
         shard_size=shard_size,
     )
-
-
-def _split_pure_shards(
-    samples: list[SourceSample], shard_size: int, splits: dict[str, str]
-) -> list[Shard]:
-    """Shards of whole identities; with a split by identity, train identities are packed before
-    val ones and no shard mixes the two (so each dataset file belongs to one split)."""
-    if not splits:
-        return make_shards(samples, shard_size)
-    shards: list[Shard] = []
-    for name in ("train", "val"):
-        part = [s for s in samples if splits.get(s.identity, "train") == name]
-        for sh in make_shards(part, shard_size) if part else []:
-            shards.append(Shard(len(shards), sh.samples))
-    return shards
 
 
 def _detect_part(recipe: Recipe) -> dict[str, Any] | None:

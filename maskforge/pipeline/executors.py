@@ -1,5 +1,6 @@
-"""Executors: the tasks of a plan run on shards, in this process (``local``) or on Ray
-(:mod:`.ray_executor`: pools of long-lived actors). Both backends are given the unit of work as a
+"""Executors: the tasks of a plan run on shards, in this process (``local``), on a pool of
+worker processes of this machine (``processes``, :mod:`.process_pool`: the direct modes'
+parallel path, no Ray start-up) or on Ray (:mod:`.ray_executor`: pools of long-lived actors). Both backends are given the unit of work as a
 callable (:class:`~.shard_work.ShardWork`: it builds a :class:`~.shard_work.ShardPipeline` in
 each worker).
 
@@ -11,6 +12,7 @@ through :func:`execute`.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -20,6 +22,7 @@ from typing import Any
 
 from .options import ProgressFn, RunOptions
 from .plan import RunPlan
+from .process_pool import iter_processes
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
 from .quiet import redirect_output
 from .ray_executor import iter_ray
@@ -101,8 +104,8 @@ def execute(
     work_dir: Path | None = None,
     info: dict[str, Any] | None = None,
 ) -> list[ShardStats]:
-    """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray`` or
-    ``local``); returns their stats in completion order, each also passed to
+    """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray``,
+    ``processes``: ``options.num_cpus`` worker processes, or ``local``); returns their stats in completion order, each also passed to
     ``options.progress``.
 
     ``options.monitor`` receives live per-image progress (:class:`~.progress.Snapshot`); ``info``
@@ -113,8 +116,10 @@ def execute(
         return stats
     progress, monitor = options.progress, options.monitor
     work = ShardWork(plan.context(), options.resume)
-    if options.executor == "local":
-        for s in iter_local(plan, todo, options.resume, monitor, work=work):
+    if options.executor in ("local", "processes"):
+        it = (iter_local(plan, todo, options.resume, monitor, work=work) if options.executor == "local"
+              else iter_processes(plan, todo, work, options.num_cpus or os.cpu_count() or 1, monitor))
+        for s in it:
             stats.append(s)
             if progress:
                 progress(s)

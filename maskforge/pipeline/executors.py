@@ -25,7 +25,7 @@ from .plan import RunPlan
 from .process_pool import iter_processes
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
 from .quiet import redirect_output
-from .ray_executor import iter_ray
+from .ray_executor import EarlyRay, iter_ray
 from .records import ShardStats
 from .shard_work import ShardPipeline, ShardWork
 from .tasks import task_names
@@ -103,6 +103,7 @@ def execute(
     *,
     work_dir: Path | None = None,
     info: dict[str, Any] | None = None,
+    early: EarlyRay | None = None,
 ) -> list[ShardStats]:
     """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray``,
     ``processes``: ``options.num_cpus`` worker processes, or ``local``); returns their stats in completion order, each also passed to
@@ -110,7 +111,8 @@ def execute(
 
     ``options.monitor`` receives live per-image progress (:class:`~.progress.Snapshot`); ``info``
     (a dict) receives the Ray executor's timeline (see :func:`~.ray_executor.iter_ray`). Ray's own
-    output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
+    output goes to ``work_dir/logs/ray.log`` (default: the run's folder). ``early``: Ray and its
+    actors, started while the input was listed (:mod:`.ray_early`), for the ``ray`` executor."""
     stats: list[ShardStats] = []
     if not todo:
         return stats
@@ -127,7 +129,7 @@ def execute(
     with _stop_ray_on_signals(), redirect_output((work_dir or plan.out) / "logs" / "ray.log"):
         it = iter_ray(plan, todo, resume=options.resume, num_cpus=options.num_cpus,
                       num_gpus=options.num_gpus, address=options.address, work_dir=work_dir,
-                      monitor=monitor, info=info, work=work)  # fmt: skip
+                      monitor=monitor, info=info, work=work, early=early)  # fmt: skip
         with contextlib.closing(it):  # an interruption still runs its shutdown, here and now
             for s in it:
                 stats.append(s)

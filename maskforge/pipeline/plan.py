@@ -35,7 +35,7 @@ from ..recipe import Recipe
 from .context import RunContext, ShardJob, config_key
 
 __all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
-           "make_plan", "shard_key"]
+           "make_plan", "recipe_context", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
@@ -109,12 +109,22 @@ def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
     return keys
 
 
+def recipe_context(recipe: Recipe, input_path: str | Path, out: str | Path) -> RunContext:
+    """What a run's workers get that the recipe alone decides, before the input is listed: the
+    recipe with its input and output as absolute paths, the stage keys and the resolved
+    embedder (no labels, splits or writers yet). Enough to start workers and load their models
+    while the listing and planning go on (:mod:`.ray_early`)."""
+    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
+    embed_identity, embed_parts = plan_embedder(recipe)
+    return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),
+                      embed_identity=embed_identity)  # fmt: skip
+
+
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
     """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
     carries the input and output actually used, as absolute paths."""
-    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
-    embed_identity, embed_parts = plan_embedder(recipe)
-    keys = stage_keys(recipe, embed_parts)
+    base = recipe_context(recipe, input_path, out)
+    recipe = base.recipe
     samples, dropped = choose_identities(listing, recipe)
     splits: dict[str, str] = {}
     if recipe.split is not None and recipe.split.by == "identity":
@@ -130,10 +140,10 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         out=Path(out),
         listing=listing,
         shards=shards,
-        stage_keys=keys,
+        stage_keys=base.stage_keys,
         identity_splits=splits,
         dropped_identities=dropped,
-        embed_identity=embed_identity,
+        embed_identity=base.embed_identity,
         shard_size=shard_size,
     )
 

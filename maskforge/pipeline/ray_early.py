@@ -13,9 +13,11 @@ block says how long the driver still waited (``waited_s``) next to ``init_s`` an
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..io.manifest import COMPLETE
 from ..io.paths import check_destination
 from ..recipe import Recipe
 from .options import RunOptions
@@ -37,15 +39,17 @@ def start_early(
     someone else's files) before anything is written to it; Ray's output goes to
     ``OUT/logs/ray.log`` as during the run, so the block's own terminal output must go to
     :func:`~.quiet.terminal`. An instance that no run took over (planning failed, nothing to do)
-    is shut down when the block ends."""
-    if options.executor != "ray":
+    is shut down when the block ends. Not started when ``OUT`` holds a complete run of the same
+    recipe (a rerun that most likely reuses every shard: Ray would be started for nothing; if
+    an input changed, Ray starts after planning, as it did before)."""
+    out = Path(output)
+    ctx = recipe_context(recipe, str(input_path), out)
+    if options.executor != "ray" or (options.resume and _finished_before(out, ctx.recipe)):
         yield None
         return
-    out = Path(output)
     check_destination(out, Path(input_path), what="output")
     check_output(out)
     ray = options.with_ray_defaults(recipe.ray)
-    ctx = recipe_context(recipe, str(input_path), out)
     (out / "cache").mkdir(parents=True, exist_ok=True)
     with redirect_output(out / "logs" / "ray.log"):
         early = EarlyRay(ctx, ray.num_cpus, ray.num_gpus, ray.address, work_dir=out)
@@ -53,3 +57,12 @@ def start_early(
             yield early
         finally:
             early.close()
+
+
+def _finished_before(out: Path, recipe: Recipe) -> bool:
+    """Whether ``OUT/manifest.json`` records a complete run of ``recipe``."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+        return bool(manifest.get("status") == COMPLETE and manifest.get("recipe") == recipe.to_dict())
+    except (OSError, ValueError, AttributeError):
+        return False

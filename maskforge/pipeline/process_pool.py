@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -40,8 +41,11 @@ _QUEUE: Any = None
 
 
 def _start(work: ShardWork, threads: int, progress: Any) -> None:
-    """A worker's start-up: one compute thread per worker, the pipeline built, models loaded."""
+    """A worker's start-up: one compute thread per worker, the pipeline built, models loaded.
+    Ctrl-C is the driver's to handle (it cancels the queued shards and waits for the running
+    ones), so a worker ignores SIGINT instead of printing a traceback of its own."""
     global _PIPE, _QUEUE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
     _QUEUE = progress
     _PIPE = work()

@@ -43,8 +43,8 @@ def start_early(
     recipe (a rerun that most likely reuses every shard: Ray would be started for nothing; if
     an input changed, Ray starts after planning, as it did before)."""
     out = Path(output)
-    ctx = recipe_context(recipe, str(input_path), out)
-    if options.executor != "ray" or (options.resume and _finished_before(out, ctx.recipe)):
+    ctx = recipe_context(recipe, str(input_path), out) if options.executor == "ray" else None
+    if ctx is None or (options.resume and _finished_before(out, ctx.recipe)):
         yield None
         return
     check_destination(out, Path(input_path), what="output")

@@ -37,3 +37,20 @@ def test_detect_same_rows_on_local_processes_and_ray(few_faces: Path, tmp_path: 
     ray = _detect(few_faces, tmp_path / "ray", "--executor", "ray", "--num-cpus", "2")
     assert local["image"] and len(set(local["identity"])) == 5
     assert pool == local == ray
+
+
+def test_clean_same_scores_on_spawned_processes(few_faces: Path, tmp_path: Path) -> None:
+    """``clean`` embeds with torch, so its workers are spawned (never forked): same scores."""
+    import pyarrow.parquet as pq
+
+    def scores(out: Path, *executor: str) -> list:
+        res = CliRunner().invoke(main, ["clean", str(few_faces), "--output", str(out), "--embedder",
+                                        "dlib-resnet", "--min-images", "2", "--set", "source.shard_size=4",
+                                        "--quiet", *executor], catch_exceptions=False)  # fmt: skip
+        assert res.exit_code == 0, res.output
+        t = pq.read_table(out / "clean_scores.parquet", columns=["sample_id", "clean_score", "status"])
+        return sorted(t.to_pylist(), key=lambda r: r["sample_id"])
+
+    local = scores(tmp_path / "local", "--executor", "local")
+    assert local and any(r["clean_score"] is not None for r in local)
+    assert scores(tmp_path / "pool", "--executor", "processes", "--num-cpus", "2") == local

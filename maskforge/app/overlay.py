@@ -91,9 +91,9 @@ def overlay_folder(
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
-    Runs on the pipeline's executors: ``executor`` ``local`` (this process) or ``ray``
-    (``workers`` CPUs); default ``local`` for one worker, else ``ray``. The bytes written do not
-    depend on either. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
+    Runs on the pipeline's executors: ``executor`` ``local`` (this process), ``processes``
+    (``workers`` processes of this machine, no Ray start-up) or ``ray`` (``workers`` CPUs);
+    default ``local`` for one worker, else ``processes``. The bytes written do not depend on it. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
     to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
     refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
     per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
@@ -125,7 +125,7 @@ def overlay_folder(
         if progress is not None:
             progress(done, len(inputs))
 
-    executor = executor or ("local" if workers <= 1 else "ray")
+    executor = executor or ("local" if workers <= 1 else "processes")
     with tempfile.TemporaryDirectory(prefix="maskforge-overlay-") as work:
         options = RunOptions(executor=executor, num_cpus=int(workers), progress=on_shard, monitor=monitor)
         stats = execute(plan, [s.index for s in plan.shards], options, work_dir=Path(work))

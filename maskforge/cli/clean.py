@@ -86,7 +86,8 @@ from ._common import Progress, user_errors
 @click.option("--licence", type=click.Choice(["any", "commercial"]), default="any", show_default=True,
               help="commercial: refuse every model whose licence excludes commercial use.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other recipe key, e.g. --set clean.action=flag.")
-@click.option("--executor", type=click.Choice(["ray", "local"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(["ray", "local", "processes"]), default="local", show_default=True,
+              help="local: this process; processes: --num-cpus worker processes of this machine (no Ray start-up); ray.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors

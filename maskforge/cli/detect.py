@@ -20,7 +20,8 @@ from ._common import Progress, user_errors
 @click.option("--no-align", is_flag=True, help="Keep the unaligned box+margin crop instead of aligning.")
 @click.option("--export-images", metavar="DIR", default=None, help="Also write the crops as image files mirroring the source folders.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other detect key, e.g. --set detect.upsample=1.")
-@click.option("--executor", type=click.Choice(["ray", "local"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(["ray", "local", "processes"]), default="local", show_default=True,
+              help="local: this process; processes: --num-cpus worker processes of this machine (no Ray start-up); ray.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True)
 @user_errors

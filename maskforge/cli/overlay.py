@@ -42,7 +42,7 @@ from ._common import user_errors
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="CPUs: 1 runs in this process, more run on a local Ray instance (same output bytes).",
+    help="CPUs: 1 runs in this process, more run on that many worker processes (no Ray start-up; same output bytes).",
 )
 @click.option(
     "--all-faces", is_flag=True, help="Occlude every detected face, not only the selected one."

@@ -2,9 +2,9 @@
 
 What was built and how (the resolved recipe, versions, embedder and weights sha256), counts per
 split, variant and occluder, rejects and removals, the licences that apply, and a ``configs:``
-block mapping the train and val files. With ``split.by = "identity"`` every dataset file holds one
-split (the plan packs train and val identities into separate shards), so the block maps files to
-splits; otherwise every file is listed under ``train`` and the ``split`` column marks val rows.
+block listing the dataset files. Shards are packed without looking at the seed (so a new seed
+reuses the detection and embedding caches), hence a file may hold train and val rows: every file
+is listed under ``train`` and the ``split`` column marks the val rows.
 A ``dataset_info.features`` block declares every column (:mod:`maskforge.io.hf_features`), so
 ``datasets.load_dataset(OUT)`` decodes ``image`` / ``occlusion_mask`` as images and ``label`` as a
 ``ClassLabel`` named by the identities.
@@ -134,23 +134,14 @@ The resolved recipe (also in `recipe.toml`; `maskforge run recipe.toml` plans th
 
 
 def split_files(plan: RunPlan, files: list[str]) -> tuple[dict[str, list[str]], str]:
-    """``{split: [dataset file]}`` for the ``configs:`` block, and a note for the reader."""
-    if not plan.identity_splits:
-        note = (
-            "Validation rows (if any) are marked by the `split` column: with `split.by = "
-            '"image"` train and val rows share files, so every file is listed under `train`.'
-            if plan.has("split") else ""
-        )
-        return {"train": files}, note
-    by_file = {
-        str(plan.layout.shard_file(plan.layout.dataset, s.index).relative_to(plan.out)):
-        plan.identity_splits.get(s.identities[0], "train") if s.identities else "train"
-        for s in plan.shards
-    }
-    out: dict[str, list[str]] = {}
-    for f in files:
-        out.setdefault(by_file.get(f, "train"), []).append(f)
-    return {k: out[k] for k in ("train", "val") if k in out}, ""
+    """``{"train": [dataset file]}`` for the ``configs:`` block, and a note for the reader."""
+    note = (
+        "Validation rows are marked by the `split` column: shards are packed independently of "
+        "the seed (so a new seed reuses the detection and embedding caches), so train and val "
+        "rows share files, and every file is listed under `train`."
+        if plan.has("split") else ""
+    )
+    return {"train": files}, note
 
 
 def rows_per_split(out: Path, files: list[str]) -> dict[str, int]:

@@ -47,7 +47,8 @@ def sample_sheet(plan: RunPlan, target: Path) -> Path | None:
         return None
     grid = tile_grid([[_pixels(d) for d in images[:SHEET_COLUMNS]] for images in rows.values()], THUMB)
     buf = io.BytesIO()
-    Image.fromarray(grid).save(buf, format="PNG")
+    # zlib level 1: a third of the default's time at the end of every run, the file ~7% larger
+    Image.fromarray(grid).save(buf, format="PNG", compress_level=1)
     write_bytes_atomic(buf.getvalue(), target)
     return target
 

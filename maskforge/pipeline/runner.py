@@ -24,7 +24,7 @@ from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
 from .options import RunOptions
 from .outdir import remove_stale_shards, start_run
 from .plan import RunPlan, model_licences
-from .ray_executor import restart_summary
+from .ray_executor import EarlyRay, restart_summary
 from .records import ShardStats
 from .report import write_run_report
 from .resolved import write_resolved_recipe
@@ -51,13 +51,14 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
+def run_plan(plan: RunPlan, options: RunOptions, early: EarlyRay | None = None) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
     ``options.num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
     A plan with writer tasks runs them on every shard (a done shard's dataset tasks are then
     reused). ``options.progress`` gets each shard's stats; ``options.monitor`` live per-image
-    progress (:class:`~.progress.Snapshot`, shards already done counted as done).
+    progress (:class:`~.progress.Snapshot`, shards already done counted as done). ``early``: Ray
+    and its actors started while the input was listed (:func:`~.ray_early.start_early`).
     """
     options = options.with_ray_defaults(plan.recipe.ray)
     resume, progress, monitor = options.resume, options.progress, options.monitor
@@ -78,7 +79,7 @@ def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
     reused = sum(len(plan.shards[i].samples) for i in done)
     watch = (lambda snap: monitor(snap.plus(reused, len(done)))) if monitor else None
     info: dict[str, Any] = {}
-    stats += execute(plan, todo, replace(options, monitor=watch), info=info)
+    stats += execute(plan, todo, replace(options, monitor=watch), info=info, early=early)
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)

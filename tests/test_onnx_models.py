@@ -156,7 +156,7 @@ def test_detect_stage_aligns_the_onnx_face(models: dict[str, Path]) -> None:
 
 def test_detector_config_accepts_onnx_names_only() -> None:
     assert DetectConfig(detector="onnx:/models/det_10g.onnx").detector == "onnx:/models/det_10g.onnx"
-    with pytest.raises(RecipeError, match="detect.detector must be dlib-hog, mtcnn, dlib-cnn or onnx:PATH"):
+    with pytest.raises(RecipeError, match="detect.detector must be dlib-hog, mtcnn, dlib-cnn, blazeface, blazeface-full or onnx:PATH"):
         DetectConfig.parse({"detector": "scrfd"})
     with pytest.raises(RecipeError, match="input_size"):
         DetectConfig.parse({"input_size": 100})

@@ -129,6 +129,28 @@ def test_touched_or_rewritten_file_invalidates_its_shard(tmp_path: Path) -> None
     assert _reused(out) == 1 and manifest(out)["shards"]["processed"] == 1
 
 
+def test_same_size_same_mtime_new_content_is_redone(tmp_path: Path) -> None:
+    """Issue 21: a file rewritten with the same size and its old mtime put back (``os.utime``)
+    is redone: the kernel set its ctime, which is in the shard key."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    write_identities(src, {"Aa": 2, "Bb": 2})
+    rec = recipe(tmp_path, 2)
+    run(rec, input=src, output=out, executor="local")
+    p = src / "Bb" / "0.jpg"
+    st = p.stat()
+    old = p.read_bytes()
+    new = bytearray(old)
+    new[len(new) // 2] ^= 0xFF  # one byte inside the scan: same size, other pixels
+    p.write_bytes(bytes(new))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert p.stat().st_ctime_ns != st.st_ctime_ns
+    run(rec, input=src, output=out, executor="local")
+    assert _reused(out) == 1 and manifest(out)["shards"]["processed"] == 1
+    rows = read_shards(out).to_table(columns=["source_path", "image"]).to_pylist()
+    assert {r["source_path"]: r["image"] for r in rows}["Bb/0.jpg"] == bytes(new)
+
+
 def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_identities(src, {"Aa": 1})

@@ -180,7 +180,7 @@ def test_resolved_recipe_is_a_recipe(path: Path) -> None:
     again = load_recipe(data=recipe.to_dict())
     assert again.to_dict() == recipe.to_dict() and again.path is None and recipe.path == path
     raw = set(__import__("tomllib").loads(path.read_text()))
-    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "input_license", "source", "encode", "ray"}
+    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "input_license", "licence", "source", "encode", "ray"}
 
 
 def test_defaults_unchanged() -> None:
@@ -189,7 +189,8 @@ def test_defaults_unchanged() -> None:
                            "limit_identities": None}
     assert d["encode"] == {"image_format": "jpeg", "quality": 95}
     assert d["detect"] == {
-        "detector": "dlib-hog", "aligned": "auto", "upsample": 0, "upsample_fallback": 1, "select": "center-weighted",
+        "detector": "dlib-hog", "landmarks": "dlib68", "aligned": "auto", "upsample": 0,
+        "upsample_fallback": 1, "select": "center-weighted",
         "size": 112, "margin": 0.0, "align": True, "template": "auto", "min_face_size": 20,
         "min_score": None, "max_outside": 0.3, "device": "auto", "thresholds": (0.6, 0.7, 0.7),
         "batch_size": 32, "input_size": 640, "det_threshold": 0.5, "nms_iou": 0.4,

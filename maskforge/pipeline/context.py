@@ -71,6 +71,12 @@ class RunContext:
     #: ``dataset=False``: the plan has only these tasks.
     writers: dict[str, Writer] = field(default_factory=dict)
     dataset: bool = True
+    #: Hygiene's decisions (sample id -> "" removed, or the identity it is relabelled to),
+    #: made on the driver once every shard is embedded; the finish task applies them.
+    hygiene: dict[str, str] = field(default_factory=dict)
+    #: The tasks to run (None: every task of the plan): a run with ``[hygiene]`` runs up to
+    #: ``signature`` on every shard, then the hygiene step, then ``finish``.
+    only_tasks: tuple[str, ...] | None = None
     #: The jobs of the shards being processed here (filled per call by the shard pipeline).
     jobs: dict[int, ShardJob] = field(default_factory=dict, repr=False)
 
@@ -88,7 +94,7 @@ class RunContext:
 
     @property
     def needs_embeddings(self) -> bool:
-        return self.has("detect") and (self.has("clean") or self.has("embed"))
+        return self.has("detect") and (self.has("clean") or self.has("embed") or self.has("hygiene"))
 
     def shard(self, index: int) -> ShardJob:
         """The job of shard ``index`` (one this worker was handed)."""
@@ -101,14 +107,19 @@ class RunContext:
     def dataset_key(self, index: int) -> str:
         """The key of dataset shard ``index``: the recipe, the shard's input, and the labels and
         splits of its identities."""
-        names = self.shard(index).shard.identities
-        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in names}
-        return f"{self.stage_keys['dataset']}-{config_key(self.shard_key(index), space)}"
+        shard = self.shard(index).shard
+        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in shard.identities}
+        parts: list[Any] = [self.shard_key(index), space]
+        if self.hygiene:  # this shard's hygiene decisions
+            mine = {s.sample_id: self.hygiene[s.sample_id] for s in shard.samples if s.sample_id in self.hygiene}
+            parts.append(sorted(mine.items()))
+        return f"{self.stage_keys['dataset']}-{config_key(*parts)}"
 
     def context(self) -> RunContext:
         """The context alone (what is sent to workers), without any job."""
         return RunContext(
             recipe=self.recipe, out=self.out, stage_keys=self.stage_keys, labels=self.labels,
             identity_splits=self.identity_splits, embed_identity=self.embed_identity,
-            writers=self.writers, dataset=self.dataset,
+            writers=self.writers, dataset=self.dataset, hygiene=self.hygiene,
+            only_tasks=self.only_tasks,
         )  # fmt: skip

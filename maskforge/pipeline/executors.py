@@ -1,5 +1,6 @@
-"""Executors: the tasks of a plan run on shards, in this process (``local``) or on Ray
-(:mod:`.ray_executor`: pools of long-lived actors). Both backends are given the unit of work as a
+"""Executors: the tasks of a plan run on shards, in this process (``local``), on a pool of
+worker processes of this machine (``processes``, :mod:`.process_pool`: the direct modes'
+parallel path, no Ray start-up) or on Ray (:mod:`.ray_executor`: pools of long-lived actors). Both backends are given the unit of work as a
 callable (:class:`~.shard_work.ShardWork`: it builds a :class:`~.shard_work.ShardPipeline` in
 each worker).
 
@@ -11,6 +12,7 @@ through :func:`execute`.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -20,9 +22,10 @@ from typing import Any
 
 from .options import ProgressFn, RunOptions
 from .plan import RunPlan
+from .process_pool import iter_processes
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
 from .quiet import redirect_output
-from .ray_executor import iter_ray
+from .ray_executor import EarlyRay, iter_ray
 from .records import ShardStats
 from .shard_work import ShardPipeline, ShardWork
 from .tasks import task_names
@@ -100,21 +103,25 @@ def execute(
     *,
     work_dir: Path | None = None,
     info: dict[str, Any] | None = None,
+    early: EarlyRay | None = None,
 ) -> list[ShardStats]:
-    """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray`` or
-    ``local``); returns their stats in completion order, each also passed to
+    """Run every task of ``plan`` on the shards ``todo`` with ``options.executor`` (``ray``,
+    ``processes``: ``options.num_cpus`` worker processes, or ``local``); returns their stats in completion order, each also passed to
     ``options.progress``.
 
     ``options.monitor`` receives live per-image progress (:class:`~.progress.Snapshot`); ``info``
     (a dict) receives the Ray executor's timeline (see :func:`~.ray_executor.iter_ray`). Ray's own
-    output goes to ``work_dir/logs/ray.log`` (default: the run's folder)."""
+    output goes to ``work_dir/logs/ray.log`` (default: the run's folder). ``early``: Ray and its
+    actors, started while the input was listed (:mod:`.ray_early`), for the ``ray`` executor."""
     stats: list[ShardStats] = []
     if not todo:
         return stats
     progress, monitor = options.progress, options.monitor
     work = ShardWork(plan.context(), options.resume)
-    if options.executor == "local":
-        for s in iter_local(plan, todo, options.resume, monitor, work=work):
+    if options.executor in ("local", "processes"):
+        it = (iter_local(plan, todo, options.resume, monitor, work=work) if options.executor == "local"
+              else iter_processes(plan, todo, work, options.num_cpus or os.cpu_count() or 1, monitor))
+        for s in it:
             stats.append(s)
             if progress:
                 progress(s)
@@ -122,7 +129,7 @@ def execute(
     with _stop_ray_on_signals(), redirect_output((work_dir or plan.out) / "logs" / "ray.log"):
         it = iter_ray(plan, todo, resume=options.resume, num_cpus=options.num_cpus,
                       num_gpus=options.num_gpus, address=options.address, work_dir=work_dir,
-                      monitor=monitor, info=info, work=work)  # fmt: skip
+                      monitor=monitor, info=info, work=work, early=early)  # fmt: skip
         with contextlib.closing(it):  # an interruption still runs its shutdown, here and now
             for s in it:
                 stats.append(s)

@@ -125,6 +125,7 @@ class FinishTask:
         shard = plan.shard(index).shard
         dataset_file.unlink(missing_ok=True)  # not done (nor served) until rewritten
         rows, rejects, seconds = self._inputs(index)
+        rows, hygiene_counts = self._apply_hygiene(rows)
         for r in rows:
             r["label"] = plan.labels[r["identity"]]
         removed: list[dict[str, Any]] = []
@@ -171,8 +172,28 @@ class FinishTask:
             "seconds": seconds,
             "skipped": False,
         }
+        if hygiene_counts:
+            stats["hygiene_removed"], stats["relabelled"] = hygiene_counts
         self._write(index, out_rows, {"rejects": rejects, "removed": removed, "scores": scores}, stats)
         return stats
+
+    def _apply_hygiene(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+        """Hygiene's decisions (``plan.hygiene``): removed samples leave (their record, with
+        reason and partner, is in OUT/hygiene.parquet), merged ones take their new identity."""
+        decisions = self.plan.hygiene
+        if not decisions:
+            return rows, None
+        kept, removed, relabelled = [], 0, 0
+        for r in rows:
+            new = decisions.get(r["sample_id"])
+            if new == "":
+                removed += 1
+                continue
+            if new:
+                r["identity"] = new
+                relabelled += 1
+            kept.append(r)
+        return kept, (removed, relabelled)
 
     def _write(self, index: int, out_rows: list, side: dict[str, list], stats: ShardStats) -> None:
         """The shard's side tables (rejects; removed and clean_scores when cleaning), then its

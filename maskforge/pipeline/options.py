@@ -17,7 +17,7 @@ ProgressFn = Callable[["ShardStats"], None]
 #: Called a few times a second with a :class:`~maskforge.pipeline.progress.Snapshot`.
 MonitorFn = Callable[[Any], None]
 
-EXECUTORS = ("ray", "local")
+EXECUTORS = ("ray", "local", "processes")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +25,9 @@ class RunOptions:
     """How to run a recipe.
 
     ``input``/``output``: the input dataset and ``OUT`` (default: the recipe's);
-    ``overrides``: ``"key=value"`` strings, like ``--set``; ``executor``: ``"ray"`` or
-    ``"local"`` (one process); ``resume``: reuse the shards already done (``False``:
+    ``overrides``: ``"key=value"`` strings, like ``--set``; ``executor``: ``"ray"``,
+    ``"local"`` (one process) or ``"processes"`` (``num_cpus`` worker processes of this machine,
+    no Ray: the direct modes); ``resume``: reuse the shards already done (``False``:
     ``--restart``); ``num_cpus``, ``num_gpus``, ``address``: Ray resources and cluster (default:
     the recipe's ``[ray]``); ``progress``: each shard's stats as it finishes; ``monitor``: live
     per-image :class:`~maskforge.pipeline.progress.Snapshot`."""
@@ -44,7 +45,7 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
-            raise ValueError(f"unknown executor {self.executor!r}; use 'ray' or 'local'")
+            raise ValueError(f"unknown executor {self.executor!r}; use 'ray', 'local' or 'processes'")
         object.__setattr__(self, "overrides", tuple(self.overrides))
 
     def with_ray_defaults(self, ray: RayTable) -> RunOptions:

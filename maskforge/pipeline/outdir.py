@@ -33,12 +33,12 @@ CLEAN_TABLES = ("removed", "clean_scores")
 #: Files a run writes at the top of ``OUT``.
 TOP_FILES = (
     "manifest.json", "labels.csv", "rejects.parquet", "removed.parquet", "clean_scores.parquet",
-    "README.md", "recipe.toml",
+    "README.md", "recipe.toml", "hygiene.parquet", "hygiene.json",
 )
 
 
 #: Folders a run writes at the top of ``OUT`` (besides the shard tables).
-TOP_FOLDERS = ("cache", "report")
+TOP_FOLDERS = ("cache", "report", "logs")
 
 
 def claim_output(out: Path, extra: tuple[str, ...] = ()) -> None:
@@ -64,7 +64,8 @@ def start_run(plan: RunPlan, resume: bool = True) -> int:
 def clear_dataset(plan: RunPlan) -> list[Path]:
     """Remove every shard file of the run's tables and the consolidated side tables."""
     gone = _remove_unowned(plan, set())
-    for name in ("rejects.parquet", "removed.parquet", "clean_scores.parquet"):
+    for name in ("rejects.parquet", "removed.parquet", "clean_scores.parquet", "hygiene.parquet",
+                 "hygiene.json"):  # fmt: skip
         p = plan.out / name
         if p.is_file():
             p.unlink()
@@ -140,12 +141,13 @@ def owned_files(plan: RunPlan) -> set[Path]:
 def remove_stale_shards(plan: RunPlan) -> list[Path]:
     """At the end of a run: remove every shard file that this run did not write or reuse."""
     gone = _remove_unowned(plan, owned_files(plan))
-    if not plan.has("clean"):
-        for name in ("removed.parquet", "clean_scores.parquet"):
-            p = plan.out / name
-            if p.is_file():
-                p.unlink()
-                gone.append(p)
+    stale: tuple[str, ...] = () if plan.has("clean") else ("removed.parquet", "clean_scores.parquet")
+    stale += () if plan.has("hygiene") else ("hygiene.parquet", "hygiene.json")
+    for name in stale:
+        p = plan.out / name
+        if p.is_file():
+            p.unlink()
+            gone.append(p)
     return gone
 
 

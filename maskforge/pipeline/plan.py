@@ -6,9 +6,14 @@ folders named by their key, so changing, say, the cleaning threshold reuses dete
 embeddings, while changing the detector recomputes everything after it.
 
 A *shard key* identifies a shard's input: for every sample its id, identity, relative path,
-geometry hints, and the file's size and modification time in nanoseconds (see
-:func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A finished shard is
-reused only when both keys match.
+geometry hints, and the file's size, modification time and status-change time (ctime) in
+nanoseconds (see :func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A
+finished shard is reused only when both keys match.
+
+*Shard boundaries never depend on the seed*: identities are packed in name order (after the
+unseeded ``source.limit_identities``), and the seeded choices (identity splits, select-N,
+variants) are made per row inside a shard, so changing ``seed`` reuses detection and embeddings.
+Only ``select.max_identities``, which draws the identities themselves, changes what is packed.
 
 The *label space* (:attr:`RunPlan.labels`, written to ``OUT/labels.csv``) is the identities the
 plan keeps, sorted by name, numbered 0..K-1. Labels are given to rows when the dataset shard is
@@ -19,30 +24,33 @@ splits, so a changed label space rewrites exactly the shards whose labels moved.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards, resolve_shard_size
 from ..io.sources import Listing, SourceSample
+from ..models import check_licence, model_licence
 from ..recipe import Recipe
 from .context import RunContext, ShardJob, config_key
 
 __all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
-           "make_plan", "shard_key"]
+           "make_plan", "model_licences", "models_used", "recipe_context", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
     """What identifies one input file's content: id, identity, relative path, hints, and the
-    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
-    (the decode stage rejects it)."""
+    file's size (bytes), modification time and status-change time (ctime; both ns). ctime cannot
+    be set back by a program (``os.utime`` sets it to now), so a file rewritten with the same size
+    and its old mtime restored is still seen as changed. A missing file fingerprints as
+    ``-1, -1, -1`` (the decode stage rejects it)."""
     try:
         st = os.stat(sample.path)
-        size, mtime = st.st_size, st.st_mtime_ns
+        size, mtime, ctime = st.st_size, st.st_mtime_ns, st.st_ctime_ns
     except OSError:
-        size, mtime = -1, -1
-    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
+        size, mtime, ctime = -1, -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime, ctime]
 
 
 def shard_key(shard: Shard) -> str:
@@ -83,7 +91,7 @@ class RunPlan(RunContext):
 
 
 #: Keys that never change what a run produces.
-_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
+_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license", "licence")
 
 
 def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
@@ -116,13 +124,29 @@ def resolve_aligned_input(recipe: Recipe, listing: Listing) -> Recipe:
     return recipe.model_copy(update={"detect": detect})
 
 
+def recipe_context(
+    recipe: Recipe, input_path: str | Path, out: str | Path, listing: Listing | None = None
+) -> RunContext:
+    """What a run's workers get that the recipe alone decides, before the input is listed: the
+    recipe with its input and output as absolute paths, the stage keys and the resolved
+    embedder (no labels, splits or writers yet). Enough to start workers and load their models
+    while the listing and planning go on (:mod:`.ray_early`). With the ``listing``, a RecordIO
+    input's ``aligned = "auto"`` is made concrete (:func:`resolve_aligned_input`). A model whose
+    licence the recipe's ``licence`` excludes is refused here, before anything is written."""
+    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
+    if listing is not None:
+        recipe = resolve_aligned_input(recipe, listing)
+    embed_identity, embed_parts = plan_embedder(recipe)
+    check_licence(models_used(recipe, embed_identity), recipe.licence)
+    return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),
+                      embed_identity=embed_identity)  # fmt: skip
+
+
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
     """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
     carries the input and output actually used, as absolute paths."""
-    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
-    recipe = resolve_aligned_input(recipe, listing)
-    embed_identity, embed_parts = plan_embedder(recipe)
-    keys = stage_keys(recipe, embed_parts)
+    base = recipe_context(recipe, input_path, out, listing)
+    recipe = base.recipe
     samples, dropped = choose_identities(listing, recipe)
     splits: dict[str, str] = {}
     if recipe.split is not None and recipe.split.by == "identity":
@@ -131,34 +155,34 @@ def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> R
         names = sorted({s.identity for s in samples})
         splits = assign_splits(names, names, recipe.split.val_fraction, "identity", recipe.seed)
     shard_size = resolve_shard_size(recipe.source.shard_size, len(samples))
-    shards = _split_pure_shards(samples, shard_size, splits)
+    shards = make_shards(samples, shard_size)  # never by split: boundaries ignore the seed
     return RunPlan(
         recipe=recipe,
         input_path=input_path,
         out=Path(out),
         listing=listing,
         shards=shards,
-        stage_keys=keys,
+        stage_keys=base.stage_keys,
         identity_splits=splits,
         dropped_identities=dropped,
-        embed_identity=embed_identity,
+        embed_identity=base.embed_identity,
         shard_size=shard_size,
     )
 
 
-def _split_pure_shards(
-    samples: list[SourceSample], shard_size: int, splits: dict[str, str]
-) -> list[Shard]:
-    """Shards of whole identities; with a split by identity, train identities are packed before
-    val ones and no shard mixes the two (so each dataset file belongs to one split)."""
-    if not splits:
-        return make_shards(samples, shard_size)
-    shards: list[Shard] = []
-    for name in ("train", "val"):
-        part = [s for s in samples if splits.get(s.identity, "train") == name]
-        for sh in make_shards(part, shard_size) if part else []:
-            shards.append(Shard(len(shards), sh.samples))
-    return shards
+def models_used(recipe: Recipe, embed_identity: dict[str, Any]) -> list[str]:
+    """The models a run of ``recipe`` uses, by :data:`maskforge.models.MODEL_LICENCES` name: the
+    detect stage's (:meth:`DetectConfig.models_used`) and the resolved embedder."""
+    used = recipe.detect.models_used() if recipe.detect is not None else []
+    if embed_identity.get("name"):
+        used.append(str(embed_identity["name"]))
+    return used
+
+
+def model_licences(recipe: Recipe, embed_identity: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[{"model", "licence", "commercial", "source"}]`` of :func:`models_used`, for the
+    manifest and the dataset card."""
+    return [asdict(model_licence(name)) for name in dict.fromkeys(models_used(recipe, embed_identity))]
 
 
 def _detect_part(recipe: Recipe) -> dict[str, Any] | None:
@@ -181,7 +205,7 @@ def _assets_part(recipe: Recipe) -> str | None:
 
 def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:
     """The resolved embedder and the parts of the embed key (empty without embeddings)."""
-    if recipe.detect is None or (recipe.clean is None and recipe.embed is None):
+    if recipe.detect is None or (recipe.clean is None and recipe.embed is None and recipe.hygiene is None):
         return {}, {}
     from ..embed.key import cache_key, resolve_identity
 

@@ -64,6 +64,14 @@ class ShardActor:
         self.pipe.warm()
         return os.getpid()
 
+    def adopt(self, work: Any) -> bool:
+        """Take the run's final unit of work (an actor started before the input was listed,
+        :class:`~.ray_executor.EarlyRay`): the models stay loaded when only the planning's
+        labels and splits are new (:meth:`~.shard_work.ShardPipeline.adopt`). True then."""
+        kept = bool(self.pipe.adopt(work))
+        self.pipe.warm()
+        return kept
+
     def _send(self, task: str, shard: int, n: int) -> None:
         self.board.set.remote(task, shard, n)
 

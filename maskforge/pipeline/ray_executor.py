@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 from ..io.writer import atomic_path
+from .context import RunContext
 from .plan import RunPlan
 from .pools import embeds_on_cuda, gpu_pool_resources
 from .progress import Monitor, Snapshot
@@ -34,7 +36,7 @@ from .records import ShardStats
 from .shard_work import ShardWork
 from .tasks import task_names
 
-__all__ = ["MAX_RESTARTS", "MAX_TASK_RETRIES", "PoolSpec", "ShardActor", "default_layout",
+__all__ = ["MAX_RESTARTS", "MAX_TASK_RETRIES", "EarlyRay", "PoolSpec", "ShardActor", "default_layout",
            "init_ray", "iter_ray", "limit_threads", "maskforge_cause", "restart_summary"]
 
 def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
@@ -67,7 +69,7 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
 
 
 def default_layout(
-    plan: RunPlan, cpus: int, gpus: int, shards: int, gpu_pool: bool | None = None
+    plan: RunContext, cpus: int, gpus: int, shards: int, gpu_pool: bool | None = None
 ) -> list[PoolSpec]:
     """One CPU pool running every task, or detect (CPU) → embed (GPU) → finish (CPU) when GPUs
     exist and the resolved embedder would run on CUDA (``gpu_pool`` forces the choice: tests
@@ -98,6 +100,7 @@ def iter_ray(
     monitor: Monitor | None = None,
     info: dict[str, Any] | None = None,
     work: Callable[..., Any] | None = None,
+    early: EarlyRay | None = None,
 ) -> Generator[ShardStats, None, None]:
     """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given),
     yielding each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`).
@@ -109,6 +112,9 @@ def iter_ray(
     ``actors``, then the driver's ``work_s``, ``tail_s``, per-pool utilisation). An instance
     started here is shut down at the end with every Ray process it started (:mod:`.ray_procs`),
     also when the caller closes the generator early.
+
+    ``early``: Ray and the actors started while the input was listed (:class:`EarlyRay`); they
+    are taken over (``info["waited_s"]``: how long the driver still waited for them).
     """
     import ray
 
@@ -121,20 +127,26 @@ def iter_ray(
         if monitor is not None:
             monitor(Snapshot(sum(inputs.values()), tasks, {}, shards=len(todo), phase=text))
     # an instance started here is stopped here, whatever happens; one only joined is left running
-    ours = not ray.is_initialized()
+    ours = early.ours if early is not None else not ray.is_initialized()
     local = ours and not address
     try:
         t0 = time.perf_counter()
         phase("joining Ray at " + address if address else "starting Ray")
-        init_ray(num_cpus, num_gpus, address)
-        info["init_s"] = round(time.perf_counter() - t0, 3)
-        board = make_board() if monitor is not None else None
-        t1 = time.perf_counter()
-        pools = _make_pools(plan, work, len(todo), layout, work_dir or plan.out, board)
+        if early is None:
+            init_ray(num_cpus, num_gpus, address)
+            info["init_s"] = round(time.perf_counter() - t0, 3)
+            board = make_board() if monitor is not None else None
+            t1 = time.perf_counter()
+            pools = _make_pools(plan, work, len(todo), layout, work_dir or plan.out, board)
+        else:
+            pools, board = early.pools_for(work, len(todo))
         phase(f"loading models on {sum(len(p.actors) for p in pools)} Ray actors")
         try:
-            pids = warm(pools)
-            info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
+            if early is None:
+                pids = warm(pools)
+                info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
+            else:
+                info.update(early.adopt(pools, work), waited_s=round(time.perf_counter() - t0, 3))
             jobs = {i: plan.shard(i) for i in todo}
             driver = Driver(pools, jobs, inputs, tasks, monitor, board)
             yield from driver
@@ -146,11 +158,13 @@ def iter_ray(
             raise cause from None
     finally:
         if ours:
+            t2 = time.perf_counter()
             _shutdown(local)
+            info["shutdown_s"] = round(time.perf_counter() - t2, 3)
 
 
 def _make_pools(
-    plan: RunPlan, work: Callable[..., Any], shards: int, layout: list[PoolSpec] | None,
+    plan: RunContext, work: Callable[..., Any], shards: int, layout: list[PoolSpec] | None,
     work_dir: Path, board: Any,
 ) -> list[Pool]:
     """The run's actor pools (:class:`~.ray_driver.Pool`), sized from the cluster's resources
@@ -165,6 +179,97 @@ def _make_pools(
     gpus = int(res.get("GPU", 0))
     specs = layout or default_layout(plan, cpus, gpus, shards)
     return [Pool(s, str(work_file), board) for s in specs]
+
+
+class EarlyRay:
+    """Ray started, and the actors created and loading their models, in a background thread
+    while the driver lists the input and plans the run (:mod:`.ray_early`): what the recipe
+    alone decides (:func:`~.plan.recipe_context`) is enough to load the models; the label space
+    comes with the final unit of work (:meth:`ShardActor.adopt`).
+
+    Pools are sized for ``num_cpus`` shards (the shard count is not known yet); surplus actors
+    are let go once it is. :meth:`close` shuts down an instance that no run took over.
+
+    The thread lives until :meth:`close`: Ray starts its own processes with a parent-death
+    signal, which Linux ties to the *thread* that started them, so they would be killed the
+    moment a thread that only started Ray ended."""
+
+    def __init__(
+        self, ctx: RunContext, num_cpus: int | None, num_gpus: int | None, address: str | None,
+        work_dir: Path,
+    ) -> None:  # fmt: skip
+        import ray
+
+        self.ctx, self.work_dir = ctx, work_dir
+        self.args = (num_cpus, num_gpus, address)
+        self.ours = not ray.is_initialized()
+        self.taken = False
+        self.error: BaseException | None = None
+        self.pools: list[Pool] = []
+        self.board: Any = None
+        self.warming: dict[Any, Any] = {}  # actor -> its warm call
+        self.times: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+        self.ready, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._start, name="maskforge-ray-start", daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        import ray
+
+        try:
+            init_ray(*self.args)
+            self.times["init_s"] = time.perf_counter() - self.t0
+            self.board = make_board()
+            work = ShardWork(self.ctx, True)
+            cpus = max(1, int(ray.available_resources().get("CPU", 1)))
+            self.pools = _make_pools(self.ctx, work, cpus, None, self.work_dir, self.board)
+            self.warming = {a: a.warm.remote() for p in self.pools for a in p.actors}
+        except BaseException as exc:  # noqa: BLE001 - raised in the driver by pools_for
+            self.error = exc
+        finally:
+            self.ready.set()
+        self.done.wait()  # Ray's processes die with the thread that started them
+
+    def pools_for(self, work: Callable[..., Any], shards: int) -> tuple[list[Pool], Any]:
+        """Wait for the start-up, then the pools with at most ``shards`` actors each (the
+        others are let go), the progress board; ``work`` is pickled where restarted actors
+        read it."""
+        import ray
+
+        self.ready.wait()
+        self.taken = True
+        if self.error is not None:
+            raise self.error
+        with atomic_path(self.work_dir / "cache" / "work.pkl") as tmp, open(tmp, "wb") as fh:  # what a restarted actor loads
+            pickle.dump(work, fh)
+        for pool in self.pools:
+            for actor in pool.actors[max(1, shards):]:
+                ray.kill(actor)
+            pool.actors = pool.actors[: max(1, shards)]
+            pool.idle = type(pool.idle)(pool.actors)
+        return self.pools, self.board
+
+    def adopt(self, pools: list[Pool], work: Callable[..., Any]) -> dict[str, Any]:
+        """Wait for the models, hand every actor the final ``work``; the timeline's start-up
+        part (``init_s``, ``warm_s``: both from the early start, ``models_kept``)."""
+        import ray
+
+        ray.get([self.warming[a] for p in pools for a in p.actors])
+        self.times["warm_s"] = time.perf_counter() - self.t0 - self.times["init_s"]
+        ref = ray.put(work)
+        kept = ray.get([a.adopt.remote(ref) for p in pools for a in p.actors])
+        return {"init_s": round(self.times["init_s"], 3), "warm_s": round(self.times["warm_s"], 3),
+                "actors": len(kept), "models_kept": all(kept), "early_start": True}  # fmt: skip
+
+    def close(self) -> None:
+        """Shut down the Ray instance started here when no run took it over (a run that took
+        it over has shut it down already), then let the thread end."""
+        self.ready.wait()
+        if not self.taken and self.ours:
+            _shutdown(not self.args[2])
+        self.done.set()
+        self.thread.join()
 
 
 def _shutdown(local: bool) -> None:

@@ -53,6 +53,8 @@ class ShardStats(TypedDict, total=False):
     rejects_by_reason: dict[str, int]
     removed: int
     flagged: int
+    hygiene_removed: int
+    relabelled: int
     variants: dict[str, int]
     occluders: dict[str, int]
     selection: dict[str, Any]

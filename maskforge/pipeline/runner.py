@@ -28,11 +28,12 @@ from .executors import execute
 from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
 from .options import RunOptions
 from .outdir import check_output, remove_stale_shards, start_run
-from .plan import RunPlan
-from .ray_executor import restart_summary
+from .plan import RunPlan, model_licences
+from .ray_executor import EarlyRay, restart_summary
 from .records import ShardStats
 from .report import write_run_report
 from .resolved import write_resolved_recipe
+from .tasks import task_names
 
 log = logging.getLogger("maskforge")
 
@@ -55,21 +56,22 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-def run_plan(plan: RunPlan, options: RunOptions) -> RunResult:
+def run_plan(plan: RunPlan, options: RunOptions, early: EarlyRay | None = None) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
     ``options.num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
     A plan with writer tasks runs them on every shard (a done shard's dataset tasks are then
     reused). ``options.progress`` gets each shard's stats; ``options.monitor`` live per-image
-    progress (:class:`~.progress.Snapshot`, shards already done counted as done).
+    progress (:class:`~.progress.Snapshot`, shards already done counted as done). ``early``: Ray
+    and its actors started while the input was listed (:func:`~.ray_early.start_early`).
     """
     options = options.with_ray_defaults(plan.recipe.ray)
     check_output(plan.out)  # a folder of the user's is refused before anything is created in it
     with write_lock(plan.out):  # one writer per folder, for the run's whole life
-        return _run_locked(plan, options)
+        return _run_locked(plan, options, early)
 
 
-def _run_locked(plan: RunPlan, options: RunOptions) -> RunResult:
+def _run_locked(plan: RunPlan, options: RunOptions, early: EarlyRay | None) -> RunResult:
     resume, progress, monitor = options.resume, options.progress, options.monitor
     t0 = time.perf_counter()
     check_bounds(plan_estimate(plan))
@@ -78,6 +80,8 @@ def _run_locked(plan: RunPlan, options: RunOptions) -> RunResult:
     generation = start_run(plan, resume)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
+    if plan.has("hygiene"):
+        _hygiene_pass(plan, indexes, options)
     done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
     stats: list[ShardStats] = []
@@ -89,12 +93,39 @@ def _run_locked(plan: RunPlan, options: RunOptions) -> RunResult:
     reused = sum(len(plan.shards[i].samples) for i in done)
     watch = (lambda snap: monitor(snap.plus(reused, len(done)))) if monitor else None
     info: dict[str, Any] = {}
-    stats += execute(plan, todo, replace(options, monitor=watch), info=info)
+    stats += execute(plan, todo, replace(options, monitor=watch), info=info, early=early)
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
     finish_run(plan, result, generation)
     return result
+
+
+def _hygiene_pass(plan: RunPlan, indexes: list[int], options: RunOptions) -> None:
+    """A run with ``[hygiene]``: detect, embed and sign every shard (cached ones are reused),
+    then the cross-identity step once over all of them (its decisions go to ``plan.hygiene``);
+    the caller then runs the finish (and writer) tasks."""
+    from .hygiene_task import run_hygiene_step
+
+    plan.only_tasks = tuple(n for n in task_names(plan) if n in ("detect", "embed", "signature"))
+    execute(plan, indexes, replace(options, progress=None))
+    plan.hygiene, result = run_hygiene_step(plan)
+    plan.only_tasks = ("finish", *plan.writers)
+    log.info("hygiene: %s", result.summary())
+
+
+def _hygiene_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any] | None:
+    """Hygiene's summary (OUT/hygiene.json, without its timing) and what the shards applied."""
+    path = plan.out / "hygiene.json"
+    if not plan.has("hygiene") or not path.is_file():
+        return None
+    import json
+
+    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    summary.pop("seconds", None)
+    summary["applied_removed"] = sum(s.get("hygiene_removed", 0) for s in stats)
+    summary["applied_relabelled"] = sum(s.get("relabelled", 0) for s in stats)
+    return cast(dict[str, Any], summary)
 
 
 def _consolidate(
@@ -148,6 +179,7 @@ def aggregate_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any]:
         "rejects": sum(s.get("rejects", 0) for s in stats),
         "rejects_by_reason": dict(sorted(sums["rejects_by_reason"].items())),
         "cleaned": plan.has("clean"),
+        "hygiene": _hygiene_counts(plan, stats),
         "flagged": sum(s.get("flagged", 0) for s in stats),
         "removed": sum(s.get("removed", 0) for s in stats),
         "too_few_images_identities": sum(c.get("identities_too_few_images", 0) for c in clean),
@@ -213,9 +245,9 @@ def finish_run(plan: RunPlan, result: RunResult, generation: int = 0) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
-    extra = None
+    extra: dict[str, Any] = {"model_licences": model_licences(plan.recipe, plan.embed_identity)}
     if any("ray" in s for s in result.shard_stats) or result.executor:
-        extra = {"ray": {**restart_summary(result.shard_stats), **result.executor}}
+        extra["ray"] = {**restart_summary(result.shard_stats), **result.executor}
     manifest = build_manifest(
         recipe=plan.recipe.to_dict(),
         input_path=plan.input_path,

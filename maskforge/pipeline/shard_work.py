@@ -17,6 +17,9 @@ from .progress import Reporter, Send
 from .records import ShardStats
 from .tasks import plan_tasks
 
+#: The context fields a run's recipe decides alone, known before its input is listed.
+_FIXED_BEFORE_LISTING = ("recipe", "out", "stage_keys", "embed_identity", "writers", "dataset")
+
 
 class ShardPipeline:
     """Every per-shard task of a plan, run in order for one shard: ``pipe(job) -> stats``.
@@ -34,6 +37,11 @@ class ShardPipeline:
         gpu: bool = False,
         threads: int | None = None,
     ) -> None:
+        self.options = (stages, gpu, threads)
+        self._build(plan, resume)
+
+    def _build(self, plan: RunContext, resume: bool) -> None:
+        stages, gpu, threads = self.options
         self.plan = plan
         self.resume = resume
         tasks = plan_tasks(plan, stages, gpu=gpu, threads=threads)
@@ -47,6 +55,20 @@ class ShardPipeline:
         for _, task in self.tasks:
             if hasattr(task, "warm"):
                 task.warm()
+
+    def adopt(self, work: ShardWork) -> bool:
+        """Take ``work``'s context in place of the one this pipeline was built from (a Ray
+        actor started before the input was listed, :mod:`.ray_early`). When the two differ
+        only in what planning decides (the label space and identity splits), the tasks keep
+        their loaded models and see the new values (they hold this same context object); else
+        the tasks are built anew. True when the models were kept."""
+        ctx, new = self.plan, work.ctx
+        same = all(getattr(ctx, f) == getattr(new, f) for f in _FIXED_BEFORE_LISTING)
+        if same and self.resume == work.resume:
+            ctx.labels, ctx.identity_splits = dict(new.labels), dict(new.identity_splits)
+            return True
+        self._build(new, work.resume)
+        return False
 
     def __call__(
         self, job: ShardJob | int, upstream: ShardStats | None = None, send: Send | None = None

@@ -16,6 +16,7 @@ from .context import RunContext, Task
 from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
+from .hygiene_task import SignatureTask
 
 __all__ = ["Task", "plan_tasks", "task_names"]
 
@@ -29,25 +30,32 @@ def plan_tasks(
 ) -> list[tuple[str, Task]]:
     """``(name, task)`` for the tasks of ``plan`` named in ``stages`` (None: all), in running
     order. ``gpu`` and ``threads`` go to the embed task."""
-    wanted = set(task_names(plan) if stages is None else stages)
+    wanted = set(task_names(plan) if stages is None else stages) & set(task_names(plan))
     tasks: list[tuple[str, Task]] = []
     if plan.dataset:
-        if plan.has("detect"):
+        if plan.has("detect") and "detect" in wanted:
             tasks.append(("detect", DetectTask(plan)))
-            if plan.needs_embeddings and "embed" in wanted:
-                tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
-        tasks.append(("finish", FinishTask(plan)))
+        if "embed" in wanted:
+            tasks.append(("embed", EmbedTask(plan, gpu=gpu, threads=threads)))
+        if "signature" in wanted:
+            tasks.append(("signature", SignatureTask(plan)))
+        if "finish" in wanted:
+            tasks.append(("finish", FinishTask(plan)))
     tasks += [(name, w.task(plan)) for name, w in plan.writers.items() if name in wanted]
     return [(n, t) for n, t in tasks if n in wanted]
 
 
 def task_names(plan: RunContext) -> list[str]:
-    """The names :func:`plan_tasks` would build, without building them."""
+    """The names :func:`plan_tasks` would build, without building them (``plan.only_tasks``
+    restricts them: a run with ``[hygiene]`` runs its tasks in two passes)."""
     names = []
     if plan.dataset:
         if plan.has("detect"):
             names.append("detect")
             if plan.needs_embeddings:
                 names.append("embed")
+                if plan.has("hygiene"):
+                    names.append("signature")
         names.append("finish")
-    return names + list(plan.writers)
+    names += list(plan.writers)
+    return names if plan.only_tasks is None else [n for n in names if n in plan.only_tasks]

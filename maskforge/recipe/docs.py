@@ -34,6 +34,7 @@ def _sections() -> list[tuple[str, type[BaseModel], str]]:
         ("`[detect]`", unwrap(Recipe.model_fields["detect"].annotation), ""),
         ("`[embed]`", unwrap(Recipe.model_fields["embed"].annotation), ""),
         ("`[clean]`", unwrap(Recipe.model_fields["clean"].annotation), ""),
+        ("`[hygiene]`", unwrap(Recipe.model_fields["hygiene"].annotation), ""),
         ("`[select]`", unwrap(Recipe.model_fields["select"].annotation), ""),
         ("`[split]`", unwrap(Recipe.model_fields["split"].annotation), ""),
         ("`[augment]`", AugmentConfig, ""),

@@ -13,12 +13,15 @@ from ..clean.config import CleanConfig
 from ..config import Table, either
 from ..detect.config import DetectConfig
 from ..embed.config import EmbedConfig
+from ..hygiene.config import HygieneConfig
 from .tables import EncodeTable, OccludeTable, RayTable, SelectTable, SourceTable, SplitTable
 
 #: Tables that always exist (filled with defaults); the others switch a stage on when present.
 ALWAYS_TABLES = ("source", "encode", "ray")
 #: Tables (and ``variants``) that switch a stage on when present.
-STAGE_TABLES = ("detect", "embed", "clean", "select", "split", "augment", "occlude", "variants")
+STAGE_TABLES = (
+    "detect", "embed", "clean", "hygiene", "select", "split", "augment", "occlude", "variants"
+)
 
 if TYPE_CHECKING:  # what the validator below accepts, as a type checker reads it
     VariantPlan = str | list[VariantSpec]
@@ -53,6 +56,12 @@ class Recipe(Table):
     input_license: str | None = Field(
         None, description="the input dataset's terms, as you state them (written to OUT/README.md)"
     )
+    licence: Literal["any", "commercial"] = Field(
+        "any",
+        description="`commercial`: refuse, before anything is written, every model whose licence "
+        "excludes commercial use (or is not established), naming it and its licence; `any`: no "
+        "check. The card and the manifest list every model used with its licence either way",
+    )
     variants: VariantPlan | None = Field(
         None,
         description="a built-in plan name (`reference`: original, aug, mask+aug x2; "
@@ -64,6 +73,9 @@ class Recipe(Table):
     detect: DetectConfig | None = Field(None, description="detect + align + landmarks + pose")
     embed: EmbedConfig | None = Field(None, description="embeddings (also run for `[clean]`)")
     clean: CleanConfig | None = Field(None, description="mislabelled-image cleaning")
+    hygiene: HygieneConfig | None = Field(
+        None, description="duplicates, one person under two identities, evaluation-set overlap"
+    )
     select: SelectTable | None = Field(None, description="select-N per identity")
     split: SplitTable | None = Field(None, description="train/val split")
     augment: AugmentConfig | None = Field(None, description="augmentation pipeline")
@@ -77,6 +89,10 @@ class Recipe(Table):
         if self.clean is not None and self.detect is None:
             raise PydanticCustomError(
                 "table_problem", "[clean] needs a [detect] table (embeddings are of aligned faces)"
+            )
+        if self.hygiene is not None and self.detect is None:
+            raise PydanticCustomError(
+                "table_problem", "[hygiene] needs a [detect] table (it compares face embeddings)"
             )
         if self.variants is not None and self.detect is None:
             plan = self.variants if isinstance(self.variants, str) else list(self.variants)
@@ -117,7 +133,8 @@ class Recipe(Table):
 
     @property
     def embed_config(self) -> EmbedConfig:
-        """The ``[embed]`` table, or its defaults when only ``[clean]`` asks for embeddings."""
+        """The ``[embed]`` table, or its defaults when only ``[clean]`` or ``[hygiene]`` asks
+        for embeddings."""
         return self.embed if self.embed is not None else EmbedConfig()
 
     def with_paths(self, input: str, output: str) -> Recipe:  # noqa: A002 - the recipe's key

@@ -1,4 +1,4 @@
-"""Build the audit report folder: index.html, pages/, thumbnails/, histogram.png.
+"""Build the audit report folder: index.html, pages/, thumbnails/, histogram.svg.
 
 The folder is self-contained (relative links only) and opens from disk without a server. Only
 flagged/whitelisted images and a few typical images per affected identity get thumbnails, and
@@ -165,7 +165,7 @@ def build_report(
     """Write the report for a clean_scores ``table`` (or the path of a clean_scores.parquet, or
     of a folder holding one) into ``out_dir``; returns the path of index.html.
 
-    Only the report's own files (index.html, histogram.png, pages/, thumbnails/) are replaced;
+    Only the report's own files (index.html, histogram.svg, pages/, thumbnails/) are replaced;
     other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
     bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
     input folder recorded in the run's manifest, then in the table metadata); a path that leads
@@ -196,7 +196,7 @@ def build_report(
     image_bytes = _image_bytes(table, parquet, set(shown))
     thumbs, notes = _thumbnails(out / "thumbnails", shown, image_bytes, root)
 
-    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", model.threshold_range)
+    draw_histogram(model.scores, model.flagged_scores, out / "histogram.svg", model.threshold_range)
     _write_pages(out, model, thumbs, notes, title, links or [])
     log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
     return out / "index.html"

@@ -95,7 +95,7 @@ INDEX = """<!doctype html>
 {% if s.source_root %}<tr><th>source</th><td>{{ s.source_root }}</td></tr>{% endif %}
 </table>
 <h2>Scores</h2>
-<img src="histogram.png" alt="histogram of clean scores with the threshold" width="800">
+<img src="histogram.svg" alt="histogram of clean scores with the threshold" width="800">
 <h2>Flagged images, by page</h2>
 <div class="nav">{% for p in range(1, n_pages + 1) %}<a href="pages/page-{{ '%04d' % p }}.html">page {{ p }}</a>{% endfor %}
 {% if not n_pages %}<span class="muted">nothing flagged</span>{% endif %}</div>

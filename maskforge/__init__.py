@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AssetError,
+    BoundError,
+    ClusterError,
+    CorruptFileError,
+    DamagedManifestError,
     DecodeError,
     DeviceError,
     EvalError,
@@ -28,6 +32,7 @@ from .errors import (
     ModelFileMissingError,
     ModelNotFoundError,
     OutputError,
+    OutputLockedError,
     RecipeError,
     SourceError,
 )
@@ -127,6 +132,10 @@ def decode_image(
 
 __all__ = [
     "AssetError",
+    "BoundError",
+    "ClusterError",
+    "CorruptFileError",
+    "DamagedManifestError",
     "DecodeError",
     "DeviceError",
     "EvalError",
@@ -136,6 +145,7 @@ __all__ = [
     "ModelFileMissingError",
     "ModelNotFoundError",
     "OutputError",
+    "OutputLockedError",
     "RecipeError",
     "SourceError",
     "__version__",

@@ -45,6 +45,35 @@ class OutputError(MaskforgeError):
     """An output folder is unusable (written by another recipe, not writable, corrupt shard)."""
 
 
+class CorruptFileError(OutputError):
+    """A file of an output folder does not match the size and hash recorded when it was written
+    (truncated, bit-flipped, replaced) or is missing. ``paths`` names the damaged files; the
+    message names them and the command that rebuilds them."""
+
+    def __init__(self, message: str, paths: list | None = None) -> None:
+        super().__init__(message)
+        self.paths = list(paths or [])
+
+
+class DamagedManifestError(OutputError):
+    """``OUT/manifest.json`` exists but cannot be used (truncated, empty, not a JSON object); the
+    message says how to rebuild it (rerun the same ``maskforge run``)."""
+
+
+class OutputLockedError(OutputError):
+    """Another maskforge process is writing the output folder (it holds the folder's lock); the
+    message names its process id and command."""
+
+
+class ClusterError(MaskforgeError):
+    """A Ray cluster given by ``--address`` cannot be reached (checked within a time-out)."""
+
+
+class BoundError(MaskforgeError):
+    """A plan would write far more than its input warrants (rows or bytes over the stated bound);
+    the message gives the estimate and the bound."""
+
+
 class IncompleteRunError(OutputError):
     """A run's output is read before the run finished (its manifest is missing or not
     ``complete``). Rerun the same ``maskforge run`` to finish it, or pass ``allow_partial=True``

@@ -81,7 +81,7 @@ def test_overlay_never_overwrites_a_file_it_did_not_write(synthetic: Path, tmp_p
     code, out = invoke("overlay", synthetic, dst)
     assert code == 2 and "did not write" in one_message(out)
     assert (dst / "id0" / "img0.jpg").read_bytes() == b"the user's own file"
-    assert sorted(p.name for p in dst.rglob("*")) == ["id0", "img0.jpg"]
+    assert sorted(p.name for p in dst.rglob("*") if ".maskforge" not in p.parts) == ["id0", "img0.jpg"]
 
 
 def test_overlay_file_named_like_the_log_is_not_overwritten(synthetic: Path, tmp_path: Path):
@@ -102,9 +102,14 @@ def two_faces(lfw_images: list[Path], tmp_path: Path) -> Path:
     return root
 
 
-def test_overlay_rerun_and_dst_inside_src(two_faces: Path):
-    """A DST inside SRC is skipped by the listing; a rerun rewrites only its own files."""
-    dst = two_faces / "masked"
+def test_overlay_rerun_and_dst_inside_src(two_faces: Path, tmp_path: Path):
+    """`overlay SRC SRC/x` is refused (issue 21: it wrote 734 images into the input, read back
+    as a fake identity); a rerun rewrites only its own files."""
+    before = snapshot(two_faces)
+    code, out = invoke("overlay", two_faces, two_faces / "masked", "--seed", "4")
+    assert code == 2 and "inside SRC_DIR" in one_message(out)
+    assert snapshot(two_faces) == before and not (two_faces / "masked").exists()
+    dst = tmp_path / "masked"
     code, out = invoke("overlay", two_faces, dst, "--seed", "4")
     assert code == 0, out
     first = snapshot(dst)
@@ -200,4 +205,4 @@ def test_detect_export_images_with_absolute_list_paths(lfw_images: list[Path], t
     code, text = invoke(*args[:-1], other)
     assert code == 2 and "not written by maskforge" in one_message(text)
     assert (other / files[1]).read_bytes() == b"mine"
-    assert [p.name for p in other.rglob("*") if p.is_file()] == [Path(files[1]).name]
+    assert [p.name for p in other.rglob("*") if p.is_file() and ".maskforge" not in p.parts] == [Path(files[1]).name]

@@ -36,7 +36,7 @@ def fake_run(out: Path, samples: list[tuple[str, str]], variants=("original", "m
 
 
 def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.is_file() and ".maskforge" not in p.parts)
 
 
 def test_colliding_identities_and_stems_stay_unique(tmp_path: Path) -> None:
@@ -70,11 +70,14 @@ def test_never_overwrites_and_checks_before_writing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "already exist" in result.output and "Traceback" not in result.output
     assert mine.read_bytes() == b"the user's file"
     assert files_under(dst) == [mine]  # nothing written before the refusal
-    # a second export into the same folder is refused too: a rerun never replaces files
+    # a second export into the same folder redoes it: it replaces only the files it wrote there
     dst2 = tmp_path / "dst2"
     assert export_folders(out, dst2) == 4
-    with pytest.raises(OutputError, match="already exist"):
-        export_folders(out, dst2)
+    first = {p: p.read_bytes() for p in files_under(dst2)}
+    (dst2 / "A" / "notes.txt").write_text("mine")
+    assert export_folders(out, dst2) == 4
+    assert {p: p.read_bytes() for p in files_under(dst2) if p.name != "notes.txt"} == first
+    assert (dst2 / "A" / "notes.txt").read_text() == "mine"
 
 
 def test_refuses_input_folder_and_own_folder(tmp_path: Path) -> None:

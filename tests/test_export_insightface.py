@@ -84,8 +84,15 @@ def test_insightface_export_reads_back_through_the_independent_reader(tmp_path: 
     listing = list_samples(dst)
     assert listing.labels == {"00000000": 0, "00000001": 1, "00000002": 2}
     assert len(listing.samples) == 18
+    first = {p.name: p.read_bytes() for p in dst.iterdir() if p.is_file()}
+    export_insightface(out, dst, row_filter=flt)  # a rerun (after a kill) redoes its own export
+    assert {p.name: p.read_bytes() for p in dst.iterdir() if p.is_file()} == first
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "train.rec").write_bytes(b"the user's")
     with pytest.raises(OutputError, match="already exist"):
-        export_insightface(out, dst, row_filter=flt)
+        export_insightface(out, theirs, row_filter=flt)
+    assert (theirs / "train.rec").read_bytes() == b"the user's"
 
 
 def test_bin_roundtrip_has_arcface_torch_types(tmp_path: Path) -> None:

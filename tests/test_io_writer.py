@@ -29,7 +29,9 @@ def rows(n: int) -> list[dict]:
 def test_roundtrip_and_metadata(tmp_path: Path) -> None:
     path = tmp_path / "dataset" / "shard-00000.parquet"
     write_shard(to_table(rows(300), SAMPLE_SCHEMA), path, {"samples": 300})
-    assert is_done(path) and read_stats(path) == {"samples": 300}
+    stats = read_stats(path)
+    assert is_done(path) and stats is not None and stats["samples"] == 300
+    assert stats["integrity"]["shard-00000.parquet"]["size"] == path.stat().st_size
     meta = pq.read_metadata(path)
     assert meta.num_rows == 300
     assert 1 < meta.num_row_groups <= 3  # row groups of ~128 rows

@@ -126,8 +126,16 @@ def test_export_webdataset(built: Path, tmp_path: Path) -> None:
     assert same.exit_code == 0 and [p.read_bytes() for p in sorted((tmp_path / "wds2").glob("*.tar"))] == [
         p.read_bytes() for p in shards
     ]  # same run, same bytes
-    again = CliRunner().invoke(main, ["export", str(built), str(dst), "--format", "webdataset"])
-    assert again.exit_code == 2 and "already holds" in again.output  # never overwrites
+    again = CliRunner().invoke(main, ["export", str(built), str(dst), "--format", "webdataset", "--variant", "mask",
+                                      "--split", "train", "--maxcount", "5"])
+    assert again.exit_code == 0 and [p.read_bytes() for p in shards] == [
+        p.read_bytes() for p in sorted(dst.glob("*.tar"))]  # a rerun redoes its own export
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "shard-000000.tar").write_bytes(b"the user's tar")
+    refused = CliRunner().invoke(main, ["export", str(built), str(theirs), "--format", "webdataset"])
+    assert refused.exit_code == 2 and "already holds" in refused.output  # never overwrites the user's
+    assert (theirs / "shard-000000.tar").read_bytes() == b"the user's tar"
     bad = CliRunner().invoke(main, ["export", str(built), str(tmp_path / "x"), "--split", "test"])
     assert bad.exit_code == 2 and "'train', 'val'" in bad.output
 

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _VISIBLE = ["run", "read_shards", "list_samples", "decode_image",
             "MaskforgeError", "RecipeError", "SourceError", "DecodeError", "ModelNotFoundError",
             "ModelFileMissingError", "LicenceError",
-            "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError"]
+            "DeviceError", "AssetError", "OutputError", "IncompleteRunError", "EvalError",
+            "CorruptFileError", "DamagedManifestError", "OutputLockedError", "BoundError", "ClusterError"]
 
 
 def test_py_typed_ships():

@@ -17,11 +17,16 @@ from ..clean.keep import read_keep
 from ..clean.table import read_clean_scores
 from ..clean.transfer import JOURNAL, check_transfer, plan_transfer, resume_transfer, run_transfer
 from ..device import check_device
-from ..io.paths import check_destination
+from ..io.lock import FolderLock, write_lock
+from ..io.paths import check_destination, check_write_targets, path_under
 from ..io.writer import write_bytes_atomic, write_json_atomic
 from ..pipeline import RunOptions, RunPlan, RunResult, plan_run, run_plan
+from ..pipeline.outdir import check_output, claim_output
 from ..report import write_redirect
 from .direct import direct_recipe
+
+#: Files ``maskforge clean`` writes in OUT besides a run's.
+CLEAN_FILES = ("removed.csv", "report.html", "clean_manifest.json", JOURNAL)
 
 REMOVED_COLUMNS = ("path", "identity", "score", "threshold", "method", "reason", "nearest_identity")
 
@@ -71,6 +76,8 @@ class CleanJob:
     move: bool
     started: float
     finished: tuple[str, int] | None
+    #: OUT's writer lock, taken by :func:`plan_clean` and released when :func:`run_clean` ends.
+    lock: FolderLock | None = None
 
 
 @dataclass
@@ -98,8 +105,7 @@ def plan_clean(
     if dest is not None:
         check_destination(dest, src_dir, what=flag, source_what="SRC_DIR")
     check_destination(output, src_dir, what="--output", source_what="SRC_DIR")
-    finished = resume_transfer(output / JOURNAL)
-    read_keep(keep)  # an unreadable keep list stops here, before any work
+    check_output(Path(output))
     tables: dict[str, dict[str, Any]] = {
         "detect": {"size": 112},
         "embed": {"embedder": embedder, "device": device, "batch_size": batch_size,
@@ -107,23 +113,46 @@ def plan_clean(
         "clean": {"method": method, "threshold": threshold, "min_images": min_images,
                   "keep": str(keep.resolve()) if keep else None},
     }  # fmt: skip
-    plan = plan_run(direct_recipe("clean", tables, overrides, licence=licence), input=src_dir,
-                    output=output)
-    return CleanJob(plan, Path(output), dest, flag, bool(move_to), started, finished)
+    lock = write_lock(output).acquire()  # held until run_clean ends (or this process does)
+    try:
+        if Path(output).is_dir():
+            claim_output(Path(output), CLEAN_FILES)  # a user's removed.csv or report.html: refused
+        finished = resume_transfer(output / JOURNAL)
+        # an unreadable keep list, or a path of it that names no input file, stops here
+        read_keep(keep).resolved(src_dir)
+        plan = plan_run(direct_recipe("clean", tables, overrides, licence=licence), input=src_dir,
+                        output=output)
+        if dest is not None:  # before any work: a folder of dest linked into SRC or OUT is refused
+            check_write_targets([path_under(dest, s.source_path) for s in plan.listing.samples],
+                                [src_dir, output], what=flag)  # fmt: skip
+    except BaseException:
+        lock.release()
+        raise
+    return CleanJob(plan, Path(output), dest, flag, bool(move_to), started, finished, lock)
 
 
 def run_clean(job: CleanJob, options: RunOptions) -> CleanDone:
     """Run a planned ``maskforge clean`` and write its files (see the module doc)."""
+    try:
+        return _run_clean(job, options)
+    finally:
+        if job.lock is not None:
+            job.lock.release()
+
+
+def _run_clean(job: CleanJob, options: RunOptions) -> CleanDone:
+    claim_output(job.output, CLEAN_FILES)
     result = run_plan(job.plan, options)
     output, listing = job.output, job.plan.listing
     scores = read_clean_scores(output, with_images=False)
     flagged = removed_rows(scores)
     write_removed(output / "removed.csv", flagged, {s.source_path for s in listing.samples})
-    moved = 0
+    moved = job.finished[1] if job.finished and job.finished[0] == ("move" if job.move else "copy") else 0
     if job.dest is not None:
         pairs = plan_transfer(listing.root, [r["path"] for r in flagged], Path(job.dest))
-        check_transfer(pairs, job.flag)
-        moved = run_transfer(pairs, move=job.move, journal=output / JOURNAL)
+        pairs = [(a, b) for a, b in pairs if not (b.exists() and not a.exists())]  # done by the resumed transfer
+        check_transfer(pairs, job.flag, inputs=[listing.root, output])
+        moved += run_transfer(pairs, move=job.move, journal=output / JOURNAL)
     write_redirect(output / "report.html")
     write_clean_manifest(output, result, scores, listing, moved if job.move else 0,
                          0 if job.move else moved, time.perf_counter() - job.started)  # fmt: skip

@@ -10,10 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.paths import check_destination, check_output_folder, path_under, unique_targets
+from ..io.lock import FolderLock, write_lock
+from ..io.paths import (
+    check_destination,
+    check_output_folder,
+    check_write_targets,
+    path_under,
+    unique_targets,
+)
 from ..io.writer import write_bytes_atomic
 from ..pipeline import RunOptions, RunPlan, RunResult, plan_run, run_plan
 from ..pipeline.export_task import ExportImages
+from ..pipeline.outdir import check_output
 from .direct import direct_recipe
 
 
@@ -26,6 +34,8 @@ class DetectJob:
     export_dir: Path | None = None
     targets: dict[str, str] = field(default_factory=dict)
     record: dict[str, str] = field(default_factory=dict)
+    #: The writer locks of OUT (and of the export folder), released when :func:`run_detect` ends.
+    locks: list[FolderLock] = field(default_factory=list)
 
 
 def plan_detect(
@@ -37,19 +47,43 @@ def plan_detect(
     table = {"detector": detector, "landmarks": landmarks, "size": int(size), "align": align}
     recipe = direct_recipe("detect", {"detect": table}, overrides, licence=licence)
     plan = plan_run(recipe, input=src_dir, output=output)
+    check_output(Path(output))  # a folder of the user's is refused before anything is created in it
+    locks = [write_lock(output).acquire()]
+    try:
+        return _plan_export(plan, src_dir, output, export_images, locks)
+    except BaseException:
+        for lock in reversed(locks):
+            lock.release()
+        raise
+
+
+def _plan_export(
+    plan: RunPlan, src_dir: str, output: str, export_images: str | None, locks: list[FolderLock]
+) -> DetectJob:
     if not export_images:
-        return DetectJob(plan)
+        return DetectJob(plan, locks=locks)
     check_destination(export_images, src_dir, what="--export-images")
     check_destination(export_images, output, what="--export-images", source_what="--output", inside=False)
     folder = Path(export_images)
+    locks.append(write_lock(folder).acquire())
     targets, record = export_targets(folder, [s.source_path for s in plan.listing.samples])
+    # by where each file really leads: a folder of --export-images linked into SRC or OUT is refused
+    check_write_targets([folder / t for t in targets.values()], [src_dir, output], what="--export-images")
     plan.writers["images"] = ExportImages(export_images, targets)
-    return DetectJob(plan, folder, targets, record)
+    return DetectJob(plan, folder, targets, record, locks)
 
 
 def run_detect(job: DetectJob, options: RunOptions) -> tuple[RunResult, list[str]]:
     """Run a planned ``maskforge detect``: its result and the files exported (relative to the
     export folder; empty without ``--export-images``)."""
+    try:
+        return _run_detect(job, options)
+    finally:
+        for lock in reversed(job.locks):
+            lock.release()
+
+
+def _run_detect(job: DetectJob, options: RunOptions) -> tuple[RunResult, list[str]]:
     result = run_plan(job.plan, options)
     if job.export_dir is None:
         return result, []

@@ -12,12 +12,21 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..io.paths import check_destination, check_output_folder
+from ..io.lock import write_lock
+from ..io.names import from_text
+from ..io.paths import check_destination, check_output_folder, check_write_targets, path_under
 from ..io.sharding import Shard
 from ..io.sources import Listing, SourceSample, sample_id_for
 from ..models import check_licence
 from ..occlude.assets import AssetLibrary
-from ..occlude.overlay import OverlaySummary, check_targets, list_inputs, resolve_choices, write_log
+from ..occlude.overlay import (
+    OverlaySummary,
+    check_targets,
+    list_inputs,
+    mask_path,
+    resolve_choices,
+    write_log,
+)
 from ..occlude.spec import OccluderChoice
 from ..pipeline.executors import execute
 from ..pipeline.options import RunOptions
@@ -44,7 +53,7 @@ def overlay_plan(
 ) -> RunPlan:
     """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
     samples = [
-        SourceSample(sample_id_for(rel), rel.split("/")[0] if "/" in rel else "", 0, rel, src / rel)
+        SourceSample(sample_id_for(rel), rel.split("/")[0] if "/" in rel else "", 0, rel, src / from_text(rel))
         for rel in inputs
     ]
     shards = [
@@ -102,7 +111,7 @@ def overlay_folder(
     check_licence([detector, "dlib-68"], licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
-    check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR", inside=False)
+    check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR")  # never into SRC, nor inside it
     if masks is not None:
         check_destination(masks, src, what="--masks-dir", source_what="SRC_DIR")
         check_destination(masks, dst, what="--masks-dir", source_what="DST_DIR", inside=False)
@@ -112,8 +121,21 @@ def overlay_folder(
         if spec.name != "random":
             library.get(spec.name, spec.wear)
     check_output_folder(dst, "DST_DIR")
+    with write_lock(dst):  # one writer per folder, for the whole overlay
+        return _overlay_locked(src, dst, masks, choices, seed, detector, workers, all_faces, assets_dir, quality,
+                               progress, executor, monitor)  # fmt: skip
+
+
+def _overlay_locked(
+    src: Path, dst: Path, masks: Path | None, choices: OccluderChoice, seed: int, detector: str, workers: int,
+    all_faces: bool, assets_dir: Sequence[str | Path], quality: int, progress: Callable[[int, int], None] | None,
+    executor: str | None, monitor: Callable[[Any], None] | None,
+) -> OverlaySummary:
     inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
     check_targets(dst, masks, inputs)
+    targets = [path_under(dst, rel) for rel in inputs]
+    targets += [mask_path(masks, rel) for rel in inputs] if masks else []
+    check_write_targets(targets, [src], what="overlay")  # by where they lead: DST/A -> SRC/B is refused
     plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
                         all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
                         quality=quality)  # fmt: skip

@@ -34,7 +34,8 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..config import Table
-from ..errors import RecipeError
+from ..errors import BoundError, RecipeError
+from ..io.bounds import check_variants
 from ..occlude.spec import MASK_PALETTE, WEARS, OccluderChoice
 
 __all__ = [
@@ -135,10 +136,14 @@ def parse_variants(specs: Sequence[Mapping[str, Any] | VariantSpec] | str) -> li
         return builtin_plan(specs)
     if isinstance(specs, bytes | Mapping) or not isinstance(specs, Sequence) or not specs:
         raise RecipeError("variants must be a non-empty list of tables ([[variants]])")
+    entries = [VariantSpec.parse(spec, prefix=f"variants[{i}]") for i, spec in enumerate(specs)]
+    try:  # bounded before anything is expanded: count = 1000000000 is refused at once
+        check_variants(sum(e.count for e in entries))
+    except BoundError as exc:
+        raise RecipeError(f"variants: {exc}") from exc
     out: list[Variant] = []
     seen: dict[str, int] = {}
-    for i, spec in enumerate(specs):
-        entry = VariantSpec.parse(spec, prefix=f"variants[{i}]")
+    for entry in entries:
         out += entry.expand(seen.get(entry.name, 0))
         seen[entry.name] = seen.get(entry.name, 0) + entry.count
     return out

@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.paths import path_under
+from ..io.inputs import read_input
+from ..io.names import from_text, printable
+from ..io.paths import check_write_targets, path_under
 from ..io.writer import write_bytes_atomic
 
 JOURNAL = "transfer_plan.csv"
@@ -27,27 +29,29 @@ _COLUMNS = ("op", "source", "destination")
 
 
 def plan_transfer(src_root: Path, rel_paths: Iterable[str], dest: Path) -> list[tuple[Path, Path]]:
-    """``(source file, destination file)`` for each dataset-relative path (same relative path
-    under ``dest``)."""
-    return [(Path(src_root) / rel, path_under(dest, rel)) for rel in sorted(set(rel_paths))]
+    """``(source file, destination file)`` for each dataset-relative path as outputs record it
+    (same relative path under ``dest``; a recorded name of any bytes maps back to its file)."""
+    return [(Path(src_root) / from_text(rel), path_under(dest, rel)) for rel in sorted(set(rel_paths))]
 
 
-def check_transfer(pairs: list[tuple[Path, Path]], flag: str) -> None:
-    """OutputError, before anything is moved, when a destination exists (with other content than
-    its source) or a source is missing."""
+def check_transfer(pairs: list[tuple[Path, Path]], flag: str, inputs: Iterable[Path] = ()) -> None:
+    """OutputError, before anything is moved, when a destination leads into one of ``inputs``
+    (symlinks resolved: a ``DST/A -> SRC/B`` link), exists (with other content than its source),
+    or a source is missing."""
+    check_write_targets([d for _, d in pairs], list(inputs), what=flag)
     taken = [
         d for s, d in pairs
         if (d.exists() or d.is_symlink()) and not (d.is_file() and s.is_file() and _same_bytes(s, d))
     ]  # a destination holding the very bytes of its source is done already (a rerun)
     if taken:
         raise OutputError(
-            f"{len(taken)} file(s) already exist under {flag} (e.g. {str(taken[0])!r}); nothing was "
+            f"{len(taken)} file(s) already exist under {flag} (e.g. {printable(str(taken[0]))!r}); nothing was "
             f"moved or copied: choose an empty {flag} folder or remove them"
         )
     missing = [s for s, _ in pairs if not s.is_file()]
     if missing:
         raise OutputError(
-            f"{len(missing)} flagged file(s) disappeared from the input (e.g. {str(missing[0])!r}); "
+            f"{len(missing)} flagged file(s) disappeared from the input (e.g. {printable(str(missing[0]))!r}); "
             "nothing was moved or copied: run the command again"
         )
 
@@ -55,7 +59,7 @@ def check_transfer(pairs: list[tuple[Path, Path]], flag: str) -> None:
 def _copy_into_place(src: Path, dst: Path) -> None:
     """Copy through the one atomic writer (a reader never sees half a file), then the source's
     times and mode."""
-    write_bytes_atomic(src.read_bytes(), dst)
+    write_bytes_atomic(read_input(src), dst)
     shutil.copystat(src, dst)
 
 
@@ -77,7 +81,7 @@ def _apply(op: str, src: Path, dst: Path) -> None:
         if op == "move" and src.exists():
             if not _same_bytes(src, dst):
                 raise OutputError(
-                    f"cannot finish moving {str(src)!r}: {str(dst)!r} exists with other content; "
+                    f"cannot finish moving {printable(str(src))!r}: {printable(str(dst))!r} exists with other content; "
                     "remove one of them and run the command again"
                 )
             src.unlink()
@@ -102,7 +106,7 @@ def run_transfer(pairs: list[tuple[Path, Path]], move: bool, journal: Path) -> i
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(_COLUMNS)
     w.writerows((op, str(s), str(d)) for s, d in pairs)
-    write_bytes_atomic(buf.getvalue().encode("utf-8"), journal)
+    write_bytes_atomic(buf.getvalue().encode("utf-8", "surrogateescape"), journal)  # names of any bytes
     for src, dst in pairs:
         _apply(op, src, dst)
     journal.unlink()
@@ -114,7 +118,7 @@ def resume_transfer(journal: Path) -> tuple[str, int] | None:
     there was none."""
     if not journal.is_file():
         return None
-    with open(journal, newline="", encoding="utf-8") as fh:
+    with open(journal, newline="", encoding="utf-8", errors="surrogateescape") as fh:
         rows = list(csv.DictReader(fh))
     for row in rows:
         _apply(row["op"], Path(row["source"]), Path(row["destination"]))

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import MaskforgeError
+from ..io.names import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +58,11 @@ def _causes(exc: BaseException | None) -> Iterator[BaseException]:
 def user_message(exc: BaseException) -> str | None:
     """The one-line message for an error the user can act on, or None for a bug (which keeps its
     traceback). Looks through ``exc``'s causes, so an error inside a Ray task reads the same."""
+    message = _message(exc)
+    return None if message is None else printable(message)
+
+
+def _message(exc: BaseException) -> str | None:
     for e in _causes(exc):
         if isinstance(e, MaskforgeError):
             return str(e)
@@ -165,8 +171,9 @@ class Progress:
 
 
 def table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None) -> str:
-    """A plain aligned text table."""
-    body = [tuple(str(c) for c in r) for r in rows]
+    """A plain aligned text table; control characters in cells (an identity folder named with
+    terminal escapes) are shown escaped, never sent to the terminal."""
+    body = [tuple(printable(c) for c in r) for r in rows]
     if header:
         body.insert(0, header)
     if not body:

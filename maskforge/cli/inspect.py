@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..io.reader import read_manifest, run_files
+from ..io.reader import read_manifest, run_files, snapshot
 from ._common import table, user_errors
 
 
@@ -45,7 +45,7 @@ def inspect_output(out: Path) -> dict[str, Any]:
     if not (out / "manifest.json").is_file() and not (out / "dataset").is_dir():
         raise OutputError(f"{str(out)!r} is not a maskforge output folder (no manifest.json)")
     manifest = read_manifest(out)
-    done = run_files(out, "dataset", allow_partial=True)
+    done = snapshot(out, "dataset", allow_partial=True, verify=True).files  # sizes and hashes checked
     all_files = sorted((out / "dataset").glob("shard-*.parquet"))
     expected = manifest.get("shards", {}).get("total", len(all_files))
     info: dict[str, Any] = {

@@ -19,13 +19,12 @@ SHA-256 (:func:`load_dlib_resnet`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..io.writer import atomic_path
 from ..models import user_cache_dir
 from .base import sha256_file
 from .dlib_format import DlibFormatError, DlibNetwork, Layer, read_dlib_network
@@ -195,15 +194,8 @@ def converted_path(sha256: str) -> Path:
 
 def _save_atomic(obj: Any, path: Path) -> None:
     torch = _torch()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # the one atomic writer
+        torch.save(obj, fh)
 
 
 def convert(dat: str | Path) -> dict[str, Any]:

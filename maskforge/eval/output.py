@@ -3,7 +3,10 @@
 An output folder is usable when it does not exist, is empty, or was written by ``maskforge eval``
 before (its ``metrics.json`` says ``"tool": "maskforge eval"``); it must not lie inside an input
 folder. ``metrics.json`` is written first with ``"status": "running"`` and last with
-``"status": "complete"``, so an interrupted evaluation can be rerun into the same folder.
+``"status": "complete"``, so an interrupted evaluation can be rerun into the same folder. The
+final ``metrics.json`` lists the files the evaluation wrote (``files``); the next evaluation into
+the folder removes them first, so ``eval pairs`` after ``eval identify`` leaves no stale
+``probes.csv`` behind.
 """
 
 from __future__ import annotations
@@ -12,14 +15,12 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import OutputError
-from ..io.writer import write_json_atomic
+from ..io.writer import write_bytes_atomic, write_json_atomic
 
 TOOL = "maskforge eval"
 METRICS = "metrics.json"
@@ -47,25 +48,39 @@ def check_output_dir(out: str | Path, inputs: Iterable[str | Path] = ()) -> Path
     return out
 
 
-def _ours(path: Path) -> bool:
+def _metrics(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("tool") == TOOL
-    except (OSError, ValueError, AttributeError):
-        return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _ours(path: Path) -> bool:
+    return _metrics(path).get("tool") == TOOL
 
 
 def start(out: Path, command: str) -> None:
-    """Create ``out`` and mark it as an evaluation in progress."""
+    """Create ``out``, remove the files an earlier evaluation there wrote, and mark it as an
+    evaluation in progress."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc}") from exc
+    earlier = _metrics(out / METRICS)
+    if earlier.get("tool") == TOOL:
+        for name in earlier.get("files") or []:
+            if isinstance(name, str) and "/" not in name and name not in ("", ".", "..", METRICS):
+                (out / name).unlink(missing_ok=True)
     write_json_atomic({"tool": TOOL, "command": command, "status": "running"}, out / METRICS)
 
 
 def finish(out: Path, command: str, metrics: dict[str, Any]) -> Path:
-    """Write the final ``metrics.json`` (non-finite numbers as null)."""
-    data = {"tool": TOOL, "command": command, "status": "complete", **json_safe(metrics)}
+    """Write the final ``metrics.json`` (non-finite numbers as null), listing the files the
+    evaluation wrote in ``out``."""
+    files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != METRICS
+                   and not p.name.startswith("."))  # fmt: skip
+    data = {"tool": TOOL, "command": command, "status": "complete", **json_safe(metrics), "files": files}
     write_json_atomic(data, out / METRICS)
     return out / METRICS
 
@@ -79,18 +94,6 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
-
-
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:

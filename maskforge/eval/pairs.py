@@ -8,7 +8,9 @@ LFW format (what ``maskforge eval make-pairs`` writes)::
     ...
 
 After the header come the folds in order, each ``n`` matched rows then ``n`` mismatched rows
-(fields separated by tabs or spaces; image numbers are 1-based). A header of one number ``n``
+(fields separated by tabs, or by spaces in a file without tabs, so a name holding a space
+(``John Smith``) reads back from the tab-separated files maskforge writes; image numbers are
+1-based). A header of one number ``n``
 (LFW's ``pairsDevTrain.txt``) is one fold. The CSV form has a header
 ``path_a,path_b,same`` and an optional ``fold`` column; paths are relative to the images folder
 unless absolute, ``same`` is ``1/0``/``true/false``. Without ``fold``, matched and mismatched rows
@@ -18,12 +20,17 @@ are dealt round-robin into 10 folds, each kind separately, so every fold holds b
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError, SourceError
+from ..io.csvfile import unlimited_fields
+from ..io.inputs import InputFileError, read_input
+from ..io.names import printable
+from ..io.writer import write_bytes_atomic
 
 #: Folds when a CSV pairs file has no ``fold`` column.
 DEFAULT_FOLDS = 10
@@ -61,9 +68,11 @@ def read_pairs(path: str | Path) -> list[Pair]:
     Raises SourceError naming the file and line of the first problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path).decode("utf-8-sig")
+    except InputFileError as exc:
+        raise SourceError(f"cannot read pairs file {printable(str(path))!r}: {exc.detail}") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read pairs file {str(path)!r}: {exc}") from exc
+        raise SourceError(f"cannot read pairs file {printable(str(path))!r}: {exc}") from exc
     pairs = _read_csv(path, text) if path.suffix.lower() == ".csv" else _read_lfw(path, text)
     if not pairs:
         raise SourceError(f"pairs file {str(path)!r} holds no pairs")
@@ -71,7 +80,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
 
 
 def _read_lfw(path: Path, text: str) -> list[Pair]:
-    lines = [(i, ln.split()) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+    tabs = "\t" in text
+    lines = [(i, _fields(ln, tabs)) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
 
     def bad(lineno: int, why: str) -> SourceError:
         return SourceError(
@@ -104,9 +114,22 @@ def _read_lfw(path: Path, text: str) -> list[Pair]:
     return pairs
 
 
+def _fields(line: str, tabs: bool) -> list[str]:
+    """A pairs.txt line's fields: tab-separated (names may hold spaces) or, in a file without
+    tabs, whitespace-separated."""
+    return [f.strip() for f in line.split("\t") if f.strip()] if tabs else line.split()
+
+
 def _read_csv(path: Path, text: str) -> list[Pair]:
-    reader = csv.DictReader(text.splitlines())
-    cols = set(reader.fieldnames or ())
+    with unlimited_fields():
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        cols = set(reader.fieldnames or ())
+        rows = list(reader)
+    return _parse_csv(path, cols, rows)
+
+
+def _parse_csv(path: Path, cols: set[str], rows: list[dict[str, str]]) -> list[Pair]:
+    reader = iter(rows)
     if not {"path_a", "path_b", "same"} <= cols:
         raise SourceError(
             f"{path}: a CSV pairs file needs the columns path_a,path_b,same (optional fold); "
@@ -178,8 +201,6 @@ def write_pairs(pairs: Sequence[Pair], path: str | Path) -> Path:
 
 
 def _csv_row(values: list) -> str:
-    import io
-
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(values)
     return buf.getvalue()
@@ -187,9 +208,7 @@ def _csv_row(values: list) -> str:
 
 def _create(path: Path, text: str) -> Path:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "x", encoding="utf-8") as fh:
-            fh.write(text)
+        write_bytes_atomic(text.encode("utf-8"), path, replace=False)  # whole, never over a file
     except FileExistsError as exc:
         raise OutputError(f"{path} exists already: remove it or choose another --output") from exc
     return path

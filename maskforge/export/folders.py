@@ -12,10 +12,18 @@ Two layouts:
 Names are unique: two identities whose folder names would coincide (``A B`` and ``A_B``, or names
 differing only in case) or two files that would share a name (``pic.jpg`` and ``pic.png``) get a
 short hash of what tells them apart (``A_B-3f2a9c1e``, ``pic_original-77c1d0aa.jpg``); the first in
-sorted order keeps the plain name. Every destination is checked before the first write: an export
-refuses a DST that already holds any of its files, the run's own folder, and a DST inside the
-run's input folder. Files are created exclusively (never replaced). Names depend only on the
-samples, so exports are deterministic.
+sorted order keeps the plain name; a name over 255 bytes is shortened with a hash
+(:func:`maskforge.io.names.short_name`). Every destination is checked before the first write, by
+where it really leads (symlinks resolved): an export refuses a DST that holds any of its files
+that maskforge did not write there, the run's own folder, and a file that would land inside the
+run's input folder or its output (``DST/A -> SRC/B``).
+
+Every file is written atomically (temporary file, then rename): a killed export leaves whole files
+only, and the files it wrote are recorded as maskforge's (``DST/.maskforge/created``), so rerunning
+the same command redoes the export, replacing exactly those files. While it runs, the export holds
+DST's writer lock and a reader's lock on the run (:mod:`maskforge.io.lock`): no run rewrites the
+shards under it, and no second export writes the same DST. Names depend only on the samples, so
+exports are deterministic.
 """
 
 from __future__ import annotations
@@ -29,8 +37,12 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from ..errors import OutputError
-from ..io.paths import check_export_targets, path_under
+from ..io.lock import read_lock, write_lock
+from ..io.names import printable, short_name
+from ..io.owned import claim_files
+from ..io.paths import check_export_folder, check_export_targets, path_under
 from ..io.reader import read_shards
+from ..io.writer import write_bytes_atomic
 
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
 _META = ["sample_id", "identity", "source_path", "variant", "image_format"]
@@ -39,7 +51,7 @@ _META = ["sample_id", "identity", "source_path", "variant", "image_format"]
 def _safe(part: str) -> str:
     """A file-name part of letters, digits and ``-_.+``; never empty, ``.`` or ``..``."""
     out = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in part)
-    return "_" if not out.strip(".") else out
+    return short_name("_" if not out.strip(".") else out)
 
 
 def _tag(text: str) -> str:
@@ -72,7 +84,7 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
         by_folder: dict[str, dict[tuple, str]] = {}
         for k in keys:
             stem = PurePosixPath(k[1].replace("\\", "/")).stem
-            by_folder.setdefault(folders[k[0]], {})[k] = f"{_safe(stem)}_{_safe(k[2])}{ext[k]}"
+            by_folder.setdefault(folders[k[0]], {})[k] = short_name(f"{_safe(stem)}_{_safe(k[2])}{ext[k]}")
         named = {
             k: PurePosixPath(folder, name)
             for folder, files in by_folder.items()
@@ -89,21 +101,15 @@ def _batches(dset: ds.Dataset, flt: Any, columns: list[str]) -> Iterator[dict[st
         yield from batch.to_pylist()
 
 
-def _write_new(target: Path, data: bytes) -> None:
-    """Create ``target`` holding ``data``; never replaces a file (removes a partial one)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _write(target: Path, data: bytes, ours: bool) -> None:
+    """Write ``target`` atomically: replacing it only when maskforge wrote it (``ours``), else
+    only if it is still free."""
     try:
-        fh = open(target, "xb")  # noqa: SIM115 - closed below; "x" refuses an existing file
+        write_bytes_atomic(data, target, replace=ours)
     except FileExistsError as exc:
         raise OutputError(
-            f"{str(target)!r} appeared during the export; export into a new or empty folder"
+            f"{printable(str(target))!r} appeared during the export; export into a new or empty folder"
         ) from exc
-    try:
-        with fh:
-            fh.write(data)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
 
 
 def export_folders(
@@ -122,7 +128,15 @@ def export_folders(
     if layout not in ("identity", "source"):
         raise ValueError("layout must be 'identity' or 'source'")
     out, dst = Path(out), Path(dst)
-    dset = read_shards(out, allow_partial=allow_partial)
+    check_export_folder(out, dst)
+    with read_lock(out), write_lock(dst):
+        return _export(out, dst, layout, variants, split, allow_partial)
+
+
+def _export(
+    out: Path, dst: Path, layout: str, variants: Sequence[str] | None, split: str | None, allow_partial: bool
+) -> int:
+    dset = read_shards(out, allow_partial=allow_partial, verify=True)  # a flipped bit is named, not exported
     flt = None
     if variants:
         flt = ds.field("variant").isin(list(variants))
@@ -131,11 +145,12 @@ def export_folders(
         flt = f2 if flt is None else (flt & f2)
     rows = list(_batches(dset, flt, _META))
     targets = [dst / rel for rel in plan_targets(rows, layout)]
-    check_export_targets(out, dst, targets)
+    ours = set(check_export_targets(out, dst, targets))  # an earlier export's own files: replaced
+    claim_files(dst, targets)
     n = 0
     for planned, target, row in zip(rows, targets, _batches(dset, flt, ["sample_id", "image"]), strict=True):
         if row["sample_id"] != planned["sample_id"]:
-            raise OutputError(f"the shards of {str(out)!r} changed during the export; run it again")
-        _write_new(target, row["image"])
+            raise OutputError(f"the shards of {printable(str(out))!r} changed during the export; run it again")
+        _write(target, row["image"], target in ours)
         n += 1
     return n

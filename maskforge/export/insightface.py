@@ -11,8 +11,8 @@ The layout is insightface's, as ``arcface_torch``'s ``MXFaceDataset`` reads it:
 Labels are contiguous over the exported rows, 0 .. K - 1 in the order of the run's labels (so a
 split's classes all appear in it, as a softmax or ArcFace head needs); ``labels.csv`` maps them
 back (``label,identity,run_label``). ``property`` is ``K,height,width`` of the images. Every file
-is written under a temporary name and renamed into place; an export refuses a DST that already
-holds any of them (checked before the first write).
+is written under a temporary name and renamed into place; an export refuses a DST that holds any
+of them that maskforge did not write (checked before the first write); a rerun redoes its own.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..io.paths import check_export_targets
-from ..io.reader import dataset_files
+from ..io.lock import read_lock, write_lock
+from ..io.owned import claim_files
+from ..io.paths import check_export_folder, check_export_targets
+from ..io.reader import snapshot
 from ..io.recordio import RecordWriter, pack_image_record, write_property
 from ..io.selection import RowFilter, occluded_column, scan_columns
 from ..io.writer import write_text_atomic
@@ -129,8 +131,16 @@ def export_insightface(
     ``(height, width)``). Raises OutputError before any write when a destination is unusable
     or no row is selected."""
     out, dst = Path(out), Path(dst)
-    files = dataset_files(out, allow_partial=allow_partial)
-    check_export_targets(out, dst, [dst / name for name in FILES])
+    check_export_folder(out, dst)
+    with read_lock(out), write_lock(dst):  # no run rewrites OUT under it, no second export into DST
+        return _export(out, dst, row_filter, allow_partial)
+
+
+def _export(out: Path, dst: Path, row_filter: RowFilter | None, allow_partial: bool) -> dict[str, Any]:
+    files = snapshot(out, allow_partial=allow_partial, verify=True).files  # sizes and hashes checked
+    targets = [dst / name for name in FILES]
+    check_export_targets(out, dst, targets)  # an earlier (killed) export's own files may be replaced
+    claim_files(dst, targets)
     chosen, names, (h, w) = _select(files, row_filter or RowFilter())
     if not chosen:
         raise OutputError(f"no rows of {str(out)!r} match {(row_filter or RowFilter()).describe()}")

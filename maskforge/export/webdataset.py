@@ -11,6 +11,10 @@
   (pixels of the stored image).
 
 Samples keep the shards' order; tar members carry mtime 0, so the same run gives the same bytes.
+Each tar is written under a temporary name and renamed when complete, so a killed export leaves
+whole tars only; the tars are recorded as maskforge's (``DST/.maskforge/created``), so rerunning
+the same command redoes the export, replacing them (and removing its own tars past the new last
+one). The export holds DST's writer lock and a reader's lock on the run while it works.
 Read them back with ``webdataset.WebDataset(urls).decode("pil").to_tuple("jpg;png;webp", "cls")``.
 """
 
@@ -23,8 +27,13 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..io.reader import dataset_files
+from ..io.lock import read_lock, write_lock
+from ..io.names import printable
+from ..io.owned import OutputRecord
+from ..io.paths import check_export_folder, check_write_target
+from ..io.reader import snapshot
 from ..io.selection import RowFilter, occluded_column, scan_columns
+from ..io.writer import atomic_path
 
 _EXT = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 _META = ["sample_id", "identity", "label", "variant", "split", "source_path", "occluders",
@@ -72,32 +81,61 @@ def export_webdataset(
 
     Args:
         out: a run's output folder.
-        dst: the folder for the tar shards; it must not hold ``shard-*.tar`` files already.
+        dst: the folder for the tar shards; it must not hold ``shard-*.tar`` files that maskforge
+            did not write.
         row_filter: which rows (see :meth:`maskforge.io.selection.RowFilter.resolve`); all if None.
         maxcount: samples per tar shard.
         allow_partial: export a run that has not finished (its done shards).
     """
+    out, dst = Path(out), Path(dst)
+    inputs = check_export_folder(out, dst)
+    with read_lock(out), write_lock(dst):
+        files = snapshot(out, allow_partial=allow_partial, verify=True).files  # hashes checked
+        record = OutputRecord(dst)
+        theirs = record.foreign(sorted(dst.glob("shard-*.tar")))
+        if theirs:
+            raise OutputError(
+                f"{printable(str(dst))!r} already holds shard-*.tar files maskforge did not write "
+                f"(e.g. {printable(theirs[0])!r}); export into an empty folder"
+            )
+        return _write_tars(files, dst, inputs, record, row_filter or RowFilter(), maxcount)
+
+
+def _write_tars(
+    files: list[Path], dst: Path, inputs: list[Path], record: OutputRecord, row_filter: RowFilter, maxcount: int
+) -> int:
     import webdataset as wds
 
-    dst = Path(dst)
-    files = dataset_files(out, allow_partial=allow_partial)
-    if dst.is_dir() and any(dst.glob("shard-*.tar")):
-        raise OutputError(f"{str(dst)!r} already holds shard-*.tar files; export into an empty folder")
-    dst.mkdir(parents=True, exist_ok=True)
-    row_filter = row_filter or RowFilter()
-    opened: list[Any] = []
+    written: list[Path] = []
+    pending: dict[str, tuple[Any, Any]] = {}
 
-    def opener(name: str) -> Any:  # exclusive create: never overwrite a file
-        fh = open(name, "xb")  # noqa: SIM115 - closed below, after the writer has finished it
-        opened.append(fh)
+    def opener(name: str) -> Any:  # a temporary file, renamed into place by ``post``
+        target = Path(name)
+        check_write_target(target, inputs, what="export")
+        record.claim([target], what="export destination")
+        ctx = atomic_path(target)
+        tmp = ctx.__enter__()
+        fh = open(tmp, "wb")  # noqa: SIM115 - closed by ``post`` or below
+        pending[name] = (ctx, fh)
         return fh
+
+    def post(name: str) -> None:
+        ctx, fh = pending.pop(name)
+        fh.close()
+        ctx.__exit__(None, None, None)
+        written.append(Path(name))
 
     n = 0
     try:
-        with wds.ShardWriter(str(dst / PATTERN), maxcount=maxcount, verbose=0, mtime=0.0, opener=opener) as sink:
+        with wds.ShardWriter(str(dst / PATTERN), maxcount=maxcount, verbose=0, mtime=0.0, opener=opener,
+                             post=post) as sink:  # fmt: skip
             for f in files:
                 n += _write_file(sink, f, row_filter)
-    finally:
-        for fh in opened:
+    except BaseException as exc:
+        for ctx, fh in pending.values():
             fh.close()
+            ctx.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    for stale in sorted(set(dst.glob("shard-*.tar")) - set(written)):  # ours (checked above)
+        stale.unlink()
     return n

@@ -12,8 +12,9 @@
   images);
 - every failure raises :class:`maskforge.errors.DecodeError` with a short ``reason`` code.
 
-Reason codes: ``empty_file``, ``unreadable`` (cannot open the file), ``not_an_image``,
-``truncated``, ``corrupt``, ``too_many_pixels``, ``too_small``.
+Reason codes: ``empty_file``, ``unreadable`` (cannot open the file, or none there),
+``not_a_regular_file`` (a FIFO, device or folder behind the name), ``too_large`` (over the input
+size cap), ``not_an_image``, ``truncated``, ``corrupt``, ``too_many_pixels``, ``too_small``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DecodeError
+from .inputs import InputFileError, read_input
 
 #: Default pixel limit: 40 megapixels (a 20000x20000 header is refused without decoding).
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -35,11 +37,14 @@ DEFAULT_MIN_SIDE = 1
 
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
-    """Read a file's bytes, turning OS errors into ``DecodeError('unreadable')``."""
+    """Read a regular file's bytes (:func:`maskforge.io.inputs.read_input`: never a FIFO or a
+    device, never over the size cap), turning failures into ``DecodeError`` with the reason
+    (``not_a_regular_file``, ``too_large``, ``unreadable``)."""
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise DecodeError("unreadable", f"{exc.strerror or exc}") from exc
+        return read_input(Path(path))
+    except InputFileError as exc:
+        reason = "unreadable" if exc.reason == "missing" else exc.reason
+        raise DecodeError(reason, exc.detail) from exc
 
 
 def decode_image(

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError
+from .names import from_text, printable, short_name
+from .owned import OutputRecord
 
 
 def resolved(path: str | os.PathLike[str]) -> Path:
@@ -79,7 +81,9 @@ def path_under(dest: str | os.PathLike[str], source_path: str, suffix: str | Non
 
     A relative path keeps its folders; an absolute one (a list file's path outside the list's
     folder) is mapped under ``dest`` without its root (``/data/a/x.jpg`` -> ``dest/data/a/x.jpg``);
-    ``..`` parts become ``__``. ``suffix`` (``".png"``) replaces the extension."""
+    ``..`` parts become ``__``. ``suffix`` (``".png"``) replaces the extension. A recorded name
+    (:func:`~.names.to_text`) becomes the original bytes again, and a part over 255 bytes is
+    shortened with a hash (:func:`~.names.short_name`)."""
     parts = [
         "__" if p == ".." else p
         for p in PurePosixPath(source_path.replace("\\", "/")).parts
@@ -90,7 +94,7 @@ def path_under(dest: str | os.PathLike[str], source_path: str, suffix: str | Non
     rel = PurePosixPath(*parts)
     if suffix is not None:
         rel = rel.with_suffix(suffix)
-    return Path(dest).joinpath(*rel.parts)
+    return Path(dest).joinpath(*(short_name(from_text(p)) for p in rel.parts))
 
 
 def unique_targets(
@@ -133,29 +137,97 @@ def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
     return root.parent if root.suffix.lower() in (".csv", ".parquet", ".rec") else root
 
 
-def check_export_targets(out: Path, dst: Path, targets: list[Path]) -> None:
-    """Raise OutputError, before any write, unless an export of run ``out`` may write the files
-    ``targets`` under the folder ``dst``: ``dst`` is not a file, not the run's own folder, not
-    inside the run's input folder; no target exists yet; no target's folder links outside
-    ``dst``."""
+def real_parent(target: str | os.PathLike[str]) -> Path:
+    """The real folder ``target`` would be created in: its parent with every symlink resolved
+    (a parent that does not exist yet resolved through its nearest existing ancestor)."""
+    return resolved(Path(target).parent)
+
+
+def check_write_target(
+    target: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    what: str = "output",
+) -> Path:
+    """Check one file about to be written by where it really leads, not by its path text.
+
+    Raises :class:`OutputError` when the real parent folder of ``target`` (symlinks resolved:
+    ``DST/A -> SRC/B`` leads into ``SRC``) is an input or lies inside one, or when ``target``
+    itself is a symbolic link (a write would follow it). Returns the real path the file will
+    have."""
+    parent = real_parent(target)
+    real = parent / Path(target).name
+    if Path(target).is_symlink():
+        raise OutputError(
+            f"{what} file {printable(str(target))!r} is a symbolic link (to "
+            f"{printable(os.readlink(target))!r}); maskforge never writes through a link: remove it"
+        )
+    for src in inputs:
+        root = resolved(src)
+        root = root if root.is_dir() or not root.exists() else root.parent
+        if parent == root or parent.is_relative_to(root):
+            raise OutputError(
+                f"{what} file {printable(str(target))!r} would be written into "
+                f"{printable(str(parent))!r}, inside the input {printable(str(src))!r} (through a "
+                "symbolic link or a subfolder); maskforge never writes into its input: choose a "
+                "folder outside it"
+            )
+    return real
+
+
+def check_write_targets(
+    targets: Iterable[str | os.PathLike[str]],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    what: str = "output",
+) -> None:
+    """:func:`check_write_target` for many files (each distinct parent folder resolved once)."""
+    ins = list(inputs)
+    seen: set[Path] = set()
+    for t in targets:
+        p = Path(t)
+        if p.is_symlink():
+            check_write_target(p, ins, what=what)
+        if p.parent not in seen:
+            seen.add(p.parent)
+            check_write_target(p, ins, what=what)
+
+
+def check_export_folder(out: Path, dst: Path) -> list[Path]:
+    """Refuse (before anything is created) an export folder ``dst`` of run ``out`` that is a
+    file, the run's own folder, or inside the run's input folder; returns the folders no exported
+    file may be written into (the run's output and input)."""
     if dst.exists() and not dst.is_dir():
-        raise OutputError(f"{str(dst)!r} is a file; pass a folder (new or empty) to export into")
+        raise OutputError(f"{printable(str(dst))!r} is a file; pass a folder (new or empty) to export into")
     if dst.resolve() == out.resolve():
-        raise OutputError(f"{str(dst)!r} is the run's own folder; pass another folder to export into")
+        raise OutputError(f"{printable(str(dst))!r} is the run's own folder; pass another folder to export into")
     root = recorded_input_root(out)
     if root is not None and is_within(dst, root):
         raise OutputError(
-            f"{str(dst)!r} is inside the run's input folder {str(root)!r}: exported images would "
-            "be read as input by the next run; pass a folder outside it"
+            f"{printable(str(dst))!r} is inside the run's input folder {printable(str(root))!r}: exported "
+            "images would be read as input by the next run; pass a folder outside it"
         )
-    existing = [t for t in targets if t.exists() or t.is_symlink()]
-    if existing:
+    return [out] + ([root] if root is not None else [])
+
+
+def check_export_targets(out: Path, dst: Path, targets: list[Path]) -> list[Path]:
+    """Raise OutputError, before any write, unless an export of run ``out`` may write the files
+    ``targets`` under the folder ``dst``: ``dst`` is not a file, not the run's own folder, not
+    inside the run's input folder; no target leads (symlinks resolved) into the run's input or
+    output; no target's folder links outside ``dst``; no target exists that maskforge did not
+    write there (:class:`~maskforge.io.owned.OutputRecord`: an earlier export's own files may be
+    replaced, so a killed export is redone by rerunning it). Returns the targets that exist (an
+    earlier export's, to be replaced)."""
+    check_write_targets(targets, check_export_folder(out, dst), what="export")
+    theirs = OutputRecord(dst).foreign(targets)
+    if theirs:
         raise OutputError(
-            f"{len(existing)} of the {len(targets)} files to export already exist in {str(dst)!r} "
-            f"(e.g. {str(existing[0])!r}); export into a new or empty folder"
+            f"{len(theirs)} of the {len(targets)} files to export already exist in {printable(str(dst))!r} "
+            f"and maskforge did not write them (e.g. {printable(theirs[0])!r}); export into a new or empty folder"
         )
     for parent in sorted({t.parent for t in targets}):
         if parent.exists() and not is_within(parent, dst):
             raise OutputError(
-                f"{str(parent)!r} links outside {str(dst)!r}; export into a folder without links"
+                f"{printable(str(parent))!r} links outside {printable(str(dst))!r}; export into a folder without links"
             )
+    return [t for t in targets if t.exists()]

@@ -43,8 +43,9 @@ class SkippedFile:
 
     Attributes:
         path: dataset-relative POSIX path (as :attr:`SourceSample.source_path`).
-        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``, ``symlink_loop``
-            (a folder link back to one of its own parents), ``duplicate_file`` (the same real
+        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``,
+            ``not_a_regular_file`` (a FIFO, device, socket, or a link to one), ``too_large``,
+            ``missing`` (a broken link), ``symlink_loop`` (a folder link back to one of its own parents), ``duplicate_file`` (the same real
             file reached again, through a link or a second row of a list) or ``output_folder``
             (a folder that is an output: see :func:`list_samples`).
         detail: a human explanation (for ``duplicate_file``: the path that was kept).
@@ -84,6 +85,6 @@ class Listing:
 
 def sample_id_for(source_path: str) -> str:
     """Stable id of a sample: 16 hex characters of a BLAKE2b hash of its relative path."""
-    return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
+    return hashlib.blake2b(source_path.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
 
 

@@ -13,6 +13,14 @@ Three kinds of input are understood:
 
 Images are files with one of :data:`IMAGE_EXTENSIONS` (any case). Hidden files and folders (name
 starting with ``.``) and other files are skipped and counted by reason in :attr:`Listing.skipped`.
+Only regular files (symlinks followed, then ``S_ISREG``) under the size cap are listed: a FIFO, a
+device, a socket or a link to one (``x.jpg -> /dev/zero``) is skipped as ``not_a_regular_file``,
+a huge file as ``too_large``, checked with ``stat`` alone, never opened
+(:func:`maskforge.io.inputs.input_problem`).
+
+Names are any bytes: a name that is not valid UTF-8 is recorded (``identity``, ``source_path``)
+in the text form of :func:`maskforge.io.names.to_text` (``caf\xe9.jpg``) while ``path`` keeps the
+real name, so the file is still read.
 
 Order is deterministic: identities sorted by name, then paths sorted within an identity. A
 sample's ``sample_id`` is derived from its dataset-relative path, so it is stable across runs and
@@ -31,7 +39,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import DecodeError, SourceError
+from .csvfile import read_csv_rows
 from .decode import read_bytes
+from .inputs import input_problem
+from .names import printable, to_text
 from .recordio import read_record
 from .recsource import list_recordio, recordio_input
 from .samples import Listing, SkippedFile, SourceSample, sample_id_for
@@ -229,12 +240,13 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
             device = os.stat(folder).st_dev
         except OSError as exc:
             raise SourceError(
-                f"cannot list {folder!r}: {exc.strerror or exc}; check its permissions"
+                f"cannot list {printable(folder)!r}: {exc.strerror or exc}; check its permissions"
             ) from exc
         below = parents | {real}
         subdirs = []
         for child in children:
-            rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
+            name = to_text(child.name)
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             is_link = child.is_symlink()
             if child.is_dir():
                 child_real = os.path.realpath(child.path)
@@ -252,6 +264,8 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
                 skipped.append(SkippedFile(rel, "not_an_image_file"))
             elif not rel_dir:
                 skipped.append(SkippedFile(rel, "not_in_identity_folder"))
+            elif (problem := _not_regular(child)) is not None:
+                skipped.append(SkippedFile(rel, *problem))
             else:
                 # a plain file's inode comes free with the listing; a link's needs a stat
                 key = None if is_link else (device, child.inode())
@@ -259,6 +273,13 @@ def _scan_folder(root: Path, skipped: list[SkippedFile], excluded: frozenset[str
                                       via_link=via_link or is_link, key=key))  # fmt: skip
         stack.extend(reversed(subdirs))
     return entries
+
+
+def _not_regular(child: os.DirEntry) -> tuple[str, str] | None:
+    """``(reason, detail)`` when a listed file is not a regular file under the size cap."""
+    if not child.is_symlink() and not child.is_file(follow_symlinks=False):
+        return input_problem(child.path) or ("not_a_regular_file", "not a regular file")
+    return input_problem(child.path)
 
 
 def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
@@ -282,6 +303,10 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
         p = Path(raw_path)
         abspath = p if p.is_absolute() else base / p
         rel = _relative(abspath, base)
+        problem = input_problem(abspath)
+        if problem is not None and problem[0] != "missing":  # a missing file: a decode reject
+            skipped.append(SkippedFile(rel, problem[0], f"row {lineno}: {problem[1]}"))
+            continue
         parsed = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
         hints = {k: v for k, v in parsed.items() if v is not None} or None
         entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
@@ -290,9 +315,9 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
 
 def _relative(abspath: Path, base: Path) -> str:
     try:
-        return abspath.resolve().relative_to(base).as_posix()
+        return to_text(abspath.resolve().relative_to(base).as_posix())
     except ValueError:
-        return abspath.resolve().as_posix()
+        return to_text(abspath.resolve().as_posix())
 
 
 def _list_rows(list_path: Path) -> list[dict[str, Any]]:
@@ -307,10 +332,8 @@ def _list_rows(list_path: Path) -> list[dict[str, Any]]:
         rows = table.to_pylist()
     else:
         try:
-            with open(list_path, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                columns = set(reader.fieldnames or [])
-                rows = list(reader)
+            header, rows = read_csv_rows(list_path)
+            columns = set(header)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise SourceError(f"cannot read the list {list_path}: {exc}") from exc
     missing = {"path", "identity"} - columns

@@ -5,6 +5,9 @@
 place: a reader sees the old file or the new one, never half of one. On any failure (disk full,
 read-only folder, interrupt) the temporary file is removed and the ``OSError`` names the target.
 
+Every file gets the permissions a plain ``open`` would give it under the process umask
+(``0666 & ~umask``: 0644 under umask 022), not ``mkstemp``'s private 0600.
+
 A shard ``DIR/shard-00000.parquet`` is written under a temporary name and renamed into place, so a
 reader never sees half a file. Its stats file ``DIR/.stats/shard-00000.json`` is written
 (atomically too) only after the Parquet file: the stats file marks the shard **done**. A killed
@@ -31,6 +34,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .integrity import INTEGRITY, damaged, file_record
+from .names import NAME_MAX, short_name
+
 #: Rows per Parquet row group: small enough for random access from a DataLoader.
 ROW_GROUP_SIZE = 128
 COMPRESSION = "zstd"
@@ -50,19 +56,52 @@ def stats_path(parquet: Path) -> Path:
     return parquet.parent / STATS_DIR / (parquet.name.removesuffix(".parquet") + ".json")
 
 
-_HOST = socket.gethostname().replace("/", "_").replace(".", "_")
+_HOST = socket.gethostname().replace("/", "_").replace(".", "_")[:40]
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc/self/status``); where that is not
+    available, set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _atomic_target(path: Path) -> tuple[int, str]:
-    """A new temporary file next to ``path``: ``.<name>.<host>-<pid>.<random>.tmp``. Temporaries
-    of the same target left by dead processes of this host (a killed run) are removed first."""
+    """A new temporary file next to ``path``: ``.<name>.<host>-<pid>.<random>.tmp``, with the
+    permissions the umask gives a new file. Temporaries of the same target left by dead
+    processes of this host (a killed run) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    return tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_head(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+def _tmp_name(name: str) -> str:
+    """The part of a temporary file's name that names its target (shortened so that the whole
+    temporary name fits the file system's limit)."""
+    return "." + short_name(name, NAME_MAX - 80)
+
+
+def _tmp_head(path: Path) -> str:
+    return f"{_tmp_name(path.name)}.{_HOST}-"
 
 
 def _remove_stale(path: Path) -> None:
-    head = f".{path.name}.{_HOST}-"
+    head = _tmp_head(path)
     for tmp in path.parent.glob(glob.escape(head) + "*.tmp"):
         pid = tmp.name[len(head) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -80,9 +119,13 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike[str], *, replace: bool = True) -> Iterator[str]:
     """Yield a temporary path next to ``path``; when the block ends without error it is renamed
-    to ``path``, otherwise removed. An ``OSError`` without a file name gets ``path``'s."""
+    to ``path``, otherwise removed. An ``OSError`` without a file name gets ``path``'s.
+
+    ``replace=False`` never replaces an existing ``path``: the finished file is hard-linked into
+    place (which fails with :class:`FileExistsError` when ``path`` exists) and the temporary
+    name removed, so ``path`` appears whole or not at all, and only if it was free."""
     path = Path(path)
     try:
         fd, tmp = _atomic_target(path)
@@ -92,7 +135,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         raise
     try:
         yield tmp
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            os.unlink(tmp)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.filename in (None, tmp):
@@ -112,9 +159,10 @@ def write_table_atomic(table: pa.Table, path: Path, row_group_size: int = ROW_GR
         )
 
 
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+def write_bytes_atomic(data: bytes, path: Path, *, replace: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (``replace=False``: only
+    if ``path`` does not exist, see :func:`atomic_path`)."""
+    with atomic_path(path, replace=replace) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
 
 
@@ -137,7 +185,7 @@ def temp_files(folder: Path, targets: tuple[str, ...] | None = None) -> list[Pat
     found = sorted(folder.glob(".*.tmp"))
     if targets is None:
         return found
-    return [f for f in found if any(f.name.startswith(f".{t}.") for t in targets)]
+    return [f for f in found if any(f.name.startswith(f"{_tmp_name(t)}.") for t in targets)]
 
 
 def is_done(parquet: Path) -> bool:
@@ -156,7 +204,59 @@ def read_stats(parquet: Path) -> dict[str, Any] | None:
         return None
 
 
-def write_shard(table: pa.Table, parquet: Path, stats: Mapping[str, Any]) -> None:
-    """Write a shard and then its stats file (which marks it done)."""
-    write_table_atomic(table, Path(parquet))
-    write_json_atomic(stats, stats_path(Path(parquet)))
+def write_shard(
+    table: pa.Table, parquet: Path, stats: Mapping[str, Any], side: tuple[Path, ...] = ()
+) -> None:
+    """Write a shard and then its stats file (which marks it done). The stats record, under
+    ``"integrity"``, the size and hash of the shard and of its ``side`` files (written before,
+    in folders of their own or next to it; keyed by their path relative to the shard's parent's
+    parent), so a reuse can verify them (:mod:`.integrity`)."""
+    parquet = Path(parquet)
+    write_table_atomic(table, parquet)
+    records = {integrity_name(parquet, f): file_record(f) for f in (*side, parquet)}
+    write_json_atomic({**stats, INTEGRITY: records}, stats_path(parquet))
+
+
+def integrity_name(parquet: Path, file: Path) -> str:
+    """The key of ``file``'s record in the stats of shard ``parquet``: its name when it lies
+    next to the shard, else ``<folder>/<name>`` (a side table's shard)."""
+    file = Path(file)
+    return file.name if file.parent == Path(parquet).parent else f"{file.parent.name}/{file.name}"
+
+
+def integrity_files(parquet: Path, stats: dict[str, Any] | None) -> dict[Path, Any]:
+    """``{path: record}`` of the files the stats of shard ``parquet`` recorded (the shard itself
+    with no record when the stats predate records)."""
+    parquet = Path(parquet)
+    records = (stats or {}).get(INTEGRITY)
+    if not isinstance(records, dict):
+        return {parquet: None}
+    base = parquet.parent
+    return {(base / k if "/" not in k else base.parent / k): v for k, v in records.items()}
+
+
+def done_problems(parquet: Path, *, full: bool = True) -> dict[Path, str]:
+    """What is wrong with the files shard ``parquet``'s stats recorded (the shard and its side
+    files): ``{path: problem}``, empty when every file matches its size and hash. A shard whose
+    stats predate the records is checked for existence only."""
+    parquet = Path(parquet)
+    files = integrity_files(parquet, read_stats(parquet))
+    return damaged({p: r for p, r in files.items() if r is not None}, full=full) if any(
+        r is not None for r in files.values()
+    ) else ({} if parquet.is_file() else {parquet: "missing"})
+
+
+def verified_done(parquet: Path, warn: Any = None) -> bool:
+    """True when shard ``parquet`` is done and every file its stats recorded is intact; for a
+    damaged one ``warn(message)`` is told which file and why (the caller rebuilds it; nothing is
+    written here, so a dry run may ask too)."""
+    parquet = Path(parquet)
+    if not is_done(parquet):
+        return False
+    problems = done_problems(parquet)
+    if not problems:
+        return True
+    if warn is not None:
+        shown = "; ".join(f"{p}: {why}" for p, why in sorted(problems.items()))
+        warn(f"rebuilding shard {parquet.name} of {parquet.parent}: damaged file(s) {shown}")
+    return False

@@ -39,6 +39,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AssetError
+from ..io.owned import OutputRecord
+from ..io.writer import atomic_path, write_text_atomic
 from ..vocab import WEARS
 from .anchors import AnchorSet, canonical_landmarks
 from .palette import normalize_color, parse_color, texture_tile
@@ -343,19 +345,26 @@ def _pick_side(assets: list[Asset], yaw: float | None) -> Asset:
 
 
 def _png_bytes_save(path: Path, array: np.ndarray, mode: str) -> None:
-    Image.fromarray(array, mode).save(path, format="PNG", optimize=False, compress_level=9)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array, mode).save(tmp, format="PNG", optimize=False, compress_level=9)
 
 
 def build_assets(out_dir: Path | None = None) -> list[Path]:
     """Regenerate every project asset into ``out_dir`` (default: the bundled folder).
 
-    Deterministic: the same code gives the same bytes. Returns the files written."""
+    Deterministic: the same code gives the same bytes. Returns the files written. Into a folder
+    of your own, the files are claimed first (:class:`~maskforge.io.owned.OutputRecord`): a file
+    of the same name that maskforge did not write there is never replaced."""
     from .draw import asset_defs, draw_asset
 
     out = Path(out_dir) if out_dir is not None else bundled_dir()
     out.mkdir(parents=True, exist_ok=True)
+    defs = asset_defs()
+    if out_dir is not None:
+        names = [f"{d.name}{ext}" for d in defs for ext in (".png", ".color.png", ".json")]
+        OutputRecord(out).claim([out / n for n in names], what="assets --out")
     written: list[Path] = []
-    for d in asset_defs():
+    for d in defs:
         drawing, constructions, iod, origin = draw_asset(d)
         a = drawing.alpha
         safe = np.maximum(a, 1e-6)[..., None]
@@ -392,7 +401,7 @@ def build_assets(out_dir: Path | None = None) -> list[Path]:
             "license": LICENSE,
             "provenance": PROVENANCE,
         }
-        (out / f"{d.name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+        write_text_atomic(json.dumps(meta, indent=1) + "\n", out / f"{d.name}.json")
         written += [out / png, out / cpng, out / f"{d.name}.json"]
     return written
 

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AssetError
+from ..io.writer import write_bytes_atomic
 from .assets import KINDS, SCHEMA, SIDES, WEARS, bundled_dir
 from .canvas import GLASSES_IOD, MASK_IOD
 from .fit import Fit, fit_glasses, fit_mask
@@ -226,8 +227,8 @@ def prepare_import(
     found when the PNG cannot be used."""
     png = Path(png)
     _check_options(png, kind, wear, side)
+    rgba = read_rgba(png)  # checks the file (regular, size cap, pixel limit) before decoding
     raw = png.read_bytes()
-    rgba = read_rgba(png)
     family = family_name(png, name)
     fit, found = _fit(rgba, kind, wear, png)
     iod = MASK_IOD if kind == "mask" else GLASSES_IOD
@@ -320,8 +321,10 @@ def import_assets(
     for imp in prepared:
         written = []
         for fname, data in imp.files.items():
-            with open(out / fname, "xb") as fh:  # never replaces a file
-                fh.write(data)
+            try:
+                write_bytes_atomic(data, out / fname, replace=False)  # whole, and never over a file
+            except FileExistsError as exc:
+                raise AssetError(f"{out / fname} appeared during the import; import again") from exc
             written.append(out / fname)
         result.append((imp, written))
     return result

@@ -7,6 +7,8 @@ message saying what was found and what to do.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,11 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AssetError
+from ..io.decode import DEFAULT_MAX_PIXELS
+from ..io.inputs import InputFileError, read_input
+
+#: Largest occluder PNG read (pixels, from its header, before decoding): a size bomb is refused.
+MAX_ASSET_PIXELS = DEFAULT_MAX_PIXELS
 
 #: Alpha (0..1) from which a pixel is part of the outline (as in the rendered occlusion mask).
 OPAQUE = 0.5
@@ -28,9 +35,25 @@ def read_rgba(path: Path) -> np.ndarray:
     """(H, W, 4) uint8 straight-alpha RGBA of a PNG that has transparency; AssetError when it
     cannot be read or has no alpha channel."""
     try:
-        with Image.open(path) as im:
-            mode, has_trns = im.mode, "transparency" in im.info
-            rgba = np.asarray(im.convert("RGBA"))
+        data = read_input(path)
+    except InputFileError as exc:
+        raise AssetError(f"{path} cannot be read: {exc.detail}") from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                if w * h > MAX_ASSET_PIXELS:
+                    raise AssetError(
+                        f"{path} is {w}x{h} pixels, over the {MAX_ASSET_PIXELS}-pixel limit of an "
+                        "occluder PNG; scale it down (2000 px across is plenty)"
+                    )
+                mode, has_trns = im.mode, "transparency" in im.info
+                rgba = np.asarray(im.convert("RGBA"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise AssetError(
+            f"{path} is too large to be an occluder PNG ({exc}); scale it down (2000 px across is plenty)"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise AssetError(f"{path} cannot be read as an image: {exc}") from exc
     if mode not in ("RGBA", "LA", "PA", "La", "RGBa") and not has_trns:

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import OutputError
+from ..io.names import to_text
+from ..io.paths import path_under
 from ..io.writer import write_bytes_atomic
 from ..seeding import OVERLAY, rng_for
 from .assets import AssetLibrary
@@ -57,8 +59,10 @@ class OverlaySummary:
 
 
 def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
-    """Every regular, non-hidden file under ``src_dir`` (relative POSIX paths, sorted),
-    skipping folders in ``exclude`` (e.g. an output folder nested in the source)."""
+    """Every non-hidden file under ``src_dir`` (relative POSIX paths in the text form of
+    :func:`maskforge.io.names.to_text`, sorted), skipping folders in ``exclude`` (e.g. an output
+    folder nested in the source). What a name leads to is checked when it is read (a FIFO or a
+    device is a ``not_a_regular_file`` row of the log)."""
     src = Path(src_dir)
     from ..io.paths import resolved
 
@@ -69,7 +73,7 @@ def list_inputs(src_dir: Path, exclude: Sequence[Path] = ()) -> list[str]:
         dirs[:] = sorted(
             d for d in dirs if not d.startswith(".") and resolved(rp / d) not in skip
         )
-        out += [(rp / f).relative_to(src).as_posix() for f in files if not f.startswith(".")]
+        out += [to_text((rp / f).relative_to(src).as_posix()) for f in files if not f.startswith(".")]
     return sorted(out)
 
 
@@ -158,7 +162,7 @@ class Overlayer:
             infos.append(res.info)
         out_fmt = _FORMATS.get(PurePosixPath(rel).suffix.lower(), fmt or "PNG")
         try:
-            write_bytes_atomic(_encode(image, out_fmt, self.quality), self.dst_dir / rel)
+            write_bytes_atomic(_encode(image, out_fmt, self.quality), path_under(self.dst_dir, rel))
             if self.masks_dir is not None:
                 write_bytes_atomic(
                     _encode((mask * 255).astype(np.uint8), "PNG", self.quality),
@@ -192,7 +196,7 @@ def resolve_choices(
 
 def mask_path(masks_dir: Path, rel: str) -> Path:
     """Where the occlusion mask of input ``rel`` goes: same relative path, ``.png``."""
-    return (Path(masks_dir) / rel).with_suffix(".png")
+    return path_under(masks_dir, rel, ".png")
 
 
 def read_log(dst: Path) -> list[dict[str, str]] | None:
@@ -222,7 +226,7 @@ def check_targets(dst: Path, masks_dir: Path | None, inputs: Sequence[str]) -> N
     previous = {r["path"] for r in read_log(dst) or () if r.get("status") == "ok"}
     foreign = []
     for rel in inputs:
-        targets = [dst / rel] + ([mask_path(masks_dir, rel)] if masks_dir else [])
+        targets = [path_under(dst, rel)] + ([mask_path(masks_dir, rel)] if masks_dir else [])
         if rel not in previous and any(t.exists() or t.is_symlink() for t in targets):
             foreign.append(rel)
     if foreign:

@@ -8,7 +8,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import OutputError
 from ..grid import tile_grid
+from ..io.names import printable
+from ..io.writer import atomic_path
 from ..seeding import SHEET, rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
@@ -131,13 +134,38 @@ def every_variant_specs(library: AssetLibrary) -> list[OccluderSpec]:
     return specs
 
 
-def save_rgb_png(path: str | Path, image: np.ndarray, palette: bool = False) -> None:
-    """Write an RGB array as PNG; ``palette``: quantised to 256 colours (about a third of the
-    size, for documentation)."""
-    from PIL import Image
+#: The PNG text chunk that marks a picture maskforge wrote (so a rerun may replace it).
+SOFTWARE = "maskforge"
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+def _ours(path: Path) -> bool:
+    """True when ``path`` is a PNG that :func:`save_rgb_png` wrote (its ``Software`` chunk)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.info.get("Software") == SOFTWARE
+    except (OSError, UnidentifiedImageError, ValueError):
+        return False
+
+
+def save_rgb_png(path: str | Path, image: np.ndarray, palette: bool = False) -> None:
+    """Write an RGB array as PNG, atomically; ``palette``: quantised to 256 colours (about a
+    third of the size, for documentation). A file already at ``path`` is replaced only when
+    maskforge wrote it (a PNG carrying ``Software: maskforge``); anything else (your notes.txt)
+    raises :class:`~maskforge.errors.OutputError` before any write."""
+    from PIL import Image, PngImagePlugin
+
+    path = Path(path)
+    if (path.exists() or path.is_symlink()) and not _ours(path):
+        raise OutputError(
+            f"{printable(str(path))!r} exists and maskforge did not write it; it never overwrites "
+            "your files: choose another --output"
+        )
     im = Image.fromarray(image)
     if palette:
         im = im.quantize(256, method=Image.Quantize.MEDIANCUT)  # no dithering: small files
-    im.save(path, format="PNG", optimize=True)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", SOFTWARE)
+    with atomic_path(path) as tmp:
+        im.save(tmp, format="PNG", optimize=True, pnginfo=info)

@@ -7,6 +7,7 @@ a changed input or configuration is never mistaken for a finished shard.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -15,8 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.schema import REJECT_SCHEMA
-from ..io.writer import read_stats, write_shard, write_table_atomic
+from ..io.writer import read_stats, verified_done, write_shard, write_table_atomic
 from .records import RejectRow, ShardStats
+
+log = logging.getLogger("maskforge")
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,12 @@ class StageCache:
         return self.folder / f"shard-{index:05d}.rejects.parquet"
 
     def stats(self, index: int, key: str) -> ShardStats | None:
-        """The stats of a finished shard computed from ``key``, else None."""
+        """The stats of a finished shard computed from ``key`` whose files are intact (size and
+        hash as recorded), else None; a damaged one is rebuilt, with a warning naming it."""
         stats = read_stats(self.rows_path(index))
         if stats is None or stats.get("key") != key or not self.rows_path(index).is_file():
+            return None
+        if not verified_done(self.rows_path(index), warn=log.warning):
             return None
         return cast(ShardStats, stats)
 
@@ -40,7 +46,7 @@ class StageCache:
         from ..io.schema import to_table
 
         write_table_atomic(to_table(rejects, REJECT_SCHEMA), self.rejects_path(index))
-        write_shard(rows, self.rows_path(index), stats)
+        write_shard(rows, self.rows_path(index), stats, side=(self.rejects_path(index),))
 
     def read(self, index: int, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(self.rows_path(index), columns=columns)

@@ -7,10 +7,12 @@ lower it) and how many shards each stage would reuse; :func:`format_plan` prints
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from typing import Any
 
-from ..errors import OutputError
+from ..errors import BoundError, OutputError
+from ..io.bounds import Estimate, check_bounds, estimate
 from .detect_task import DetectTask
 from .embed_task import EmbedTask
 from .finish_task import FinishTask
@@ -35,6 +37,26 @@ def expected_rows(plan: RunPlan) -> dict[str, int]:
     if variants is None:
         return {"aligned" if plan.has("detect") else "original": images}
     return {v.key: images for v in variants}
+
+
+def _size(path: Any) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def plan_estimate(plan: RunPlan) -> Estimate:
+    """Rows and bytes a run of ``plan`` would write at most (:mod:`maskforge.io.bounds`), from
+    the counts and the input files' sizes alone (one ``stat`` per file). A row stores an aligned
+    crop (about ``size * size * 3 / 4`` bytes) with ``[detect]``, else about an input file."""
+    samples = [s for sh in plan.shards for s in sh.samples]
+    input_bytes = sum(_size(s.path) for s in samples)
+    rows = expected_rows(plan)
+    images = max(rows.values()) if rows else 0
+    detect = plan.recipe.detect
+    per_row = detect.size * detect.size * 3 // 4 if detect is not None else input_bytes // max(len(samples), 1)
+    return estimate(images, input_bytes, len(rows), per_row)
 
 
 def _reusable(plan: RunPlan, resume: bool) -> dict[str, int]:
@@ -90,8 +112,20 @@ def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:
         "embedder": embed,
         "cleaning": _thresholds(plan, embed.get("name") if embed else None),
         "expected_rows": expected_rows(plan),
+        "estimate": _estimate(plan),
         "resume_reuses": _reusable(plan, resume),
     }
+
+
+def _estimate(plan: RunPlan) -> dict[str, Any]:
+    est = plan_estimate(plan)
+    try:
+        check_bounds(est)
+        refused = None
+    except BoundError as exc:
+        refused = str(exc)
+    return {"rows": est.rows, "bytes": est.bytes, "bound_bytes": est.max_bytes, "text": est.describe(),
+            "refused": refused}  # fmt: skip
 
 
 def format_plan(d: dict[str, Any]) -> str:
@@ -117,6 +151,8 @@ def format_plan(d: dict[str, Any]) -> str:
         lines.append("cleaning:     " + ", ".join(f"{k}={v}" for k, v in d["cleaning"].items()))
     lines.append("expected rows (at most):")
     lines += [f"  {k}: {v}" for k, v in d["expected_rows"].items()]
+    est = d["estimate"]
+    lines.append(f"estimate:     {est['text']}" + (f"; REFUSED: {est['refused']}" if est["refused"] else ""))
     reuse = d["resume_reuses"]
     if reuse:
         lines.append("resume would reuse: " + ", ".join(

@@ -9,15 +9,18 @@ Every row's ``label`` is given here, from the plan's label space (``OUT/labels.c
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
 
+from ..clean.keep import KeepList, read_keep
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
-from ..io.writer import is_done, read_stats, write_shard, write_table_atomic
+from ..io.writer import is_done, read_stats, verified_done, write_shard, write_table_atomic
 from .context import RunContext
 from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
@@ -87,7 +90,9 @@ class FinishTask:
         layout = self.plan.layout
         parquet = layout.shard_file(layout.dataset, index)
         stats = read_stats(parquet) if is_done(parquet) else None
-        return stats is not None and stats.get("key") == self.key(index)
+        if stats is None or stats.get("key") != self.key(index):
+            return False
+        return verified_done(parquet, warn=logging.getLogger("maskforge").warning)  # sizes + hashes
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[RejectRow], dict]:
@@ -195,15 +200,15 @@ class FinishTask:
         dataset file with ``stats`` (which marks the shard done) last."""
         plan, layout = self.plan, self.plan.layout
         t0 = time.perf_counter()
-        write_table_atomic(to_table(side["rejects"], REJECT_SCHEMA), layout.shard_file(layout.rejects, index))
+        sides = [layout.shard_file(layout.rejects, index)]
+        write_table_atomic(to_table(side["rejects"], REJECT_SCHEMA), sides[0])
         if plan.has("clean"):
-            write_table_atomic(to_table(side["removed"], SAMPLE_SCHEMA), layout.shard_file(layout.removed, index))
-            write_table_atomic(
-                to_table(side["scores"], CLEAN_SCORE_SCHEMA), layout.shard_file(layout.clean_scores, index)
-            )
+            sides += [layout.shard_file(layout.removed, index), layout.shard_file(layout.clean_scores, index)]
+            write_table_atomic(to_table(side["removed"], SAMPLE_SCHEMA), sides[1])
+            write_table_atomic(to_table(side["scores"], CLEAN_SCORE_SCHEMA), sides[2])
         table = to_table(write_order(out_rows, plan.seed, index), SAMPLE_SCHEMA)
         stats["seconds"]["write"] = time.perf_counter() - t0
-        write_shard(table, layout.shard_file(layout.dataset, index), stats)
+        write_shard(table, layout.shard_file(layout.dataset, index), stats, side=tuple(sides))
 
     # ------------------------------------------------------------------ steps
     def _select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -235,6 +240,16 @@ class FinishTask:
             tick(inputs * i // len(rows))
         return out_rows
 
+    def _keep(self, config: CleanConfig) -> KeepList:
+        """The keep list, its paths made relative to the run's input folder (absolute, relative
+        to the list or to the working folder, as people write them)."""
+        keep = read_keep(config.keep)
+        recorded = self.plan.recipe.input
+        if not keep.paths or recorded is None:
+            return keep
+        root = Path(recorded)
+        return keep.resolved(root.parent if root.suffix.lower() in (".csv", ".parquet") else root)
+
     def _clean(
         self, rows: list[dict[str, Any]], index: int, clean: CleanConfig
     ) -> tuple[list, list, list, dict]:
@@ -250,6 +265,7 @@ class FinishTask:
             config,
             source_paths=[r["source_path"] for r in usable],
             sample_ids=[r["sample_id"] for r in usable],
+            keep=self._keep(config),
         )
         kept, removed, scores = [], [], []
         gone = res.removed

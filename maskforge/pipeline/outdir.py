@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.manifest import mark_running
+from ..io.owned import OutputRecord
 from ..io.writer import stats_path, temp_files, write_text_atomic
 from .plan import RunPlan
 
@@ -36,15 +37,28 @@ TOP_FILES = (
 )
 
 
-def start_run(plan: RunPlan, resume: bool = True) -> None:
-    """Prepare ``OUT`` for a run of ``plan`` (see the module doc)."""
+#: Folders a run writes at the top of ``OUT`` (besides the shard tables).
+TOP_FOLDERS = ("cache", "report", "logs")
+
+
+def claim_output(out: Path, extra: tuple[str, ...] = ()) -> None:
+    """Record the files and folders a run (and a direct mode's ``extra`` files) writes in
+    ``OUT`` as maskforge's, refusing before any write when one exists and is the user's
+    (:class:`~maskforge.io.owned.OutputRecord`)."""
+    OutputRecord(out).claim([*TOP_FILES, *SHARD_TABLES, *TOP_FOLDERS, *extra], what="--output")
+
+
+def start_run(plan: RunPlan, resume: bool = True) -> int:
+    """Prepare ``OUT`` for a run of ``plan`` (see the module doc); the run's generation."""
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
+    claim_output(plan.out)
     remove_temp_files(plan.out)
-    mark_running(plan.out, plan.recipe.to_dict())
+    generation = mark_running(plan.out, plan.recipe.to_dict())
     if not resume:
         clear_dataset(plan)
     write_labels(plan)
+    return generation
 
 
 def clear_dataset(plan: RunPlan) -> list[Path]:
@@ -64,6 +78,8 @@ def check_output(out: Path) -> None:
     out = Path(out)
     if not out.is_dir():
         return
+    if OutputRecord(out).is_ours:  # maskforge's folder, even when its manifest is damaged
+        return
     manifest = out / "manifest.json"
     try:
         ours = manifest.is_file() and "maskforge_manifest" in json.loads(manifest.read_text("utf-8"))
@@ -71,7 +87,7 @@ def check_output(out: Path) -> None:
         ours = False
     if ours:
         return
-    theirs = [n for n in TOP_FILES if (out / n).exists()]
+    theirs = [n for n in (*TOP_FILES, *TOP_FOLDERS) if (out / n).exists()]
     theirs += [f"{t}/shard-*" for t in SHARD_TABLES if any((out / t).glob("shard-*"))]
     if theirs:
         raise OutputError(

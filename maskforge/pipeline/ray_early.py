@@ -17,11 +17,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..io.lock import write_lock
 from ..io.manifest import COMPLETE
 from ..io.paths import check_destination
+from ..io.reach import check_address
 from ..recipe import Recipe
 from .options import RunOptions
-from .outdir import check_output
+from .outdir import check_output, claim_output
 from .plan import recipe_context
 from .quiet import redirect_output
 from .ray_executor import EarlyRay
@@ -50,13 +52,17 @@ def start_early(
     check_destination(out, Path(input_path), what="output")
     check_output(out)
     ray = options.with_ray_defaults(recipe.ray)
-    (out / "cache").mkdir(parents=True, exist_ok=True)
-    with redirect_output(out / "logs" / "ray.log"):
-        early = EarlyRay(ctx, ray.num_cpus, ray.num_gpus, ray.address, work_dir=out)
-        try:
-            yield early
-        finally:
-            early.close()
+    if ray.address:
+        check_address(ray.address)  # within a time-out: never a background start that hangs
+    with write_lock(out):  # before anything is written: a second writer is refused here, at once
+        claim_output(out)
+        (out / "cache").mkdir(parents=True, exist_ok=True)
+        with redirect_output(out / "logs" / "ray.log"):
+            early = EarlyRay(ctx, ray.num_cpus, ray.num_gpus, ray.address, work_dir=out)
+            try:
+                yield early
+            finally:
+                early.close()
 
 
 def _finished_before(out: Path, recipe: Recipe) -> bool:

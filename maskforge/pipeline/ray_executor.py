@@ -25,6 +25,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
+from ..io.writer import atomic_path
 from .context import RunContext
 from .plan import RunPlan
 from .pools import embeds_on_cuda, gpu_pool_resources
@@ -171,8 +172,7 @@ def _make_pools(
     import ray
 
     work_file = work_dir / "cache" / "work.pkl"
-    work_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(work_file, "wb") as fh:
+    with atomic_path(work_file) as tmp, open(tmp, "wb") as fh:  # whole, or not there
         pickle.dump(work, fh)
     res = ray.available_resources()
     cpus = max(1, int(res.get("CPU", 1)))
@@ -241,7 +241,7 @@ class EarlyRay:
         self.taken = True
         if self.error is not None:
             raise self.error
-        with open(self.work_dir / "cache" / "work.pkl", "wb") as fh:  # what a restarted actor loads
+        with atomic_path(self.work_dir / "cache" / "work.pkl") as tmp, open(tmp, "wb") as fh:  # what a restarted actor loads
             pickle.dump(work, fh)
         for pool in self.pools:
             for actor in pool.actors[max(1, shards):]:

@@ -15,14 +15,19 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..io.bounds import check_bounds
+from ..io.integrity import INTEGRITY
+from ..io.lock import write_lock
 from ..io.manifest import build_manifest, write_manifest
+from ..io.reach import check_address
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
-from ..io.writer import is_done, write_table_atomic
+from ..io.writer import is_done, read_stats, write_table_atomic
 from .card import write_card
+from .dry_run import plan_estimate
 from .executors import execute
 from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
 from .options import RunOptions
-from .outdir import remove_stale_shards, start_run
+from .outdir import check_output, remove_stale_shards, start_run
 from .plan import RunPlan, model_licences
 from .ray_executor import EarlyRay, restart_summary
 from .records import ShardStats
@@ -61,9 +66,18 @@ def run_plan(plan: RunPlan, options: RunOptions, early: EarlyRay | None = None) 
     and its actors started while the input was listed (:func:`~.ray_early.start_early`).
     """
     options = options.with_ray_defaults(plan.recipe.ray)
+    check_output(plan.out)  # a folder of the user's is refused before anything is created in it
+    with write_lock(plan.out):  # one writer per folder, for the run's whole life
+        return _run_locked(plan, options, early)
+
+
+def _run_locked(plan: RunPlan, options: RunOptions, early: EarlyRay | None) -> RunResult:
     resume, progress, monitor = options.resume, options.progress, options.monitor
     t0 = time.perf_counter()
-    start_run(plan, resume)
+    check_bounds(plan_estimate(plan))
+    if options.address and options.executor == "ray":
+        check_address(options.address)  # within a time-out, before the manifest says running
+    generation = start_run(plan, resume)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
     if plan.has("hygiene"):
@@ -83,7 +97,7 @@ def run_plan(plan: RunPlan, options: RunOptions, early: EarlyRay | None = None) 
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
-    finish_run(plan, result)
+    finish_run(plan, result, generation)
     return result
 
 
@@ -152,6 +166,9 @@ def aggregate_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any]:
         after.update(s.get("per_identity_output", {}))
         dropped.update((s.get("selection") or {}).get("dropped", {}))
     clean = [s.get("clean") or {} for s in stats]
+    for name in plan.labels:  # a label that kept no row at all is listed too, with why
+        if name not in dropped and name in before and not after.get(name):
+            dropped[name] = "no_usable_images"
     return {
         "listed": len(plan.listing.samples),
         "identities": len(plan.listing.labels),
@@ -196,9 +213,22 @@ def _models(stats: list[ShardStats]) -> dict[str, Any]:
     return models
 
 
-def finish_run(plan: RunPlan, result: RunResult) -> None:
+def _dataset_records(plan: RunPlan) -> dict[str, Any]:
+    """``{relative path: size and hash}`` of the done dataset files, from their stats."""
+    layout = plan.layout
+    out: dict[str, Any] = {}
+    for s in plan.shards:
+        f = layout.shard_file(layout.dataset, s.index)
+        record = (read_stats(f) or {}).get(INTEGRITY, {}).get(f.name) if is_done(f) else None
+        if record is not None:
+            out[str(f.relative_to(plan.out))] = record
+    return out
+
+
+def finish_run(plan: RunPlan, result: RunResult, generation: int = 0) -> None:
     """Remove stale shards; write the consolidated tables, the dataset card, recipe.toml,
-    manifest.json (status complete) and the report."""
+    manifest.json (status complete, the dataset files' sizes and hashes, the run's
+    ``generation``) and the report."""
     layout = plan.layout
     remove_stale_shards(plan)
     _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA,
@@ -239,6 +269,8 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for s in plan.shards
             if is_done(layout.shard_file(layout.dataset, s.index))
         ],
+        file_records=_dataset_records(plan),
+        generation=generation,
     )
     write_resolved_recipe(plan)
     write_card(plan, manifest)

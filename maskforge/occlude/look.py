@@ -1,0 +1,68 @@
+"""How a mask takes on the photograph it is drawn into: :class:`PhotoLook`, the rendering options.
+
+One model, one place for the defaults: the recipe's ``occlude.look`` table (docs/recipes.md),
+``render_occluder(..., look=PhotoLook(...))`` and ``Occlude(..., look=...)`` all take it. With
+``PhotoLook(match_photo=False, ...)`` a mask is drawn the way maskforge drew it before issue 20
+(flat asset colours, lit only by the covered skin's large-scale luminance); see docs/occluders.md,
+"Photographic look", for what each step does and the realism figures.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..config import Table
+
+#: What to do when something (a hand, a microphone) covers the lower face (docs/occluders.md).
+InFront = Literal["behind", "skip", "over"]
+
+
+class PhotoLook(Table):
+    """Rendering options of masks: match the photograph (light, colour cast, blur, noise, JPEG),
+    physical detail, and what happens with objects in front of the lower face."""
+
+    table_name = "occlude.look"
+
+    match_photo: bool = Field(
+        True,
+        description="match the photograph: the face's light and shadow side, the scene's colour "
+        "cast, the face's blur, noise and JPEG quality (false: flat asset colours)",
+    )
+    shading: float = Field(
+        1.0,
+        ge=0.0,
+        le=2.0,
+        description="strength of the face's low-frequency light on the mask (exponent of the "
+        "covered skin's relative luminance; 0 = unlit)",
+    )
+    color_cast: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="share of the scene's colour cast (white balance of the face's surroundings) "
+        "taken on by the mask",
+    )
+    lower_shadow: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="opacity of the soft contact shadow the mask casts under its lower edge",
+    )
+    ear_loops: bool = Field(
+        True,
+        description="draw ear loops from the mask's side corners towards the ear on the side "
+        "that faces the camera",
+    )
+    in_front: InFront = Field(
+        "behind",
+        description="an object in front of the lower face (a hand): `behind` composites the mask "
+        "behind it, `skip` refuses the face (reject `occluded_lower_face`), `over` paints over it",
+    )
+
+
+#: The defaults (what a recipe without an ``occlude.look`` table gets).
+DEFAULT_LOOK = PhotoLook()
+#: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
+FLAT_LOOK = PhotoLook(match_photo=False, ear_loops=False, lower_shadow=0.0, in_front="over")

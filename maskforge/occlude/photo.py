@@ -1,0 +1,101 @@
+"""Compositing a warped mask so that it looks photographed with the face (:class:`PhotoLook`).
+
+:func:`composite_photo` is the ``match_photo`` counterpart of :func:`.composite.composite`. On
+the occluder's bounding box (plus room under it for the contact shadow), in this order:
+
+1. **blur**: the occluder is blurred until it is no crisper than the eyes (:mod:`.camera`);
+2. **colour cast**: its colour is multiplied by the scene's cast (grey world of the image) to
+   the power ``look.color_cast``, at constant luminance;
+3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
+   (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
+   shadow side of the face darkens the mask on that side, the lit cheek brightens it;
+4. **objects in front**: where :func:`.infront.face_probability` says a lower-face pixel does not
+   belong to the face (a hand), the occluder's alpha is scaled down, so the mask goes behind it;
+5. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
+   0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
+6. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
+   lacks) and its **JPEG** quality re-applied on the image's 8x8 grid under the mask.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .camera import Camera, add_noise, match_blur, reapply_jpeg
+from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
+from .look import PhotoLook
+
+#: Luma weights (RGB) used to keep a colour cast from changing brightness.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
+    c = np.power(np.clip(np.asarray(cam.cast, np.float32), 0.5, 2.0), np.float32(strength))
+    return (c / float(c @ _LUMA)).astype(np.float32)
+
+
+def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
+    """``occ`` with ``pad`` transparent rows added below (clipped to the image ``height``)."""
+    pad = max(min(pad, height - (y0 + occ.shape[0])), 0)
+    if pad == 0:
+        return occ
+    return cv2.copyMakeBorder(occ, 0, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0, 0))
+
+
+def lower_shadow(alpha: np.ndarray, iod: float, strength: float) -> np.ndarray:
+    """(h, w) float32 opacity of the shadow under the lower edge (0 under the mask itself)."""
+    shift = max(int(round(0.04 * iod)), 1)
+    moved = np.zeros_like(alpha)
+    moved[shift:] = alpha[:-shift]
+    soft = cv2.GaussianBlur(moved, (0, 0), max(0.03 * iod, 0.5))
+    return (np.float32(strength) * soft * (1.0 - alpha)).astype(np.float32)
+
+
+def composite_photo(
+    image: np.ndarray,
+    occ: np.ndarray,
+    x0: int,
+    y0: int,
+    *,
+    cam: Camera,
+    look: PhotoLook,
+    iod: float,
+    rng: np.random.Generator,
+    face_prob: np.ndarray | None = None,
+    is_mask: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image`` (RGB
+    uint8) with the photographic look (module doc). ``face_prob``: (H, W) float32 0..1, the
+    probability that a pixel shows the face (None: all face). Returns ``(out, mask)`` like
+    :func:`.composite.composite`; ``image`` is not modified."""
+    out = image.copy()
+    mask = np.zeros(image.shape[:2], bool)
+    if is_mask and look.lower_shadow > 0:
+        occ = _pad_below(occ, y0, int(0.12 * iod) + 2, image.shape[0])
+    # blurring softens edges inwards only: no pixel the sharp occluder left alone changes
+    keep = cv2.threshold(cv2.extractChannel(occ, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
+    occ = match_blur(occ, cam)
+    h, w = occ.shape[:2]
+    patch = out[y0 : y0 + h, x0 : x0 + w]
+    alpha = cv2.extractChannel(occ, 3)
+    if face_prob is not None:
+        keep = keep * face_prob[y0 : y0 + h, x0 : x0 + w]
+    a = cv2.multiply(alpha, keep)
+    gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
+    rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
+    scale = cv2.multiply(gain, keep, scale=255.0)
+    rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
+    a3 = cv2.merge((a, a, a))
+    cv2.min(rgb, a3 * 255.0, dst=rgb)
+    skin = patch.astype(np.float32)
+    if is_mask and look.lower_shadow > 0:
+        s = lower_shadow(a, iod, look.lower_shadow)
+        skin *= cv2.merge((1 - s, 1 - s, 1 - s))
+    rgb += skin * (1.0 - a3)
+    rgb = add_noise(rgb, a, cam, rng)
+    patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if cam.quality is not None:
+        reapply_jpeg(out, a, x0, y0, cam.quality)
+    mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD
+    return out, mask

@@ -17,7 +17,7 @@ each statistic and their mean. Rows:
 - one row per ``--spec`` (default ``mask``: the recipe's masked-CASIA palette, equal weights).
 
 Splits (so that nothing is tuned on the figures it is judged by): lfw identities and rwmfd
-batches are split in two halves by a hash of their name; ``--half report`` (default) uses the
+photos (they have no identities) are split in two halves by a hash of their name; ``--half report`` (default) uses the
 report halves, ``--half tune`` the others. Detections are cached in ``--cache``.
 
 Usage: python benchmarks/bench_realism.py [--lfw DIR] [--rwmfd DIR] [--half report|tune]
@@ -93,7 +93,7 @@ def mtcnn_eyes(det, img: np.ndarray) -> np.ndarray:
 def real_stats(rwmfd: Path, half: str, cache: Path, det) -> np.ndarray:
     rows = []
     for p in sorted(rwmfd.glob("*/*.jpg")):
-        if half_of(p.parent.name) != half:
+        if half_of(f"{p.parent.name}/{p.name}") != half:  # photos: no identities to keep apart
             continue
         img = _decode(p)
         eyes = _cached(cache, f"mtcnn:{p}", lambda img=img: {"eyes": mtcnn_eyes(det, img)})["eyes"]

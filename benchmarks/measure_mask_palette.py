@@ -30,7 +30,7 @@ CORE = (-0.45, 0.45, 0.9, 1.4)
 def samples(rwmfd: Path, cache: Path, det) -> np.ndarray:
     out = []
     for p in sorted(rwmfd.glob("*/*.jpg")):
-        if half_of(p.parent.name) != "tune":
+        if half_of(f"{p.parent.name}/{p.name}") != "tune":
             continue
         img = _decode(p)
         eyes = _cached(cache, f"mtcnn:{p}", lambda img=img: {"eyes": mtcnn_eyes(det, img)})["eyes"]

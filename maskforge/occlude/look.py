@@ -9,19 +9,13 @@ One model, one place for the defaults: the recipe's ``occlude.look`` table (docs
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from ..config import Table
 
-#: What to do when something (a hand, a microphone) covers the lower face (docs/occluders.md).
-InFront = Literal["behind", "skip", "over"]
-
-
 class PhotoLook(Table):
-    """Rendering options of masks: match the photograph (light, colour cast, blur, noise, JPEG),
-    physical detail, and what happens with objects in front of the lower face."""
+    """Rendering options of masks: match the photograph (light, colour cast, blur, noise, JPEG)
+    and the contact shadow under the lower edge."""
 
     table_name = "occlude.look"
 
@@ -50,19 +44,9 @@ class PhotoLook(Table):
         le=1.0,
         description="opacity of the soft contact shadow the mask casts under its lower edge",
     )
-    ear_loops: bool = Field(
-        True,
-        description="draw ear loops from the mask's side corners towards the ear on the side "
-        "that faces the camera",
-    )
-    in_front: InFront = Field(
-        "behind",
-        description="an object in front of the lower face (a hand): `behind` composites the mask "
-        "behind it, `skip` refuses the face (reject `occluded_lower_face`), `over` paints over it",
-    )
 
 
 #: The defaults (what a recipe without an ``occlude.look`` table gets).
 DEFAULT_LOOK = PhotoLook()
 #: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
-FLAT_LOOK = PhotoLook(match_photo=False, ear_loops=False, lower_shadow=0.0, in_front="over")
+FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0)

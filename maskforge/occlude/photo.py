@@ -9,11 +9,9 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
 3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
    (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
    shadow side of the face darkens the mask on that side, the lit cheek brightens it;
-4. **objects in front**: where :func:`.infront.face_probability` says a lower-face pixel does not
-   belong to the face (a hand), the occluder's alpha is scaled down, so the mask goes behind it;
-5. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
+4. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
    0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
-6. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
+5. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
    lacks) and its **JPEG** quality re-applied on the image's 8x8 grid under the mask.
 """
 
@@ -62,12 +60,11 @@ def composite_photo(
     look: PhotoLook,
     iod: float,
     rng: np.random.Generator,
-    face_prob: np.ndarray | None = None,
     is_mask: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image`` (RGB
-    uint8) with the photographic look (module doc). ``face_prob``: (H, W) float32 0..1, the
-    probability that a pixel shows the face (None: all face). Returns ``(out, mask)`` like
+    uint8) with the photographic look (module doc); ``cam``: what the camera did to the face
+    (:func:`.camera.measure_camera`); ``iod``: the face's inter-ocular distance (px). Returns ``(out, mask)`` like
     :func:`.composite.composite`; ``image`` is not modified."""
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
@@ -79,8 +76,6 @@ def composite_photo(
     h, w = occ.shape[:2]
     patch = out[y0 : y0 + h, x0 : x0 + w]
     alpha = cv2.extractChannel(occ, 3)
-    if face_prob is not None:
-        keep = keep * face_prob[y0 : y0 + h, x0 : x0 + w]
     a = cv2.multiply(alpha, keep)
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)

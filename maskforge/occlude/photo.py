@@ -60,7 +60,6 @@ def composite_photo(
     look: PhotoLook,
     iod: float,
     rng: np.random.Generator,
-    is_mask: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image`` (RGB
     uint8) with the photographic look (module doc); ``cam``: what the camera did to the face
@@ -68,7 +67,7 @@ def composite_photo(
     :func:`.composite.composite`; ``image`` is not modified."""
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
-    if is_mask and look.lower_shadow > 0:
+    if look.lower_shadow > 0:
         occ = _pad_below(occ, y0, int(0.12 * iod) + 2, image.shape[0])
     # blurring softens edges inwards only: no pixel the sharp occluder left alone changes
     keep = cv2.threshold(cv2.extractChannel(occ, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
@@ -84,7 +83,7 @@ def composite_photo(
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
     skin = patch.astype(np.float32)
-    if is_mask and look.lower_shadow > 0:
+    if look.lower_shadow > 0:
         s = lower_shadow(a, iod, look.lower_shadow)
         skin *= cv2.merge((1 - s, 1 - s, 1 - s))
     rgb += skin * (1.0 - a3)

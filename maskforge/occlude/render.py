@@ -194,7 +194,7 @@ def render_occluder(
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = occ[y : y + h, x : x + w]
     look = DEFAULT_LOOK if look is None else look
-    if not (look.match_photo and shade):
+    if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
         out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
         return OcclusionResult(out, mask, info)
     out, mask = composite_photo(
@@ -206,6 +206,5 @@ def render_occluder(
         look=look,
         iod=math.hypot(*eye_frame(lm)[0].tolist()),
         rng=rng.spawn(1)[0],
-        is_mask=asset.kind == "mask",
     )
     return OcclusionResult(out, mask, info)

@@ -71,6 +71,31 @@ def main() -> None:
         rows.append((len(sel), "#{:02x}{:02x}{:02x}".format(*med), int(hsv[1])))
     for n, hexc, sat in sorted(rows, reverse=True):
         print(f'    ("{hexc}", {n / len(rgb):.3f}),  # n={n}, HSV saturation {sat}/255')
+    print("# per family of colour (median of the samples in it):")
+    for fam, n, hexc in families(rgb):
+        print(f'#   {fam}: "{hexc}" (n={n})')
+
+
+def families(rgb: np.ndarray) -> list[tuple[str, int, str]]:
+    """Median colour of the samples per family: white/light (HSV V > 0.7, S < 0.12), black/dark
+    (V < 0.3), grey (the other S < 0.12), blue (hue 180-250 degrees), teal/green (hue 90-180),
+    pink/red (hue < 20 or > 300)."""
+    hsv = cv2.cvtColor(rgb[None].astype(np.uint8), cv2.COLOR_RGB2HSV_FULL)[0].astype(np.float32)
+    h, s, v = hsv[:, 0] * 360 / 256, hsv[:, 1] / 255, hsv[:, 2] / 255
+    sets = {
+        "black": v < 0.3,
+        "white": (v > 0.7) & (s < 0.12),
+        "grey": (v >= 0.3) & (v <= 0.7) & (s < 0.12),
+        "blue": (v >= 0.3) & (s >= 0.12) & (h >= 180) & (h < 250),
+        "teal/green": (v >= 0.3) & (s >= 0.12) & (h >= 90) & (h < 180),
+        "pink/red": (v >= 0.3) & (s >= 0.12) & ((h < 20) | (h > 300)),
+    }
+    out = []
+    for fam, sel in sets.items():
+        if sel.any():
+            med = np.median(rgb[sel], axis=0).round().astype(int)
+            out.append((fam, int(sel.sum()), "#{:02x}{:02x}{:02x}".format(*med)))
+    return out
 
 
 if __name__ == "__main__":

@@ -38,8 +38,16 @@ BASE_BLUR = 0.8
 #: The blur (px) a warped template already has (bilinear resampling of a 2x supersampled drawing).
 OWN_BLUR = 0.5
 #: Blockiness from which the image counts as visibly JPEG-compressed, and the quality map:
-#: blockiness 1.1 -> quality 90, 1.6 and more -> quality 45 (linear in between).
-BLOCK_START, BLOCK_FULL, Q_HIGH, Q_LOW = 1.1, 1.6, 90, 45
+#: blockiness 1.1 -> quality 92, 1.7 and more -> quality 60 (linear in between; tuned on the
+#: tune half of benchmarks/bench_realism.py so the mask's blockiness matches real masks').
+BLOCK_START, BLOCK_FULL, Q_HIGH, Q_LOW = 1.1, 1.7, 92, 60
+
+
+#: Share of the missing noise added (the fabric texture adds the rest; tuned like the JPEG map).
+NOISE_GAIN = 0.8
+#: Median HSV saturation of the upper face in real masked photos (rwmfd-dev, tune half of
+#: benchmarks/bench_realism.py): a face as colourful as this leaves a mask's colours as they are.
+REF_SATURATION = 0.26
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,15 @@ class Camera:
     """What the camera did to one face: ``noise`` (luminance sigma, grey levels), ``sharpness``
     (mean |Laplacian| / mean |gradient|), ``blur`` (Gaussian sigma, px, of the face's edges),
     ``quality`` (estimated JPEG quality, None when no
-    blocking is visible), ``cast`` (3,) per-channel gain of the scene's colour cast (mean 1)."""
+    blocking is visible), ``cast`` (3,) per-channel gain of the scene's colour cast (mean 1),
+    ``saturation`` the upper face's mean HSV saturation (how colourful the camera renders)."""
 
     noise: float
     sharpness: float
     blur: float
     quality: int | None
     cast: tuple[float, float, float]
+    saturation: float = REF_SATURATION
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -124,14 +134,17 @@ def measure_camera(image: np.ndarray, landmarks: np.ndarray) -> Camera:
     cast_t = (float(cast[0]), float(cast[1]), float(cast[2]))
     if x1 - x0 < 8 or y1 - y0 < 8:
         return Camera(0.0, 1.0, BASE_BLUR, None, cast_t)
-    y = _luma(np.ascontiguousarray(image[y0:y1, x0:x1]))
+    box = np.ascontiguousarray(image[y0:y1, x0:x1])
+    y = _luma(box)
     sharp = sharpness(y)
+    hsv_s = cv2.cvtColor(box, cv2.COLOR_RGB2HSV)[..., 1]
     return Camera(
         noise=noise_sigma(y),
         sharpness=sharp,
         blur=blur_from_sharpness(sharp),
         quality=quality_from_blockiness(blockiness(y, x0, y0)),
         cast=cast_t,
+        saturation=float(cv2.mean(hsv_s)[0]) / 255.0,
     )
 
 
@@ -145,22 +158,32 @@ def match_blur(occ: np.ndarray, cam: Camera) -> np.ndarray:
 
 
 def add_noise(
-    patch: np.ndarray, alpha: np.ndarray, cam: Camera, rng: np.random.Generator
+    patch: np.ndarray,
+    alpha: np.ndarray,
+    cam: Camera,
+    rng: np.random.Generator,
+    texture: float = 0.0,
 ) -> np.ndarray:
-    """``patch`` (h, w, 3) float32 0..255 (composited) with the luminance noise the mask lacks
-    added under ``alpha`` (h, w): seeded Gaussian, the same in the three channels plus a faint
-    chroma part (a quarter)."""
+    """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
+    luminance noise the mask lacks (seeded Gaussian, :data:`NOISE_GAIN` ``* sqrt(face^2 -
+    mask^2)``) and a fabric texture (Gaussian noise low-passed at 1 px, ``texture`` times the
+    local brightness), the same in the three channels."""
     inside = alpha > 0.98
     if not inside.any():
         return patch
-    own = noise_sigma(cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY), inside)
-    sigma = math.sqrt(max(cam.noise**2 - own**2, 0.0))
-    if sigma < 0.3:
+    grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
+    own = noise_sigma(grey, inside)
+    sigma = math.sqrt(max(cam.noise**2 - own**2, 0.0)) * NOISE_GAIN
+    if sigma < 0.3 and texture <= 0:
         return patch
     h, w = alpha.shape
-    n = rng.standard_normal((h, w, 4), dtype=np.float32) * np.float32(sigma)
-    noise = n[..., :3] * np.float32(0.25) + n[..., 3:]
-    return patch + noise * alpha[..., None]
+    n = rng.standard_normal((2, h, w), dtype=np.float32)
+    lum = n[0] * np.float32(sigma)
+    if texture > 0:
+        weave = cv2.GaussianBlur(n[1], (0, 0), 1.0)
+        lum += cv2.multiply(weave, grey + 8.0, scale=2.5 * texture)
+    lum = cv2.multiply(lum, alpha)
+    return cv2.add(patch, cv2.merge((lum, lum, lum)))
 
 
 def reapply_jpeg(out: np.ndarray, alpha: np.ndarray, x0: int, y0: int, quality: int) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from ..vocab import WEARS
 from . import shading as sh
 from .anchors import canonical_landmarks
+from .palette import PRESETS
 
 SS = 2  # supersampling factor
 MASK_SIZE = (512, 512)  # (width, height)
@@ -365,11 +366,11 @@ class AssetDef:
 def asset_defs() -> list[AssetDef]:
     """All project assets, in build order."""
     defs = []
-    for fam, color in (
-        ("surgical", "#1ca0f4"),
-        ("n95", "#ffffff"),
-        ("kn95", "#ffffff"),
-        ("cloth", "#000000"),
+    for fam, color in (  # default colours: as real masks photograph (palette.PRESETS)
+        ("surgical", PRESETS["surgical-blue"][1]),
+        ("n95", PRESETS["n95"][1]),
+        ("kn95", PRESETS["kn95"][1]),
+        ("cloth", PRESETS["cloth-black"][1]),
     ):
         for wear in WEARS:
             defs.append(AssetDef(fam, "mask", wear, color))

@@ -32,11 +32,25 @@ class PhotoLook(Table):
         "covered skin's relative luminance; 0 = unlit)",
     )
     color_cast: float = Field(
-        0.6,
+        0.3,
         ge=0.0,
         le=1.0,
         description="share of the scene's colour cast (white balance of the face's surroundings) "
         "taken on by the mask",
+    )
+    saturation: float = Field(
+        0.5,
+        ge=0.0,
+        le=2.0,
+        description="how much the mask's chroma follows the face's colourfulness (exponent of the "
+        "face's saturation over that of real masked photos; 0 = the colour as given)",
+    )
+    texture: float = Field(
+        0.02,
+        ge=0.0,
+        le=0.3,
+        description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
+        "at the face's resolution) the camera sees on the mask",
     )
     lower_shadow: float = Field(
         0.35,
@@ -49,4 +63,4 @@ class PhotoLook(Table):
 #: The defaults (what a recipe without an ``occlude.look`` table gets).
 DEFAULT_LOOK = PhotoLook()
 #: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
-FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0)
+FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0)

@@ -4,8 +4,9 @@
 the occluder's bounding box (plus room under it for the contact shadow), in this order:
 
 1. **blur**: the occluder is blurred until it is no crisper than the eyes (:mod:`.camera`);
-2. **colour cast**: its colour is multiplied by the scene's cast (grey world of the image) to
-   the power ``look.color_cast``, at constant luminance;
+2. **colour**: its colour is multiplied by the scene's cast (grey world of the image) to the
+   power ``look.color_cast``, at constant luminance, and its chroma scaled with how colourful
+   the camera renders the face (``look.saturation``);
 3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
    (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
    shadow side of the face darkens the mask on that side, the lit cheek brightens it;
@@ -20,12 +21,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .camera import Camera, add_noise, match_blur, reapply_jpeg
+from .camera import REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
 #: Luma weights (RGB) used to keep a colour cast from changing brightness.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _saturate(rgb: np.ndarray, cam: Camera, strength: float) -> np.ndarray:
+    """``rgb`` (h, w, 3) with its chroma scaled by (the face's saturation over
+    :data:`.camera.REF_SATURATION`) ** ``strength`` (clipped 0.6..1.6): a camera that renders
+    the face colourful renders the mask colourful too."""
+    g = float(np.clip((cam.saturation / REF_SATURATION) ** strength, 0.6, 1.6))
+    if abs(g - 1.0) < 1e-3:
+        return rgb
+    y = cv2.transform(rgb, _LUMA[None, :])
+    return cv2.addWeighted(rgb, g, cv2.merge((y, y, y)), 1.0 - g, 0.0)
 
 
 def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
@@ -78,6 +90,7 @@ def composite_photo(
     a = cv2.multiply(alpha, keep)
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
+    rgb = _saturate(rgb, cam, look.saturation)
     scale = cv2.multiply(gain, keep, scale=255.0)
     rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
@@ -87,7 +100,7 @@ def composite_photo(
         s = lower_shadow(a, iod, look.lower_shadow)
         skin *= cv2.merge((1 - s, 1 - s, 1 - s))
     rgb += skin * (1.0 - a3)
-    rgb = add_noise(rgb, a, cam, rng)
+    rgb = add_noise(rgb, a, cam, rng, look.texture)
     patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
     if cam.quality is not None:
         reapply_jpeg(out, a, x0, y0, cam.quality)

@@ -21,8 +21,8 @@ from maskforge.seeding import rng_for
     [
         ("surgical-green", "surgical", "#4eaa9e"),
         ("surgical-blue", "surgical", "#aec6df"),
-        ("n95", "n95", "#eff1ef"),
-        ("kn95", "kn95", "#eff1ef"),
+        ("n95", "n95", "#d7dae3"),
+        ("kn95", "kn95", "#d7dae3"),
         ("cloth-black", "cloth", "#272627"),
         ("glasses", "glasses", None),
         ("sunglasses", "sunglasses", None),
@@ -81,7 +81,7 @@ def test_parse_mix_and_seeded_choice():
     assert [(s.name, s.color, w) for s, w in zip(specs, choices.weights, strict=True)] == [
         ("surgical", "#aec6df", 0.4),  # measured colours (issue 20)
         ("surgical", "#4eaa9e", 0.2),
-        ("n95", "#eff1ef", 0.2),
+        ("n95", "#d7dae3", 0.2),
         ("cloth", "#272627", 0.2),
     ]
     picks = [choose_spec(choices, rng_for(5, k)) for k in range(4000)]

@@ -25,7 +25,7 @@ class PhotoLook(Table):
         "cast, the face's blur, noise and JPEG quality (false: flat asset colours)",
     )
     shading: float = Field(
-        1.0,
+        0.8,
         ge=0.0,
         le=2.0,
         description="strength of the face's low-frequency light on the mask (exponent of the "

@@ -25,6 +25,10 @@ from .camera import REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
+#: Alpha at which the blurred edge starts (re-ramped to 0..1 from there).
+FADE = 0.12
+#: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
+FX_FLOOR = 0.2
 #: Luma weights (RGB) used to keep a colour cast from changing brightness.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -54,12 +58,14 @@ def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
 
 
 def lower_shadow(alpha: np.ndarray, iod: float, strength: float) -> np.ndarray:
-    """(h, w) float32 opacity of the shadow under the lower edge (0 under the mask itself)."""
+    """(h, w) float32 opacity of the shadow under the lower edge (0 under the mask itself and
+    above it: only rows at or below the mask's top in each column are darkened)."""
     shift = max(int(round(0.04 * iod)), 1)
     moved = np.zeros_like(alpha)
     moved[shift:] = alpha[:-shift]
     soft = cv2.GaussianBlur(moved, (0, 0), max(0.03 * iod, 0.5))
-    return (np.float32(strength) * soft * (1.0 - alpha)).astype(np.float32)
+    under = np.maximum.accumulate(alpha, axis=0)  # at or below the mask in its column
+    return (np.float32(strength) * soft * (1.0 - alpha) * under).astype(np.float32)
 
 
 def composite_photo(
@@ -87,7 +93,9 @@ def composite_photo(
     h, w = occ.shape[:2]
     patch = out[y0 : y0 + h, x0 : x0 + w]
     alpha = cv2.extractChannel(occ, 3)
-    a = cv2.multiply(alpha, keep)
+    # the blurred edge is re-ramped to start at FADE: the faint tail the blur spreads (and the
+    # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
+    a = cv2.multiply(cv2.max(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)
@@ -100,9 +108,12 @@ def composite_photo(
         s = lower_shadow(a, iod, look.lower_shadow)
         skin *= cv2.merge((1 - s, 1 - s, 1 - s))
     rgb += skin * (1.0 - a3)
-    rgb = add_noise(rgb, a, cam, rng, look.texture)
+    # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
+    # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
+    fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
+    rgb = add_noise(rgb, fx, cam, rng, look.texture)
     patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
     if cam.quality is not None:
-        reapply_jpeg(out, a, x0, y0, cam.quality)
+        reapply_jpeg(out, fx, x0, y0, cam.quality)
     mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD
     return out, mask

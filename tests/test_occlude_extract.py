@@ -36,7 +36,7 @@ def test_extract_writes_a_placeable_asset(rwmfd_dir, tmp_path):
     lib = AssetLibrary.load(extra_dirs=[tmp_path / "assets"])
     face = np.full((256, 256, 3), 170, np.uint8)
     lm = canonical_landmarks(60.0, (128.0, 100.0))
-    for imp, files in written:
+    for imp, _files in written:
         meta = json.loads((tmp_path / "assets" / f"{imp.name}.json").read_text())
         assert meta["kind"] == "mask" and meta["default_color"] is None
         assert "maskforge assets extract" in meta["provenance"]

@@ -94,11 +94,11 @@ def _jaw_region(grow: float) -> np.ndarray:
     """(H, W) bool: the canonical jaw (landmarks 0-16, closed across the top) grown by ``grow``
     IOD, in the canonical mask frame."""
     pts = CANONICAL_68[0:17] * MASK_IOD + np.asarray(MASK_ORIGIN)
-    out = np.zeros((MASK_SIZE[1], MASK_SIZE[0]), np.uint8)
+    out: np.ndarray = np.zeros((MASK_SIZE[1], MASK_SIZE[0]), np.uint8)
     cv2.fillPoly(out, [np.round(pts).astype(np.int32)], 1)
     if grow > 0:
         k = int(round(2 * grow * MASK_IOD)) | 1
-        out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        out = np.asarray(cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))))
     return out.astype(bool)
 
 
@@ -135,19 +135,20 @@ def segment(canon: np.ndarray) -> tuple[np.ndarray, float, float]:
     m[core & valid] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
     small = cv2.resize(canon, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    ms = cv2.resize(m, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
+    ms = np.asarray(cv2.resize(m, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST))
     cv2.setRNGSeed(0)
-    cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), ms, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
+    img_bgr = np.ascontiguousarray(small[..., ::-1])
+    cv2.grabCut(img_bgr, ms, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     fg = ((ms == cv2.GC_FGD) | (ms == cv2.GC_PR_FGD)).astype(np.uint8)
     fg = cv2.resize(fg, MASK_SIZE, interpolation=cv2.INTER_NEAREST)
     n, labels = cv2.connectedComponents(fg, connectivity=8)
     keep = np.unique(labels[core & (fg > 0)])
-    piece = np.isin(labels, keep[keep > 0]).astype(np.uint8)
+    piece: np.ndarray = np.isin(labels, keep[keep > 0]).astype(np.uint8)
     filled = piece.copy()
     flood = np.zeros((piece.shape[0] + 2, piece.shape[1] + 2), np.uint8)
     cv2.floodFill(filled, flood, (0, 0), 1)
     piece |= 1 - filled  # holes (e.g. a printed logo) belong to the mask
-    piece = cv2.morphologyEx(piece, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    piece = np.asarray(cv2.morphologyEx(piece, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)))
     cover = float(piece[core].mean()) if core.any() else 0.0
     cols = np.nonzero(piece.any(axis=0))[0]
     width = float(cols[-1] - cols[0]) / MASK_IOD if len(cols) else 0.0

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from ..config import Table
 
+
 class PhotoLook(Table):
     """Rendering options of masks: match the photograph (light, colour cast, blur, noise, JPEG)
     and the contact shadow under the lower edge."""
@@ -20,40 +21,40 @@ class PhotoLook(Table):
     table_name = "occlude.look"
 
     match_photo: bool = Field(
-        True,
+        default=True,
         description="match the photograph: the face's light and shadow side, the scene's colour "
         "cast, the face's blur, noise and JPEG quality (false: flat asset colours)",
     )
     shading: float = Field(
-        0.8,
+        default=0.8,
         ge=0.0,
         le=2.0,
         description="strength of the face's low-frequency light on the mask (exponent of the "
         "covered skin's relative luminance; 0 = unlit)",
     )
     color_cast: float = Field(
-        0.3,
+        default=0.3,
         ge=0.0,
         le=1.0,
         description="share of the scene's colour cast (white balance of the face's surroundings) "
         "taken on by the mask",
     )
     saturation: float = Field(
-        0.5,
+        default=0.5,
         ge=0.0,
         le=2.0,
         description="how much the mask's chroma follows the face's colourfulness (exponent of the "
         "face's saturation over that of real masked photos; 0 = the colour as given)",
     )
     texture: float = Field(
-        0.02,
+        default=0.02,
         ge=0.0,
         le=0.3,
         description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
         "at the face's resolution) the camera sees on the mask",
     )
     lower_shadow: float = Field(
-        0.35,
+        default=0.35,
         ge=0.0,
         le=1.0,
         description="opacity of the soft contact shadow the mask casts under its lower edge",

@@ -95,7 +95,7 @@ def composite_photo(
     alpha = cv2.extractChannel(occ, 3)
     # the blurred edge is re-ramped to start at FADE: the faint tail the blur spreads (and the
     # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
-    a = cv2.multiply(cv2.max(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
+    a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)

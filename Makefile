@@ -31,7 +31,11 @@ demo: $(BIN)/maskforge
 	  exit 2; fi
 	$(BIN)/maskforge run recipes/demo.toml --input "$(INPUT)" --output "$(OUTPUT)"
 
+# Layers and types first (seconds), then the tests: contracts in pyproject.toml ([tool.importlinter],
+# [tool.mypy]).
 test: $(BIN)/maskforge
+	$(BIN)/lint-imports
+	$(BIN)/mypy maskforge
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(BIN)/maskforge

@@ -2,6 +2,13 @@
 
     python benchmarks/bench_detect.py [--lfw DIR] [--detectors dlib-hog,mtcnn,dlib-cnn]
                                       [--limit-cnn 40] [--repeat 2]
+                                      [--rwmfd DIR] [--sheet /tmp/rwmfd_sheet.png]
+
+A detector may carry its landmarks after a colon: ``blazeface:mesh`` runs MediaPipe's detector
+and Face Mesh (``landmarks = "mesh"``); the bare loop for it is the detector's and the mesh's own
+batched calls. ``--rwmfd`` also counts the rwmfd-dev images (real masked photos) where each
+detector finds a face (dlib-hog, mtcnn, blazeface, blazeface-full), and writes a contact sheet of
+what each finds and misses to ``--sheet`` (under /tmp: never commit images derived from the data).
 
 Everything runs on one thread (OpenCV, torch, dlib are single-threaded here), so images/s is a
 per-core figure. Files are read into memory first; both loops include decoding. For each detector:
@@ -103,6 +110,62 @@ def bare_mtcnn(blobs, decode, mtcnn, predictor):
     return found
 
 
+def bare_blazeface(blobs, decode, detector, mesh):
+    found = 0
+    for start in range(0, len(blobs), BATCH):
+        images = [decode(b) for b in blobs[start : start + BATCH]]
+        faces = detector.detect(images)
+        pairs = [(im, f[0]) for im, f in zip(images, faces, strict=True) if f]
+        if pairs:
+            mesh([p[0] for p in pairs], [p[1] for p in pairs])
+        found += len(pairs)
+    return found
+
+
+def rwmfd_counts(folder: str, sheet: str) -> None:
+    """Images of rwmfd-dev with at least one face, per detector, and a found/missed sheet."""
+    from maskforge.detect import make_detector
+    from maskforge.grid import tile_grid
+    from maskforge.io.decode import decode_image
+
+    paths = sorted(Path(folder).glob("*/*.jpg"))
+    images = [decode_image(p) for p in paths]
+    names = ("dlib-hog", "mtcnn", "blazeface", "blazeface-full")
+    found = {}
+    for name in names:
+        kw = {} if name == "dlib-hog" else {"device": "cpu"}
+        det = make_detector(name, **kw)
+        t, faces = timed(lambda d=det: [d.detect([im])[0] for im in images])
+        found[name] = [bool(f) for f in faces]
+        print(
+            f"rwmfd-dev {name:14s} faces found in {sum(found[name]):3d}/{len(images)} images "
+            f"({1e3 * t / len(images):.1f} ms/image, measured under load)",
+            flush=True,
+        )
+    both = [a or b for a, b in zip(found["blazeface"], found["blazeface-full"], strict=True)]
+    print(f"rwmfd-dev blazeface or full  faces found in {sum(both)}/{len(images)} images")
+    cols = [
+        (
+            "blazeface found, mtcnn missed",
+            lambda k: found["blazeface"][k] and not found["mtcnn"][k],
+        ),
+        (
+            "mtcnn found, blazeface missed",
+            lambda k: found["mtcnn"][k] and not found["blazeface"][k],
+        ),
+        ("both missed", lambda k: not found["blazeface"][k] and not found["mtcnn"][k]),
+        ("both found", lambda k: found["blazeface"][k] and found["mtcnn"][k]),
+    ]
+    rows = [[images[k] for k in range(len(images)) if test(k)][:12] for _, test in cols]
+    grid = tile_grid(
+        list(map(list, zip(*[r + [None] * (12 - len(r)) for r in rows], strict=True))),
+        128,
+        [c for c, _ in cols],
+    )
+    cv2.imwrite(sheet, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    print(f"contact sheet (columns: {', '.join(c for c, _ in cols)}): {sheet}")
+
+
 def timed(fn, *args):
     t = time.perf_counter()
     result = fn(*args)
@@ -129,6 +192,8 @@ def main() -> None:
     ap.add_argument("--detectors", default="dlib-hog,mtcnn,dlib-cnn")
     ap.add_argument("--limit-cnn", type=int, default=40, help="images for dlib-cnn (slow on CPU)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each loop (best kept)")
+    ap.add_argument("--rwmfd", default=None, help="rwmfd-dev folder: masked faces found")
+    ap.add_argument("--sheet", default="/tmp/rwmfd_sheet.png", help="contact sheet (PNG)")
     args = ap.parse_args()
 
     import dlib
@@ -159,11 +224,14 @@ def main() -> None:
     )
 
     rows = []
-    for name in args.detectors.split(","):
+    for item in filter(None, args.detectors.split(",")):
+        name, _, marks = item.partition(":")
         blobs = blobs_all[: args.limit_cnn] if name == "dlib-cnn" else blobs_all
-        stage = DetectStage(DetectConfig(detector=name, device="cpu"))
+        stage = DetectStage(DetectConfig(detector=name, device="cpu", landmarks=marks or "dlib68"))
         stage([decode(blobs[0])])  # load models, warm up
-        if name == "dlib-hog":
+        if name.startswith("blazeface") and marks == "mesh":
+            bare = (bare_blazeface, stage.detector, stage.mesh)
+        elif name == "dlib-hog":
             bare = (bare_hog, dlib.get_frontal_face_detector(), predictor)
         elif name == "dlib-cnn":
             det = dlib.cnn_face_detection_model_v1(str(dlib_model_path("mmod_detector")))
@@ -171,7 +239,7 @@ def main() -> None:
         else:
             bare = (bare_mtcnn, stage.detector._mtcnn, predictor)
         bare[0](blobs[:1], decode, *bare[1:])
-        repeat = args.repeat if name == "dlib-hog" else 1
+        repeat = args.repeat if name in ("dlib-hog", "blazeface") else 1
         # Interleave per chunk of 32 images (bare, stage, then stage, bare, ...) and keep each
         # chunk's best time over the repeats: both loops see the same machine load.
         chunks = [blobs[i : i + BATCH] for i in range(0, len(blobs), BATCH)]
@@ -194,7 +262,7 @@ def main() -> None:
         ok = [o for o in out if isinstance(o, AlignedFace)]
         tb, ts = min(t_bare), min(t_stage)
         row = {
-            "detector": name,
+            "detector": item,
             "images": n,
             "stage_ips": n / ts,
             "bare_ips": n / tb,
@@ -203,12 +271,12 @@ def main() -> None:
             "bare_found": bare_found,
         }
         print(
-            f"{name:9s} n={n:4d}  stage {n / ts:7.1f} img/s ({1e3 * ts / n:6.2f} ms)  "
+            f"{item:14s} n={n:4d}  stage {n / ts:7.1f} img/s ({1e3 * ts / n:6.2f} ms)  "
             f"bare {n / tb:7.1f} img/s ({1e3 * tb / n:6.2f} ms)  ratio stage/bare {ts / tb:5.3f}  "
             f"detected {len(ok)}/{n} = {100 * len(ok) / n:.2f}% (bare {bare_found})",
             flush=True,
         )
-        if name == "dlib-hog":
+        if name == "dlib-hog" or marks == "mesh":
             err, missed = redetected_eye_error(ok)
             row["eye_error_px"] = err
             print(
@@ -217,6 +285,15 @@ def main() -> None:
             )
         rows.append(row)
     print("summary:", rows)
+    by = {r["detector"]: r for r in rows}
+    if "dlib-hog" in by and "blazeface:mesh" in by:
+        print(
+            f"blazeface:mesh vs dlib-hog (68 points), same run: stage x"
+            f"{by['blazeface:mesh']['stage_ips'] / by['dlib-hog']['stage_ips']:.2f} images/s, "
+            f"bare x{by['blazeface:mesh']['bare_ips'] / by['dlib-hog']['bare_ips']:.2f}"
+        )
+    if args.rwmfd:
+        rwmfd_counts(args.rwmfd, args.sheet)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def e2e(src: Path, workers: int, limit: int | None) -> tuple[float, float, int]:
 def steady_state(src: Path, workers: int) -> tuple[float, float, int]:
     """In-process ``overlay_folder``: seconds to the first finished shard (start-up: models,
     executor) and images/s after the first 50 results (steady state), and the image count."""
-    from maskforge.occlude.overlay import overlay_folder
+    from maskforge.app.overlay import overlay_folder
 
     marks: list[tuple[int, float]] = []  # (inputs done, seconds): one mark per finished shard
     with tempfile.TemporaryDirectory() as tmp:

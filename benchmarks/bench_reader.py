@@ -15,6 +15,11 @@ For each it prints images/s of wall time and per CPU-second of the process (deco
 tensor and default_collate included; the CPU figure is the one to compare on a busy machine),
 the CPU-second ratio to the baseline, and the mean number of distinct identities per batch next
 to a uniform shuffle's expectation.
+
+    python benchmarks/bench_reader.py --mixing [--identities 12] [--images 25] [--batch 32]
+
+measures only identities per batch of ShardIterableDataset(shuffle=True) through a DataLoader with
+1, 2 and 8 workers, on one variant per image in shards of 50 rows (issue 21's held-out shape).
 """
 
 from __future__ import annotations
@@ -52,17 +57,20 @@ def faces(n: int) -> list[np.ndarray]:
     return out
 
 
-def build(out: Path, identities: int, images: int, per_shard: int = 20) -> float:
-    """Write the synthetic run; returns the mean encoded image size in KB."""
+def build(out: Path, identities: int, images: int, per_shard: int = 20,
+          variants: tuple[str, ...] = VARIANTS, shard_rows: int | None = None) -> float:
+    """Write the synthetic run (identity-complete shards of ``per_shard`` identities, or with
+    ``shard_rows`` shards of that many rows in identity order); returns the mean JPEG size in KB."""
     pool = [encode_image(f, "jpeg", 95) for f in faces(64)]
     files = []
-    for s, start in enumerate(range(0, identities, per_shard)):
-        rows = [
-            {"sample_id": f"{i:05d}{k:03d}", "identity": f"id{i:05d}", "label": i, "source_path": f"{i}/{k}.jpg",
-             "variant": v, "image": pool[(i * 7 + k * 3 + j) % len(pool)], "image_format": "jpeg", "split": "train"}
-            for i in range(start, min(identities, start + per_shard)) for k in range(images)
-            for j, v in enumerate(VARIANTS)
-        ]
+    every = [
+        {"sample_id": f"{i:05d}{k:03d}", "identity": f"id{i:05d}", "label": i, "source_path": f"{i}/{k}.jpg",
+         "variant": v, "image": pool[(i * 7 + k * 3 + j) % len(pool)], "image_format": "jpeg", "split": "train"}
+        for i in range(identities) for k in range(images) for j, v in enumerate(variants)
+    ]
+    step = shard_rows or per_shard * images * len(variants)
+    for s, start in enumerate(range(0, len(every), step)):
+        rows = every[start:start + step]
         path = out / "dataset" / f"shard-{s:05d}.parquet"
         write_shard(to_table(write_order(rows, 0, s), SAMPLE_SCHEMA), path, {})
         files.append(f"dataset/{path.name}")
@@ -88,13 +96,36 @@ def measure(loader: DataLoader, epochs: int) -> tuple[float, float, float]:
     return n / wall, n / cpu, float(np.mean(distinct[:-1] or distinct))
 
 
+def mixing(identities: int, images: int, batch: int) -> None:
+    """Identities per batch with 1, 2 and 8 DataLoader workers (shards of 50 rows)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        build(out, identities, images, variants=("original",), shard_rows=50)
+        uni = uniform_distinct(identities, images, batch)
+        print(f"{identities * images} rows, {identities} identities, shards of 50 rows, batch {batch}: "
+              f"uniform shuffle {uni:.2f} identities per batch")
+        for workers in (1, 2, 8):
+            ds = ShardIterableDataset(out, shuffle=True, seed=0)
+            per_epoch = []
+            for epoch in range(5):
+                ds.set_epoch(epoch)
+                loader = DataLoader(ds, batch_size=batch, num_workers=workers)
+                per_epoch += [len(set(labels.tolist())) for _, labels in loader if len(labels) == batch]
+            print(f"{workers} worker(s): {np.mean(per_epoch):.2f} identities per batch "
+                  f"({np.mean(per_epoch) / uni:.3f} x uniform, {len(per_epoch)} full batches over 5 epochs)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--identities", type=int, default=600)
     ap.add_argument("--images", type=int, default=10)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--mixing", action="store_true", help="identities per batch with 1, 2, 8 workers")
     args = ap.parse_args()
+    if args.mixing:
+        mixing(args.identities, args.images, args.batch)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         kb = build(out, args.identities, args.images)

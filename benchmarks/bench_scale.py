@@ -1,7 +1,7 @@
 """Scale simulation: listing, planning, manifest, audit report and cleaning at CASIA/VGGFace2 size.
 
     python benchmarks/bench_scale.py [--shape casia|vggface2|both] [--root /tmp/maskforge-scale]
-                                     [--steps list,manifest,report,clean] [--keep-tree]
+                                     [--steps list,manifest,report,clean,hygiene] [--keep-tree]
 
 Builds synthetic identity trees of empty ``.jpg`` files shaped like CASIA-WebFace (494,414 files
 in 10,575 folders) or VGGFace2 (3,31M files in 9,131 folders), folder sizes drawn from a seeded
@@ -17,6 +17,9 @@ subprocess so that its peak RSS is its own:
   Chromium takes to load index.html (target under 3 s; skipped without chromium).
 - ``clean``: robust cleaning of synthetic 128-d embeddings, one per file, on the CPU in torch:
   seconds and peak RSS.
+- ``hygiene`` (not in the default steps): identity hygiene's cross-identity search (centres,
+  near-duplicate probe search, same-person pairs) over the same synthetic embeddings with planted
+  duplicates (benchmarks/bench_hygiene.py): seconds per phase, peak RSS, recall of the planted.
 
 Nothing is timed against a threshold; the printed lines are the figures of docs/benchmarks.md.
 """
@@ -190,19 +193,38 @@ def chromium_load_seconds(index: Path) -> dict | None:
     return {"index_s": round(page, 2), "blank_s": round(blank, 2), "index_minus_blank_s": round(page - blank, 2)}
 
 
+def synthetic_embeddings(shape: str, seed: int = 1, limit: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Unit 128-d embeddings with identity structure, one per file of the shape (the first
+    ``limit`` identities' worth when ``limit`` > 0): identity centres N(0, 1), images = centre +
+    N(0, 0.35) per dimension. Returns ``(embeddings [N, 128] float32, identity index [N])``."""
+    sizes = folder_sizes(shape)
+    rng = np.random.default_rng(seed)
+    k, dim = len(sizes), 128
+    centres = rng.normal(size=(k, dim)).astype(np.float32)
+    ident = np.repeat(np.arange(k), sizes)
+    emb = centres[ident] + rng.normal(scale=0.35, size=(len(ident), dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    if limit:
+        keep = ident < np.searchsorted(np.cumsum(sizes), limit) + 1
+        emb, ident = emb[keep][:limit], ident[keep][:limit]
+    return emb, ident
+
+
+def step_hygiene(shape: str) -> dict:
+    """Identity hygiene's cross-identity search over every file (benchmarks/bench_hygiene.py)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_hygiene import run_search
+
+    return run_search(shape, 0)
+
+
 def step_clean(shape: str) -> dict:
     import torch
 
     from maskforge.clean import CleanConfig, score_identities
 
     torch.set_num_threads(os.cpu_count() or 1)
-    sizes = folder_sizes(shape)
-    rng = np.random.default_rng(1)
-    k, dim = len(sizes), 128
-    centres = rng.normal(size=(k, dim)).astype(np.float32)
-    ident = np.repeat(np.arange(k), sizes)
-    emb = centres[ident] + rng.normal(scale=0.35, size=(len(ident), dim)).astype(np.float32)
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    emb, ident = synthetic_embeddings(shape)
     names = [f"id{i:05d}" for i in ident]
     t0 = time.perf_counter()
     result = score_identities(emb, names, CleanConfig(method="robust", embedder="dlib-resnet"), device="cpu")
@@ -213,7 +235,8 @@ def step_clean(shape: str) -> dict:
 
 def _child(step: str, shape: str, tree: str) -> None:
     fn = {"list": lambda: step_list(Path(tree)), "manifest": lambda: step_manifest(Path(tree)),
-          "report": lambda: step_report(shape), "clean": lambda: step_clean(shape)}[step]
+          "report": lambda: step_report(shape), "clean": lambda: step_clean(shape),
+          "hygiene": lambda: step_hygiene(shape)}[step]
     print(json.dumps(fn()))
 
 

@@ -10,7 +10,9 @@
 #   3. how many processes hold the GPU during a Ray run (nvidia-smi --query-compute-apps);
 #   4. the embed benchmark: dlib-resnet fp16, batch 256 (faces/s), fp16 vs fp32 cosine;
 #   5. MTCNN on CUDA vs CPU: boxes, and batched images/s on CUDA;
-#   6. cleaning 500k synthetic embeddings on CUDA, one identity over 1,024 images.
+#   6. cleaning 500k synthetic embeddings on CUDA, one identity over 1,024 images;
+#   7. BlazeFace + Face Mesh batched (torch): faces found, images/s on CUDA and on the CPU
+#      (without CUDA it runs on the CPU only).
 # Every section has its own time limit; a failing section prints FAILED and the next one runs.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,7 +35,7 @@ print("plain task num_gpus=0:", ray.get(ray.remote(num_gpus=0)(env).remote()))
 print("plain task num_gpus=1:", ray.get(ray.remote(num_gpus=1)(env).remote()))
 print("fractional num_gpus=0.25:", ray.get(ray.remote(num_gpus=0.25)(env).remote()))
 import inspect
-from maskforge.pipeline.ray_executor import ShardActor
+from maskforge.pipeline.ray_actor import ShardActor
 assert 'os.environ["CUDA_VISIBLE_DEVICES"] = ""' in inspect.getsource(ShardActor.__init__)
 class Probe:
     def __init__(self, kind):  # what ShardActor does for its kind, without a plan
@@ -114,5 +116,30 @@ for method in ("mean-distance", "robust"):
     dt = time.perf_counter() - t
     print(f"{method:<14} {len(x):,} embeddings, {k:,} identities (largest 3,000): {dt:.2f} s, "
           f"{len(x) / dt:,.0f} images/s on {res.device}")
+EOF
+section "7. BlazeFace + Face Mesh batched (CUDA when present, else CPU)"
+run 150 "$PY" - <<'EOF'
+import os, time
+from pathlib import Path
+import numpy as np, torch
+from maskforge.detect import DetectConfig, DetectStage
+from maskforge.io.decode import decode_image
+paths = sorted(Path(os.environ["MASKFORGE_LFW"]).glob("*/*.jpg"))[:128]
+images = [decode_image(p) for p in paths]
+devices = (["cuda"] if torch.cuda.is_available() else []) + ["cpu"]
+res = {}
+for dev in devices:
+    stage = DetectStage(DetectConfig(detector="blazeface", landmarks="mesh", device=dev, batch_size=128))
+    stage(images[:8])
+    big = images * (8 if dev == "cuda" else 1)
+    t = time.perf_counter(); out = stage(big); dt = time.perf_counter() - t
+    res[dev] = out[: len(images)]
+    found = sum(getattr(o, "mesh", None) is not None for o in res[dev])
+    print(f"blazeface+mesh {dev}: {found}/{len(images)} faces, {len(big) / dt:.0f} images/s "
+          f"({len(big)} images of 250x250, batch 128, torch threads {torch.get_num_threads()})")
+if "cuda" in res:
+    d = [np.abs(a.mesh - b.mesh)[:, :2].max() for a, b in zip(res["cuda"], res["cpu"])
+         if getattr(a, "mesh", None) is not None and getattr(b, "mesh", None) is not None]
+    print(f"mesh points cuda vs cpu (112 px crops): largest {max(d):.3f} px, median {np.median(d):.4f} px")
 EOF
 rm -rf "$OUT"

@@ -57,18 +57,24 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--size", type=int, default=112)
     ap.add_argument("--limit", type=int, default=None, help="stop each epoch after this many batches")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save-labels", type=Path, default=None, help="write the label mapping (CSV) here")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
     has_splits = bool(json.loads((args.out / "manifest.json").read_text())["recipe"].get("split"))
+    # labels="split": the train identities numbered 0..K'-1 (no dead classes in the head)
     data = ShardIterableDataset(args.out, split="train" if has_splits else None, transform=resize(args.size),
-                                shuffle=True, seed=args.seed)
+                                shuffle=True, seed=args.seed, labels="split" if has_splits else "global")
+    if args.save_labels:
+        data.write_labels(args.save_labels)  # identity,label,global_label: keep it with the model
     # persistent workers keep their state between epochs; set_epoch still reaches them
     loader = DataLoader(data, batch_size=args.batch_size, num_workers=args.workers,
                         persistent_workers=args.workers > 0)
     model = TinyEmbedder()
-    classifier = nn.Linear(64, data.num_classes, bias=False)  # one output per label of labels.csv
+    classifier = nn.Linear(64, data.num_classes, bias=False)  # one output per train identity
     opt = torch.optim.SGD(list(model.parameters()) + list(classifier.parameters()), lr=0.1, momentum=0.9)
+    per_epoch = len(loader) if args.limit is None else min(args.limit, len(loader))  # len(): rows per epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, args.epochs * per_epoch))
     scale = 16.0  # cosine-softmax temperature
     history = []
     for epoch in range(args.epochs):
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
+            sched.step()
             seen += len(images)
             total_loss += float(loss.detach()) * len(images)
             batches += 1

@@ -4,22 +4,28 @@ The public entry points:
 
 - :func:`read_shards` — a ``pyarrow.dataset.Dataset`` over a run's output shards;
 - :func:`run` — run a recipe (what ``maskforge run`` does);
-- :func:`list_samples`, :func:`decode_image` — the dataset reader and the image decoder.
+- :func:`list_samples`, :func:`decode_image` — the dataset reader and the image decoder;
+- the exceptions of :mod:`maskforge.errors`, all subclasses of :class:`MaskforgeError`.
+
+``import maskforge`` stays cheap: each entry point imports its module (pyarrow, OpenCV, Ray...)
+when it is called.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from .errors import (
     AssetError,
     DecodeError,
     DeviceError,
+    EvalError,
+    IncompleteRunError,
+    LicenceError,
     MaskforgeError,
+    ModelFileMissingError,
     ModelNotFoundError,
     OutputError,
     RecipeError,
@@ -27,23 +33,15 @@ from .errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow.dataset as ds
+
+    from .io.sources import Listing
     from .pipeline import RunResult
+    from .pipeline.records import ShardStats
     from .recipe import Recipe
 
-_LAZY = {
-    "decode_image": ("maskforge.io.decode", "decode_image"),
-    "read_shards": ("maskforge.io.reader", "read_shards"),
-    "list_samples": ("maskforge.io.sources", "list_samples"),
-}
-
-
-def __getattr__(name: str):  # noqa: ANN202 - keeps `import maskforge` (and every CLI command) fast
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'maskforge' has no attribute {name!r}")
+__version__ = "0.1.0"
 
 
 def run(
@@ -57,10 +55,11 @@ def run(
     num_cpus: int | None = None,
     num_gpus: int | None = None,
     address: str | None = None,
-    progress: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[ShardStats], None] | None = None,
     monitor: Callable[[Any], None] | None = None,
 ) -> RunResult:
-    """Run a recipe: what ``maskforge run`` does (see :func:`maskforge.pipeline.run`).
+    """Run a recipe: what ``maskforge run`` does (the keyword arguments are its flags' names,
+    gathered once into a :class:`maskforge.pipeline.RunOptions`).
 
     Args:
         recipe: a recipe file (TOML) or a loaded :class:`maskforge.recipe.Recipe`.
@@ -70,7 +69,8 @@ def run(
         executor: ``"ray"`` (default) or ``"local"`` (one process; tests, tiny inputs).
         resume: reuse the shards already done (``False``: ``--restart``).
         num_cpus, num_gpus, address: Ray resources and cluster (default: the recipe's ``[ray]``).
-        progress: called with each shard's stats as it finishes.
+        progress: called with each shard's stats (:class:`maskforge.pipeline.records.ShardStats`)
+            as it finishes.
         monitor: called a few times a second with a :class:`maskforge.pipeline.progress.Snapshot`:
             input images each task has handled, of how many, and what each worker pool is doing
             (the CLI's progress bar).
@@ -80,12 +80,48 @@ def run(
 
     Ray is imported only when this is called.
     """
-    from .pipeline import run as _run
+    from .pipeline import RunOptions, run_recipe
 
-    return _run(
-        recipe, input=input, output=output, overrides=overrides, executor=executor, resume=resume,
-        num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress,
-        monitor=monitor,
+    options = RunOptions(
+        input=input, output=output, overrides=tuple(overrides), executor=executor, resume=resume,
+        num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress, monitor=monitor,
+    )  # fmt: skip
+    return run_recipe(recipe, options)
+
+
+def read_shards(
+    path: str | os.PathLike[str], *, table: str = "dataset", allow_partial: bool = False
+) -> ds.Dataset:
+    """A ``pyarrow.dataset.Dataset`` over a run's shards (see :func:`maskforge.io.reader.read_shards`);
+    raises :class:`IncompleteRunError` for an unfinished run unless ``allow_partial``."""
+    from .io.reader import read_shards as _read_shards
+
+    return _read_shards(path, table=table, allow_partial=allow_partial)
+
+
+def list_samples(
+    source: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()
+) -> Listing:
+    """The samples of an identity-folder dataset or a ``.csv``/``.parquet`` list (see
+    :func:`maskforge.io.sources.list_samples`)."""
+    from .io.sources import list_samples as _list_samples
+
+    return _list_samples(source, exclude=exclude)
+
+
+def decode_image(
+    source: bytes | str | os.PathLike[str], *, max_pixels: int | None = None, min_side: int | None = None
+) -> np.ndarray:
+    """An RGB uint8 ``(H, W, 3)`` image from encoded bytes or a path (see
+    :func:`maskforge.io.decode.decode_image`; ``None``: its default limits). Raises
+    :class:`DecodeError`."""
+    from .io.decode import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+    from .io.decode import decode_image as _decode_image
+
+    return _decode_image(
+        source,
+        max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels,
+        min_side=DEFAULT_MIN_SIDE if min_side is None else min_side,
     )
 
 
@@ -93,7 +129,11 @@ __all__ = [
     "AssetError",
     "DecodeError",
     "DeviceError",
+    "EvalError",
+    "IncompleteRunError",
+    "LicenceError",
     "MaskforgeError",
+    "ModelFileMissingError",
     "ModelNotFoundError",
     "OutputError",
     "RecipeError",

@@ -63,6 +63,12 @@ class Table(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_keys(cls, data: Any) -> Any:
+        return cls._reject_unknown_keys(data)
+
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        """``data`` unchanged; a custom error naming the first key that is not a field (and the
+        nearest field name). A subclass that overrides ``_known_keys`` calls this at its end."""
         if isinstance(data, Mapping):
             known = list(cls.model_fields)
             for key in data:

@@ -54,3 +54,14 @@ class IncompleteRunError(OutputError):
 class EvalError(MaskforgeError):
     """An evaluation cannot run: a ``--model`` that cannot be loaded, or an embedding function
     that returns something other than one finite ``(N, D)`` row per crop."""
+
+
+class ModelFileMissingError(ModelNotFoundError):
+    """A model file the recipe or command names (an ONNX detector or embedder, a model-pack
+    folder) is not there. maskforge never downloads weights: the message says where to put the
+    file and how to point maskforge at it."""
+
+
+class LicenceError(MaskforgeError):
+    """A model the recipe or command would use has a licence that excludes the use asked for
+    (``licence = "commercial"``). The message names each such model and its licence."""

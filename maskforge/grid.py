@@ -38,7 +38,7 @@ def tile_grid(
     if labels:
         out.append(np.hstack([label_bar(t, tw) for t in labels] + [label_bar("", tw)] * (ncols - len(labels))))
     for row in rows:
-        tiles = []
+        tiles: list[np.ndarray] = []
         for img in list(row) + [None] * (ncols - len(row)):
             if img is None:
                 tiles.append(np.full((th, tw, 3), 255, np.uint8))

@@ -25,3 +25,40 @@ def derive_seed(seed: int, *keys: object) -> int:
 def rng_for(seed: int, *keys: object) -> np.random.Generator:
     """A numpy Generator for ``(seed, *keys)``, e.g. ``rng_for(seed, sample_id, variant)``."""
     return np.random.Generator(np.random.PCG64(derive_seed(seed, *keys)))
+
+
+# The registry of seed streams: the first key after the seed names what a generator decides.
+# Every stream name used anywhere is one of these constants (two decisions never share one).
+#: Which identities ``select.max_identities`` keeps (ranked per identity name).
+IDENTITIES = "identities"
+#: Select-N: which images of an identity are kept.
+SELECT = "select"
+#: Train/val split assignment (per identity or per image).
+SPLIT = "split"
+#: The seeded order of a dataset shard's rows.
+ROW_ORDER = "row-order"
+#: One occluder of a variant; the augmentation of a variant.
+OCCLUDER = "occluder"
+AUGMENT = "augment"
+#: ``maskforge overlay``: the occluders of one input file.
+OVERLAY = "overlay"
+#: The :class:`maskforge.occlude.Occlude` transform of one sample.
+OCCLUDE = "occlude"
+#: A contact sheet's cells (``maskforge assets sheet``).
+SHEET = "sheet"
+#: Planted label noise of the cleaning calibration.
+PLANT = "plant"
+#: Evaluation: masks drawn on probes, gallery choice, pairs dealt into folds.
+EVAL_MASK = "eval-mask"
+EVAL_GALLERY = "eval-gallery"
+MAKE_PAIRS = "make-pairs"
+#: The torch readers, per epoch: a worker's shuffle buffer, the rotation of each shard's rows,
+#: the order in which a worker reads its pieces.
+BUFFER = "buffer"
+ROTATE = "rotate"
+PIECES = "pieces"
+
+STREAMS = (
+    IDENTITIES, SELECT, SPLIT, ROW_ORDER, OCCLUDER, AUGMENT, OVERLAY, OCCLUDE, SHEET, PLANT,
+    EVAL_MASK, EVAL_GALLERY, MAKE_PAIRS, BUFFER, ROTATE, PIECES,
+)

@@ -3,5 +3,8 @@ can offer them as choices without loading the models)."""
 
 from __future__ import annotations
 
-#: How a face mask is worn (the one definition).
-WEARS = ("correct", "nose_exposed", "chin")
+from typing import Literal, get_args
+
+#: How a face mask is worn (the one definition; :data:`WEARS` is derived from it).
+Wear = Literal["correct", "nose_exposed", "chin"]
+WEARS: tuple[Wear, ...] = get_args(Wear)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from maskforge.augment import (
@@ -67,3 +69,33 @@ def test_bad_config_raises_recipe_error(cfg, match):
 def test_not_a_table():
     with pytest.raises(RecipeError, match="augment must be a table"):
         build_pipeline(["crop"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_transform_validates_through_its_schema(name):
+    """One idiom: the constructor's options are exactly its InitSchema's fields, and a
+    default-constructed transform holds the schema-validated defaults."""
+    from maskforge.augment.schema import BaseInitSchema
+
+    cls = REGISTRY[name]
+    assert issubclass(cls.InitSchema, BaseInitSchema)
+    params = inspect.signature(cls.__init__).parameters
+    options = {k: p.default for k, p in params.items() if k != "self"}
+    assert list(options) == list(cls.InitSchema.model_fields)
+    validated = cls.InitSchema.check(**options)
+    tr = cls()
+    assert {k: getattr(tr, k) for k in options} == validated.model_dump()
+    with pytest.raises(ValueError, match=r"^p must be a number in \[0, 1\], got 2$"):
+        cls(p=2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"contrast": -1}, r"^contrast must be >= 0, got -1$"),
+    ({"saturation": [-1, 1]}, r"^saturation must be >= 0, got \[-1, 1\]$"),
+    ({"hue": 181}, r"^hue must lie within \[-180, 180\] degrees, got 181$"),
+])
+def test_color_jitter_names_the_bad_option(kwargs, match):
+    from maskforge.augment import ColorJitter
+
+    with pytest.raises(ValueError, match=match):
+        ColorJitter(**kwargs)

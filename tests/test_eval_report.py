@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from maskforge.eval.faces import Embeddings, Failure
+from maskforge.eval.identify import IdentifyResult
 from maskforge.eval.output import start
 from maskforge.eval.pairs import Pair
 from maskforge.eval.protocol import verification_metrics
@@ -76,3 +77,74 @@ def test_report_files_and_chromium(tmp_path):
     loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
     assert total == 1 + 2 * (len(fa) + len(fr))  # the ROC and two thumbnails per pair
     assert loaded == total
+
+
+# ------------------------------------------------------------------ eval identify (issue 22, 6)
+
+
+def synthetic_identification() -> IdentifyResult:
+    """4 identities with one gallery image each (unit vectors e0..e3) and 3 masked probes each,
+    some pulled towards another identity; one probe failed."""
+    from maskforge.eval.identify import identification_metrics, identity_distances, probe_rows
+
+    rng = np.random.default_rng(0)
+    names = ["ann", "bob", "c<d>", "dan"]
+    emb = Embeddings()
+    basis = np.eye(8, dtype=np.float32)
+    gallery = [(f"{n}/g.jpg", n) for n in names]
+    for k, (path, _) in enumerate(gallery):
+        emb.vectors[(path, False)] = basis[k]
+        emb.thumbs[(path, False)] = encode_image(np.full((112, 112, 3), 40 * k, np.uint8), "jpeg")
+    probes, pull = [], {("ann", 1): (1, 0.9), ("bob", 2): (0, 0.4), ("dan", 0): (2, 0.8)}
+    for k, n in enumerate(names):
+        for j in range(3):
+            path = f"{n}/p{j}.jpg"
+            probes.append((path, n))
+            if (n, j) == ("c<d>", 2):
+                emb.failures[path] = Failure(path, "no_face", "no face")
+                continue
+            other, w = pull.get((n, j), (k, 0.0))
+            v = (1 - w) * basis[k] + w * basis[other] + 0.05 * rng.normal(size=8).astype(np.float32)
+            emb.vectors[(path, True)] = v / np.linalg.norm(v)
+            emb.thumbs[(path, True)] = encode_image(np.full((112, 112, 3), 200, np.uint8), "jpeg")
+    ids = {n: i for i, n in enumerate(names)}
+    g = np.stack([emb.get(p, False) for p, _ in gallery])
+    vecs = np.stack([emb.get(p, True) if emb.get(p, True) is not None else np.zeros(8) for p, _ in probes])
+    dist = identity_distances(vecs, g, np.arange(4), 4)
+    dist[[i for i, (p, _) in enumerate(probes) if emb.get(p, True) is None]] = np.inf
+    truth = np.array([ids[n] for _, n in probes])
+    metrics = identification_metrics(dist, truth, 0.25)
+    metrics.update(gallery_images=4, gallery_identities=4, gallery_per_identity=1,
+                   failures={"images": 1, "probes": 1, "gallery": 0, "list": []},
+                   embedder="onnx", mask="probes", occluder="surgical-blue:1", seed=0, size=112)  # fmt: skip
+    rows = probe_rows(dist, truth)
+    table = [(p, n, names[k] if k >= 0 else "", r, d) for (p, n), (k, r, d) in zip(probes, rows, strict=True)]
+    return IdentifyResult(metrics, gallery, probes, sorted(emb.failures.values(), key=lambda f: f.path), emb, table)
+
+
+def test_identify_report(tmp_path):
+    """eval identify writes report.html like eval pairs: metrics, ranks, the most confident
+    misidentifications (probe, the gallery image it was taken for, its own), failures."""
+    from maskforge.eval.identify_report import misidentified, write_identify_outputs
+
+    res = synthetic_identification()
+    wrong = misidentified(res)
+    assert [w["path"] for w in wrong] == ["ann/p1.jpg", "dan/p0.jpg"]  # 0.9 pull, then 0.8
+    assert wrong[0]["nearest"] == "bob" and wrong[0]["nearest_path"] == "bob/g.jpg"
+    assert wrong[0]["own_path"] == "ann/g.jpg" and wrong[0]["d_nearest"] < wrong[1]["d_nearest"]
+    out = tmp_path / "out"
+    start(out, "identify")
+    files = write_identify_outputs(res, out)
+    assert sorted(p.name for p in out.iterdir()) == ["failures.csv", "metrics.json", "probes.csv", "report.html"]
+    html = files["report"].read_text()
+    assert html.count('<div class="trio">') == 2 and html.count("(masked)") == 2
+    assert "c&lt;d&gt;/p2.jpg" in html and "no_face" in html  # escaped, failure listed
+    assert "<td>1</td><td class=\"n\">9</td>" in html  # 12 probes - 1 failed - 2 at rank 2
+    assert "taken for <b>bob</b>" in html and "rank-1" in html
+    browser = find_chromium()
+    if browser is None:
+        pytest.skip("chromium not found (Debian: apt-get install -y chromium)")
+    dom = render(browser, files["report"], tmp_path / "profile")
+    total = int(re.search(r'data-images-total="(\d+)"', dom).group(1))
+    loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
+    assert total == loaded == 6  # three thumbnails per misidentified probe

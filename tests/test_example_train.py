@@ -27,7 +27,9 @@ def test_train_tiny_runs_on_a_handful_of_samples(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("train_tiny", EXAMPLE)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    result = mod.main([str(tmp_path), "--batch-size", "4", "--workers", "0", "--size", "32", "--epochs", "2"])
+    result = mod.main([str(tmp_path), "--batch-size", "4", "--workers", "0", "--size", "32", "--epochs", "2",
+                       "--save-labels", str(tmp_path / "labels-train.csv")])
     hist = result["history"]
     assert [h["images"] for h in hist] == [12, 12]  # every sample once per epoch
     assert all(math.isfinite(h["loss"]) and h["loss"] > 0 for h in hist)
+    assert (tmp_path / "labels-train.csv").read_text().splitlines()[0] == "identity,label,global_label"

@@ -45,7 +45,7 @@ for name in names:
     importlib.import_module(name)
 import tempfile
 from maskforge.report.histogram import draw_histogram  # drawing must not pick a backend either
-draw_histogram(numpy.linspace(0, 1, 50), numpy.array([0.9]), os.path.join(tempfile.mkdtemp(), "h.png"), (0.5, 0.5))
+draw_histogram(numpy.linspace(0, 1, 50), numpy.array([0.9]), os.path.join(tempfile.mkdtemp(), "h.svg"), (0.5, 0.5))
 after = state()
 print(json.dumps({"modules": len(names), "changed": {k: [before[k], after[k]] for k in before if before[k] != after[k]}}))
 """

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from maskforge.occlude.overlay import LOG_COLUMNS, overlay_folder
+from maskforge.app.overlay import overlay_folder
+from maskforge.occlude.overlay import LOG_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,22 @@ def test_same_bytes_any_worker_count(src, tmp_path):
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     rows = _log(a)
     assert {r["wear"] for r in rows.values() if r["status"] == "ok"} <= {"nose_exposed", "correct"}
+
+
+def _tree(root):
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_same_bytes_on_processes_and_ray(src, tmp_path):
+    """Issue 21 item 9: ``--workers 2`` runs on worker processes (no Ray start-up) and writes the
+    bytes the Ray executor writes."""
+    kwargs = {"occluder": ["random", "glasses"], "wear": "nose_exposed", "seed": 11, "workers": 2}
+    pool, ray = tmp_path / "processes", tmp_path / "ray"
+    seen = []
+    overlay_folder(src, pool, monitor=seen.append, **kwargs)  # the default for workers > 1
+    overlay_folder(src, ray, executor="ray", **kwargs)
+    assert _tree(pool) == _tree(ray) and _tree(pool)
+    assert seen and seen[-1].pools[0].name == "processes" and seen[-1].shards_done == seen[-1].shards
 
 
 def test_cli(src, tmp_path):

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from maskforge import read_shards
-from maskforge.pipeline import plan_run, run
+from maskforge import read_shards, run
+from maskforge.pipeline import plan_run
 
 PLAIN = "seed = 0\n[source]\nshard_size = {shard_size}\n"
 
@@ -129,6 +129,28 @@ def test_touched_or_rewritten_file_invalidates_its_shard(tmp_path: Path) -> None
     assert _reused(out) == 1 and manifest(out)["shards"]["processed"] == 1
 
 
+def test_same_size_same_mtime_new_content_is_redone(tmp_path: Path) -> None:
+    """Issue 21: a file rewritten with the same size and its old mtime put back (``os.utime``)
+    is redone: the kernel set its ctime, which is in the shard key."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    write_identities(src, {"Aa": 2, "Bb": 2})
+    rec = recipe(tmp_path, 2)
+    run(rec, input=src, output=out, executor="local")
+    p = src / "Bb" / "0.jpg"
+    st = p.stat()
+    old = p.read_bytes()
+    new = bytearray(old)
+    new[len(new) // 2] ^= 0xFF  # one byte inside the scan: same size, other pixels
+    p.write_bytes(bytes(new))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert p.stat().st_ctime_ns != st.st_ctime_ns
+    run(rec, input=src, output=out, executor="local")
+    assert _reused(out) == 1 and manifest(out)["shards"]["processed"] == 1
+    rows = read_shards(out).to_table(columns=["source_path", "image"]).to_pylist()
+    assert {r["source_path"]: r["image"] for r in rows}["Bb/0.jpg"] == bytes(new)
+
+
 def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     src = tmp_path / "in"
     write_identities(src, {"Aa": 1})
@@ -139,7 +161,7 @@ def test_detect_key_is_the_resolved_config(tmp_path: Path) -> None:
     default = key("[detect]\n")
     assert key("[detect]\nsize = 112\n") == default  # the default, spelled out
     assert key("[detect]\nsize = 160\n") != default
-    import maskforge.pipeline.plan as plan_mod
+    import maskforge.detect.key as plan_mod
 
     plan_mod.DETECT_CODE_VERSION += 1  # a maskforge whose detection code writes other crops
     try:
@@ -184,7 +206,7 @@ def test_embeddings_not_reused_under_another_embedder(lfw_dir: Path, tmp_path: P
     """A run, then the embedder's identity at planning changes (its weights changed): detection
     is reused, embeddings and cleaning are redone, never judged under another threshold. (The
     resolver itself: tests/test_embed_resolution.py.)"""
-    import maskforge.pipeline.embed_task as embed_task
+    import maskforge.pipeline.plan as embed_task
 
     src, out = tmp_path / "in", tmp_path / "out"
     names = sorted(p.name for p in lfw_dir.iterdir() if len(list(p.glob("*.jpg"))) >= 3)[:2]
@@ -266,7 +288,7 @@ def write_then_die(table, where, **kw):
     if Path(str(where)).name.startswith(".rejects.parquet."):
         os.kill(os.getpid(), signal.SIGKILL)   # the merged table is half-way to its name
 pq.write_table = write_then_die
-from maskforge.pipeline import run
+from maskforge import run
 run(sys.argv[1], input=sys.argv[2], output=sys.argv[3], executor="local")
 """
 

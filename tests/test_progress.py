@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maskforge import run
 from maskforge.io.sharding import AUTO_MAX, AUTO_MIN, AUTO_SHARDS, auto_shard_size, make_shards
 from maskforge.io.sources import SourceSample
 from maskforge.pipeline import progress as progress_mod
-from maskforge.pipeline import run
 from maskforge.pipeline.progress import Board, PoolState, Reporter, Snapshot
 
 RECIPE = """

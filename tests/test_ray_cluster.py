@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from maskforge import read_shards
-from maskforge.pipeline import run
+from maskforge import read_shards, run
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402

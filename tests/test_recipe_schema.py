@@ -76,7 +76,7 @@ def test_unknown_key_names_the_path_and_suggests(text: str, path: str, near: str
         ("[detect]\nalign = 1", "detect.align must be true or false, got 1"),
         ("[detect]\nmargin = '0.1'", "detect.margin must be a number, got '0.1'"),
         ("[detect]\nthresholds = [0.6, 0.7]", "detect.thresholds must be 3 numbers in 0..1"),
-        ("[detect]\n[embed]\nembedder = 'arcface'", "embed.embedder must be one of 'auto'"),
+        ("[detect]\n[embed]\nembedder = 'arcface'", "embed.embedder must be auto, facenet-vggface2, dlib-resnet, dlib-resnet-native or onnx:PATH"),
         ("[detect]\n[clean]\nnearest_identity = 'yes'", "clean.nearest_identity must be true or false"),
         ("[split]\nby = 'person'", "split.by must be one of 'identity', 'image', got 'person'"),
         ("[augment]\nblur = 3", "augment.blur must be a table of options, true or false, got 3"),
@@ -180,7 +180,7 @@ def test_resolved_recipe_is_a_recipe(path: Path) -> None:
     again = load_recipe(data=recipe.to_dict())
     assert again.to_dict() == recipe.to_dict() and again.path is None and recipe.path == path
     raw = set(__import__("tomllib").loads(path.read_text()))
-    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "input_license", "source", "encode", "ray"}
+    assert set(recipe.to_dict()) == raw | {"seed", "name", "input", "output", "input_license", "licence", "source", "encode", "ray"}
 
 
 def test_defaults_unchanged() -> None:
@@ -189,10 +189,11 @@ def test_defaults_unchanged() -> None:
                            "limit_identities": None}
     assert d["encode"] == {"image_format": "jpeg", "quality": 95}
     assert d["detect"] == {
-        "detector": "dlib-hog", "upsample": 0, "upsample_fallback": 1, "select": "center-weighted",
+        "detector": "dlib-hog", "landmarks": "dlib68", "aligned": "auto", "upsample": 0,
+        "upsample_fallback": 1, "select": "center-weighted",
         "size": 112, "margin": 0.0, "align": True, "template": "auto", "min_face_size": 20,
         "min_score": None, "max_outside": 0.3, "device": "auto", "thresholds": (0.6, 0.7, 0.7),
-        "batch_size": 32,
+        "batch_size": 32, "input_size": 640, "det_threshold": 0.5, "nms_iou": 0.4,
     }
     assert d["split"] == {"val_fraction": 0.1, "by": "identity"}
     assert d["clean"]["method"] == "robust" and d["clean"]["min_images"] == 3

@@ -6,6 +6,7 @@ import io
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +75,12 @@ def test_report_structure(tmp_path):
     html = index.read_text()
     assert "person&lt;0&gt;" in html and "person<0>" not in html  # escaped
     assert html.count('<tr><td data-v="') == 6  # every identity in the sortable table
-    assert "not cleaned" in html and "histogram.png" in html
+    assert "not cleaned" in html and "histogram.svg" in html
     assert '<a href="pipeline.html">pipeline summary</a>' in html
-    with Image.open(out / "histogram.png") as im:
-        assert im.format == "PNG" and im.size[0] >= 400
+    svg = ET.parse(out / "histogram.svg").getroot()  # well-formed SVG, no matplotlib
+    assert svg.tag.endswith("svg") and int(svg.get("width")) >= 400
+    bars = [e for e in svg.iter() if e.tag.endswith("rect") and e.get("fill") in ("#4c72b0", "#d62728")]
+    assert len(bars) >= 2 and any(e.get("stroke-dasharray") for e in svg.iter())  # threshold line
     thumbs = list((out / "thumbnails").glob("*.jpg"))
     assert len(thumbs) == 5 * 2 + 5 * 4  # flagged + 4 typical per identity
     page = pages[0].read_text()

@@ -13,12 +13,12 @@ import pyarrow.dataset as pads
 import pytest
 from click.testing import CliRunner
 
+from maskforge import run
 from maskforge.cli import main
 from maskforge.cli.inspect import inspect_output
 from maskforge.io.manifest import build_manifest, write_manifest
 from maskforge.io.schema import SAMPLE_SCHEMA, to_table
 from maskforge.io.writer import write_shard, write_table_atomic
-from maskforge.pipeline import run
 
 RECIPE = """
 seed = 2

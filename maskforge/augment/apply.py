@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..seeding import derive_seed, rng_for
+from ..seeding import AUGMENT, OCCLUDER, derive_seed, rng_for
 from .compose import Compose, Record
 from .targets import Targets
 from .variants import Variant
@@ -101,9 +101,9 @@ def apply_variant(
         image = t.image
         mask = t.occlusion_mask
         for k, choice in enumerate(variant.occluders):
-            rng = variant_rng(stream, "occluder", k)
+            rng = variant_rng(stream, OCCLUDER, k)
             name, wear, color = choice.pick(rng)
-            rendered = render(image, t.landmarks68, name, rng, wear, color)  # type: ignore[misc]
+            rendered = render(image, t.landmarks68, name, rng, wear, color)
             if rendered is None:
                 return VariantResult(
                     targets, seed=stream,
@@ -117,5 +117,5 @@ def apply_variant(
         t = t.replace(image=image, occlusion_mask=mask)
     record: Record = []
     if variant.augment and pipeline is not None:  # (checked above; keeps type checkers happy)
-        t, record = pipeline(t, variant_rng(stream, "augment"))
+        t, record = pipeline(t, variant_rng(stream, AUGMENT))
     return VariantResult(t, infos, record, stream)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .schema import BaseInitSchema
 from .targets import Targets
 
 #: name -> Transform subclass, filled by ``@register``.
@@ -26,27 +27,23 @@ def register(cls: type[Transform]) -> type[Transform]:
     return cls
 
 
-def check_p(p: float) -> float:
-    """Validate a probability; ValueError if not a number in [0, 1]."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"p must be a number in [0, 1], got {p!r}")
-    return float(p)
-
-
 class Transform:
     """Base class of augmentations.
 
     Subclasses set ``name`` (the key in records and in the recipe's ``[augment]`` table), take
-    their options (and ``p``, the probability of being applied) in ``__init__`` and implement
-    :meth:`get_params` and :meth:`apply`. ``apply`` must depend only on its arguments — every
+    their options (and ``p``, the probability of being applied) in ``__init__``, validated by
+    their nested ``InitSchema`` (see :mod:`.schema`), and implement :meth:`get_params` and
+    :meth:`apply`. ``apply`` must depend only on its arguments — every
     option that changes the output is copied into the params — so a record can be replayed by a
     default-constructed instance.
     """
 
     name: ClassVar[str] = "transform"
+    #: The options' schema (a transform with options beyond ``p`` declares its own).
+    InitSchema: ClassVar[type[BaseInitSchema]] = BaseInitSchema
 
     def __init__(self, p: float = 0.5) -> None:
-        self.p = check_p(p)
+        self.p = BaseInitSchema.check(p=p).p
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         """Draw this transform's random choices for an image of ``shape`` ``(H, W, 3)``.

@@ -13,9 +13,8 @@ order = ["crop", "rotate"]    # optional: custom order (default: CANONICAL_ORDER
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, create_model, model_validator
 from pydantic_core import PydanticCustomError
@@ -48,12 +47,14 @@ REFERENCE_AUGMENT: dict[str, dict[str, Any]] = {
     "blur": {"p": 0.3, "sigma": [0.5, 1.5]},
 }
 
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {"reference": REFERENCE_AUGMENT, "none": {}}
+#: The starting pipelines an ``[augment]`` table may name.
+Preset = Literal["reference", "none"]
+PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {"reference": REFERENCE_AUGMENT, "none": {}}
+assert set(PRESETS) == set(get_args(Preset))
 
 
 def _options(name: str) -> list[str]:
-    sig = inspect.signature(REGISTRY[name].__init__)
-    return [k for k in sig.parameters if k != "self"]
+    return list(REGISTRY[name].InitSchema.model_fields)
 
 
 def _problem(key: str, problem: str) -> PydanticCustomError:
@@ -63,7 +64,7 @@ def _problem(key: str, problem: str) -> PydanticCustomError:
 class _AugmentTable(Table):
     table_name = "augment"
 
-    preset: Literal[tuple(PRESETS)] = Field(
+    preset: Preset = Field(
         "reference",
         description="the starting pipeline: `reference` (crop, rotate, flip, brightness, "
         "impulse noise, blur) or `none` (empty)",

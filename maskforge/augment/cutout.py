@@ -14,12 +14,13 @@ the face just as an occluder would.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 
 from .base import Transform, noise_seed, register
+from .schema import BaseInitSchema, some_of
 from .targets import Targets
 
 FILLS = ("gray", "black", "random", "noise")
@@ -71,12 +72,12 @@ class LowerFaceCutout(Transform):
 
     name = "cutout"
 
+    class InitSchema(BaseInitSchema):
+        fill: Annotated[list[str], some_of(FILLS)]
+
     def __init__(self, p: float = 0.5, fill: str | list[str] = "gray") -> None:
-        super().__init__(p)
-        fills = [fill] if isinstance(fill, str) else list(fill)
-        if not fills or any(f not in FILLS for f in fills):
-            raise ValueError(f"fill must be one of {list(FILLS)} or a list of them, got {fill!r}")
-        self.fill = fills
+        o = self.InitSchema.check(p=p, fill=fill)
+        self.p, self.fill = o.p, o.fill
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         kind = self.fill[0] if len(self.fill) == 1 else self.fill[int(rng.integers(len(self.fill)))]

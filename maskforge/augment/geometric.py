@@ -6,7 +6,7 @@ Each one moves the image and carries ``landmarks5``, ``landmarks68``, ``bbox`` a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
@@ -14,7 +14,8 @@ import numpy as np
 from ..detect.align import apply_transform, mirror_box, transform_box
 from ..detect.landmarks import MIRROR5, MIRROR68, mirror_points
 from .base import Transform, register, uniform
-from .targets import Targets, as_range, warp_targets
+from .schema import BaseInitSchema, Span, one_of, span
+from .targets import Targets, warp_targets
 
 BORDERS = {
     "reflect": cv2.BORDER_REFLECT_101,
@@ -73,11 +74,12 @@ class RandomCrop(Transform):
 
     name = "crop"
 
+    class InitSchema(BaseInitSchema):
+        scale: Annotated[Span, span(1, 4)]
+
     def __init__(self, p: float = 0.5, scale: float | tuple[float, float] = 1.15) -> None:
-        super().__init__(p)
-        self.scale = as_range(scale, "scale")
-        if self.scale[0] < 1.0 or self.scale[1] > 4.0:
-            raise ValueError(f"scale must lie in [1, 4], got {scale!r}")
+        o = self.InitSchema.check(p=p, scale=scale)
+        self.p, self.scale = o.p, o.scale
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         h, w = shape[:2]
@@ -125,6 +127,11 @@ class Rotate(Transform):
 
     name = "rotate"
 
+    class InitSchema(BaseInitSchema):
+        limit: Annotated[Span, span(-180, 180, symmetric=True, unit=" degrees")]
+        center: Annotated[str, one_of(("image", "face"), "'image' or 'face'")]
+        border: Annotated[str, one_of(tuple(BORDERS), f"one of {sorted(BORDERS)}")]
+
     def __init__(
         self,
         p: float = 0.5,
@@ -132,16 +139,8 @@ class Rotate(Transform):
         center: str = "image",
         border: str = "reflect",
     ) -> None:
-        super().__init__(p)
-        self.limit = as_range(limit, "limit", symmetric=True)
-        if max(abs(self.limit[0]), abs(self.limit[1])) > 180:
-            raise ValueError(f"limit must lie within [-180, 180] degrees, got {limit!r}")
-        if center not in ("image", "face"):
-            raise ValueError(f"center must be 'image' or 'face', got {center!r}")
-        if border not in BORDERS:
-            raise ValueError(f"border must be one of {sorted(BORDERS)}, got {border!r}")
-        self.center = center
-        self.border = border
+        o = self.InitSchema.check(p=p, limit=limit, center=center, border=border)
+        self.p, self.limit, self.center, self.border = o.p, o.limit, o.center, o.border
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"angle": uniform(rng, *self.limit), "center": self.center, "border": self.border}

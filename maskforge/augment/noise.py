@@ -6,13 +6,14 @@ field from it, so records stay small and replay is exact.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 
 from .base import Transform, noise_seed, register, uniform
-from .targets import Targets, as_range
+from .schema import BaseInitSchema, Flag, Span, span
+from .targets import Targets
 
 
 def _gen(seed: int) -> np.random.Generator:
@@ -26,17 +27,16 @@ class ImpulseNoise(Transform):
 
     name = "impulse_noise"
 
+    class InitSchema(BaseInitSchema):
+        amount: Annotated[Span, span(0, 1)]
+        per_channel: Flag
+
     def __init__(
         self, p: float = 0.5, amount: float | tuple[float, float] = (0.0, 0.03),
         per_channel: bool = True,
     ) -> None:
-        super().__init__(p)
-        self.amount = as_range(amount, "amount")
-        if self.amount[0] < 0 or self.amount[1] > 1:
-            raise ValueError(f"amount must lie in [0, 1], got {amount!r}")
-        if not isinstance(per_channel, bool):
-            raise ValueError(f"per_channel must be true or false, got {per_channel!r}")
-        self.per_channel = per_channel
+        o = self.InitSchema.check(p=p, amount=amount, per_channel=per_channel)
+        self.p, self.amount, self.per_channel = o.p, o.amount, o.per_channel
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {
@@ -68,17 +68,16 @@ class GaussianNoise(Transform):
 
     name = "gaussian_noise"
 
+    class InitSchema(BaseInitSchema):
+        sigma: Annotated[Span, span(0, 255)]
+        per_channel: Flag
+
     def __init__(
         self, p: float = 0.5, sigma: float | tuple[float, float] = (3.0, 12.0),
         per_channel: bool = True,
     ) -> None:
-        super().__init__(p)
-        self.sigma = as_range(sigma, "sigma")
-        if self.sigma[0] < 0 or self.sigma[1] > 255:
-            raise ValueError(f"sigma must lie in [0, 255], got {sigma!r}")
-        if not isinstance(per_channel, bool):
-            raise ValueError(f"per_channel must be true or false, got {per_channel!r}")
-        self.per_channel = per_channel
+        o = self.InitSchema.check(p=p, sigma=sigma, per_channel=per_channel)
+        self.p, self.sigma, self.per_channel = o.p, o.sigma, o.per_channel
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {

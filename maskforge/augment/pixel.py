@@ -5,13 +5,14 @@ They change pixel values only; landmarks, box and occlusion mask pass through un
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
 
 from .base import Transform, register, uniform
-from .targets import Targets, as_range
+from .schema import BaseInitSchema, Span, int_span, span
+from .targets import Targets
 
 _IDENTITY = np.arange(256, dtype=np.float64)
 
@@ -37,11 +38,12 @@ class Brightness(Transform):
 
     name = "brightness"
 
+    class InitSchema(BaseInitSchema):
+        factor: Annotated[Span, span(0)]
+
     def __init__(self, p: float = 0.5, factor: float | tuple[float, float] = (0.7, 1.3)) -> None:
-        super().__init__(p)
-        self.factor = as_range(factor, "factor")
-        if self.factor[0] < 0:
-            raise ValueError(f"factor must be >= 0, got {factor!r}")
+        o = self.InitSchema.check(p=p, factor=factor)
+        self.p, self.factor = o.p, o.factor
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"factor": uniform(rng, *self.factor)}
@@ -61,6 +63,11 @@ class ColorJitter(Transform):
 
     name = "color_jitter"
 
+    class InitSchema(BaseInitSchema):
+        contrast: Annotated[Span, span(0)]
+        saturation: Annotated[Span, span(0)]
+        hue: Annotated[Span, span(-180, 180, symmetric=True, unit=" degrees")]
+
     def __init__(
         self,
         p: float = 0.5,
@@ -68,14 +75,8 @@ class ColorJitter(Transform):
         saturation: float | tuple[float, float] = (0.8, 1.2),
         hue: float | tuple[float, float] = 0.0,
     ) -> None:
-        super().__init__(p)
-        self.contrast = as_range(contrast, "contrast")
-        self.saturation = as_range(saturation, "saturation")
-        self.hue = as_range(hue, "hue", symmetric=True)
-        if self.contrast[0] < 0 or self.saturation[0] < 0:
-            raise ValueError("contrast and saturation must be >= 0")
-        if max(abs(self.hue[0]), abs(self.hue[1])) > 180:
-            raise ValueError(f"hue must lie within [-180, 180] degrees, got {hue!r}")
+        o = self.InitSchema.check(p=p, contrast=contrast, saturation=saturation, hue=hue)
+        self.p, self.contrast, self.saturation, self.hue = o.p, o.contrast, o.saturation, o.hue
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {
@@ -109,11 +110,12 @@ class Blur(Transform):
 
     name = "blur"
 
+    class InitSchema(BaseInitSchema):
+        sigma: Annotated[Span, span(0, 20, lo_open=True, unit=" pixels")]
+
     def __init__(self, p: float = 0.5, sigma: float | tuple[float, float] = (0.5, 1.5)) -> None:
-        super().__init__(p)
-        self.sigma = as_range(sigma, "sigma")
-        if self.sigma[0] <= 0 or self.sigma[1] > 20:
-            raise ValueError(f"sigma must lie in (0, 20] pixels, got {sigma!r}")
+        o = self.InitSchema.check(p=p, sigma=sigma)
+        self.p, self.sigma = o.p, o.sigma
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"sigma": uniform(rng, *self.sigma)}
@@ -129,12 +131,12 @@ class JpegCompression(Transform):
 
     name = "jpeg"
 
+    class InitSchema(BaseInitSchema):
+        quality: Annotated[tuple[int, int], int_span(1, 100)]
+
     def __init__(self, p: float = 0.5, quality: int | tuple[int, int] = (30, 90)) -> None:
-        super().__init__(p)
-        lo, hi = as_range(quality, "quality")
-        if not (1 <= lo <= hi <= 100) or lo != int(lo) or hi != int(hi):
-            raise ValueError(f"quality must be integers in [1, 100], got {quality!r}")
-        self.quality = (int(lo), int(hi))
+        o = self.InitSchema.check(p=p, quality=quality)
+        self.p, self.quality = o.p, o.quality
 
     def get_params(self, rng: np.random.Generator, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"quality": int(rng.integers(self.quality[0], self.quality[1] + 1))}
@@ -145,4 +147,6 @@ class JpegCompression(Transform):
         if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
             raise RuntimeError("cv2.imencode failed on a valid image")
         decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        if decoded is None:  # pragma: no cover - cv2 decodes the JPEG it just wrote
+            raise RuntimeError("cv2.imdecode failed on a JPEG cv2 encoded")
         return t.with_image(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RecipeError, SourceError
-from ..seeding import rng_for
+from ..seeding import IDENTITIES, SELECT, derive_seed, rng_for
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,14 @@ def group_by_identity(sample_ids: Sequence[str], identities: Sequence[str]) -> d
     return {k: groups[k] for k in sorted(groups)}
 
 
+def sample_identities(names: Sequence[str], n: int, seed: int) -> list[str]:
+    """A seeded uniform choice of ``n`` of ``names`` (all of them when there are fewer): the
+    first ``n`` ranked by ``derive_seed(seed, IDENTITIES, name)``. It does not depend on the
+    order of ``names``, and adding a name never changes which of the others rank first. The
+    one ``max_identities`` sampler: the pipeline's plan and :func:`select_per_identity` use it."""
+    return sorted(names, key=lambda k: derive_seed(seed, IDENTITIES, k))[:n]
+
+
 def select_per_identity(
     sample_ids: Sequence[str],
     identities: Sequence[str],
@@ -111,18 +119,15 @@ def select_per_identity(
     dropped = {k: "min_images" for k, n in counts_before.items() if n < min_images}
     kept = [k for k in groups if k not in dropped]
     if max_identities is not None and len(kept) > max_identities:
-        rng = rng_for(seed, "select", "identities")
-        chosen = set(rng.choice(len(kept), size=max_identities, replace=False).tolist())
-        for i, k in enumerate(kept):
-            if i not in chosen:
-                dropped[k] = "max_identities"
-        kept = [k for i, k in enumerate(kept) if i in chosen]
+        chosen = set(sample_identities(kept, max_identities, seed))
+        dropped.update({k: "max_identities" for k in kept if k not in chosen})
+        kept = [k for k in kept if k in chosen]
     selected: list[str] = []
     counts_after: dict[str, int] = {}
     for ident in kept:
         ids = groups[ident]
         if per_identity is not None and len(ids) > per_identity:
-            idx = rng_for(seed, "select", ident).choice(len(ids), size=per_identity, replace=False)
+            idx = rng_for(seed, SELECT, ident).choice(len(ids), size=per_identity, replace=False)
             ids = [ids[i] for i in sorted(idx.tolist())]
         selected.extend(ids)
         counts_after[ident] = len(ids)

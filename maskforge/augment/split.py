@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import RecipeError
-from ..seeding import derive_seed
+from ..seeding import SPLIT, derive_seed
 from .select import group_by_identity
 
 SPLIT_BY = ("identity", "image")
@@ -16,7 +16,7 @@ SPLIT_BY = ("identity", "image")
 def _ranked(keys: Sequence[str], seed: int) -> list[str]:
     """``keys`` in a seeded pseudo-random order that depends only on each key (so adding or
     removing one key does not reorder the others)."""
-    return sorted(keys, key=lambda k: (derive_seed(seed, "split", k), k))
+    return sorted(keys, key=lambda k: (derive_seed(seed, SPLIT, k), k))
 
 
 def _val_count(n: int, fraction: float) -> int:
@@ -73,7 +73,7 @@ def _image_val_counts(sizes: dict[str, int], frac: float, seed: int) -> dict[str
     remaining = target - sum(counts.values())
     order = sorted(
         sizes,
-        key=lambda k: (-(frac * sizes[k] - math.floor(frac * sizes[k])), derive_seed(seed, "split", k), k),
+        key=lambda k: (-(frac * sizes[k] - math.floor(frac * sizes[k])), derive_seed(seed, SPLIT, k), k),
     )
     while remaining > 0:
         progressed = False

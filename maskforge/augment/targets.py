@@ -7,8 +7,8 @@ centre of pixel ``(row i, column j)`` at ``(x=j, y=i)``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,9 +72,9 @@ class Targets:
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(H, W, 3)`` of the image."""
-        return self.image.shape  # type: ignore[return-value]
+        return self.image.shape
 
-    def replace(self, **changes: object) -> Targets:
+    def replace(self, **changes: Any) -> Targets:
         """A copy with some fields replaced (the others are shared, not copied); validated."""
         return dataclasses.replace(self, **changes)
 
@@ -156,24 +156,3 @@ def warp_targets(
         transform_box(m, t.bbox),
         warp_mask(t.occlusion_mask, m),
     )
-
-
-def as_range(value: float | Sequence[float], name: str, *, symmetric: bool = False) -> tuple[float, float]:
-    """``(lo, hi)`` from a number or a 2-sequence. A number ``v`` gives ``(-v, v)`` when
-    ``symmetric`` else ``(v, v)``. Raises ValueError on bad input."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}")
-    if isinstance(value, (int, float)):
-        v = float(value)
-        lo, hi = (-abs(v), abs(v)) if symmetric else (v, v)
-    else:
-        try:
-            seq = list(value)  # type: ignore[arg-type]
-        except TypeError:
-            raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}") from None
-        if len(seq) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in seq):
-            raise ValueError(f"{name} must be a number or [lo, hi], got {value!r}")
-        lo, hi = float(seq[0]), float(seq[1])
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
-        raise ValueError(f"{name} must be finite with lo <= hi, got {value!r}")
-    return lo, hi

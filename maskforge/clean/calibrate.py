@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RecipeError
-from ..seeding import rng_for
+from ..onnxrt import is_onnx
+from ..seeding import PLANT, rng_for
 
 #: (method, embedder) -> default threshold (robust: the floor of the per-identity threshold).
 DEFAULT_THRESHOLDS: dict[tuple[str, str], float] = {
@@ -48,8 +49,25 @@ ROBUST_DEFAULTS: dict[str, dict[str, float]] = {
 SAME_VECTORS = {"dlib-resnet-native": "dlib-resnet"}
 
 
+#: What an ONNX embedder (no calibration) must be given, per key of :data:`ROBUST_DEFAULTS`.
+ONNX_KEYS = {"cap": "clean.threshold_cap", "confusion": "clean.confusion_threshold",
+             "margin": "clean.confusion_margin"}  # fmt: skip
+
+
+def _uncalibrated(embedder: str, key: str) -> RecipeError:
+    """The message for an ONNX embedder, which has no calibrated cleaning thresholds."""
+    keys = ["clean.threshold", *ONNX_KEYS.values()]
+    return RecipeError(
+        f"embedder {embedder!r} has no calibrated cleaning thresholds ({key} is needed): set "
+        f"{', '.join(keys)} for its vectors (L2 distances between unit vectors, 0..2; "
+        "docs/cleaning.md), or clean with dlib-resnet"
+    )
+
+
 def robust_default(embedder: str, key: str) -> float:
     """A robust default (``cap``, ``confusion`` or ``margin``) for an embedder."""
+    if is_onnx(embedder):
+        raise _uncalibrated(embedder, ONNX_KEYS[key])
     try:
         return ROBUST_DEFAULTS[SAME_VECTORS.get(embedder, embedder)][key]
     except KeyError:
@@ -60,7 +78,10 @@ def robust_default(embedder: str, key: str) -> float:
 
 
 def default_threshold(method: str, embedder: str) -> float:
-    """The calibrated default threshold; RecipeError for an unknown pair (e.g. ``auto``)."""
+    """The calibrated default threshold; RecipeError for an unknown pair (e.g. ``auto``, or any
+    ``onnx:PATH`` embedder)."""
+    if is_onnx(embedder):
+        raise _uncalibrated(embedder, "clean.threshold")
     try:
         return DEFAULT_THRESHOLDS[(method, SAME_VECTORS.get(embedder, embedder))]
     except KeyError:
@@ -100,7 +121,7 @@ def plant_label_noise(
     Moved images leave their donor (the donor may drop under min_images).
     """
     ids = np.asarray(identities, dtype=object)
-    rng = rng_for(seed, "plant", fraction, lookalike)
+    rng = rng_for(seed, PLANT, fraction, lookalike)
     names, codes = np.unique(ids, return_inverse=True)
     counts = np.bincount(codes, minlength=len(names))
     recipients = np.flatnonzero(counts >= min_images)

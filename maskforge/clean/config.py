@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from ..config import Table
-from ..embed.factory import EMBEDDERS
+from ..embed.factory import EMBEDDER_MUST, EMBEDDER_PATTERN, EMBEDDERS
 
-METHODS = ("robust", "mean-distance")
-ACTIONS = ("remove", "flag")
+#: How a sample's distance to its identity is scored (:data:`METHODS` is derived from it).
+Method = Literal["robust", "mean-distance"]
+METHODS: tuple[Method, ...] = get_args(Method)
+#: What happens to a flagged sample (:data:`ACTIONS` is derived from it).
+Action = Literal["remove", "flag"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
 #: The embedder names a ``[clean]`` table may name (the ``[embed]`` table's choices).
 EMBEDDER_NAMES = EMBEDDERS
 
@@ -28,7 +32,7 @@ class CleanConfig(Table):
 
     table_name = "clean"
 
-    method: Literal[METHODS] = Field(
+    method: Method = Field(
         "robust", description="`robust` (default) or `mean-distance` (the reference rule)"
     )
     threshold: _Distance | None = Field(
@@ -39,13 +43,19 @@ class CleanConfig(Table):
     min_images: int = Field(
         3, ge=2, description="identities with fewer usable images are not cleaned"
     )
-    action: Literal[ACTIONS] = Field(
+    action: Action = Field(
         "remove", description="`remove` (recorded in the removed files) or `flag` (kept, marked)"
     )
-    embedder: Literal[EMBEDDERS] = Field(
+    embedder: str = Field(
         "dlib-resnet",
-        description="the embedder that produced the vectors (selects calibrated defaults); the "
-        "run sets it to the embedder actually used",
+        pattern=EMBEDDER_PATTERN,
+        json_schema_extra={
+            "must": EMBEDDER_MUST,
+            "values": "an `[embed] embedder` name",
+        },
+        description="the embedder that produced the vectors (selects calibrated defaults; an "
+        "`onnx:PATH` embedder has none: set the thresholds); the run sets it to the embedder "
+        "actually used",
     )
     keep: str | None = Field(
         None, description="path of a keep.csv whitelist (sample paths never flagged)"
@@ -84,3 +94,10 @@ class CleanConfig(Table):
     def with_embedder(self, embedder: str) -> CleanConfig:
         """A copy naming the embedder actually used (resolves ``auto``)."""
         return type(self)(**{**self.to_dict(), "embedder": embedder})
+
+    def resolved_threshold(self) -> float:
+        """``threshold``, or the calibrated default for ``method`` and ``embedder`` (the one place
+        the default is taken); RecipeError when no default is calibrated for the pair."""
+        from .calibrate import default_threshold
+
+        return self.threshold or default_threshold(self.method, self.embedder)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..device import resolve_device
 from .batching import pad_indices, plan_batches
-from .calibrate import default_threshold, robust_default
+from .calibrate import robust_default
 from .config import CleanConfig
 from .keep import KeepList, read_keep
 from .methods import masked_median, mean_distance_scores, robust_scores
@@ -116,7 +116,7 @@ class _Limits:
 
     @classmethod
     def of(cls, config: CleanConfig) -> _Limits:
-        thr0 = config.threshold or default_threshold(config.method, config.embedder)
+        thr0 = config.resolved_threshold()
         memory = config.memory_mb << 20
         if config.method != "robust":
             return cls(thr0, thr0, 2.0, 0.0, memory)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "inspect",
     "detect",
     "clean",
+    "hygiene",
     "audit",
     "overlay",
     "assets",

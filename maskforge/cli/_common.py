@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -134,7 +134,7 @@ class Progress:
             self.bar.total = total
             self.update(done - self.bar.n)
 
-    def shard(self, stats: dict[str, Any]) -> None:
+    def shard(self, stats: Mapping[str, Any]) -> None:
         if not self.watched:
             self.update(int(stats.get("inputs", 0)))
 
@@ -162,17 +162,6 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def direct_recipe(name: str, tables: dict[str, dict[str, Any]], overrides: tuple[str, ...] = ()) -> Any:
-    """The validated recipe a direct-mode command runs (``seed = 0``, ``name``, ``tables``;
-    None values left out), with ``--set`` ``overrides`` applied: the same checks as a recipe file."""
-    from ..recipe import load_recipe
-
-    data: dict[str, Any] = {"seed": 0, "name": name}
-    for t, keys in tables.items():
-        data[t] = {k: v for k, v in keys.items() if v is not None}
-    return load_recipe(data=data, overrides=overrides)
 
 
 def table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None) -> str:

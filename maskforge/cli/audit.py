@@ -21,12 +21,22 @@ from ._common import user_errors
 )
 @user_errors
 def command(out: Path, source: Path | None, per_page: int) -> None:  # fmt: skip
-    """Rebuild OUT/report/ from OUT/clean_scores.parquet."""
+    """Rebuild OUT/report/ from OUT/clean_scores.parquet (and OUT/report/hygiene/ from
+    OUT/hygiene.json when the run had [hygiene])."""
     from ..clean.table import read_clean_scores
     from ..report import build_report, write_redirect
 
-    read_clean_scores(out, with_images=False)  # clear error when missing or malformed
-    index = build_report(out, out / "report", source_root=source, per_page=per_page,
-                         title=out.name)  # fmt: skip
-    write_redirect(out / "report.html")
-    click.echo(f"report: {index}")
+    hygiene = out / "hygiene.json"
+    if (out / "clean_scores.parquet").is_file() or not hygiene.is_file():
+        read_clean_scores(out, with_images=False)  # clear error when missing or malformed
+        index = build_report(out, out / "report", source_root=source, per_page=per_page,
+                             title=out.name)  # fmt: skip
+        write_redirect(out / "report.html")
+        click.echo(f"report: {index}")
+    if hygiene.is_file():
+        from ..io.paths import recorded_input_root
+        from ..report.hygiene import build_hygiene_pages
+
+        pages = build_hygiene_pages(hygiene, out / "report", per_page=per_page, title=out.name,
+                                    source_root=source or recorded_input_root(out))  # fmt: skip
+        click.echo(f"hygiene pages: {pages}")

@@ -4,7 +4,7 @@
   OUT/metrics.json, OUT/roc.png, OUT/report.html, OUT/scores.csv, OUT/failures.csv.
 - ``eval make-pairs DIR --output pairs.txt``: a balanced pairs file from identity folders.
 - ``eval identify --images DIR --output OUT``: masked probes 1:N against an unmasked gallery;
-  writes OUT/metrics.json, OUT/probes.csv and OUT/failures.csv.
+  writes OUT/metrics.json, OUT/report.html, OUT/probes.csv and OUT/failures.csv.
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ def _model_options(fn: Callable) -> Callable:
             "--embedder",
             default=None,
             metavar="NAME",
-            help="Built-in embedder: auto (default), facenet-vggface2, dlib-resnet.",
+            help="Built-in embedder: auto (default), facenet-vggface2, dlib-resnet; or onnx:PATH, "
+            "your own ArcFace-style ONNX file.",
+        ),
+        click.option(
+            "--models",
+            default=None,
+            metavar="DIR",
+            help="An insightface model-pack folder: its ONNX embedder (w600k_*.onnx).",
         ),
         click.option(
             "--model",
@@ -55,16 +62,17 @@ def _model_options(fn: Callable) -> Callable:
     return fn
 
 
-def _embed_fn(embedder: str | None, model: str | None) -> Any:
-    if embedder and model:
-        raise click.UsageError("give --embedder or --model, not both")
+def _embed_fn(embedder: str | None, model: str | None, models: str | None = None) -> Any:
+    if sum(bool(x) for x in (embedder, model, models)) > 1:
+        raise click.UsageError("give one of --embedder, --model and --models")
     if model:
         from ..eval import load_model
 
         return load_model(model)
+    from ..app.models import choose
     from ..embed import make_embedder
 
-    return make_embedder(embedder or "auto")
+    return make_embedder(choose("embedder", embedder, models, "auto"))
 
 
 def _check_occluder(occluder: str | None, mix: str | None, wear: str) -> None:
@@ -87,7 +95,8 @@ def command() -> None:
 
 @command.command("pairs")
 @click.argument("pairs", type=click.Path(exists=True, dir_okay=False))
-@click.option("--images", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--images", default=None, type=click.Path(exists=True, file_okay=False),
+              help="The folder the pairs' paths are relative to (not for a .bin, which holds its images).")
 @click.option("--output", "output_dir", required=True, type=click.Path(file_okay=False))
 @click.option(
     "--mask",
@@ -100,10 +109,11 @@ def command() -> None:
 @user_errors
 def pairs_command(
     pairs: str,
-    images: str,
+    images: str | None,
     output_dir: str,
     mask: str,
     embedder: str | None,
+    models: str | None,
     model: str | None,
     occluder: str | None,
     mix: str | None,
@@ -113,22 +123,24 @@ def pairs_command(
     quiet: bool,
 ) -> None:
     """Verification on PAIRS (LFW pairs.txt, or CSV path_a,path_b,same[,fold]) with images
-    under --images, by LFW's 10-fold protocol."""
+    under --images, or on an insightface .bin (lfw.bin, ...: aligned faces inside), by LFW's
+    10-fold protocol."""
     from ..eval import output as out_mod
-    from ..eval import read_pairs, verify
+    from ..eval import verify
+    from ..eval.bin_sets import load_pair_set
     from ..eval.report import write_verify_outputs
     from ..eval.verify import check_pairs
 
     _check_occluder(occluder, mix, wear)
-    out = out_mod.check_output_dir(output_dir, [images])
-    pair_list = read_pairs(pairs)
+    out = out_mod.check_output_dir(output_dir, [images] if images else [])
+    pair_list, source, detect = load_pair_set(pairs, images)
     check_pairs(pair_list)
-    fn = _embed_fn(embedder, model)
+    fn = _embed_fn(embedder, model, models)
     out_mod.start(out, "pairs")
     with Progress(0, quiet=quiet, desc="verify") as bar:
         res = verify(
-            pair_list, images, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
-            size=int(size), progress=bar.count,
+            pair_list, source, fn, mask=mask, occluder=occluder, mix=mix, wear=wear, seed=seed,
+            size=int(size), detect=detect, progress=bar.count,
         )  # fmt: skip
     files = write_verify_outputs(res, out)
     if not quiet:
@@ -213,6 +225,7 @@ def identify_command(
     mask: str,
     far: float,
     embedder: str | None,
+    models: str | None,
     model: str | None,
     occluder: str | None,
     mix: str | None,
@@ -225,24 +238,18 @@ def identify_command(
     others masked probes. Reports rank-1, rank-5 and open-set accuracy at --far."""
     from ..eval import identify
     from ..eval import output as out_mod
+    from ..eval.identify_report import write_identify_outputs
 
     _check_occluder(occluder, mix, wear)
     out = out_mod.check_output_dir(output_dir, [images])
-    fn = _embed_fn(embedder, model)
+    fn = _embed_fn(embedder, model, models)
     out_mod.start(out, "identify")
     with Progress(0, quiet=quiet, desc="identify") as bar:
         res = identify(
             images, fn, gallery_per_identity=gallery_per_identity, mask=mask, occluder=occluder,
             mix=mix, wear=wear, seed=seed, size=int(size), far=far, progress=bar.count,
         )  # fmt: skip
-    out_mod.write_csv(
-        out / "failures.csv", ("path", "reason", "detail"),
-        ((f.path, f.reason, f.detail) for f in res.failures),
-    )  # fmt: skip
-    out_mod.write_csv(
-        out / "probes.csv", ("path", "identity", "nearest", "rank", "distance"), res.ranks
-    )
-    out_mod.finish(out, "identify", res.metrics)
+    files = write_identify_outputs(res, out)
     if not quiet:
         m, o = res.metrics, res.metrics["open_set"]
         click.echo(
@@ -250,5 +257,5 @@ def identify_command(
             f"{m['rank1']:.4f}, rank-5 {m['rank5']:.4f}; open set at FAR {far:g}: DIR "
             f"{o['dir']:.4f}, accuracy {o['accuracy']:.4f} ({o['non_mated']} non-mated searches"
             f"{'' if o['resolvable'] else ', FAR unresolvable'}); "
-            f"{m['failures']['images']} images failed; metrics: {out / 'metrics.json'}"
+            f"{m['failures']['images']} images failed; report: {files['report']}"
         )

@@ -42,7 +42,7 @@ from ._common import user_errors
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="CPUs: 1 runs in this process, more run on a local Ray instance (same output bytes).",
+    help="CPUs: 1 runs in this process, more run on that many worker processes (no Ray start-up; same output bytes).",
 )
 @click.option(
     "--all-faces", is_flag=True, help="Occlude every detected face, not only the selected one."
@@ -61,6 +61,13 @@ from ._common import user_errors
     show_default=True,
     help="JPEG/WebP quality of the outputs.",
 )
+@click.option(
+    "--licence",
+    type=click.Choice(["any", "commercial"]),
+    default="any",
+    show_default=True,
+    help="commercial: refuse models whose licence excludes commercial use (placement uses dlib-68).",
+)
 @click.option("--quiet", is_flag=True)
 @user_errors
 def command(
@@ -76,11 +83,12 @@ def command(
     masks_dir: str | None,
     assets_dir: tuple[str, ...],
     quality: int,
+    licence: str,
     quiet: bool,
 ) -> None:
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
     and DST_DIR/overlay_log.csv (one row per input)."""
-    from ..occlude.overlay import overlay_folder
+    from ..app.overlay import overlay_folder
     from ._common import Progress
 
     with Progress(0, quiet=quiet, desc="overlay") as bar:
@@ -98,6 +106,7 @@ def command(
             assets_dir=assets_dir,
             quality=quality,
             monitor=bar.watch,
+            licence=licence,
         )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))

@@ -19,6 +19,7 @@ on each side.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, get_args, overload
 
 import cv2
 import numpy as np
@@ -50,7 +51,9 @@ FACENET_UNIT = np.array(
     dtype=np.float64,
 )
 
-TEMPLATES = ("auto", "arcface", "facenet")
+#: The alignment template names (:data:`TEMPLATES` is derived from it).
+TemplateName = Literal["auto", "arcface", "facenet"]
+TEMPLATES: tuple[TemplateName, ...] = get_args(TemplateName)
 
 #: Point weights of the alignment fit (eyes, nose tip, mouth corners). The eyes count double and the
 #: nose tip half: the tip stands in front of the face plane and swings with yaw (on lfw-dev its
@@ -116,6 +119,10 @@ def similarity_transform(
     return np.array([[c.real, -c.imag, t.real], [c.imag, c.real, t.imag]], dtype=np.float64)
 
 
+@overload
+def apply_transform(m: np.ndarray, points: np.ndarray) -> np.ndarray: ...
+@overload
+def apply_transform(m: np.ndarray, points: None) -> None: ...
 def apply_transform(m: np.ndarray, points: np.ndarray | None) -> np.ndarray | None:
     """Map ``(K, 2)`` points by a 2x3 affine matrix (``dst = m @ [x, y, 1]``); returns float32
     ``(K, 2)`` (None for None). The one point transform of maskforge (detect and augment)."""
@@ -130,6 +137,10 @@ def invert_transform(m: np.ndarray) -> np.ndarray:
     return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))
 
 
+@overload
+def transform_box(m: np.ndarray, box: np.ndarray) -> np.ndarray: ...
+@overload
+def transform_box(m: np.ndarray, box: None) -> None: ...
 def transform_box(m: np.ndarray, box: np.ndarray | None) -> np.ndarray | None:
     """Axis-aligned bounds (float32 ``(4,)`` xyxy) of a box's four corners mapped by ``m``
     (None for None)."""

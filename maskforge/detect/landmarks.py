@@ -126,4 +126,4 @@ class Landmarker68:
         return {"model_path": self.model_path}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["model_path"])
+        Landmarker68.__init__(self, state["model_path"])

@@ -17,12 +17,15 @@ left), then boxes whose smaller side is under ``min_size`` pixels (``face_too_sm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 
 from .faces import Face
 
-POLICIES = ("center-weighted", "center", "largest", "best")
+#: Which face is kept when an image has several (:data:`POLICIES` is derived from it).
+Policy = Literal["center-weighted", "center", "largest", "best"]
+POLICIES: tuple[Policy, ...] = get_args(Policy)
 CENTER_WEIGHT = 2.0
 
 
@@ -70,18 +73,9 @@ def select_face(
     if not cands:
         return None, "face_too_small"
     if policy == "largest":
-        key = _side
-    elif policy == "best":
-
-        def key(f: Face) -> float:
-            return f.score
-    elif policy == "center":
-
-        def key(f: Face) -> float:
-            return -_offset(f, image_shape)
-    else:
-
-        def key(f: Face) -> float:
-            return _side(f) - CENTER_WEIGHT * _offset(f, image_shape)
-
-    return max(cands, key=key), None
+        return max(cands, key=_side), None
+    if policy == "best":
+        return max(cands, key=lambda f: f.score), None
+    if policy == "center":
+        return max(cands, key=lambda f: -_offset(f, image_shape)), None
+    return max(cands, key=lambda f: _side(f) - CENTER_WEIGHT * _offset(f, image_shape)), None

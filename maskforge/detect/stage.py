@@ -4,10 +4,13 @@ A plain callable over a batch, usable from Ray or plain Python. Models are loade
 and kept for the life of the instance; pickling an instance (e.g. to a Ray worker) carries only its
 config, and the worker loads its own models once.
 
-Per image: detect (unless geometry hints are given), select one face, get 68 points on the source
-image (reused from the dlib detectors, else predicted on a HOG-like box), align (or crop), then map
-box and points to the output frame with the stored source -> output matrix. Head pose is estimated
-from the source-frame 68 points.
+Per image: detect (unless the input is already aligned, ``aligned = "arcface-112"``: see
+:mod:`.aligned`, or geometry hints are given), select one face, get 68 points on the source
+image (``landmarks = "dlib68"``: reused from the dlib detectors, else predicted on a HOG-like box;
+``landmarks = "mesh"``: Face Mesh, batched over the call's faces, with the 68 and the 5 derived from
+its 468 points), align (or crop), then map box and points to the output frame with the stored
+source -> output matrix. Head pose is estimated from the source-frame 68 points (dlib68) or fitted to
+the mesh's 3D points (mesh).
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..onnxrt import is_onnx
 from .align import align_face, apply_transform, crop_box, outside_fraction, transform_box
+from .aligned import aligned_geometry, is_aligned
 from .config import DetectConfig
+from .facemesh import FaceMesh
 from .faces import AlignedFace, DetectReject, Face
 from .factory import Detector, make_detector
 from .landmarks import Landmarker68, box_from_landmarks5, landmarks5_from_68
+from .mesh68 import landmarks5_from_mesh, mesh_to_68, pose_from_mesh
 from .pose import estimate_pose
 from .selection import select_face
 
@@ -87,6 +94,7 @@ class DetectStage:
         self.config = config
         self._landmarker: Landmarker68 | None = None
         self._detector: Detector | None = None
+        self._mesh: FaceMesh | None = None
 
     # -- model loading (once per instance) ---------------------------------------------------
     @property
@@ -96,10 +104,27 @@ class DetectStage:
         return self._landmarker
 
     @property
+    def mesh(self) -> FaceMesh:
+        if self._mesh is None:
+            self._mesh = FaceMesh(device=self.config.device, batch_size=self.config.batch_size)
+        return self._mesh
+
+    @property
     def detector(self) -> Detector:
         if self._detector is None:
             c = self.config
-            if c.detector == "mtcnn":
+            if is_onnx(c.detector):
+                self._detector = make_detector(
+                    c.detector,
+                    landmarker=self.landmarker,
+                    device=c.device,
+                    input_size=c.input_size,
+                    threshold=c.det_threshold,
+                    nms_iou=c.nms_iou,
+                )
+            elif c.detector.startswith("blazeface"):
+                self._detector = make_detector(c.detector, device=c.device, batch_size=c.batch_size)
+            elif c.detector == "mtcnn":
                 self._detector = make_detector(
                     "mtcnn",
                     device=c.device,
@@ -116,11 +141,18 @@ class DetectStage:
                 )
         return self._detector
 
+    def load_models(self) -> None:
+        """Load the models this config uses now (the landmark model alone for aligned input)."""
+        if is_aligned(self.config.aligned):
+            _ = self.landmarker
+        else:
+            _ = self.detector
+
     def __getstate__(self) -> dict:
         return {"config": self.config}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["config"])
+        DetectStage.__init__(self, state["config"])
 
     # -- the call ---------------------------------------------------------------------------------
     def __call__(
@@ -132,34 +164,71 @@ class DetectStage:
         if hints is not None and len(hints) != n:
             raise ValueError(f"got {len(hints)} hints for {n} images")
         prepared = [as_rgb(im) for im in images]
-        out: list[AlignedFace | DetectReject | None] = [None] * n
-        to_detect: list[int] = []
+        done: dict[int, AlignedFace | DetectReject] = {}
+        to_detect: dict[int, np.ndarray] = {}
         for i, img in enumerate(prepared):
             if isinstance(img, DetectReject):
-                out[i] = img
+                done[i] = img
                 continue
             hint = hints[i] if hints is not None else None
-            if hint and any(hint.get(k) is not None for k in HINT_KEYS):
-                out[i] = self._from_hint(img, hint)
+            if is_aligned(self.config.aligned):
+                done[i] = self._from_aligned(img)
+            elif hint and any(hint.get(k) is not None for k in HINT_KEYS):
+                done[i] = self._from_hint(img, hint)
             else:
-                to_detect.append(i)
+                to_detect[i] = img
         if to_detect:
-            found = self.detector.detect([prepared[i] for i in to_detect])
-            for i, faces in zip(to_detect, found, strict=True):
-                out[i] = self._from_detection(prepared[i], faces)
-        return out  # type: ignore[return-value]
+            results = self._detect_all(list(to_detect.values()))
+            for i, res in zip(to_detect, results, strict=True):
+                done[i] = res
+        return [done[i] for i in range(n)]
 
-    def _from_detection(self, image: np.ndarray, faces: list[Face]) -> AlignedFace | DetectReject:
+    def _from_aligned(self, image: np.ndarray) -> AlignedFace | DetectReject:
+        geometry = aligned_geometry(image, self.config.aligned, self.landmarker)
+        if isinstance(geometry, DetectReject):
+            return geometry
+        box, lm5, lm68 = geometry
+        return self._finish(image, Face(box, 1.0, lm5, lm68))
+
+    def _detect_all(self, images: list[np.ndarray]) -> list[AlignedFace | DetectReject]:
+        """Detect, select one face per image, add the landmarks of all selected faces at once
+        (the mesh runs batched), then align each."""
         c = self.config
-        face, reason = select_face(
-            faces, image.shape, c.select, min_size=c.min_face_size, min_score=c.min_score
-        )
-        if face is None:
-            return DetectReject(reason or "no_face", self._reject_detail(reason, faces, image))
-        lm68 = face.landmarks68
-        if lm68 is None:
-            lm68 = self.landmarker(image, box_from_landmarks5(face.landmarks5))
-        return self._finish(image, face.box, face.score, face.landmarks5, lm68)
+        out: list[AlignedFace | DetectReject] = []
+        picked: list[tuple[int, Face]] = []
+        for k, (image, faces) in enumerate(zip(images, self.detector.detect(images), strict=True)):
+            face, reason = select_face(
+                faces, image.shape, c.select, min_size=c.min_face_size, min_score=c.min_score
+            )
+            if face is None:
+                detail = self._reject_detail(reason, faces, image)
+                out.append(DetectReject(reason or "no_face", detail))
+            else:
+                out.append(DetectReject("no_face", "pending"))  # replaced below
+                picked.append((k, face))
+        self._add_landmarks([images[k] for k, _ in picked], [f for _, f in picked])
+        for k, face in picked:
+            out[k] = self._finish(images[k], face)
+        return out
+
+    def _add_landmarks(
+        self, images: list[np.ndarray], faces: list[Face], keep5: bool = False
+    ) -> None:
+        """Fill ``landmarks68`` (and, with the mesh, ``mesh`` and ``landmarks5`` unless ``keep5``:
+        a hint's own 5 points) of each face in place: Face Mesh batched over all faces, or dlib's
+        68 where the detector gave none."""
+        if self.config.landmarks == "mesh":
+            if faces:
+                meshes, _ = self.mesh(images, faces)
+                for face, m in zip(faces, meshes, strict=True):
+                    face.mesh = m
+                    face.landmarks68 = mesh_to_68(m)
+                    if not keep5:
+                        face.landmarks5 = landmarks5_from_mesh(m)
+            return
+        for image, face in zip(images, faces, strict=True):
+            if face.landmarks68 is None:
+                face.landmarks68 = self.landmarker(image, box_from_landmarks5(face.landmarks5))
 
     def _reject_detail(self, reason: str | None, faces: list[Face], image: np.ndarray) -> str:
         c = self.config
@@ -187,8 +256,12 @@ class DetectStage:
                     raise ValueError(f"hint bbox {box.tolist()} is empty (need x2 > x1, y2 > y1)")
             if lm68 is not None:
                 lm5 = lm5 if lm5 is not None else landmarks5_from_68(lm68)
+            elif self.config.landmarks == "mesh":
+                return self._finish(image, self._mesh_hint_face(box, lm5))
             elif lm5 is not None:
                 lm68 = self.landmarker(image, box_from_landmarks5(lm5))
+            elif box is None:  # unreachable: __call__ passes hints with one of HINT_KEYS
+                raise ValueError("hint has none of bbox, landmarks5, landmarks68")
             else:
                 # A box from an unknown detector: predict, rebuild a HOG-like box, predict again.
                 first = self.landmarker(image, box)
@@ -198,16 +271,27 @@ class DetectStage:
                 box = box_from_landmarks5(lm5)
         except ValueError as exc:
             return DetectReject("bad_hint", str(exc))
-        return self._finish(image, box, 1.0, lm5, lm68)
+        return self._finish(image, Face(box, 1.0, lm5, lm68))
 
-    def _finish(
-        self,
-        image: np.ndarray,
-        box: np.ndarray,
-        score: float,
-        lm5: np.ndarray,
-        lm68: np.ndarray,
-    ) -> AlignedFace | DetectReject:
+    def _mesh_hint_face(self, box: np.ndarray | None, lm5: np.ndarray | None) -> Face:
+        """A face for the mesh from a hint without 68 points: its 5 points (the mesh crop is
+        built from them), else its box (crop centred on it, 1.5x its longer side, unrotated)."""
+        if lm5 is not None:
+            face = Face(box if box is not None else box_from_landmarks5(lm5), 1.0, lm5)
+        else:
+            assert box is not None  # a hint has at least one of bbox, landmarks5, landmarks68
+            cy = float(box[1] + box[3]) / 2.0
+            level = np.array([[box[0], cy], [box[2], cy]], np.float32)
+            face = Face(box, 1.0, np.zeros((5, 2), np.float32), keypoints=level)
+        return face
+
+    def _finish(self, image: np.ndarray, face: Face) -> AlignedFace | DetectReject:
+        """Align (or crop) one face whose 68 points are known, or whose mesh is to be computed
+        (a mesh-mode hint); map its geometry to the output frame."""
+        if face.landmarks68 is None:  # a mesh-mode hint: keep its own 5 points
+            self._add_landmarks([image], [face], keep5=face.keypoints is None)
+        box, score, lm5, lm68 = face.box, face.score, face.landmarks5, face.landmarks68
+        assert lm68 is not None
         c = self.config
         try:
             if c.align:
@@ -224,7 +308,12 @@ class DetectStage:
                     f"{outside:.0%} of the {c.size}x{c.size} crop lies outside the "
                     f"{image.shape[1]}x{image.shape[0]} image (max_outside {c.max_outside})",
                 )
-        pose = estimate_pose(lm68, image.shape[:2])
+        if face.mesh is not None:
+            pose = pose_from_mesh(face.mesh)
+            scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+            mesh = np.hstack([apply_transform(m, face.mesh[:, :2]), face.mesh[:, 2:] * scale])
+        else:
+            pose, mesh = estimate_pose(lm68, image.shape[:2]), None
         return AlignedFace(
             image=crop,
             bbox=transform_box(m, box),
@@ -234,4 +323,5 @@ class DetectStage:
             pose=np.asarray(pose, dtype=np.float32),
             transform=m,
             source_bbox=np.asarray(box, dtype=np.float32).copy(),
+            mesh=None if mesh is None else mesh.astype(np.float32),
         )

@@ -13,14 +13,15 @@ Model files are loaded once, when the embedder is built, never per call.
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..models import sha256_file
+
+__all__ = ["Embedder", "check_faces", "l2_normalise", "sha256_file"]
 
 
 class Embedder(ABC):
@@ -78,19 +79,3 @@ def check_faces(faces: Sequence[np.ndarray]) -> list[np.ndarray]:
             )
         out.append(np.ascontiguousarray(arr))
     return out
-
-
-@lru_cache(maxsize=32)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file (cached per path, size and modification time)."""
-    p = Path(path)
-    st = p.stat()
-    return _sha256_cached(str(p.resolve()), st.st_size, st.st_mtime_ns)

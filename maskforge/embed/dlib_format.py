@@ -22,6 +22,7 @@ network's wiring (which tag a skip returns to) is not in the file, it is fixed b
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ class Reader:
             raise self.fail(f"bad bool byte {ch!r}")
         return ch == b"1"
 
-    def dims(self) -> tuple[int, int, int, int]:
+    # builtins.int: inside the class body `int` names the method above.
+    def dims(self) -> tuple[builtins.int, builtins.int, builtins.int, builtins.int]:
         return (self.int(), self.int(), self.int(), self.int())
 
     def tensor(self) -> np.ndarray:
@@ -137,7 +139,7 @@ class Reader:
             return np.array([self.float() for _ in range(count)], np.float32).reshape(shape)
         raise self.fail(f"unknown tensor version {version}")
 
-    def alias(self) -> tuple[int, int, int, int]:
+    def alias(self) -> tuple[builtins.int, builtins.int, builtins.int, builtins.int]:
         version = self.int()
         if version != 1:
             raise self.fail(f"unknown alias_tensor version {version}")
@@ -201,7 +203,7 @@ def _fc(r: Reader) -> Layer:
         r.float()
     has_bias = bias_mode == 0
     tensors = _split(params, weights, *([biases] if has_bias else []))
-    out = {"weight": tensors[0].reshape(num_inputs, num_outputs)}
+    out: dict[str, np.ndarray] = {"weight": tensors[0].reshape(num_inputs, num_outputs)}
     if has_bias:
         out["bias"] = tensors[1].reshape(-1)
     return Layer("fc", {"outputs": num_outputs, "inputs": num_inputs}, out)

@@ -55,9 +55,9 @@ def padded_add(a, b):  # noqa: ANN001, ANN201 - torch tensors
     return pad(a) + pad(b)
 
 
-def _block_class():
-    nn = _torch().nn
-    F = nn.functional
+def _block_class():  # noqa: ANN202 - a torch.nn.Module subclass
+    from torch import nn
+    from torch.nn import functional as F
 
     class ResBlock(nn.Module):
         """conv-relu-conv (affines folded in) plus the (pooled) input, then relu."""
@@ -78,9 +78,10 @@ def _block_class():
 
 def build_module(spec: dict[str, Any]):  # noqa: ANN201 - DlibResNet (torch.nn.Module)
     """An untrained module of the architecture ``spec`` (see :func:`spec_from_network`)."""
-    torch = _torch()
-    nn = torch.nn
-    F = nn.functional
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
     ResBlock = _block_class()
 
     class DlibResNet(nn.Module):
@@ -155,7 +156,7 @@ def spec_from_network(net: DlibNetwork) -> tuple[dict[str, Any], dict[str, np.nd
     state["stem.weight"], state["stem.bias"] = _fold(con, aff)
     stem = {k: con.params[k] for k in ("filters", "kernel", "stride", "padding")}
     pool_spec = (pool.params["window"], pool.params["stride"], pool.params["padding"])
-    blocks = []
+    blocks: list[tuple[int, int, int, int, int]] = []
     while ops.peek() == "tag":
         _, c1, a1, _, c2, a2 = ops.take("tag", "con", "affine", "relu", "con", "affine")
         down = ops.peek() == "tag"

@@ -28,7 +28,7 @@ from ..errors import DecodeError, EvalError
 from ..io.decode import decode_image, encode_image
 from ..occlude import OccluderSpec, choose_spec, default_library, parse_mix, render_occluder
 from ..occlude.spec import OccluderChoice
-from ..seeding import rng_for
+from ..seeding import EVAL_MASK, rng_for
 
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 #: Images decoded, detected and embedded per batch.
@@ -75,7 +75,7 @@ class Masker:
     def __call__(
         self, crop: np.ndarray, landmarks68: np.ndarray, path: str, yaw: float | None = None
     ) -> tuple[np.ndarray, str]:
-        rng = rng_for(self.seed, "eval-mask", path)
+        rng = rng_for(self.seed, EVAL_MASK, path)
         spec = choose_spec(self.choice, rng)
         res = render_occluder(crop, landmarks68, spec, rng, yaw=yaw)
         return res.image, spec.label()
@@ -159,13 +159,20 @@ def _call(embed_fn: Any, crops: list[np.ndarray], lm5: list[np.ndarray]) -> np.n
     return l2_normalise(arr)
 
 
-def _resolve(images: Path, path: str) -> Path:
+#: Where an evaluation's images come from: a folder the paths are relative to, or the encoded
+#: images themselves by key (a verification ``.bin``, see :mod:`maskforge.eval.bin_sets`).
+Images = str | Path | Mapping[str, bytes]
+
+
+def _resolve(images: Path | Mapping[str, bytes], path: str) -> Path | bytes:
+    if isinstance(images, Mapping):
+        return images[path]
     p = Path(path)
     return p if p.is_absolute() else images / p
 
 
 def _detect(
-    stage: DetectStage, images: Path, paths: list[str], emb: Embeddings
+    stage: DetectStage, images: Path | Mapping[str, bytes], paths: list[str], emb: Embeddings
 ) -> list[tuple[str, AlignedFace]]:
     decoded, names = [], []
     for path in paths:
@@ -185,16 +192,17 @@ def _detect(
 
 def embed_images(
     wanted: Iterable[tuple[str, bool]],
-    images: str | Path,
+    images: Images,
     embed_fn: Any,
     masker: Masker | None = None,
     detect: DetectStage | DetectConfig | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Embeddings:
     """Embed every ``(path, masked)`` in ``wanted`` once (paths relative to ``images`` or
-    absolute). Each image is decoded and detected once, whatever its mask modes. ``masker`` is
+    absolute), or keys of ``images`` when it maps keys to encoded images. Each image is decoded
+    and detected once, whatever its mask modes. ``masker`` is
     required when any entry is masked. ``progress(done, total)`` is called after each batch."""
-    images = Path(images)
+    source = images if isinstance(images, Mapping) else Path(images)
     modes: dict[str, set[bool]] = {}
     for path, masked in wanted:
         modes.setdefault(path, set()).add(bool(masked))
@@ -206,7 +214,7 @@ def embed_images(
     for start in range(0, len(paths), BATCH):
         batch = paths[start : start + BATCH]
         keys, crops, lm5 = [], [], []
-        for path, face in _detect(stage, images, batch, emb):
+        for path, face in _detect(stage, source, batch, emb):
             for masked in sorted(modes[path]):
                 crop = face.image
                 if masked:
@@ -231,10 +239,14 @@ def embed_images(
 
 
 def run_info(embed_fn: Any, mask: str, masker: Masker | None, seed: int, size: int) -> dict[str, Any]:
-    """What every evaluation's metrics record of how it ran: embedder, mask mode, occluder mix,
+    """What every evaluation's metrics record of how it ran: embedder, its weights and their
+    SHA-256 (built-in and ONNX embedders; None for a user's function), mask mode, occluder mix,
     seed and crop size (pixels)."""
+    info = embed_fn.info if isinstance(embed_fn, Embedder) else {}
     return {
         "embedder": embedder_name(embed_fn),
+        "weights": info.get("weights"),
+        "sha256": info.get("sha256"),
         "mask": mask,
         "occluder": masker.label() if masker else None,
         "seed": int(seed),

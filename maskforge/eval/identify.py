@@ -29,7 +29,7 @@ import numpy as np
 
 from ..detect import DetectConfig, DetectStage
 from ..io.sources import list_samples
-from ..seeding import rng_for
+from ..seeding import EVAL_GALLERY, rng_for
 from .faces import Embeddings, Failure, embed_images, make_masker, run_info
 from .verify import detect_stage
 
@@ -57,7 +57,7 @@ def split_gallery(
     gallery, probes = [], []
     for ident in sorted(by_identity):
         paths = sorted(by_identity[ident])
-        order = rng_for(seed, "eval-gallery", ident).permutation(len(paths))
+        order = rng_for(seed, EVAL_GALLERY, ident).permutation(len(paths))
         chosen = [paths[i] for i in order]
         gallery += [(p, ident) for p in sorted(chosen[:per_identity])]
         probes += [(p, ident) for p in sorted(chosen[per_identity:])]

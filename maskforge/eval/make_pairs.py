@@ -13,6 +13,7 @@ repetition. ``n`` is ``per_fold``, or less when the smallest fold cannot supply 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..io.sources import list_samples
-from ..seeding import rng_for
+from ..seeding import MAKE_PAIRS, rng_for
 from .pairs import Pair
 
 
@@ -42,7 +43,7 @@ def deal_identities(sizes: dict[str, int], folds: int, seed: int) -> list[list[s
     shuffle): folds 0..k-1, then k-1..0, and so on. Fold sizes differ by at most one, identities
     with two or more images are spread as evenly, and matched-pair capacity is balanced."""
     names = sorted(sizes)
-    order = rng_for(seed, "make-pairs", "deal").permutation(len(names))
+    order = rng_for(seed, MAKE_PAIRS, "deal").permutation(len(names))
     shuffled = [names[i] for i in order]
     shuffled.sort(key=lambda n: -sizes[n])  # stable: the shuffle breaks ties
     out: list[list[str]] = [[] for _ in range(folds)]
@@ -52,7 +53,7 @@ def deal_identities(sizes: dict[str, int], folds: int, seed: int) -> list[list[s
     return out
 
 
-def _matched(images: dict[str, list[str]], names: list[str], n: int, rng: np.random.Generator):
+def _matched(images: Mapping[str, list[str]], names: list[str], n: int, rng: np.random.Generator):
     names = [m for m in names if len(images[m]) > 1]
     counts = np.array([len(images[m]) * (len(images[m]) - 1) // 2 for m in names], np.int64)
     ends = np.cumsum(counts)
@@ -66,7 +67,7 @@ def _matched(images: dict[str, list[str]], names: list[str], n: int, rng: np.ran
     return out
 
 
-def _mismatched(images: dict[str, list[str]], names: list[str], n: int, rng: np.random.Generator):
+def _mismatched(images: Mapping[str, list[str]], names: list[str], n: int, rng: np.random.Generator):
     sizes = np.array([len(images[m]) for m in names], np.int64)
     ia, ib = np.triu_indices(len(names), 1)
     counts = sizes[ia] * sizes[ib]
@@ -81,7 +82,7 @@ def _mismatched(images: dict[str, list[str]], names: list[str], n: int, rng: np.
     return out
 
 
-def capacities(images: dict[str, list[str]], names: list[str]) -> tuple[int, int]:
+def capacities(images: Mapping[str, list[str]], names: list[str]) -> tuple[int, int]:
     """How many distinct matched and mismatched image pairs the identities ``names`` allow."""
     sizes = np.array([len(images[m]) for m in names], np.int64)
     same = int((sizes * (sizes - 1) // 2).sum())
@@ -96,16 +97,25 @@ def make_pairs(
 
     Paths are relative to ``images_dir`` (POSIX). Raises SourceError when the folder has too few
     identities with two or more images to give every fold a matched pair."""
-    if folds < 2 or per_fold < 1:
-        raise SourceError(f"need folds >= 2 and per-fold >= 1, got {folds} and {per_fold}")
     listing = list_samples(images_dir)
     images: dict[str, list[str]] = defaultdict(list)
     for s in listing.samples:
         images[s.identity].append(s.source_path)
+    return pairs_from_groups(images, folds, per_fold, seed, where=str(images_dir))
+
+
+def pairs_from_groups(
+    images: Mapping[str, list[str]], folds: int = 10, per_fold: int = 300, seed: int = 0,
+    where: str = "the images",
+) -> MadePairs:
+    """Balanced pairs (as :func:`make_pairs`) over ``images``: identity -> its image keys (any
+    strings: paths, sample ids), in a fixed order. ``where`` names the images in errors."""
+    if folds < 2 or per_fold < 1:
+        raise SourceError(f"need folds >= 2 and per-fold >= 1, got {folds} and {per_fold}")
     multi = sum(len(v) > 1 for v in images.values())
     if multi < folds or len(images) < 2 * folds:
         raise SourceError(
-            f"{images_dir} has {len(images)} identities, {multi} with 2 or more images; {folds} "
+            f"{where} has {len(images)} identities, {multi} with 2 or more images; {folds} "
             f"folds need at least {2 * folds} identities, {folds} of them with 2 or more images "
             "(each identity lies in one fold): pass a smaller --folds"
         )
@@ -114,7 +124,7 @@ def make_pairs(
     pairs: list[Pair] = []
     for f, names in enumerate(dealt):
         names = sorted(names)
-        rng = rng_for(seed, "make-pairs", "fold", f)
+        rng = rng_for(seed, MAKE_PAIRS, "fold", f)
         pairs += [Pair(a, b, True, f) for a, b in _matched(images, names, n, rng)]
         pairs += [Pair(a, b, False, f) for a, b in _mismatched(images, names, n, rng)]
     return MadePairs(pairs=pairs, folds=folds, per_fold=n, requested=per_fold)

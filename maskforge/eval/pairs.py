@@ -131,11 +131,11 @@ def _read_csv(path: Path, text: str) -> list[Pair]:
         raw.append((a, b, same in ("1", "true"), fold))
     counts = {True: 0, False: 0}
     pairs = []
-    for a, b, same, fold in raw:
+    for a, b, is_same, fold in raw:
         if fold is None:
-            fold = counts[same] % DEFAULT_FOLDS
-            counts[same] += 1
-        pairs.append(Pair(a, b, same, fold))
+            fold = counts[is_same] % DEFAULT_FOLDS
+            counts[is_same] += 1
+        pairs.append(Pair(a, b, is_same, fold))
     return pairs
 
 

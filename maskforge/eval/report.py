@@ -2,7 +2,8 @@
 report.html (metrics, the ROC, and the most confident false accepts and false rejects as thumbnail
 pairs of the crops actually embedded -- masked ones masked -- embedded in the page as data URIs).
 
-The page uses the audit report's jinja2 setup and style (:mod:`maskforge.report.templates`).
+The page is the ``EVAL_PAIRS`` template of :mod:`maskforge.report.templates` (the audit report's
+jinja2 setup and style).
 """
 
 from __future__ import annotations
@@ -20,44 +21,6 @@ from .verify import VerifyResult, pair_masks
 #: False accepts and false rejects shown in report.html, each.
 SHOWN = 20
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>maskforge eval: {{ m.embedder }}, mask {{ m.mask }}</title>
-<style>{{ style }}
-.pair{display:flex;gap:2px;margin:0 0 .3em}.pair img{width:112px;height:112px}
-.pairs{display:flex;flex-wrap:wrap;gap:10px}</style></head>
-<body>
-<h1>Verification: {{ m.embedder }}, mask {{ m.mask }}</h1>
-<table>
-<tr><th>pairs</th><td class="n">{{ m.pairs }} ({{ m.matched }} matched, {{ m.mismatched }} mismatched)</td></tr>
-<tr><th>accuracy ({{ m.folds }}-fold)</th><td class="n">{{ pct(m.accuracy) }} &plusmn; {{ pct(m.accuracy_std) }}</td></tr>
-<tr><th>best threshold (all pairs)</th><td class="n">{{ fmt(m.threshold) }} (accuracy {{ pct(m.threshold_accuracy) }})</td></tr>
-<tr><th>AUC</th><td class="n">{{ '%.4f' % m.auc }}</td></tr>
-<tr><th>EER</th><td class="n">{{ pct(m.eer) }}</td></tr>
-<tr><th>failures</th><td class="n">{{ m.failures.images }} images, {{ m.failures.pairs }} pairs</td></tr>
-<tr><th>occluder</th><td>{{ m.occluder or 'none' }}</td></tr>
-</table>
-<h2>TAR at FAR</h2>
-<table><tr><th>FAR</th><th>TAR</th><th>threshold</th><th>false accepts / impostor pairs</th></tr>
-{% for far, r in m.tar_at_far.items() %}<tr><td>{{ far }}</td>
-<td class="n">{% if r.resolvable %}{{ pct(r.tar) }}{% else %}<span class="muted">unresolvable: {{ r.impostors }} impostor pairs resolve FAR &ge; {{ '%.1g' % (1.0 / r.impostors) }}</span>{% endif %}</td>
-<td class="n">{{ fmt(r.threshold) }}</td><td class="n">{{ r.false_accepts }} / {{ r.impostors }}</td></tr>
-{% endfor %}</table>
-<h2>ROC</h2>
-<img src="roc.png" alt="ROC curve" width="640">
-{% for title, items in sections %}
-<h2>{{ title }}</h2>
-{% if not items %}<p class="muted">none</p>{% endif %}
-<div class="pairs">{% for it in items %}<figure style="width:auto">
-<div class="pair"><img src="{{ it.a }}" alt="{{ it.path_a }}"><img src="{{ it.b }}" alt="{{ it.path_b }}"></div>
-<figcaption>{{ it.path_a }}{% if it.ma %} (masked){% endif %}<br>{{ it.path_b }}{% if it.mb %} (masked){% endif %}<br>distance <b>{{ fmt(it.d) }}</b></figcaption></figure>
-{% endfor %}</div>
-{% endfor %}
-<h2>Failures (no embedding)</h2>
-{% if not failures %}<p class="muted">none</p>{% else %}<table><tr><th>image</th><th>reason</th><th>detail</th></tr>
-{% for f in failures %}<tr><td>{{ f.path }}</td><td>{{ f.reason }}</td><td>{{ f.detail }}</td></tr>{% endfor %}</table>{% endif %}
-<script>{{ script }}</script>
-</body></html>
-"""
 
 
 def draw_roc(far: np.ndarray, tar: np.ndarray, metrics: dict, path: Path) -> Path:
@@ -101,16 +64,25 @@ def confident_errors(result: VerifyResult, threshold: float, n: int = SHOWN):
     return fa.tolist(), fr.tolist()
 
 
-def _uri(data: bytes | None) -> str:
+def uri(data: bytes | None) -> str:
+    """A JPEG as a data URI (empty for none)."""
     if not data:
         return ""
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
+def fmt(value: float | None) -> str:
+    """A distance for the page (``n/a`` for none)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def pct(value: float | None) -> str:
+    """A rate as a percentage for the page (``n/a`` for none)."""
+    return "n/a" if value is None else f"{100 * value:.2f} %"
+
+
 def write_report(result: VerifyResult, out: Path) -> Path:
     """Write roc.png and report.html into ``out``; returns the page's path."""
-    import jinja2
-
     from ..report import templates
 
     m = output.json_safe(result.metrics)
@@ -126,16 +98,16 @@ def write_report(result: VerifyResult, out: Path) -> Path:
             p = result.pairs[k]
             a, b = thumbs.get((p.path_a, ma)), thumbs.get((p.path_b, mb))
             rows.append({"path_a": p.path_a, "path_b": p.path_b, "ma": ma, "mb": mb,
-                         "a": _uri(a), "b": _uri(b), "d": float(result.distances[k])})  # fmt: skip
+                         "a": uri(a), "b": uri(b), "d": float(result.distances[k])})  # fmt: skip
         return rows
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    html = env.from_string(PAGE).render(
+    html = templates.render(
+        templates.EVAL_PAIRS,
         m=m,
-        style=jinja2.utils.markupsafe.Markup(templates.STYLE),
-        script=jinja2.utils.markupsafe.Markup(templates.SCRIPT),
-        fmt=lambda v: "n/a" if v is None else f"{v:.3f}",
-        pct=lambda v: "n/a" if v is None else f"{100 * v:.2f} %",
+        style=templates.markup(templates.STYLE),
+        script=templates.markup(templates.SCRIPT),
+        fmt=fmt,
+        pct=pct,
         sections=[
             (
                 f"Most confident false accepts (impostor pairs at distance <= {m['threshold']:.3f})",

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..detect import DetectConfig, DetectStage
 from ..errors import SourceError
-from .faces import Embeddings, Failure, Masker, embed_images, make_masker, run_info
+from .faces import Embeddings, Failure, Images, Masker, embed_images, make_masker, run_info
 from .pairs import Pair, read_pairs
 from .protocol import roc, verification_metrics
 
@@ -85,7 +85,7 @@ def pair_distances(pairs: Sequence[Pair], emb: Embeddings, mask: str) -> np.ndar
 
 def verify(
     pairs: Sequence[Pair] | str | Path,
-    images: str | Path,
+    images: Images,
     embed_fn: Any,
     mask: str = "one",
     occluder: str | None = None,
@@ -100,7 +100,8 @@ def verify(
 
     Args:
         pairs: Pair objects or the path of a pairs file (LFW ``pairs.txt`` or CSV).
-        images: the folder the pairs' paths are relative to.
+        images: the folder the pairs' paths are relative to, or the encoded images by key (the
+            pairs' paths are then keys: see :func:`maskforge.eval.bin_sets.bin_pairs`).
         embed_fn: crops ``(N, H, W, 3)`` uint8 RGB -> ``(N, D)`` array, or a
             :class:`maskforge.embed.Embedder` (from ``make_embedder``).
         mask: ``none``, ``one`` (second image masked) or ``both``.

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from ..errors import OutputError
-from ..io.paths import is_within, path_under, recorded_input_root
+from ..io.paths import check_export_targets, path_under
 from ..io.reader import read_shards
 
 _EXT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp"}
@@ -84,30 +84,6 @@ def plan_targets(rows: Sequence[dict[str, Any]], layout: str) -> list[PurePosixP
     return [named[k] for k in keys]
 
 
-def _check_destinations(out: Path, dst: Path, targets: list[Path]) -> None:
-    if dst.exists() and not dst.is_dir():
-        raise OutputError(f"{str(dst)!r} is a file; pass a folder (new or empty) to export into")
-    if dst.resolve() == out.resolve():
-        raise OutputError(f"{str(dst)!r} is the run's own folder; pass another folder to export into")
-    root = recorded_input_root(out)
-    if root is not None and is_within(dst, root):
-        raise OutputError(
-            f"{str(dst)!r} is inside the run's input folder {str(root)!r}: exported images would "
-            "be read as input by the next run; pass a folder outside it"
-        )
-    existing = [t for t in targets if t.exists() or t.is_symlink()]
-    if existing:
-        raise OutputError(
-            f"{len(existing)} of the {len(targets)} files to export already exist in {str(dst)!r} "
-            f"(e.g. {str(existing[0])!r}); export into a new or empty folder"
-        )
-    for parent in sorted({t.parent for t in targets}):
-        if parent.exists() and not is_within(parent, dst):
-            raise OutputError(
-                f"{str(parent)!r} links outside {str(dst)!r}; export into a folder without links"
-            )
-
-
 def _batches(dset: ds.Dataset, flt: Any, columns: list[str]) -> Iterator[dict[str, Any]]:
     for batch in dset.to_batches(columns=columns, filter=flt, batch_size=256):
         yield from batch.to_pylist()
@@ -155,7 +131,7 @@ def export_folders(
         flt = f2 if flt is None else (flt & f2)
     rows = list(_batches(dset, flt, _META))
     targets = [dst / rel for rel in plan_targets(rows, layout)]
-    _check_destinations(out, dst, targets)
+    check_export_targets(out, dst, targets)
     n = 0
     for planned, target, row in zip(rows, targets, _batches(dset, flt, ["sample_id", "image"]), strict=True):
         if row["sample_id"] != planned["sample_id"]:

@@ -109,13 +109,13 @@ def decode_with_info(
         raise DecodeError("corrupt", str(exc)) from exc
 
     fmt, mode = img.format, img.mode
-    img, orientation = _upright(img)
+    upright, orientation = _upright(img)
     info = {
         "format": fmt,
         "mode": mode,
         "as_is": fmt in ("JPEG", "PNG", "WEBP") and mode == "RGB" and orientation in (None, 1),
     }
-    return to_rgb_array(img), info
+    return to_rgb_array(upright), info
 
 
 def _upright(img: Image.Image) -> tuple[Image.Image, int | None]:

@@ -130,4 +130,32 @@ def recorded_input_root(out: str | os.PathLike[str]) -> Path | None:
     if not recorded:
         return None
     root = Path(recorded)
-    return root.parent if root.suffix.lower() in (".csv", ".parquet") else root
+    return root.parent if root.suffix.lower() in (".csv", ".parquet", ".rec") else root
+
+
+def check_export_targets(out: Path, dst: Path, targets: list[Path]) -> None:
+    """Raise OutputError, before any write, unless an export of run ``out`` may write the files
+    ``targets`` under the folder ``dst``: ``dst`` is not a file, not the run's own folder, not
+    inside the run's input folder; no target exists yet; no target's folder links outside
+    ``dst``."""
+    if dst.exists() and not dst.is_dir():
+        raise OutputError(f"{str(dst)!r} is a file; pass a folder (new or empty) to export into")
+    if dst.resolve() == out.resolve():
+        raise OutputError(f"{str(dst)!r} is the run's own folder; pass another folder to export into")
+    root = recorded_input_root(out)
+    if root is not None and is_within(dst, root):
+        raise OutputError(
+            f"{str(dst)!r} is inside the run's input folder {str(root)!r}: exported images would "
+            "be read as input by the next run; pass a folder outside it"
+        )
+    existing = [t for t in targets if t.exists() or t.is_symlink()]
+    if existing:
+        raise OutputError(
+            f"{len(existing)} of the {len(targets)} files to export already exist in {str(dst)!r} "
+            f"(e.g. {str(existing[0])!r}); export into a new or empty folder"
+        )
+    for parent in sorted({t.parent for t in targets}):
+        if parent.exists() and not is_within(parent, dst):
+            raise OutputError(
+                f"{str(parent)!r} links outside {str(dst)!r}; export into a folder without links"
+            )

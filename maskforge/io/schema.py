@@ -84,7 +84,8 @@ def to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     for row in rows:
         for n in names:
             v = row.get(n)
-            if hasattr(v, "tolist") and not isinstance(v, bytes | str):
-                v = v.tolist()
+            tolist = getattr(v, "tolist", None)
+            if tolist is not None and not isinstance(v, bytes | str):
+                v = tolist()
             columns[n].append(v)
     return pa.table(columns, schema=schema)

@@ -1,13 +1,15 @@
 """List identity-labelled face datasets.
 
-Two kinds of input are understood:
+Three kinds of input are understood:
 
 - a **folder of identity folders**, as CASIA-WebFace (``0000045/001.jpg``), VGGFace2
   (``n000002/0001_01.jpg``) and LFW (``Name/Name_0001.jpg``) are distributed. The identity is the
   first folder under the root; images deeper inside it belong to it too;
 - a **list file** (``.csv`` or ``.parquet``) with columns ``path`` and ``identity``; paths are
   relative to the list file's folder unless absolute. Optional geometry columns (see
-  :data:`HINT_COLUMNS`) are passed on to the detection stage as hints.
+  :data:`HINT_COLUMNS`) are passed on to the detection stage as hints;
+- an insightface **RecordIO** dataset: a ``.rec`` file, or a folder holding ``train.rec`` (with
+  ``train.idx`` and ``property``), listed by :mod:`maskforge.io.recsource`.
 
 Images are files with one of :data:`IMAGE_EXTENSIONS` (any case). Hidden files and folders (name
 starting with ``.``) and other files are skipped and counted by reason in :attr:`Listing.skipped`.
@@ -20,16 +22,25 @@ machines; ``label`` is the identity's index in the sorted identity names.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import DecodeError, SourceError
+from .decode import read_bytes
+from .recordio import read_record
+from .recsource import list_recordio, recordio_input
+from .samples import Listing, SkippedFile, SourceSample, sample_id_for
+
+__all__ = [
+    "HINT_COLUMNS", "IMAGE_EXTENSIONS", "LIST_EXTENSIONS", "Listing", "SkippedFile",
+    "SourceSample", "is_image_name", "is_output_folder", "list_samples", "read_sample_bytes",
+    "sample_id_for",
+]
 
 #: File extensions (any case) of the image formats Pillow decodes; every such file is tried, and
 #: one that does not decode becomes a decode reject with its name and reason.
@@ -43,72 +54,6 @@ LIST_EXTENSIONS = frozenset({".csv", ".parquet"})
 HINT_COLUMNS = ("bbox", "landmarks5", "landmarks68")
 
 
-@dataclass(frozen=True)
-class SourceSample:
-    """One input image.
-
-    Attributes:
-        sample_id: 16 hex characters derived from ``source_path`` (stable).
-        identity: the identity's name (folder name or the list's ``identity`` value).
-        label: integer label, the identity's index among the sorted identity names.
-        source_path: dataset-relative path, POSIX separators (what outputs record).
-        path: absolute path of the file on this machine.
-        hints: optional geometry from a list file (``bbox``, ``landmarks5``, ``landmarks68``).
-    """
-
-    sample_id: str
-    identity: str
-    label: int
-    source_path: str
-    path: Path
-    hints: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file or folder the listing passed over, with why.
-
-    Attributes:
-        path: dataset-relative POSIX path (as :attr:`SourceSample.source_path`).
-        reason: ``hidden``, ``not_an_image_file``, ``not_in_identity_folder``, ``symlink_loop``
-            (a folder link back to one of its own parents), ``duplicate_file`` (the same real
-            file reached again, through a link or a second row of a list) or ``output_folder``
-            (a folder that is an output: see :func:`list_samples`).
-        detail: a human explanation (for ``duplicate_file``: the path that was kept).
-    """
-
-    path: str
-    reason: str
-    detail: str = ""
-
-
-@dataclass
-class Listing:
-    """The result of :func:`list_samples`.
-
-    ``skipped`` counts :attr:`skipped_files` by reason (what manifests record); ``skipped_files``
-    names each of them.
-    """
-
-    root: Path
-    samples: list[SourceSample]
-    labels: dict[str, int]
-    skipped: dict[str, int] = field(default_factory=dict)
-    skipped_files: list[SkippedFile] = field(default_factory=list)
-
-    @property
-    def identities(self) -> list[str]:
-        return list(self.labels)
-
-    def reject_rows(self) -> list[dict[str, Any]]:
-        """The skipped files as rows of the rejects table (stage ``list``)."""
-        return [
-            {"sample_id": None, "source_path": s.path, "identity": None, "stage": "list",
-             "reason": s.reason, "detail": s.detail}
-            for s in self.skipped_files
-        ]
-
-
 @dataclass
 class _Entry:
     identity: str
@@ -120,9 +65,19 @@ class _Entry:
     key: Any = None  # what identifies the real file (see _file_key), when already known
 
 
-def sample_id_for(source_path: str) -> str:
-    """Stable id of a sample: 16 hex characters of a BLAKE2b hash of its relative path."""
-    return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
+def read_sample_bytes(sample: SourceSample) -> bytes:
+    """The encoded image of ``sample``: its file's bytes, or the image of its RecordIO record.
+
+    Raises:
+        DecodeError: the file is unreadable, or the record is malformed (see
+            :mod:`maskforge.io.recordio`) or holds no image (``empty_file``).
+    """
+    if sample.offset is None:
+        return read_bytes(sample.path)
+    image = read_record(sample.path, sample.offset).image
+    if not image:
+        raise DecodeError("empty_file", f"record at byte {sample.offset} holds no image bytes")
+    return image
 
 
 def is_image_name(name: str) -> bool:
@@ -151,6 +106,8 @@ def list_samples(
         )
     skipped: list[SkippedFile] = []
     excluded = frozenset(os.path.realpath(p) for p in exclude)
+    if (rec := recordio_input(path)) is not None:
+        return list_recordio(rec)
     if path.is_dir():
         root = path.resolve()
         entries = _scan_folder(root, skipped, excluded)
@@ -325,8 +282,8 @@ def _read_list(list_path: Path, skipped: list[SkippedFile]) -> list[_Entry]:
         p = Path(raw_path)
         abspath = p if p.is_absolute() else base / p
         rel = _relative(abspath, base)
-        hints = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
-        hints = {k: v for k, v in hints.items() if v is not None} or None
+        parsed = {k: _parse_hint(k, row.get(k), list_path, lineno) for k in HINT_COLUMNS}
+        hints = {k: v for k, v in parsed.items() if v is not None} or None
         entries.append(_Entry(identity, rel, abspath, hints, row=lineno))
     return entries
 

@@ -24,7 +24,7 @@ import json
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ def read_stats(parquet: Path) -> dict[str, Any] | None:
         return None
 
 
-def write_shard(table: pa.Table, parquet: Path, stats: dict[str, Any]) -> None:
+def write_shard(table: pa.Table, parquet: Path, stats: Mapping[str, Any]) -> None:
     """Write a shard and then its stats file (which marks it done)."""
     write_table_atomic(table, Path(parquet))
     write_json_atomic(stats, stats_path(Path(parquet)))

@@ -14,11 +14,13 @@ See docs/occluders.md.
 from __future__ import annotations
 
 from .assets import Asset, AssetLibrary, build_assets
+from .key import cache_key
 from .render import OcclusionResult, default_library, render_occluder
 from .spec import OccluderSpec, choose_spec, parse_mix
 from .transform import Occlude
 
 __all__ = [
+    "cache_key",
     "Asset",
     "AssetLibrary",
     "Occlude",

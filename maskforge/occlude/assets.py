@@ -31,13 +31,12 @@ import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
-
-import maskforge
 
 from ..errors import AssetError
 from ..vocab import WEARS
@@ -64,7 +63,8 @@ def bundled_dir() -> Path:
     """The project's ``mask_assets/`` folder: next to the package in a source checkout
     (repository root = parents[1] of the package), else where a wheel installs it
     (``<prefix>/share/maskforge/mask_assets``)."""
-    checkout = Path(maskforge.__file__).resolve().parents[1] / "mask_assets"
+    package = Path(str(resources.files("maskforge"))).resolve()
+    checkout = package.parent / "mask_assets"
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "maskforge" / "mask_assets"
@@ -155,7 +155,7 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     for p in pts:
         sub.insert((float(p[0]), float(p[1])))
     tris = []
-    for t in sub.getTriangleList().reshape(-1, 3, 2):
+    for t in np.asarray(sub.getTriangleList()).reshape(-1, 3, 2):
         idx = [int(np.argmin(np.hypot(*(pts - v).T))) for v in t]
         if len(set(idx)) == 3 and np.allclose(pts[idx], t, atol=1e-3):
             tris.append(sorted(idx))
@@ -403,13 +403,13 @@ def active_triangles(asset: Asset, pad: int = 8) -> np.ndarray:
     cached = asset.meta.get("_active")
     if cached is not None:
         return cached
-    alpha = (asset.rgba[..., 3] > 0).astype(np.uint8)
+    alpha: np.ndarray = (asset.rgba[..., 3] > 0).astype(np.uint8)
     alpha = cv2.dilate(alpha, np.ones((2 * pad + 1, 2 * pad + 1), np.uint8))
     keep = []
     for k, tri in enumerate(asset.triangles):
-        canvas = np.zeros_like(alpha)
+        canvas = np.zeros(alpha.shape, np.uint8)
         cv2.fillConvexPoly(canvas, np.round(asset.points[tri] * 16).astype(np.int32), 1, shift=4)
-        if (canvas & alpha).any():
+        if np.bitwise_and(canvas, alpha).any():
             keep.append(k)
     out = asset.triangles[np.array(keep, dtype=np.int64)] if keep else asset.triangles[:0]
     asset.meta["_active"] = out

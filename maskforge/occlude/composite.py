@@ -73,7 +73,7 @@ def composite(
     keep = cv2.threshold(alpha, ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
     a = cv2.multiply(alpha, keep)
     scale = cv2.multiply(luminance_gain(patch, a), keep, scale=255.0) if shade else keep * 255.0
-    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), cv2.merge((scale, scale, scale)))
+    rgb: np.ndarray = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     if shade:  # a brightened colour must stay a valid premultiplied value
         cv2.min(rgb, a3 * 255.0, dst=rgb)

@@ -11,68 +11,28 @@ Everything here is deterministic (no randomness at all).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from ..vocab import WEARS
-from . import shading as sh
 from .anchors import canonical_landmarks
+from .canvas import (
+    GLASSES_IOD,
+    GLASSES_ORIGIN,
+    MASK_IOD,
+    MASK_ORIGIN,
+    MASK_SIZE,
+    SS,
+    Canvas,
+    Drawing,
+    ridge,
+    smooth_step,
+)
+from .draw_glasses import draw_glasses
 from .palette import PRESETS
-
-SS = 2  # supersampling factor
-MASK_SIZE = (512, 512)  # (width, height)
-MASK_IOD = 150.0
-MASK_ORIGIN = (256.0, 90.0)
-GLASSES_SIZE = (512, 256)
-GLASSES_IOD = 200.0
-GLASSES_ORIGIN = (256.0, 128.0)
-
-
-@dataclass
-class Drawing:
-    """Premultiplied layers of a template (see module doc)."""
-
-    rgb: np.ndarray
-    alpha: np.ndarray
-    colorw: np.ndarray
-    parts: list[str] = field(default_factory=list)
-
-
-class Canvas:
-    """Supersampled painter: layers are composited 'over' in premultiplied form."""
-
-    def __init__(self, size: tuple[int, int], iod: float, origin: tuple[float, float]) -> None:
-        self.w, self.h = size
-        self.iod, self.origin = iod, origin
-        ys, xs = np.mgrid[0 : self.h * SS, 0 : self.w * SS].astype(np.float32)
-        # template-pixel coordinates of the supersample centres, then eye-frame units
-        self.px = (xs + 0.5) / SS - 0.5
-        self.py = (ys + 0.5) / SS - 0.5
-        self.x = (self.px - origin[0]) / iod
-        self.y = (self.py - origin[1]) / iod
-        self.rgb = np.zeros((self.h * SS, self.w * SS, 3), np.float32)
-        self.a = np.zeros((self.h * SS, self.w * SS), np.float32)
-        self.cw = np.zeros((self.h * SS, self.w * SS), np.float32)
-
-    def paint(self, cover: np.ndarray, rgb, alpha: float | np.ndarray = 1.0, colorw: float = 0.0):
-        """Paint ``rgb`` (3 floats 0..1 or (H, W, 3)) over where ``cover`` (0..1) is set."""
-        a = np.clip(cover, 0.0, 1.0).astype(np.float32) * alpha
-        rgb = np.asarray(rgb, np.float32)
-        keep = 1.0 - a
-        self.rgb = self.rgb * keep[..., None] + (
-            rgb * a[..., None] if rgb.ndim == 3 else a[..., None] * rgb
-        )
-        self.cw = self.cw * keep + a * colorw
-        self.a = self.a * keep + a
-
-    def result(self, parts: list[str]) -> Drawing:
-        size = (self.w, self.h)
-        rgb = cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
-        a = cv2.resize(self.a, size, interpolation=cv2.INTER_AREA)
-        cw = cv2.resize(self.cw, size, interpolation=cv2.INTER_AREA)
-        return Drawing(np.clip(rgb, 0, 1), np.clip(a, 0, 1), np.clip(cw, 0, 1), parts)
+from .shading import contact_shadow, dome, folds, grain, pleats, top_edge_darkening
 
 
 def catmull(points: list[tuple[float, float]], n: int = 24) -> np.ndarray:
@@ -100,11 +60,6 @@ def curve_y(points: np.ndarray, x: np.ndarray) -> np.ndarray:
     """y of a curve (sorted by x) at ``x`` by linear interpolation between dense samples."""
     order = np.argsort(points[:, 0], kind="stable")
     return np.interp(x, points[order, 0], points[order, 1]).astype(np.float32)
-
-
-def smooth_step(d: np.ndarray, width: float) -> np.ndarray:
-    """Coverage 0..1 of a signed distance ``d`` (positive inside) with a soft edge of ``width``."""
-    return np.clip(d / width + 0.5, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------- masks
@@ -192,10 +147,6 @@ def _mask_fields(cv: Canvas, shape: MaskShape):
     return cover, s, v, height, dist_top, dist_bottom
 
 
-def _band(d: np.ndarray, center: float, width: float) -> np.ndarray:
-    return np.exp(-(((d - center) / width) ** 2)).astype(np.float32)
-
-
 def _ear_loops(cv: Canvas, shape: MaskShape, color=(0.93, 0.93, 0.93)) -> None:
     for sign in (-1.0, 1.0):
         x0, y0 = (shape.xl, shape.top[0, 1]) if sign < 0 else (shape.xr, shape.top[-1, 1])
@@ -221,7 +172,7 @@ def _shadow_above(cv: Canvas, shape: MaskShape, dt: np.ndarray) -> None:
     corners) or at the sides."""
     inside = np.minimum(cv.x - shape.xl, shape.xr - cv.x)
     fade = np.clip(inside / 0.12, 0.0, 1.0) * np.clip((np.abs(cv.x) - 0.3) / 0.2, 0.0, 1.0)
-    cv.paint(sh.contact_shadow(dt, cv.iod) * fade, (0.0, 0.0, 0.0), 1.0, colorw=0.0)
+    cv.paint(contact_shadow(dt, cv.iod) * fade, (0.0, 0.0, 0.0), 1.0, colorw=0.0)
 
 
 def _mask_shade(family: str, cv: Canvas, shape: MaskShape, fields) -> tuple[np.ndarray, np.ndarray]:
@@ -231,51 +182,51 @@ def _mask_shade(family: str, cv: Canvas, shape: MaskShape, fields) -> tuple[np.n
     spec = np.zeros_like(cover)
     edge = np.minimum(np.minimum(dt, db), np.minimum(cv.x - shape.xl, shape.xr - cv.x) * iod)
     if family == "surgical":
-        shade = (1.0 - 0.20 * s**2) * (1.0 - 0.10 * v**2) + sh.pleats(v, height, iod, (0.30, 0.52, 0.74))
+        shade = (1.0 - 0.20 * s**2) * (1.0 - 0.10 * v**2) + pleats(v, height, iod, (0.30, 0.52, 0.74))
         shade = (
             shade
-            - 0.10 * _band(dt, 0.055 * iod, 0.006 * iod)
-            - 0.10 * _band(db, 0.055 * iod, 0.006 * iod)
+            - 0.10 * ridge(dt, 0.055 * iod, 0.006 * iod)
+            - 0.10 * ridge(db, 0.055 * iod, 0.006 * iod)
         )
-        shade = shade + 0.06 * (np.abs(cv.x) < 0.22) * _band(dt, 0.02 * iod, 0.012 * iod)
-        shade = shade + sh.grain(cv.px, cv.py, 0.05, 1)
+        shade = shade + 0.06 * (np.abs(cv.x) < 0.22) * ridge(dt, 0.02 * iod, 0.012 * iod)
+        shade = shade + grain(cv.px, cv.py, 0.05, 1)
     elif family == "n95":
         cy = float(shape.top[len(shape.top) // 2, 1] + shape.bottom[len(shape.bottom) // 2, 1]) / 2
-        diffuse, spec = sh.dome(cv.x, cv.y, 0.0, cy, 1.05, 0.95)
+        diffuse, spec = dome(cv.x, cv.y, 0.0, cy, 1.05, 0.95)
         shade = 0.26 + 0.68 * diffuse - 0.05 * v
         shade = (  # the moulded rim: a groove 0.06 IOD in, a raised lip at the edge
             shade
-            - 0.16 * _band(edge, 0.065 * iod, 0.02 * iod)
-            + 0.07 * _band(edge, 0.025 * iod, 0.015 * iod)
+            - 0.16 * ridge(edge, 0.065 * iod, 0.02 * iod)
+            + 0.07 * ridge(edge, 0.025 * iod, 0.015 * iod)
         )
-        shade = shade + sh.grain(cv.px, cv.py, 0.035, 2)
+        shade = shade + grain(cv.px, cv.py, 0.035, 2)
         spec = 0.55 * spec
     elif family == "kn95":
         # two panels folded at the centre seam, each curving away towards the cheek
         panel = np.abs(cv.x) / max(shape.xr, 1e-6)
         facing = np.where(cv.x < 0, 0.84, 1.0)
         shade = facing * (1.0 - 0.22 * panel**2) * (1.0 - 0.10 * v**2)
-        shade = shade - 0.30 * _band(np.abs(cv.x) * iod, 0.0, 0.008 * iod)
+        shade = shade - 0.30 * ridge(np.abs(cv.x) * iod, 0.0, 0.008 * iod)
         shade = shade - 0.12 * np.exp(-np.abs(cv.x) * iod / (0.05 * iod))  # the fold's valley
-        stitch = _band(edge, 0.035 * iod, 0.006 * iod) * (np.sin(cv.px * 0.6) > 0)
-        shade = shade - 0.16 * stitch + sh.grain(cv.px, cv.py, 0.035, 3)
+        stitch = ridge(edge, 0.035 * iod, 0.006 * iod) * (np.sin(cv.px * 0.6) > 0)
+        shade = shade - 0.16 * stitch + grain(cv.px, cv.py, 0.035, 3)
         band = np.exp(-(((panel - 0.38) / 0.16) ** 2)) * np.exp(-(((v - 0.42) / 0.35) ** 2))
         spec = np.where(cv.x < 0, 0.18, 0.40) * band
     elif family == "cloth":
         seam_x = 0.03 * np.sin((cv.y - 0.2) * 2.2)
         seam = np.abs(cv.x - seam_x) * iod
         weave = 0.035 * np.sin(cv.px * 2.1) * np.sin(cv.py * 2.1)
-        shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave + sh.folds(cv.x, cv.y)
+        shade = (1.0 - 0.26 * s**2) * (1.0 - 0.12 * v**2) + weave + folds(cv.x, cv.y)
         shade = (
             shade
-            - 0.22 * _band(seam, 0.0, 0.006 * iod)
-            + 0.05 * _band(seam, 0.015 * iod, 0.01 * iod)
+            - 0.22 * ridge(seam, 0.0, 0.006 * iod)
+            + 0.05 * ridge(seam, 0.015 * iod, 0.01 * iod)
         )
-        shade = shade - 0.08 * _band(np.minimum(dt, db), 0.04 * iod, 0.005 * iod)
-        shade = shade + sh.grain(cv.px, cv.py, 0.05, 4)
+        shade = shade - 0.08 * ridge(np.minimum(dt, db), 0.04 * iod, 0.005 * iod)
+        shade = shade + grain(cv.px, cv.py, 0.05, 4)
     else:
         raise ValueError(f"no drawing for mask family {family!r}")
-    return shade + sh.top_edge_darkening(dt, iod), spec
+    return shade + top_edge_darkening(dt, iod), spec
 
 
 def draw_mask(family: str, wear: str) -> Drawing:
@@ -286,8 +237,8 @@ def draw_mask(family: str, wear: str) -> Drawing:
     if wear != "chin":  # pulled down, the top edge stands off the chin: no contact shadow
         _shadow_above(cv, shape, dt)
     shade, spec = _mask_shade(family, cv, shape, fields)
-    parts = {"surgical": ["fabric"], "n95": ["shell"], "kn95": ["panels"], "cloth": ["fabric"]}
-    parts = list(parts[family])
+    base = {"surgical": "fabric", "n95": "shell", "kn95": "panels", "cloth": "fabric"}
+    parts = [base[family]]
     grey = np.clip(shade, 0.0, 1.0)[..., None].repeat(3, axis=2)
     cv.paint(cover, grey, 1.0, colorw=1.0)
     if spec.any():  # a white highlight over any colour: not colourable
@@ -383,6 +334,4 @@ def draw_asset(d: AssetDef) -> tuple[Drawing, list[dict], float, tuple[float, fl
     """Drawing, anchor constructions, template IOD and template eye-midpoint of an asset."""
     if d.kind == "mask":
         return draw_mask(d.family, d.wear), mask_anchor_constructions(), MASK_IOD, MASK_ORIGIN
-    from .draw_glasses import draw_glasses
-
     return draw_glasses(d.family), glasses_anchor_constructions(), GLASSES_IOD, GLASSES_ORIGIN

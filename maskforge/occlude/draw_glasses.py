@@ -1,10 +1,10 @@
-"""Procedural drawing of glasses and sunglasses (template frame: see :mod:`.draw`)."""
+"""Procedural drawing of glasses and sunglasses (template frame: see :mod:`.canvas`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .draw import GLASSES_IOD, GLASSES_ORIGIN, GLASSES_SIZE, Canvas, Drawing, _band, smooth_step
+from .canvas import GLASSES_IOD, GLASSES_ORIGIN, GLASSES_SIZE, Canvas, Drawing, ridge, smooth_step
 
 
 def _rounded_rect_sdf(x, y, cx, cy, hw, hh, r):
@@ -51,14 +51,14 @@ def draw_glasses(family: str) -> Drawing:
     if sun:
         grad = 0.06 + 0.10 * np.clip((cv.y - cy + lens_hh) / (2 * lens_hh), 0, 1)
         cv.paint(lens_cover, grad[..., None].repeat(3, 2), 0.86, colorw=0.0)
-        glint = _band(
+        glint = ridge(
             (cv.x + 0.25 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.03 * iod
         )
         cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.18, colorw=0.0)
         parts = ["frame", "dark lenses (fixed)"]
     else:
         cv.paint(lens_cover, (0.80, 0.86, 0.92), 0.10, colorw=0.0)
-        glint = _band(
+        glint = ridge(
             (cv.x + 0.35 * cv.y) * iod - np.where(cv.x < 0, -0.62, 0.38) * iod, 0.0, 0.025 * iod
         )
         cv.paint(lens_cover * glint, (1.0, 1.0, 1.0), 0.22, colorw=0.0)

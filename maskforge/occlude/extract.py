@@ -38,7 +38,7 @@ from PIL import Image
 
 from ..errors import AssetError
 from .anchors import CANONICAL_68
-from .draw import MASK_IOD, MASK_ORIGIN, MASK_SIZE
+from .canvas import MASK_IOD, MASK_ORIGIN, MASK_SIZE
 from .importer import Imported, check_output, prepare_import, write_prepared
 
 #: Smallest share of the mouth/chin core the segmented mask must cover.

@@ -3,8 +3,8 @@
 The anchors are fitted from the image itself (:mod:`.outline` reads it, :mod:`.fit` places it on
 the canonical face), with the same constructions and triangulation as the drawn assets, so the
 imported asset is warped, pulled in on the far side of turned heads and closed at the chin
-exactly like them. The PNG is rescaled to the drawn templates' scale (:data:`~.draw.MASK_IOD` /
-:data:`~.draw.GLASSES_IOD` pixels per inter-ocular distance), cropped to what is visible, and
+exactly like them. The PNG is rescaled to the drawn templates' scale (:data:`~.canvas.MASK_IOD` /
+:data:`~.canvas.GLASSES_IOD` pixels per inter-ocular distance), cropped to what is visible, and
 resampled in premultiplied form (no halo). Photographic content keeps its own colours; with
 ``colorable`` a colour map is written too (every visible pixel takes a spec's colour or
 texture, shaded by the image's own luminance).
@@ -28,7 +28,7 @@ from PIL import Image
 
 from ..errors import AssetError
 from .assets import KINDS, SCHEMA, SIDES, WEARS, bundled_dir
-from .draw import GLASSES_IOD, MASK_IOD
+from .canvas import GLASSES_IOD, MASK_IOD
 from .fit import Fit, fit_glasses, fit_mask
 from .outline import body, check_alpha, find_lenses, mask_outline, read_rgba
 
@@ -198,7 +198,7 @@ def _template(rgba: np.ndarray, fit: Fit, iod: float, png: Path):
     scale = iod / fit.iod_px
     pm, pts = _reframe(rgba, fit.points, scale)
     cut = 0.0
-    if fit.bottom is not None:
+    if fit.top is not None and fit.bottom is not None:  # masks: fitted together
         top, bottom = (_reframe_points(c, rgba, scale) for c in (fit.top, fit.bottom))
         cut = _trim_to_outline(pm, top, bottom, fit.bottom_slack)
     trimmed = _trim_to_mesh(pm, pts, fit.triangles, png)

@@ -1,14 +1,15 @@
 """Direct mode: put occluders on every face of a folder of images (``maskforge overlay``).
 
-``overlay_folder(src_dir, dst_dir, ...)`` writes each processed image to the same relative path
+``maskforge.app.overlay.overlay_folder(src_dir, dst_dir, ...)`` writes each processed image to the same relative path
 under ``dst_dir`` (same name and extension, re-encoded in that format) and one row per input file
 in ``dst_dir/overlay_log.csv``: ``path,status,occluder,color,wear,reason``. ``status`` is ``ok``,
 ``skipped`` (no usable face: ``reason`` from face selection, e.g. ``no_face``) or ``error``
 (``reason`` a decode code such as ``truncated`` or ``not_an_image``, or ``write_failed``); only
 ``ok`` inputs get an output file. Every choice is seeded by ``(seed, relative path)``, so the same
-command gives the same bytes whatever ``workers``. It runs as a plan on the pipeline's
-executors (:func:`maskforge.pipeline.executors.execute`): the ``overlay`` writer task over shards
-of input files, in this process or on Ray actors (each loads the detector and assets once).
+command gives the same bytes whatever ``workers``. :func:`maskforge.app.overlay.overlay_folder`
+runs it as a plan on the pipeline's executors: the ``overlay`` writer task over shards of input
+files, in this process or on Ray actors (each loads the detector and assets once); this module
+holds the domain part (the per-image :class:`Overlayer`, listing, target checks, the log).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,8 +26,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..io.writer import write_bytes_atomic
-from ..pipeline.plan import RunPlan
-from ..seeding import rng_for
+from ..seeding import OVERLAY, rng_for
 from .assets import AssetLibrary
 from .render import render_occluder
 from .spec import OccluderChoice, choose_spec
@@ -150,7 +149,7 @@ class Overlayer:
         infos = []
         for k, face in enumerate(faces):
             lm = self._landmarks(image, face)
-            rng = rng_for(self.seed, "overlay", rel, k)
+            rng = rng_for(self.seed, OVERLAY, rel, k)
             spec = choose_spec(self.choices, rng)
             # yaw: the cheap landmark estimate (only the far-side margin depends on it); the
             # full PnP pose would cost ~0.5 ms per face here
@@ -232,119 +231,6 @@ def check_targets(dst: Path, masks_dir: Path | None, inputs: Sequence[str]) -> N
             f"{' or ' + repr(str(masks_dir)) if masks_dir else ''} that maskforge did not write "
             f"(e.g. {foreign[0]!r}); they would be overwritten: choose an empty DST_DIR"
         )
-
-
-#: Input files per shard of an overlay plan (bounded memory per task, many tasks to spread).
-SHARD_FILES = 32
-
-
-def overlay_plan(
-    src: Path,
-    dst: Path,
-    inputs: Sequence[str],
-    *,
-    choices: OccluderChoice,
-    seed: int,
-    detector: str,
-    all_faces: bool,
-    masks_dir: Path | None,
-    assets_dir: Sequence[str | Path],
-    quality: int,
-) -> RunPlan:
-    """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
-    from ..io.decode import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
-    from ..io.sharding import Shard
-    from ..io.sources import Listing, SourceSample, sample_id_for
-
-    samples = [
-        SourceSample(sample_id_for(rel), rel.split("/")[0] if "/" in rel else "", 0, rel, src / rel)
-        for rel in inputs
-    ]
-    shards = [
-        Shard(i, tuple(samples[start : start + SHARD_FILES]))
-        for i, start in enumerate(range(0, len(samples), SHARD_FILES))
-    ]
-    opts = {
-        "dst": str(dst),
-        "masks_dir": str(masks_dir) if masks_dir else None,
-        "choices": choices,
-        "detector": detector,
-        "all_faces": all_faces,
-        "quality": int(quality),
-        "assets_dir": [str(d) for d in assets_dir],
-    }
-    return RunPlan(
-        recipe={"seed": int(seed), "source": {"max_pixels": DEFAULT_MAX_PIXELS, "min_side": DEFAULT_MIN_SIDE}},
-        input_path=str(src),
-        out=dst,
-        listing=Listing(root=src, samples=samples, labels={}),
-        shards=shards,
-        writers={"overlay": opts},
-        dataset=False,
-    )
-
-
-def overlay_folder(
-    src_dir: str | Path,
-    dst_dir: str | Path,
-    occluder: Sequence[str] = (),
-    mix: str | None = None,
-    wear: str = "correct",
-    seed: int = 0,
-    detector: str = "dlib-hog",
-    workers: int = 1,
-    all_faces: bool = False,
-    masks_dir: str | Path | None = None,
-    assets_dir: Sequence[str | Path] = (),
-    quality: int = 95,
-    progress: Callable[[int, int], None] | None = None,
-    executor: str | None = None,
-    monitor: Callable[[Any], None] | None = None,
-) -> OverlaySummary:
-    """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
-
-    Runs on the pipeline's executors: ``executor`` ``local`` (this process) or ``ray``
-    (``workers`` CPUs); default ``local`` for one worker, else ``ray``. The bytes written do not
-    depend on either. ``dst_dir`` inside ``src_dir`` is skipped when listing; ``dst_dir`` equal
-    to ``src_dir``, or ``masks_dir`` equal to or inside ``src_dir`` (or equal to ``dst_dir``), is
-    refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
-    per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
-    occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write."""
-    from ..io.paths import check_destination, check_output_folder
-    from ..pipeline.executors import execute
-
-    src, dst = Path(src_dir), Path(dst_dir)
-    masks = Path(masks_dir) if masks_dir else None
-    check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR", inside=False)
-    if masks is not None:
-        check_destination(masks, src, what="--masks-dir", source_what="SRC_DIR")
-        check_destination(masks, dst, what="--masks-dir", source_what="DST_DIR", inside=False)
-    choices = resolve_choices(occluder, mix, wear)
-    library = AssetLibrary.load(extra_dirs=list(assets_dir) or None)
-    for spec in choices.specs():  # fail early on unknown names / missing wear variants
-        if spec.name != "random":
-            library.get(spec.name, spec.wear)
-    check_output_folder(dst, "DST_DIR")
-    inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
-    check_targets(dst, masks, inputs)
-    plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
-                        all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
-                        quality=quality)  # fmt: skip
-    done = 0
-
-    def on_shard(stats: dict[str, Any]) -> None:
-        nonlocal done
-        done += stats["inputs"]
-        if progress is not None:
-            progress(done, len(inputs))
-
-    executor = executor or ("local" if workers <= 1 else "ray")
-    with tempfile.TemporaryDirectory(prefix="maskforge-overlay-") as work:
-        stats = execute(plan, [s.index for s in plan.shards], executor=executor,
-                        num_cpus=int(workers), progress=on_shard, monitor=monitor,
-                        work_dir=Path(work))  # fmt: skip
-    rows = [r for s in sorted(stats, key=lambda s: s["shard"]) for r in s["overlay"]["log"]]
-    return write_log(dst, rows)
 
 
 def write_log(dst: Path, rows: list[dict[str, str]]) -> OverlaySummary:

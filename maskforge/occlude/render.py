@@ -179,7 +179,8 @@ def render_occluder(
     )
     if maps is None:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
-    occ = cv2.remap(
+    # OpenCV takes no map2 with a two-channel float map1; its stubs require one
+    occ = cv2.remap(  # type: ignore[call-overload]
         levels[level],
         maps.xy,
         None,
@@ -189,7 +190,10 @@ def render_occluder(
     )
     # composite only the bounding box of what the occluder covers (the triangulation's box is
     # larger: it includes the anchors around the drawing)
-    x, y, w, h = cv2.boundingRect(cv2.compare(cv2.extractChannel(occ, 3), ALPHA_FLOOR, cv2.CMP_GE))
+    covered = cv2.compare(  # type: ignore[call-overload]  # a scalar src2; the stubs want arrays
+        cv2.extractChannel(occ, 3), ALPHA_FLOOR, cv2.CMP_GE
+    )
+    x, y, w, h = cv2.boundingRect(covered)
     if w == 0 or h == 0:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = occ[y : y + h, x : x + w]

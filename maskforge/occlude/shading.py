@@ -1,6 +1,6 @@
 """Surface detail of the drawn masks: fabric grain, pleat and fold shading, cup lighting.
 
-All functions take per-pixel fields of a :class:`~maskforge.occlude.draw.Canvas` (template
+All functions take per-pixel fields of a :class:`~maskforge.occlude.canvas.Canvas` (template
 pixels ``px``/``py``, eye-frame units ``x``/``y``, distances in template px) and return float32
 shading terms. Sizes are chosen to survive the downscale to a 112 px aligned face (about 35 px
 between the eyes, 4.3x smaller than the 150 px template): a fold is at least 0.05 IOD wide.

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..grid import tile_grid
-from ..seeding import rng_for
+from ..seeding import SHEET, rng_for
 from .anchors import canonical_landmarks, yaw_from_landmarks
 from .assets import AssetLibrary
 from .render import render_occluder
@@ -116,7 +116,7 @@ def contact_sheet(
         show = (lambda im: im) if aligned else (lambda im, lm=lm: _crop(im, lm, tile))
         tiles = [show(img)] if original else []
         for c, spec in enumerate(parsed):
-            res = render_occluder(img, lm, spec, rng_for(seed, "sheet", r, c), library=library)
+            res = render_occluder(img, lm, spec, rng_for(seed, SHEET, r, c), library=library)
             tiles.append(show(res.image))
         rows.append(tiles)
     return tile_grid(rows, tile, labels=header)

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -28,10 +28,9 @@ from pydantic_core import PydanticCustomError
 
 from ..config import Table
 from ..errors import AssetError
-from ..vocab import WEARS
+from ..vocab import WEARS, Wear
 from .palette import FAMILY_COLORS, PRESETS, TEXTURES, is_color, normalize_color
 
-Wear = Literal[WEARS]
 MASK_FAMILIES = ("surgical", "n95", "kn95", "cloth")
 #: The masked-CASIA palette: what the occluder name ``"mask"`` means in a recipe.
 MASK_PALETTE = ("surgical-green", "surgical-blue", "n95", "kn95", "cloth-black")
@@ -144,6 +143,10 @@ def _weighted_table(value: Any, key: str) -> Any:
     return value
 
 
+def _worn_correctly() -> dict[Wear, float]:
+    return {"correct": 1.0}
+
+
 class OccluderChoice(Table):
     """A seeded random choice of one occluder: spec names (``n95``, ``cloth+#1f2a44+dots``) with
     relative weights, an optional colour override (one picked uniformly; empty: the spec's
@@ -167,7 +170,7 @@ class OccluderChoice(Table):
         json_schema_extra={"values": "colour or list (`#rrggbb`, a name)"},
     )
     wear: dict[Wear, _Weight] = Field(
-        default_factory=lambda: {"correct": 1.0},
+        default_factory=_worn_correctly,
         description="how it is worn: a mode, a list (equal weights) or a `{mode = weight}` table",
         json_schema_extra={"values": "`correct` \\| `nose_exposed` \\| `chin`, list or table"},
     )
@@ -196,7 +199,7 @@ class OccluderChoice(Table):
             data["color"] = (data["color"],)
         if "wear" in data:
             data["wear"] = _weighted_table(data["wear"], "wear")
-        return super()._known_keys(data)
+        return cls._reject_unknown_keys(data)
 
     @model_validator(mode="after")
     def _names_parse(self) -> OccluderChoice:
@@ -266,7 +269,8 @@ class OccluderChoice(Table):
             weights.update(parse_mix(mix).choice)
         for name in occluder:
             weights.setdefault(str(name).strip(), 1.0)
-        return cls(choice=weights or {"surgical-blue": 1.0}, wear={wear or "correct": 1.0})
+        choice = weights or {"surgical-blue": 1.0}
+        return cls.model_validate({"choice": choice, "wear": {wear or "correct": 1.0}})
 
 
 def _weighted(rng: np.random.Generator, items: tuple[str, ...], weights: tuple[float, ...]) -> str:
@@ -301,7 +305,7 @@ def parse_mix(text: str, wear: str | None = None) -> OccluderChoice:
         weights[name.strip()] = weights.get(name.strip(), 0.0) + w
     if not weights:
         raise AssetError(f"empty occluder mix {text!r}; try 'surgical-blue:0.5,n95:0.5'")
-    return OccluderChoice(choice=weights, wear={wear or "correct": 1.0})
+    return OccluderChoice.model_validate({"choice": weights, "wear": {wear or "correct": 1.0}})
 
 
 def choose_spec(

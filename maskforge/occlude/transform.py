@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..seeding import rng_for
+from ..seeding import OCCLUDE, rng_for
 from .spec import OccluderChoice, as_spec, parse_mix
 
 
@@ -46,7 +46,7 @@ class Occlude:
 
         is_pil = not isinstance(image, np.ndarray)
         arr = np.asarray(image.convert("RGB")) if is_pil else image
-        rng = rng_for(self.seed, "occlude", sample_id)
+        rng = rng_for(self.seed, OCCLUDE, sample_id)
         if self.p < 1.0 and rng.random() >= self.p:
             out, mask = arr, np.zeros(arr.shape[:2], bool)
         else:

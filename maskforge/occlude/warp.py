@@ -70,8 +70,7 @@ def _affine_rows(s: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.empty((3, 2, len(det)))  # (a, b, c) x (u, v) -> rows a b c d e f after a swap
     out[0], out[1] = col_x, col_y
     out[2] = st[0] - col_x * dt[0, 0] - col_y * dt[0, 1]
-    out = out.transpose(1, 0, 2).reshape(6, -1)
-    return out, ok
+    return out.transpose(1, 0, 2).reshape(6, -1), ok
 
 
 def warp_maps(

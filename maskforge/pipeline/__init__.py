@@ -1,4 +1,9 @@
-"""The run pipeline: recipe -> plan of identity-aligned shards -> stages -> Parquet shards."""
+"""The run pipeline: recipe -> plan of identity-aligned shards -> stages -> Parquet shards.
+
+:func:`plan_run` loads the recipe and plans the run (:class:`RunPlan`, holding the frozen,
+validated :class:`~maskforge.recipe.Recipe`); :func:`run_recipe` plans and runs it with
+:class:`RunOptions` (what :func:`maskforge.run` builds from its keyword arguments).
+"""
 
 from __future__ import annotations
 
@@ -9,33 +14,44 @@ from ..errors import RecipeError
 from ..io.paths import check_destination
 from ..io.sources import list_samples
 from ..recipe import Recipe, load_recipe
+from .context import RunContext, ShardJob
+from .options import RunOptions
 from .plan import RunPlan, make_plan
-from .progress import Monitor
-from .runner import ProgressFn, RunResult, run_plan
+from .ray_early import start_early
+from .runner import RunResult, run_plan
 
-__all__ = ["RunPlan", "RunResult", "plan_run", "run", "load_recipe"]
+__all__ = ["RunContext", "RunOptions", "RunPlan", "RunResult", "ShardJob", "load_recipe",
+           "plan_run", "resolve_paths", "run_plan", "run_recipe"]
 
 
 def plan_run(
     recipe: Recipe | str | os.PathLike[str],
     *,
-    input: str | os.PathLike[str] | None = None,
+    input: str | os.PathLike[str] | None = None,  # noqa: A002 - the CLI's --input
     output: str | os.PathLike[str] | None = None,
     overrides: tuple[str, ...] | list[str] = (),
 ) -> RunPlan:
     """Load and validate a recipe (a file or a :class:`Recipe`, which is validated again, with
     ``overrides`` applied), list its input and split it into shards."""
     recipe = load_recipe(recipe, overrides)
-    in_path = input if input is not None else recipe.data.get("input")
-    out_path = output if output is not None else recipe.data.get("output")
+    in_path, out_path = resolve_paths(recipe, input, output)
+    check_destination(out_path, in_path, what="output")
+    listing = list_samples(in_path)
+    return make_plan(recipe, listing, str(in_path), Path(out_path))
+
+
+def resolve_paths(
+    recipe: Recipe, input: str | os.PathLike[str] | None, output: str | os.PathLike[str] | None  # noqa: A002
+) -> tuple[Path, Path]:
+    """The run's input and output: the given ones, else the recipe's (a relative input that
+    does not exist is looked up next to the recipe file)."""
+    in_path = input if input is not None else recipe.input
+    out_path = output if output is not None else recipe.output
     if in_path is None:
         raise RecipeError("no input: give --input DIR or set input = \"...\" in the recipe")
     if out_path is None:
         raise RecipeError("no output: give --output DIR or set output = \"...\" in the recipe")
-    in_path = _resolve(str(in_path), recipe)
-    check_destination(out_path, in_path, what="output")
-    listing = list_samples(in_path)
-    return make_plan(recipe, listing, str(in_path), Path(out_path))
+    return _resolve(str(in_path), recipe), Path(out_path)
 
 
 def _resolve(path: str, recipe: Recipe) -> Path:
@@ -47,23 +63,11 @@ def _resolve(path: str, recipe: Recipe) -> Path:
     return p
 
 
-def run(
-    recipe: Recipe | str | os.PathLike[str],
-    *,
-    input: str | os.PathLike[str] | None = None,
-    output: str | os.PathLike[str] | None = None,
-    overrides: tuple[str, ...] | list[str] = (),
-    executor: str = "ray",
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-    progress: ProgressFn | None = None,
-    monitor: Monitor | None = None,
-) -> RunResult:
-    """Run a recipe (the Python equivalent of ``maskforge run``; same names as the CLI flags)."""
-    plan = plan_run(recipe, input=input, output=output, overrides=overrides)
-    return run_plan(
-        plan, executor=executor, resume=resume, num_cpus=num_cpus, num_gpus=num_gpus,
-        address=address, progress=progress, monitor=monitor,
-    )
+def run_recipe(recipe: Recipe | str | os.PathLike[str], options: RunOptions) -> RunResult:
+    """Plan ``recipe`` (with ``options.input``, ``output``, ``overrides``) and run it; on Ray,
+    Ray and its actors start while the input is listed (:mod:`.ray_early`)."""
+    recipe = load_recipe(recipe, options.overrides)
+    in_path, out_path = resolve_paths(recipe, options.input, options.output)
+    with start_early(recipe, options, in_path, out_path) as early:
+        plan = plan_run(recipe, input=in_path, output=out_path)
+        return run_plan(plan, options, early)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io.schema import REJECT_SCHEMA
 from ..io.writer import read_stats, write_shard, write_table_atomic
+from .records import RejectRow, ShardStats
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,14 @@ class StageCache:
     def rejects_path(self, index: int) -> Path:
         return self.folder / f"shard-{index:05d}.rejects.parquet"
 
-    def stats(self, index: int, key: str) -> dict[str, Any] | None:
+    def stats(self, index: int, key: str) -> ShardStats | None:
         """The stats of a finished shard computed from ``key``, else None."""
         stats = read_stats(self.rows_path(index))
         if stats is None or stats.get("key") != key or not self.rows_path(index).is_file():
             return None
-        return stats
+        return cast(ShardStats, stats)
 
-    def write(
-        self, index: int, rows: pa.Table, rejects: list[dict[str, Any]], stats: dict[str, Any]
-    ) -> None:
+    def write(self, index: int, rows: pa.Table, rejects: list[RejectRow], stats: ShardStats) -> None:
         from ..io.schema import to_table
 
         write_table_atomic(to_table(rejects, REJECT_SCHEMA), self.rejects_path(index))
@@ -46,6 +45,6 @@ class StageCache:
     def read(self, index: int, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(self.rows_path(index), columns=columns)
 
-    def read_rejects(self, index: int) -> list[dict[str, Any]]:
+    def read_rejects(self, index: int) -> list[RejectRow]:
         p = self.rejects_path(index)
-        return pq.read_table(p).to_pylist() if p.is_file() else []
+        return cast(list[RejectRow], pq.read_table(p).to_pylist()) if p.is_file() else []

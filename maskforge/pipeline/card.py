@@ -2,9 +2,12 @@
 
 What was built and how (the resolved recipe, versions, embedder and weights sha256), counts per
 split, variant and occluder, rejects and removals, the licences that apply, and a ``configs:``
-block mapping the train and val files. With ``split.by = "identity"`` every dataset file holds one
-split (the plan packs train and val identities into separate shards), so the block maps files to
-splits; otherwise every file is listed under ``train`` and the ``split`` column marks val rows.
+block listing the dataset files. Shards are packed without looking at the seed (so a new seed
+reuses the detection and embedding caches), hence a file may hold train and val rows: every file
+is listed under ``train`` and the ``split`` column marks the val rows.
+A ``dataset_info.features`` block declares every column (:mod:`maskforge.io.hf_features`), so
+``datasets.load_dataset(OUT)`` decodes ``image`` / ``occlusion_mask`` as images and ``label`` as a
+``ClassLabel`` named by the identities.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 import jinja2
 import pyarrow.parquet as pq
 
+from ..io.hf_features import features_yaml
+from ..io.schema import SAMPLE_SCHEMA
 from ..io.writer import write_text_atomic
 from .plan import RunPlan
 from .resolved import to_toml
@@ -48,6 +53,8 @@ configs:
     - {{ f }}
 {%- endfor %}
 {%- endfor %}
+dataset_info:
+{{ features }}
 ---
 
 # {{ name }}
@@ -86,6 +93,12 @@ A masked-face recognition training set built by maskforge {{ versions.maskforge 
 | flagged by cleaning | {{ counts.flagged }} |
 | removed by cleaning (`removed.parquet`) | {{ counts.removed }} |
 {%- endif %}
+{%- if counts.hygiene %}
+| hygiene: duplicate sets (across identities) | {{ counts.hygiene.duplicate_sets }} ({{ counts.hygiene.duplicate_sets_across_identities }}) |
+| hygiene: identity pairs that look like one person | {{ counts.hygiene.same_person_pairs }} |
+| hygiene: identities overlapping an evaluation set | {{ counts.hygiene.eval_overlaps }} |
+| hygiene (`{{ counts.hygiene.action }}`): images removed / relabelled (`hygiene.parquet`) | {{ counts.hygiene.applied_removed }} / {{ counts.hygiene.applied_relabelled }} |
+{%- endif %}
 {%- for reason, n in counts.dropped_identities.items() %}
 | identities dropped ({{ reason }}) | {{ n }} |
 {%- endfor %}
@@ -111,27 +124,24 @@ The resolved recipe (also in `recipe.toml`; `maskforge run recipe.toml` plans th
 {%- if landmarks_licence %}
 - **Landmarks**: {{ landmarks_licence }}
 {%- endif %}
+{%- if model_licences %}
+- **Models used** (recipe `licence = "{{ licence }}"`):
+{%- for m in model_licences %}
+  - `{{ m.name }}`: {{ m.licence }}; commercial use: {{ {True: "allowed", False: "excluded", None: "not established"}[m.commercial] }}
+{%- endfor %}
+{%- endif %}
 """
 
 
 def split_files(plan: RunPlan, files: list[str]) -> tuple[dict[str, list[str]], str]:
-    """``{split: [dataset file]}`` for the ``configs:`` block, and a note for the reader."""
-    if not plan.identity_splits:
-        note = (
-            "Validation rows (if any) are marked by the `split` column: with `split.by = "
-            '"image"` train and val rows share files, so every file is listed under `train`.'
-            if plan.has("split") else ""
-        )
-        return {"train": files}, note
-    by_file = {
-        str(plan.layout.shard_file(plan.layout.dataset, s.index).relative_to(plan.out)):
-        plan.identity_splits.get(s.identities[0], "train") if s.identities else "train"
-        for s in plan.shards
-    }
-    out: dict[str, list[str]] = {}
-    for f in files:
-        out.setdefault(by_file.get(f, "train"), []).append(f)
-    return {k: out[k] for k in ("train", "val") if k in out}, ""
+    """``{"train": [dataset file]}`` for the ``configs:`` block, and a note for the reader."""
+    note = (
+        "Validation rows are marked by the `split` column: shards are packed independently of "
+        "the seed (so a new seed reuses the detection and embedding caches), so train and val "
+        "rows share files, and every file is listed under `train`."
+        if plan.has("split") else ""
+    )
+    return {"train": files}, note
 
 
 def rows_per_split(out: Path, files: list[str]) -> dict[str, int]:
@@ -148,12 +158,16 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
     files = list(manifest.get("dataset_files") or [])
     data_files, note = split_files(plan, files)
     recipe = plan.recipe
+    licences = manifest.get("model_licences") or []
+    used = {m["name"] for m in licences}
+    non_commercial = any(m["commercial"] is False for m in licences)
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True)
     return env.from_string(CARD).render(
-        license_name="non-commercial (see Licences)" if plan.has("detect") else "see Licences",
+        license_name="non-commercial (see Licences)" if non_commercial else "see Licences",
         data_files=data_files,
+        features=features_yaml(SAMPLE_SCHEMA, plan.labels),
         split_note=note,
-        name=recipe.get("name") or "maskforge dataset",
+        name=recipe.name or "maskforge dataset",
         versions=manifest.get("versions") or {},
         input=manifest.get("input"),
         created=manifest.get("created"),
@@ -161,12 +175,14 @@ def render_card(plan: RunPlan, manifest: dict[str, Any]) -> str:
         identities=len(plan.labels),
         files=files,
         per_split=rows_per_split(plan.out, files),
-        seed=recipe.get("seed"),
+        seed=recipe.seed,
         keys=", ".join(f"{k}={v}" for k, v in plan.stage_keys.items()),
         models=manifest.get("models") or {},
-        recipe_toml=to_toml(recipe),
-        input_license=recipe.get("input_license") or NO_INPUT_LICENCE,
-        landmarks_licence=LANDMARKS_LICENCE if plan.has("detect") else "",
+        recipe_toml=to_toml(recipe.to_dict()),
+        input_license=recipe.input_license or NO_INPUT_LICENCE,
+        landmarks_licence=LANDMARKS_LICENCE if "dlib-68" in used else "",
+        model_licences=licences,
+        licence=recipe.licence,
     )
 
 

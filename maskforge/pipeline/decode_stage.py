@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import DecodeError
-from ..io.decode import decode_with_info, encode_image, read_bytes
-from ..io.sources import SourceSample
+from ..io.decode import decode_with_info, encode_image
+from ..io.sources import SourceSample, read_sample_bytes
+from .records import RejectRow
 
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
 
@@ -32,7 +33,7 @@ class Decoded:
         return encode_image(self.pixels, fallback_format), fallback_format
 
 
-def reject_row(sample: SourceSample, stage: str, reason: str, detail: str = "") -> dict[str, Any]:
+def reject_row(sample: SourceSample, stage: str, reason: str, detail: str = "") -> RejectRow:
     """A row of the rejects table."""
     return {
         "sample_id": sample.sample_id,
@@ -46,13 +47,13 @@ def reject_row(sample: SourceSample, stage: str, reason: str, detail: str = "") 
 
 def decode_samples(
     samples: Sequence[SourceSample], *, max_pixels: int, min_side: int
-) -> tuple[list[Decoded], list[dict[str, Any]]]:
+) -> tuple[list[Decoded], list[RejectRow]]:
     """Decode every sample; return the decoded ones and a reject row for each failure."""
     decoded: list[Decoded] = []
-    rejects: list[dict[str, Any]] = []
+    rejects: list[RejectRow] = []
     for sample in samples:
         try:
-            raw = read_bytes(sample.path)
+            raw = read_sample_bytes(sample)
             pixels, info = decode_with_info(raw, max_pixels=max_pixels, min_side=min_side)
         except DecodeError as exc:
             rejects.append(reject_row(sample, "decode", exc.reason, exc.detail))
@@ -61,12 +62,10 @@ def decode_samples(
     return decoded, rejects
 
 
-def decode_shard(plan: Any, index: int) -> tuple[Any, list, list[dict[str, Any]]]:
-    """Decode the samples of shard ``index`` of ``plan`` under its ``[source]`` limits:
-    ``(shard, decoded, rejects)``, as :func:`decode_samples`."""
-    shard = plan.shards[index]
-    source = plan.recipe["source"]
-    decoded, rejects = decode_samples(
-        shard.samples, max_pixels=source["max_pixels"], min_side=source["min_side"]
-    )
+def decode_shard(ctx: Any, index: int) -> tuple[Any, list[Decoded], list[RejectRow]]:
+    """Decode the samples of shard ``index`` of ``ctx`` (a :class:`~.context.RunContext`) under
+    its ``[source]`` limits: ``(shard, decoded, rejects)``, as :func:`decode_samples`."""
+    shard = ctx.shard(index).shard
+    source = ctx.recipe.source
+    decoded, rejects = decode_samples(shard.samples, max_pixels=source.max_pixels, min_side=source.min_side)
     return shard, decoded, rejects

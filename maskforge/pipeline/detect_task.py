@@ -18,9 +18,10 @@ import pyarrow as pa
 from ..io.decode import encode_image
 from ..io.schema import SAMPLE_SCHEMA, to_table
 from .cache import StageCache
+from .context import RunContext
 from .decode_stage import decode_shard, reject_row
-from .plan import RunPlan
 from .progress import Tick, ticker
+from .records import ShardStats
 
 #: Images per call of the detect stage at least (MTCNN batches them; a larger
 #: ``detect.batch_size`` makes the calls larger too).
@@ -47,36 +48,40 @@ class DetectTask:
 
     stage_name = "detect"
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunContext) -> None:
+        if plan.recipe.detect is None:
+            raise ValueError("a detect task needs a recipe with [detect]")
         self.plan = plan
+        self.config = plan.recipe.detect
         self.cache = StageCache(plan.layout.cache("detect", plan.stage_keys["detect"]))
-        self._stage = None
+        self._stage: Any = None
 
     @property
-    def stage(self):  # noqa: ANN201 - maskforge.detect.DetectStage, imported lazily
+    def stage(self) -> Any:  # maskforge.detect.DetectStage, imported lazily
         if self._stage is None:
-            from ..detect import DetectConfig, DetectStage
+            from ..detect import DetectStage
 
-            self._stage = DetectStage(DetectConfig.from_dict(self.plan.recipe["detect"]))
+            self._stage = DetectStage(self.config)
         return self._stage
 
     def key(self, index: int) -> str:
         return self.plan.shard_key(index)
 
     def warm(self) -> None:
-        """Load the detector (and landmark model) now."""
-        _ = self.stage.detector
+        """Load the models now: the detector and landmark model (the landmark model alone for
+        already-aligned input)."""
+        self.stage.load_models()
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         key = self.key(index)
-        if resume and (stats := self.cache.stats(index, key)) is not None:
-            return {**stats, "skipped": True}
+        if resume and (cached := self.cache.stats(index, key)) is not None:
+            return {**cached, "skipped": True}
         t0 = time.perf_counter()
         shard, decoded, rejects = decode_shard(self.plan, index)
         t_decode = time.perf_counter() - t0
         rows: list[dict[str, Any]] = []
-        batch = max(BATCH, int(self.plan.recipe["detect"].get("batch_size") or BATCH))
+        batch = max(BATCH, self.config.batch_size or BATCH)
         tick, unreadable = ticker(tick), len(shard.samples) - len(decoded)
         for start in range(0, len(decoded), batch):
             chunk = decoded[start : start + batch]
@@ -102,14 +107,14 @@ class DetectTask:
                     }
                 )
             tick(unreadable + start + len(chunk))
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": key,
             "inputs": len(shard.samples),
             "faces": len(rows),
             "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
             "seconds": {"decode": t_decode, "detect": time.perf_counter() - t0 - t_decode},
-            "model": self.stage.config.to_dict(),
+            "model": self.stage.config.model_record(),
             "skipped": False,
         }
         self.cache.write(index, to_table(rows, DETECT_CACHE_SCHEMA), rejects, stats)
@@ -126,7 +131,7 @@ class DetectTask:
         def convert(r: Any) -> Any:
             return (r.reason, r.detail) if isinstance(r, DetectReject) else r
 
-        _ = self.stage.detector  # build the models: their failures are the run's, not an image's
+        self.stage.load_models()  # build the models: their failures are the run's, not an image's
         try:
             out = self.stage([d.pixels for d in chunk], hints=[d.sample.hints for d in chunk])
             return [convert(r) for r in out]

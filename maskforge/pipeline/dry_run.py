@@ -24,9 +24,9 @@ def expected_rows(plan: RunPlan) -> dict[str, int]:
     from .variant_stage import variants_of
 
     per_identity = Counter(s.identity for sh in plan.shards for s in sh.samples)
-    select = plan.recipe.get("select")
-    if select:
-        n, low = select.get("per_identity"), select.get("min_images") or 1
+    select = plan.recipe.select
+    if select is not None:
+        n, low = select.per_identity, select.min_images
         per_identity = Counter(
             {k: min(v, n) if n else v for k, v in per_identity.items() if v >= low}
         )
@@ -54,17 +54,15 @@ def _reusable(plan: RunPlan, resume: bool) -> dict[str, int]:
 
 
 def _thresholds(plan: RunPlan, embedder: str | None) -> dict[str, Any]:
-    clean = plan.recipe.get("clean")
+    clean = plan.recipe.clean
     if clean is None:
         return {}
-    from ..clean.calibrate import default_threshold
-
-    method = clean.get("method") or "robust"
-    threshold = clean.get("threshold")
-    if threshold is None and embedder and embedder != "auto":
-        threshold = default_threshold(method, embedder)
-    return {"method": method, "threshold": threshold if threshold is not None else
-            "calibrated default of the embedder resolved at run time"}
+    threshold: float | str = "calibrated default of the embedder resolved at run time"
+    if clean.threshold is not None:
+        threshold = clean.threshold
+    elif embedder and embedder != "auto":
+        threshold = clean.with_embedder(embedder).resolved_threshold()
+    return {"method": clean.method, "threshold": threshold}
 
 
 def describe_plan(plan: RunPlan, resume: bool = True) -> dict[str, Any]:

@@ -1,12 +1,9 @@
 """Embeddings of one shard's aligned faces, materialised in the stage cache.
 
-The embedder is resolved when the run is planned (:func:`plan_embedder`): ``auto`` becomes the
-embedder it stands for, and its name and weights' SHA-256 go into the embed stage key, the stats
-(hence the manifest) and the cleaning config, so cached vectors are never judged by another
-embedder's thresholds. ``device`` and ``batch_size`` are left out of the key on purpose: they
-change how fast vectors are made, not which vectors (CPU float32 and CUDA float16 agree to a
-cosine of ~0.9999, far below what cleaning thresholds resolve), so a cache made on one machine is
-reused on another.
+The embedder is resolved when the run is planned (:func:`maskforge.embed.resolve_identity`):
+``auto`` becomes the embedder it stands for, and its name and weights' SHA-256 go into the embed
+stage key (:func:`maskforge.embed.cache_key`), the stats (hence the manifest) and the cleaning
+config, so cached vectors are never judged by another embedder's thresholds.
 
 dlib embedders (``wants_source``) get each face's source image and source-frame landmarks5 (the
 crop's mapped back through the stored transform) and cut dlib's own chips from the source pixels;
@@ -21,38 +18,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..embed.config import EmbedConfig
 from ..io.decode import decode_image
+from ..onnxrt import is_onnx
 from .cache import StageCache
+from .context import RunContext
 from .decode_stage import decode_samples
 from .detect_task import DetectTask
-from .plan import RunPlan
 from .progress import Tick, ticker
-
-#: Version of how faces become embedder inputs (part of the key): 2 = dlib chips cut from the
-#: source image (dlib's 5-point predictor on a box from the detect stage's landmarks).
-INPUT_VERSION = 2
-
-
-def embed_config(recipe: dict[str, Any]) -> dict[str, Any]:
-    """The ``[embed]`` table with defaults (also when only ``[clean]`` asks for embeddings)."""
-    return EmbedConfig.parse(recipe.get("embed") or {}).to_dict()
-
-
-def plan_embedder(recipe: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(identity, key_parts)`` of the recipe's embedder, resolved now.
-
-    ``identity``: ``name`` (resolved), ``requested`` (as written), ``weights``, ``sha256``.
-    ``key_parts``: what determines the vectors (name, weights' SHA-256, input version); not
-    ``device`` or ``batch_size`` (see the module docstring)."""
-    from ..embed import embedder_identity
-
-    c = embed_config(recipe)
-    ident = embedder_identity(c["embedder"], c["weights"])
-    ident["requested"] = c["embedder"]
-    parts = {"embedder": ident["name"], "sha256": ident["sha256"], "input": INPUT_VERSION}
-    return ident, parts
-
+from .records import ShardStats
 
 EMBED_SCHEMA = pa.schema([("sample_id", pa.string()), ("embedding", pa.list_(pa.float32()))])
 
@@ -65,36 +38,31 @@ class EmbedTask:
 
     stage_name = "embed"
 
-    def __init__(self, plan: RunPlan, gpu: bool = False, threads: int | None = None) -> None:
+    def __init__(self, plan: RunContext, gpu: bool = False, threads: int | None = None) -> None:
         self.plan = plan
         self.detect = DetectTask(plan)
         self.cache = StageCache(plan.layout.cache("embed", plan.stage_keys["embed"]))
-        self.config = embed_config(plan.recipe)
+        self.config = plan.recipe.embed_config
         self.gpu = gpu
         self.threads = threads
-        self._embedder = None
+        self._embedder: Any = None
 
     @property
     def embedder_name(self) -> str:
         """The resolved embedder name (from the plan; never loads a model)."""
-        ident = getattr(self.plan, "embed_identity", None) or {}
-        return ident.get("name") or self.config["embedder"]
+        return str(self.plan.embed_identity.get("name") or self.config.embedder)
 
     @property
-    def embedder(self):  # noqa: ANN201 - maskforge.embed.Embedder, imported lazily
+    def embedder(self) -> Any:  # maskforge.embed.Embedder, imported lazily
         if self._embedder is None:
             from ..embed import make_embedder
 
             c = self.config
             options: dict[str, Any] = {"require_cuda": True} if self.gpu else {}
-            if self.embedder_name == "dlib-resnet" and self.threads:
+            if (self.embedder_name == "dlib-resnet" or is_onnx(self.embedder_name)) and self.threads:
                 options["threads"] = self.threads
             self._embedder = make_embedder(
-                self.embedder_name,
-                device=c["device"],
-                weights=c["weights"],
-                batch_size=c["batch_size"],
-                **options,
+                self.embedder_name, device=c.device, weights=c.weights, batch_size=c.batch_size, **options
             )
         return self._embedder
 
@@ -111,18 +79,18 @@ class EmbedTask:
         stats = self.cache.stats(index, self.cache_key(index))
         return stats.get("model") if stats else None
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: faces of the shard embedded so far (see :mod:`.progress`)."""
         key = self.cache_key(index)
-        if resume and (stats := self.cache.stats(index, key)) is not None:
-            return {**stats, "skipped": True}
+        if resume and (cached := self.cache.stats(index, key)) is not None:
+            return {**cached, "skipped": True}
         faces = self.detect.cache.read(
             index, columns=["sample_id", "image", "landmarks5", "transform"]
         )
         ids = faces.column("sample_id").to_pylist()
         vectors = np.zeros((0, 0), np.float32)
         from_crop = 0
-        info: dict[str, Any] = dict(getattr(self.plan, "embed_identity", None) or {})
+        info: dict[str, Any] = dict(self.plan.embed_identity)
         embedder = self.embedder if ids else None  # model loading is not the shard's time
         t0 = time.perf_counter()
         if embedder is not None:
@@ -135,7 +103,7 @@ class EmbedTask:
         table = pa.table(
             {"sample_id": ids, "embedding": [v.tolist() for v in vectors]}, schema=EMBED_SCHEMA
         )
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": key,
             "faces": len(ids),
@@ -150,7 +118,7 @@ class EmbedTask:
     def _embed(self, embedder: Any, images: list, points: list, tick: Tick) -> np.ndarray:
         """Vectors of ``images`` in calls of the embedder's own batch size (so the batches, hence
         the bytes, are those of one call), reporting progress after each."""
-        step = max(1, int(self.config["batch_size"]))
+        step = max(1, self.config.batch_size)
         parts = []
         for start in range(0, len(images), step):
             stop = start + step
@@ -171,12 +139,10 @@ class EmbedTask:
             return [decode_image(b) for b in encoded], lm5, 0
         ids = faces.column("sample_id").to_pylist()
         transforms = faces.column("transform").to_pylist()
-        samples = {s.sample_id: s for s in self.plan.shards[index].samples}
-        source = self.plan.recipe["source"]
+        samples = {s.sample_id: s for s in self.plan.shard(index).shard.samples}
+        source = self.plan.recipe.source
         decoded, _ = decode_samples(
-            [samples[i] for i in ids if i in samples],
-            max_pixels=source["max_pixels"],
-            min_side=source["min_side"],
+            [samples[i] for i in ids if i in samples], max_pixels=source.max_pixels, min_side=source.min_side
         )
         pixels = {d.sample.sample_id: d.pixels for d in decoded}
         images, points, from_crop = [], [], 0

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
 
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, read_stats, write_shard, write_table_atomic
+from .context import RunContext
 from .decode_stage import decode_samples
 from .detect_task import DetectTask, base_row
 from .embed_task import EmbedTask
-from .plan import RunPlan
 from .progress import Tick, ticker
+from .records import RejectRow, ShardStats
 from .variant_stage import VariantMaker, write_order
+
+if TYPE_CHECKING:
+    from ..clean import CleanConfig
 
 CLEAN_SCORE_SCHEMA = pa.schema(
     [
@@ -44,7 +48,7 @@ CLEAN_SCORE_SCHEMA = pa.schema(
 )
 
 
-def rejected_scores(rejects: list[dict[str, Any]], method: str, embedder: str) -> list[dict[str, Any]]:
+def rejected_scores(rejects: list[RejectRow], method: str, embedder: str) -> list[dict[str, Any]]:
     """clean_scores rows (status ``rejected``, reason ``stage:reason``, no score) for the inputs
     that decoding or detection rejected, so the cleaning audit accounts for every input."""
     return [
@@ -59,7 +63,7 @@ def rejected_scores(rejects: list[dict[str, Any]], method: str, embedder: str) -
 class FinishTask:
     """``task(index) -> stats``: the dataset shard ``index`` and its side tables."""
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunContext) -> None:
         self.plan = plan
         self.detect = DetectTask(plan) if plan.has("detect") else None
         self.embed = EmbedTask(plan) if plan.needs_embeddings else None
@@ -86,16 +90,14 @@ class FinishTask:
         return stats is not None and stats.get("key") == self.key(index)
 
     # ------------------------------------------------------------------ inputs
-    def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict]:
+    def _inputs(self, index: int) -> tuple[list[dict[str, Any]], list[RejectRow], dict]:
         """Rows with their decoded ``pixels``, reject rows, and seconds spent."""
         plan = self.plan
         if self.detect is None:
             t0 = time.perf_counter()
-            source = plan.recipe["source"]
+            source = plan.recipe.source
             decoded, rejects = decode_samples(
-                plan.shards[index].samples,
-                max_pixels=source["max_pixels"],
-                min_side=source["min_side"],
+                plan.shard(index).shard.samples, max_pixels=source.max_pixels, min_side=source.min_side
             )
             rows = []
             for d in decoded:
@@ -109,15 +111,16 @@ class FinishTask:
         return rows, self.detect.cache.read_rejects(index), {}
 
     # ------------------------------------------------------------------ main
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         plan, layout = self.plan, self.plan.layout
         dataset_file = layout.shard_file(layout.dataset, index)
         if resume and self.is_done(index):
-            return {**(read_stats(dataset_file) or {}), "skipped": True}
-        shard = plan.shards[index]
+            return cast(ShardStats, {**(read_stats(dataset_file) or {}), "skipped": True})
+        shard = plan.shard(index).shard
         dataset_file.unlink(missing_ok=True)  # not done (nor served) until rewritten
         rows, rejects, seconds = self._inputs(index)
+        rows, hygiene_counts = self._apply_hygiene(rows)
         for r in rows:
             r["label"] = plan.labels[r["identity"]]
         removed: list[dict[str, Any]] = []
@@ -129,13 +132,13 @@ class FinishTask:
             by_id = dict(zip(emb.column("sample_id").to_pylist(), emb.column("embedding").to_pylist(), strict=True))
             for r in rows:
                 r["embedding"] = by_id.get(r["sample_id"])
-        if plan.has("clean") and rows:
+        clean = plan.recipe.clean
+        if clean is not None and rows:
             t0 = time.perf_counter()
-            rows, removed, scores, clean_summary = self._clean(rows, index)
+            rows, removed, scores, clean_summary = self._clean(rows, index, clean)
             seconds["clean"] = time.perf_counter() - t0
-        if plan.has("clean") and rejects:  # the audit lists the inputs with no usable face too
-            method = str(plan.recipe["clean"]["method"])
-            scores += rejected_scores(rejects, method, self._embedder_name(index))
+        if clean is not None and rejects:  # the audit lists the inputs with no usable face too
+            scores += rejected_scores(rejects, str(clean.method), self._embedder_name(index))
 
         rows, selection_stats = self._select(rows)
         if plan.has("split") and rows:
@@ -145,7 +148,7 @@ class FinishTask:
         out_rows = self._make_variants(rows, rejects, len(shard.samples), ticker(tick))
         seconds["variants"] = time.perf_counter() - t0
 
-        stats = {
+        stats: ShardStats = {
             "shard": index,
             "key": self.key(index),
             "inputs": len(shard.samples),
@@ -164,10 +167,30 @@ class FinishTask:
             "seconds": seconds,
             "skipped": False,
         }
+        if hygiene_counts:
+            stats["hygiene_removed"], stats["relabelled"] = hygiene_counts
         self._write(index, out_rows, {"rejects": rejects, "removed": removed, "scores": scores}, stats)
         return stats
 
-    def _write(self, index: int, out_rows: list, side: dict[str, list], stats: dict[str, Any]) -> None:
+    def _apply_hygiene(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], tuple[int, int] | None]:
+        """Hygiene's decisions (``plan.hygiene``): removed samples leave (their record, with
+        reason and partner, is in OUT/hygiene.parquet), merged ones take their new identity."""
+        decisions = self.plan.hygiene
+        if not decisions:
+            return rows, None
+        kept, removed, relabelled = [], 0, 0
+        for r in rows:
+            new = decisions.get(r["sample_id"])
+            if new == "":
+                removed += 1
+                continue
+            if new:
+                r["identity"] = new
+                relabelled += 1
+            kept.append(r)
+        return kept, (removed, relabelled)
+
+    def _write(self, index: int, out_rows: list, side: dict[str, list], stats: ShardStats) -> None:
         """The shard's side tables (rejects; removed and clean_scores when cleaning), then its
         dataset file with ``stats`` (which marks the shard done) last."""
         plan, layout = self.plan, self.plan.layout
@@ -186,21 +209,21 @@ class FinishTask:
     def _select(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Select-N per identity (seeded), when the recipe has ``[select]``: the rows kept and
         the selection's counts."""
-        if not (self.plan.has("select") and rows):
+        sel_cfg = self.plan.recipe.select
+        if sel_cfg is None or not rows:
             return rows, {}
         from ..augment import select_per_identity
 
-        sel_cfg = self.plan.recipe["select"]
         sel = select_per_identity(
             [r["sample_id"] for r in rows], [r["identity"] for r in rows],
-            per_identity=sel_cfg["per_identity"], min_images=sel_cfg["min_images"],
+            per_identity=sel_cfg.per_identity, min_images=sel_cfg.min_images,
             max_identities=None, seed=self.plan.seed,
         )  # fmt: skip
         kept = [r for r in rows if r["sample_id"] in sel]
         return kept, {"counts_before": sel.counts_before, "dropped": sel.dropped}
 
     def _make_variants(
-        self, rows: list[dict[str, Any]], rejects: list[dict[str, Any]], inputs: int, tick: Tick
+        self, rows: list[dict[str, Any]], rejects: list[RejectRow], inputs: int, tick: Tick
     ) -> list[dict[str, Any]]:
         """The output rows of every kept row (variant rejects go to ``rejects``), reporting
         progress in input images after each."""
@@ -208,17 +231,17 @@ class FinishTask:
         for i, r in enumerate(rows, 1):
             made, variant_rejects = self.variants.make(r)
             out_rows.extend(made)
-            rejects.extend(variant_rejects)
+            rejects.extend(cast(list[RejectRow], variant_rejects))
             tick(inputs * i // len(rows))
         return out_rows
 
-    def _clean(self, rows: list[dict[str, Any]], index: int) -> tuple[list, list, list, dict]:
-        from ..clean import CleanConfig, score_identities
+    def _clean(
+        self, rows: list[dict[str, Any]], index: int, clean: CleanConfig
+    ) -> tuple[list, list, list, dict]:
+        from ..clean import score_identities
 
-        plan = self.plan
         usable = [r for r in rows if r.get("embedding") is not None]
-        embedder = self._embedder_name(index)
-        config = CleanConfig.from_dict(plan.recipe["clean"]).with_embedder(embedder)
+        config = clean.with_embedder(self._embedder_name(index))
         if not usable:
             return rows, [], [], {}
         res = score_identities(
@@ -253,14 +276,16 @@ class FinishTask:
     def _embedder_name(self, index: int) -> str:
         """The embedder that made shard ``index``'s vectors: read from the embed cache's stats
         (the embedder itself is never loaded here), else the one the plan resolved."""
-        if self.embed is None:
-            return "dlib-resnet"
+        if self.embed is None:  # cleaning without embeddings: never planned (recipe checks)
+            return str(self.plan.embed_identity.get("name") or self.plan.recipe.embed_config.embedder)
         model = self.embed.stored_model(index) or {}
         return model.get("name") or self.embed.embedder_name
 
     def _split(self, rows: list[dict[str, Any]]) -> None:
-        cfg = self.plan.recipe["split"]
-        if cfg["by"] == "identity":
+        cfg = self.plan.recipe.split
+        if cfg is None:
+            return
+        if cfg.by == "identity":
             for r in rows:
                 r["split"] = self.plan.identity_splits.get(r["identity"], "train")
             return
@@ -268,7 +293,7 @@ class FinishTask:
 
         splits = assign_splits(
             [r["sample_id"] for r in rows], [r["identity"] for r in rows],
-            val_fraction=cfg["val_fraction"], by="image", seed=self.plan.seed,
+            val_fraction=cfg.val_fraction, by="image", seed=self.plan.seed,
         )
         for r in rows:
             r["split"] = splits[r["sample_id"]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import OutputError
@@ -31,7 +32,7 @@ CLEAN_TABLES = ("removed", "clean_scores")
 #: Files a run writes at the top of ``OUT``.
 TOP_FILES = (
     "manifest.json", "labels.csv", "rejects.parquet", "removed.parquet", "clean_scores.parquet",
-    "README.md", "recipe.toml",
+    "README.md", "recipe.toml", "hygiene.parquet", "hygiene.json",
 )
 
 
@@ -40,7 +41,7 @@ def start_run(plan: RunPlan, resume: bool = True) -> None:
     check_output(plan.out)
     plan.out.mkdir(parents=True, exist_ok=True)
     remove_temp_files(plan.out)
-    mark_running(plan.out, plan.recipe)
+    mark_running(plan.out, plan.recipe.to_dict())
     if not resume:
         clear_dataset(plan)
     write_labels(plan)
@@ -49,7 +50,8 @@ def start_run(plan: RunPlan, resume: bool = True) -> None:
 def clear_dataset(plan: RunPlan) -> list[Path]:
     """Remove every shard file of the run's tables and the consolidated side tables."""
     gone = _remove_unowned(plan, set())
-    for name in ("rejects.parquet", "removed.parquet", "clean_scores.parquet"):
+    for name in ("rejects.parquet", "removed.parquet", "clean_scores.parquet", "hygiene.parquet",
+                 "hygiene.json"):  # fmt: skip
         p = plan.out / name
         if p.is_file():
             p.unlink()
@@ -83,7 +85,7 @@ def labels_csv(labels: dict[str, int]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["identity", "label"])
-    writer.writerows(sorted(labels.items(), key=lambda kv: kv[1]))
+    writer.writerows([name, label] for name, label in sorted(labels.items(), key=itemgetter(1)))
     return buf.getvalue()
 
 
@@ -123,12 +125,13 @@ def owned_files(plan: RunPlan) -> set[Path]:
 def remove_stale_shards(plan: RunPlan) -> list[Path]:
     """At the end of a run: remove every shard file that this run did not write or reuse."""
     gone = _remove_unowned(plan, owned_files(plan))
-    if not plan.has("clean"):
-        for name in ("removed.parquet", "clean_scores.parquet"):
-            p = plan.out / name
-            if p.is_file():
-                p.unlink()
-                gone.append(p)
+    stale: tuple[str, ...] = () if plan.has("clean") else ("removed.parquet", "clean_scores.parquet")
+    stale += () if plan.has("hygiene") else ("hygiene.parquet", "hygiene.json")
+    for name in stale:
+        p = plan.out / name
+        if p.is_file():
+            p.unlink()
+            gone.append(p)
     return gone
 
 

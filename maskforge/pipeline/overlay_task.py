@@ -1,7 +1,6 @@
 """The ``overlay`` writer task: occluded copies of one shard's input images (``maskforge overlay``).
 
-Options (``plan.writers["overlay"]``, built by :func:`maskforge.occlude.overlay.overlay_plan`):
-``dst``, ``masks_dir``, ``choices``, ``detector``, ``all_faces``, ``quality``, ``assets_dir``.
+Options: :class:`OverlayWriter` (built by :func:`maskforge.app.overlay.overlay_plan`).
 The task decodes with the pipeline's decode stage (so a bad file gets the pipeline's reason code),
 writes each output file atomically and returns the shard's ``overlay_log.csv`` rows in ``log``.
 """
@@ -9,38 +8,57 @@ writes each output file atomically and returns the shard's ``overlay_log.csv`` r
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .context import RunContext
 from .decode_stage import decode_shard
-from .plan import RunPlan
 from .progress import Tick, ticker
+from .records import ShardStats
+
+
+@dataclass(frozen=True)
+class OverlayWriter:
+    """The ``overlay`` writer: occluded copies of the input images under ``dst`` (and their
+    masks under ``masks_dir``), as ``maskforge overlay`` asks."""
+
+    dst: str
+    masks_dir: str | None
+    choices: Any  # maskforge.occlude.spec.OccluderChoice
+    detector: str
+    all_faces: bool
+    quality: int
+    assets_dir: tuple[str, ...] = ()
+
+    def task(self, ctx: RunContext) -> OverlayTask:
+        return OverlayTask(ctx, self)
 
 
 class OverlayTask:
     """``task(index) -> stats``: occlude the images of shard ``index`` into ``dst``."""
 
-    def __init__(self, plan: RunPlan, opts: dict[str, Any]) -> None:
+    def __init__(self, plan: RunContext, opts: OverlayWriter) -> None:
         self.plan = plan
         self.opts = opts
-        self._overlayer = None
+        self._overlayer: Any = None
 
     @property
-    def overlayer(self):  # noqa: ANN201 - maskforge.occlude.overlay.Overlayer, imported lazily
+    def overlayer(self) -> Any:  # maskforge.occlude.overlay.Overlayer, imported lazily
         if self._overlayer is None:
             from ..occlude.assets import AssetLibrary
             from ..occlude.overlay import Overlayer
 
             o = self.opts
             self._overlayer = Overlayer(
-                dst_dir=Path(o["dst"]),
-                choices=o["choices"],
+                dst_dir=Path(o.dst),
+                choices=o.choices,
                 seed=self.plan.seed,
-                detector=o["detector"],
-                all_faces=o["all_faces"],
-                masks_dir=Path(o["masks_dir"]) if o.get("masks_dir") else None,
-                library=AssetLibrary.load(extra_dirs=list(o.get("assets_dir") or ()) or None),
-                quality=o["quality"],
+                detector=o.detector,
+                all_faces=o.all_faces,
+                masks_dir=Path(o.masks_dir) if o.masks_dir else None,
+                library=AssetLibrary.load(extra_dirs=list(o.assets_dir) or None),
+                quality=o.quality,
             )
         return self._overlayer
 
@@ -48,7 +66,7 @@ class OverlayTask:
         """Load the detector and the occluder assets now."""
         _ = self.overlayer
 
-    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> dict[str, Any]:
+    def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""
         from ..occlude.overlay import error_row
 

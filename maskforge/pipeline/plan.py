@@ -6,9 +6,14 @@ folders named by their key, so changing, say, the cleaning threshold reuses dete
 embeddings, while changing the detector recomputes everything after it.
 
 A *shard key* identifies a shard's input: for every sample its id, identity, relative path,
-geometry hints, and the file's size and modification time in nanoseconds (see
-:func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A finished shard is
-reused only when both keys match.
+geometry hints, and the file's size, modification time and status-change time (ctime) in
+nanoseconds (see :func:`input_fingerprint`; docs/pipeline.md says why not a content hash). A
+finished shard is reused only when both keys match.
+
+*Shard boundaries never depend on the seed*: identities are packed in name order (after the
+unseeded ``source.limit_identities``), and the seeded choices (identity splits, select-N,
+variants) are made per row inside a shard, so changing ``seed`` reuses detection and embeddings.
+Only ``select.max_identities``, which draws the identities themselves, changes what is packed.
 
 The *label space* (:attr:`RunPlan.labels`, written to ``OUT/labels.csv``) is the identities the
 plan keeps, sorted by name, numbered 0..K-1. Labels are given to rows when the dataset shard is
@@ -18,36 +23,34 @@ splits, so a changed label space rewrites exactly the shards whose labels moved.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..io.schema import SCHEMA_VERSION
 from ..io.sharding import Shard, make_shards, resolve_shard_size
 from ..io.sources import Listing, SourceSample
+from ..models import check_licence, model_licence
 from ..recipe import Recipe
-from .layout import Layout
+from .context import RunContext, ShardJob, config_key
 
-
-def config_key(*parts: Any) -> str:
-    """12 hex characters identifying a JSON-serialisable configuration."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+__all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
+           "make_plan", "model_licences", "models_used", "recipe_context", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
     """What identifies one input file's content: id, identity, relative path, hints, and the
-    file's size (bytes) and modification time (ns). A missing file fingerprints as ``-1, -1``
-    (the decode stage rejects it)."""
+    file's size (bytes), modification time and status-change time (ctime; both ns). ctime cannot
+    be set back by a program (``os.utime`` sets it to now), so a file rewritten with the same size
+    and its old mtime restored is still seen as changed. A missing file fingerprints as
+    ``-1, -1, -1`` (the decode stage rejects it)."""
     try:
         st = os.stat(sample.path)
-        size, mtime = st.st_size, st.st_mtime_ns
+        size, mtime, ctime = st.st_size, st.st_mtime_ns, st.st_ctime_ns
     except OSError:
-        size, mtime = -1, -1
-    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime]
+        size, mtime, ctime = -1, -1, -1
+    return [sample.sample_id, sample.identity, sample.source_path, sample.hints, size, mtime, ctime]
 
 
 def shard_key(shard: Shard) -> str:
@@ -56,54 +59,23 @@ def shard_key(shard: Shard) -> str:
     return config_key([input_fingerprint(s) for s in shard.samples])
 
 
-#: Distributions whose code or model files determine detection, alignment and landmarks.
-DETECT_PACKAGES = ("dlib-bin", "face_recognition_models", "facenet-pytorch", "opencv-python-headless")
-
-#: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
-#: batching) in the detect key: bump it when a change alters what the detect stage writes, so
-#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches.
-DETECT_CODE_VERSION = 2
-
-
-def detect_key_parts(recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """The resolved ``[detect]`` configuration (defaults filled in), the versions of the
-    packages that provide the models and :data:`DETECT_CODE_VERSION`; None without detection."""
-    if "detect" not in recipe:
-        return None
-    from ..detect import DetectConfig
-    from ..io.manifest import versions_of
-
-    config = DetectConfig.from_dict(recipe["detect"]).to_dict()
-    return {"config": config, "packages": versions_of(DETECT_PACKAGES), "code": DETECT_CODE_VERSION}
-
-
 def label_space(samples: list[SourceSample]) -> dict[str, int]:
     """``{identity: label}``: the identities of ``samples`` sorted by name, numbered 0..K-1."""
     return {name: i for i, name in enumerate(sorted({s.identity for s in samples}))}
 
 
-@dataclass
-class RunPlan:
-    """Everything a worker needs to process any shard of the run."""
+@dataclass(kw_only=True)
+class RunPlan(RunContext):
+    """The driver's view of a run: the :class:`~.context.RunContext` workers get, plus the
+    input, the listing and every shard. Workers get :meth:`context` and one
+    :class:`~.context.ShardJob` per shard (:meth:`shard`)."""
 
-    recipe: dict[str, Any]
     input_path: str
-    out: Path
     listing: Listing
     shards: list[Shard]
-    stage_keys: dict[str, str] = field(default_factory=dict)
     #: :func:`shard_key` of every shard (computed when the plan is made unless given).
     shard_keys: list[str] = field(default_factory=list)
-    #: The label space: kept identities sorted by name -> 0..K-1 (computed unless given).
-    labels: dict[str, int] = field(default_factory=dict)
-    identity_splits: dict[str, str] = field(default_factory=dict)
     dropped_identities: dict[str, str] = field(default_factory=dict)
-    #: The embedder resolved at planning (name, requested, weights, sha256); {} without one.
-    embed_identity: dict[str, Any] = field(default_factory=dict)
-    #: Direct-mode writer tasks run on each shard after the dataset tasks (name -> options; see
-    #: ``maskforge.pipeline.tasks``). ``dataset=False``: the plan has only these tasks.
-    writers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    dataset: bool = True
     #: ``source.shard_size`` resolved (``"auto"`` made a number); 0 when not planned from one.
     shard_size: int = 0
 
@@ -113,134 +85,158 @@ class RunPlan:
         if not self.labels:
             self.labels = label_space([s for sh in self.shards for s in sh.samples])
 
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.out)
-
-    @property
-    def seed(self) -> int:
-        return int(self.recipe["seed"])
-
-    def has(self, stage: str) -> bool:
-        return stage in self.recipe
-
-    @property
-    def needs_embeddings(self) -> bool:
-        return self.has("detect") and (self.has("clean") or self.has("embed"))
-
-    def shard_key(self, index: int) -> str:
-        """The input key of shard ``index`` (computed once, when the run was planned)."""
-        return self.shard_keys[index]
-
-    def dataset_key(self, index: int) -> str:
-        """The key of dataset shard ``index``: the recipe, the shard's input, and the labels and
-        splits of its identities."""
-        names = self.shards[index].identities
-        space = {n: [self.labels[n], self.identity_splits.get(n)] for n in names}
-        return f"{self.stage_keys['dataset']}-{config_key(self.shard_key(index), space)}"
+    def shard(self, index: int) -> ShardJob:
+        """The job of shard ``index``: its samples and input key."""
+        return ShardJob(self.shards[index], self.shard_keys[index])
 
 
 #: Keys that never change what a run produces.
-_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license")
+_NON_SEMANTIC = ("name", "input", "output", "ray", "input_license", "licence")
+
+
+def stage_keys(recipe: Recipe, embed_parts: dict[str, Any]) -> dict[str, str]:
+    """The stage keys of ``recipe`` (see the module doc), composed of the parts each stage
+    package gives (``detect.cache_key``, ``embed.cache_key``, ``occlude.cache_key``)."""
+    data = recipe.to_dict()
+    semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
+    source = {"max_pixels": recipe.source.max_pixels, "min_side": recipe.source.min_side}
+    keys: dict[str, str] = {}
+    keys["detect"] = config_key("detect", source, _detect_part(recipe))
+    keys["embed"] = config_key("embed", keys["detect"], embed_parts)
+    # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
+    # which samples cleaning keeps) are part of the dataset key too, and so are the occluder
+    # assets' bytes when variants may draw them
+    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"], _assets_part(recipe))
+    return keys
+
+
+def resolve_aligned_input(recipe: Recipe, listing: Listing) -> Recipe:
+    """``[detect] aligned = "auto"`` made concrete for a RecordIO input (``arcface-112``: its
+    faces are aligned already), so that the detect key, the manifest and ``recipe.toml`` hold
+    what runs. Elsewhere ``auto`` stays, and the detect stage detects."""
+    if recipe.detect is None or recipe.detect.aligned != "auto":
+        return recipe
+    if not any(s.offset is not None for s in listing.samples):
+        return recipe
+    from ..detect.aligned import resolve_aligned
+
+    detect = recipe.detect.model_copy(update={"aligned": resolve_aligned("auto", recordio_input=True)})
+    return recipe.model_copy(update={"detect": detect})
+
+
+def recipe_context(
+    recipe: Recipe, input_path: str | Path, out: str | Path, listing: Listing | None = None
+) -> RunContext:
+    """What a run's workers get that the recipe alone decides, before the input is listed: the
+    recipe with its input and output as absolute paths, the stage keys and the resolved
+    embedder (no labels, splits or writers yet). Enough to start workers and load their models
+    while the listing and planning go on (:mod:`.ray_early`). With the ``listing``, a RecordIO
+    input's ``aligned = "auto"`` is made concrete (:func:`resolve_aligned_input`). A model whose
+    licence the recipe's ``licence`` excludes is refused here, before anything is written."""
+    recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
+    if listing is not None:
+        recipe = resolve_aligned_input(recipe, listing)
+    embed_identity, embed_parts = plan_embedder(recipe)
+    check_licence(models_used(recipe, embed_identity), recipe.licence)
+    return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),
+                      embed_identity=embed_identity)  # fmt: skip
 
 
 def make_plan(recipe: Recipe, listing: Listing, input_path: str, out: Path) -> RunPlan:
     """The plan of ``recipe`` over ``listing``. The recipe recorded (manifest, ``recipe.toml``)
     carries the input and output actually used, as absolute paths."""
-    data = recipe.to_dict()
-    data["input"] = str(Path(input_path).absolute())
-    data["output"] = str(Path(out).absolute())
-    semantic = {k: v for k, v in data.items() if k not in _NON_SEMANTIC}
-    source = {k: semantic["source"][k] for k in ("max_pixels", "min_side")}
-    keys: dict[str, str] = {}
-    keys["detect"] = config_key("detect", source, detect_key_parts(data))
-    embed_identity, embed_parts = _plan_embedder(data)
-    keys["embed"] = config_key("embed", keys["detect"], embed_parts)
-    # columns and row order (SCHEMA_VERSION), detection and the resolved embedder (which decides
-    # which samples cleaning keeps) are part of the dataset key too, and so are the occluder
-    # assets' bytes when variants may draw them
-    keys["dataset"] = config_key("dataset", SCHEMA_VERSION, semantic, keys["embed"], _assets_part(data))
-    samples, dropped = choose_identities(listing, data)
+    base = recipe_context(recipe, input_path, out, listing)
+    recipe = base.recipe
+    samples, dropped = choose_identities(listing, recipe)
     splits: dict[str, str] = {}
-    split = data.get("split")
-    if split and split["by"] == "identity":
+    if recipe.split is not None and recipe.split.by == "identity":
         from ..augment import assign_splits
 
         names = sorted({s.identity for s in samples})
-        splits = assign_splits(names, names, split["val_fraction"], "identity", int(data["seed"]))
-    shard_size = resolve_shard_size(data["source"]["shard_size"], len(samples))
-    shards = _split_pure_shards(samples, shard_size, splits)
+        splits = assign_splits(names, names, recipe.split.val_fraction, "identity", recipe.seed)
+    shard_size = resolve_shard_size(recipe.source.shard_size, len(samples))
+    shards = make_shards(samples, shard_size)  # never by split: boundaries ignore the seed
     return RunPlan(
-        recipe=data,
+        recipe=recipe,
         input_path=input_path,
         out=Path(out),
         listing=listing,
         shards=shards,
-        stage_keys=keys,
+        stage_keys=base.stage_keys,
         identity_splits=splits,
         dropped_identities=dropped,
-        embed_identity=embed_identity,
+        embed_identity=base.embed_identity,
         shard_size=shard_size,
     )
 
 
-def _split_pure_shards(
-    samples: list[SourceSample], shard_size: int, splits: dict[str, str]
-) -> list[Shard]:
-    """Shards of whole identities; with a split by identity, train identities are packed before
-    val ones and no shard mixes the two (so each dataset file belongs to one split)."""
-    if not splits:
-        return make_shards(samples, shard_size)
-    shards: list[Shard] = []
-    for name in ("train", "val"):
-        part = [s for s in samples if splits.get(s.identity, "train") == name]
-        for sh in make_shards(part, shard_size) if part else []:
-            shards.append(Shard(len(shards), sh.samples))
-    return shards
+def models_used(recipe: Recipe, embed_identity: dict[str, Any]) -> list[str]:
+    """The models a run of ``recipe`` uses, by :data:`maskforge.models.MODEL_LICENCES` name: the
+    detect stage's (:meth:`DetectConfig.models_used`) and the resolved embedder."""
+    used = recipe.detect.models_used() if recipe.detect is not None else []
+    if embed_identity.get("name"):
+        used.append(str(embed_identity["name"]))
+    return used
 
 
-def _assets_part(data: dict[str, Any]) -> str | None:
-    """The digest of the occluder assets a recipe's variants would read; None without variants."""
-    if data.get("variants") is None:
+def model_licences(recipe: Recipe, embed_identity: dict[str, Any]) -> list[dict[str, Any]]:
+    """``[{"model", "licence", "commercial", "source"}]`` of :func:`models_used`, for the
+    manifest and the dataset card."""
+    return [asdict(model_licence(name)) for name in dict.fromkeys(models_used(recipe, embed_identity))]
+
+
+def _detect_part(recipe: Recipe) -> dict[str, Any] | None:
+    """The detect stage's key parts; None without detection."""
+    if recipe.detect is None:
         return None
-    from ..occlude.assets import asset_fingerprint
+    from ..detect.key import cache_key
 
-    return asset_fingerprint((data.get("occlude") or {}).get("asset_dirs"))
+    return cache_key(recipe.detect)
 
 
-def _plan_embedder(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _assets_part(recipe: Recipe) -> str | None:
+    """The digest of the occluder assets a recipe's variants would read; None without variants."""
+    if recipe.variants is None:
+        return None
+    from ..occlude.key import cache_key
+
+    return cache_key(recipe.occlude.asset_dirs if recipe.occlude is not None else None)
+
+
+def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:
     """The resolved embedder and the parts of the embed key (empty without embeddings)."""
-    if "detect" not in data or not ("clean" in data or "embed" in data):
+    if recipe.detect is None or (recipe.clean is None and recipe.embed is None and recipe.hygiene is None):
         return {}, {}
-    from .embed_task import plan_embedder
+    from ..embed.key import cache_key, resolve_identity
 
-    return plan_embedder(data)
+    identity = resolve_identity(recipe.embed_config)
+    return identity, cache_key(identity)
 
 
-def choose_identities(listing: Listing, data: dict[str, Any]) -> tuple[list, dict[str, str]]:
+def choose_identities(listing: Listing, recipe: Recipe) -> tuple[list[SourceSample], dict[str, str]]:
     """Apply the dataset-wide identity limits before sharding.
 
     ``source.limit_identities`` keeps the first N identities by name (for trials);
     ``select.max_identities`` keeps a seeded random N among those with at least
-    ``select.min_images`` listed images (``min_images`` is applied again per shard after
-    detection and cleaning, when images may have been lost).
+    ``select.min_images`` listed images
+    (:func:`~maskforge.augment.select.sample_identities`; ``min_images`` is applied again per
+    shard after detection and cleaning, when images may have been lost).
     """
-    from ..seeding import derive_seed
-
     counts: dict[str, int] = {}
     for s in listing.samples:
         counts[s.identity] = counts.get(s.identity, 0) + 1
     names = sorted(counts)
     dropped: dict[str, str] = {}
-    limit = data["source"].get("limit_identities")
+    limit = recipe.source.limit_identities
     if limit:
         dropped.update({n: "limit_identities" for n in names[limit:]})
         names = names[:limit]
-    select = data.get("select")
-    if select and select.get("max_identities"):
-        eligible = [n for n in names if counts[n] >= select["min_images"]]
-        ranked = sorted(eligible, key=lambda n: derive_seed(int(data["seed"]), "identities", n))
-        keep = set(ranked[: select["max_identities"]])
+    select = recipe.select
+    if select is not None and select.max_identities:
+        from ..augment.select import sample_identities
+
+        eligible = [n for n in names if counts[n] >= select.min_images]
+        keep = set(sample_identities(eligible, select.max_identities, recipe.seed))
         dropped.update({n: "max_identities" for n in names if n not in keep and n in eligible})
         names = [n for n in names if n in keep or n not in eligible]
     keep_names = set(names)

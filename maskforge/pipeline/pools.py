@@ -6,22 +6,24 @@ per shard; it is used only when the resolved embedder would really run on CUDA.
 
 from __future__ import annotations
 
-from .plan import RunPlan
+from ..onnxrt import cuda_available, is_onnx
+from .context import RunContext
 
 #: Embedding actors per GPU (each holds a fractional GPU and its own CPU share, so decoding and
 #: chip cutting of one overlap the forward passes of the others).
 EMBED_ACTORS_PER_GPU = 4
 
 
-def embeds_on_cuda(plan: RunPlan) -> bool:
+def embeds_on_cuda(plan: RunContext) -> bool:
     """Whether the plan's resolved embedder would run on CUDA given a GPU (the GPU pool is used
-    only then; dlib-resnet-native and ``device = "cpu"`` stay in the CPU layout)."""
+    only then; dlib-resnet-native, ``device = "cpu"`` and an ONNX embedder without onnxruntime's
+    CUDA provider stay in the CPU layout)."""
     if not plan.needs_embeddings:
         return False
-    from .embed_task import embed_config
-
-    name = (plan.embed_identity or {}).get("name")
-    return name != "dlib-resnet-native" and embed_config(plan.recipe)["device"] != "cpu"
+    name = str(plan.embed_identity.get("name"))
+    if plan.recipe.embed_config.device == "cpu" or name == "dlib-resnet-native":
+        return False
+    return cuda_available() if is_onnx(name) else True
 
 
 def gpu_pool_resources(cpus: int, gpus: int) -> tuple[int, dict[str, float], int]:

@@ -7,6 +7,13 @@ seconds its actors were busy, and the tail of the run (from the moment the first
 nothing left to hand out until the last shard is done), when actors go idle for lack of work;
 finer shards (``source.shard_size = "auto"``) keep that tail short. With a ``monitor`` it also
 reads the progress board a few times a second and passes a :class:`~.progress.Snapshot` on.
+
+Why not ``ray.util.ActorPool``: it serves one pool, and its ``get_next_unordered`` waits on that
+pool alone, while a shard here moves through up to three pools (detect on CPU, embed on GPU,
+finish on CPU) and the driver must wait on all of their calls at once (one ``ray.wait``) to hand
+each finished shard to the next pool and keep every pool's busy time. Node loss needs nothing
+from it either: the actors' ``max_restarts`` / ``max_task_retries`` retry a lost call on the
+restarted actor (tests/test_ray_cluster.py, same bytes).
 """
 
 from __future__ import annotations
@@ -17,15 +24,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from .progress import INTERVAL_S, Board, Monitor, PoolState, Snapshot
+from .ray_actor import MAX_RESTARTS, MAX_TASK_RETRIES, PoolSpec, ShardActor
+from .records import ShardStats
 
 
 class Pool:
-    """The actors of one :class:`~.ray_executor.PoolSpec`, the idle ones, the queued shards."""
+    """The actors of one :class:`~.ray_actor.PoolSpec`, the idle ones, the queued shards."""
 
-    def __init__(self, spec: Any, plan_file: str, resume: bool, board: Any) -> None:
+    def __init__(self, spec: PoolSpec, work_file: str, board: Any) -> None:
         import ray
-
-        from .ray_executor import MAX_RESTARTS, MAX_TASK_RETRIES, ShardActor
 
         cls = ray.remote(ShardActor).options(
             num_cpus=spec.num_cpus,
@@ -37,8 +44,8 @@ class Pool:
         self.name = spec.kind if spec.stages is None else "+".join(spec.stages)
         if spec.kind == "gpu" and spec.stages is not None:
             self.name += "[gpu]"
-        self.actors = [
-            cls.remote(plan_file, resume, spec.stages, spec.kind, spec.threads, board)
+        self.actors: list[Any] = [
+            cls.remote(work_file, spec.stages, spec.kind, spec.threads, board)
             for _ in range(spec.size)
         ]
         self.idle = deque(self.actors)
@@ -66,7 +73,8 @@ def warm(pools: list[Pool]) -> list[int]:
 
 
 class Driver:
-    """Moves ``todo``'s shards through ``pools``; iterate it for each shard's final stats.
+    """Moves the shards of ``jobs`` (index -> :class:`~.context.ShardJob`) through ``pools``;
+    iterate it for each shard's final stats.
 
     ``inputs``: input images per shard; ``tasks``: the plan's task names in order (for the
     snapshots); ``monitor``/``board``: live progress (both or neither)."""
@@ -74,13 +82,14 @@ class Driver:
     def __init__(
         self,
         pools: list[Pool],
-        todo: list[int],
+        jobs: dict[int, Any],
         inputs: dict[int, int],
         tasks: tuple[str, ...],
         monitor: Monitor | None = None,
         board: Any = None,
     ) -> None:
-        self.pools, self.todo, self.inputs, self.tasks = pools, todo, inputs, tasks
+        self.pools, self.jobs, self.inputs, self.tasks = pools, jobs, inputs, tasks
+        self.todo = list(jobs)
         self.monitor, self.board = monitor, board
         self.finished = 0
         # images of the shards each task's pool has returned: a floor under the board's counts,
@@ -89,9 +98,9 @@ class Driver:
         self.started = self.drained = self.ended = 0.0
         self.last_snapshot = 0.0
         # largest shards first: the last ones to finish are small, so the tail is short
-        pools[0].queue.extend((i, None) for i in sorted(todo, key=lambda i: (-inputs[i], i)))
+        pools[0].queue.extend((i, None) for i in sorted(self.todo, key=lambda i: (-inputs[i], i)))
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[ShardStats]:
         import ray
 
         running: dict[Any, tuple[int, Any, float]] = {}  # ref -> (pool position, actor, start)
@@ -124,7 +133,7 @@ class Driver:
             while pool.queue and pool.idle:
                 index, upstream = pool.queue.popleft()
                 actor = pool.idle.popleft()
-                running[actor.run.remote(index, upstream)] = (p, actor, now)
+                running[actor.run.remote(self.jobs[index], upstream)] = (p, actor, now)
         if not self.drained and not self.pools[0].queue:
             self.drained = now
 

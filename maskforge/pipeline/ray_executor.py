@@ -19,108 +19,24 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import sys
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
+from .context import RunContext
 from .plan import RunPlan
+from .pools import embeds_on_cuda, gpu_pool_resources
 from .progress import Monitor, Snapshot
+from .ray_actor import MAX_RESTARTS, MAX_TASK_RETRIES, PoolSpec, ShardActor, limit_threads
+from .ray_driver import Driver, Pool, make_board, warm
+from .records import ShardStats
+from .shard_work import ShardWork
+from .tasks import task_names
 
-#: How often Ray may restart one actor, and retry one call on it, across node losses.
-MAX_RESTARTS = 8
-MAX_TASK_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class PoolSpec:
-    """One actor pool: which stages it runs (None: all), how many actors, each one's resources.
-
-    ``kind``: ``"cpu"`` actors hide every GPU from their own process; ``"gpu"`` actors see the
-    GPU Ray assigned them and their embedder must get CUDA. ``threads``: torch threads."""
-
-    stages: tuple[str, ...] | None
-    size: int
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    kind: str = "cpu"
-    threads: int | None = 1
-
-
-class ShardActor:
-    """Ray actor body: runs the tasks of ``stages`` for one shard per call.
-
-    A CPU actor sets ``CUDA_VISIBLE_DEVICES=""`` for its process before any model loads: Ray
-    leaves it unset in actors with ``num_gpus=0``, so ``auto`` devices would otherwise open a
-    CUDA context in every CPU actor. ``board``: the run's progress board (an actor), told of
-    each task's progress without waiting."""
-
-    def __init__(
-        self,
-        plan_file: str,
-        resume: bool,
-        stages: tuple[str, ...] | None,
-        kind: str = "cpu",
-        threads: int | None = 1,
-        board: Any = None,
-    ) -> None:
-        from .executors import ShardPipeline
-
-        if kind == "cpu":
-            os.environ["CUDA_VISIBLE_DEVICES"] = ""
-        if threads:
-            limit_threads(threads)
-        with open(plan_file, "rb") as fh:
-            plan = pickle.load(fh)
-        self.kind = kind
-        self.board = board
-        self.pipe = ShardPipeline(plan, resume, stages, gpu=kind == "gpu", threads=threads)
-
-    def warm(self) -> int:
-        """Load the models of this actor's tasks; returns the actor's process id."""
-        self.pipe.warm()
-        return os.getpid()
-
-    def _send(self, task: str, shard: int, n: int) -> None:
-        self.board.set.remote(task, shard, n)
-
-    def run(self, index: int, upstream: dict[str, Any] | None) -> dict[str, Any]:
-        import cv2
-        import ray
-
-        stats = self.pipe(index, upstream, send=self._send if self.board is not None else None)
-        # torch's threads: its pool where a task imported it, else the size it would start with
-        torch = sys.modules.get("torch")
-        torch_threads = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS", 0))
-        worker = {"pool": self.kind, "pid": os.getpid(),
-                  "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                  "threads": {"opencv": cv2.getNumThreads(), "torch": torch_threads}}
-        for name, _ in self.pipe.tasks:
-            stats["stages"][name]["worker"] = worker
-        ctx = ray.get_runtime_context()
-        prev = (upstream or {}).get("ray") or {}
-        stats["ray"] = {
-            "nodes": sorted(set(prev.get("nodes", [])) | {ctx.get_node_id()}),
-            "restarted": bool(prev.get("restarted")) or ctx.was_current_actor_reconstructed,
-        }
-        return stats
-
-
-def limit_threads(n: int) -> None:
-    """Keep this worker process to ``n`` threads of compute (its Ray CPU share): OpenCV and
-    torch would otherwise each start a thread per core of the machine in every actor, and the
-    actors of a node would fight over its cores. Called in actor processes only. torch is not
-    imported for this (an overlay actor never needs it): ``OMP_NUM_THREADS`` sizes its pool when
-    a task imports it, and an already imported torch is set directly."""
-    import cv2
-
-    cv2.setNumThreads(n)
-    os.environ["OMP_NUM_THREADS"] = str(n)
-    if (torch := sys.modules.get("torch")) is not None:
-        torch.set_num_threads(n)
-
+__all__ = ["MAX_RESTARTS", "MAX_TASK_RETRIES", "EarlyRay", "PoolSpec", "ShardActor", "default_layout",
+           "init_ray", "iter_ray", "limit_threads", "maskforge_cause", "restart_summary"]
 
 def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) -> bool:
     """Start (or join, with ``address``) Ray unless it already runs; True when started here."""
@@ -152,14 +68,12 @@ def init_ray(num_cpus: int | None, num_gpus: int | None, address: str | None) ->
 
 
 def default_layout(
-    plan: RunPlan, cpus: int, gpus: int, shards: int, gpu_pool: bool | None = None
+    plan: RunContext, cpus: int, gpus: int, shards: int, gpu_pool: bool | None = None
 ) -> list[PoolSpec]:
     """One CPU pool running every task, or detect (CPU) → embed (GPU) → finish (CPU) when GPUs
     exist and the resolved embedder would run on CUDA (``gpu_pool`` forces the choice: tests
     run the split layout on a logical GPU with ``device = "cpu"``). The embed pool has several
     fractional-GPU actors, each with a CPU share (:func:`~maskforge.pipeline.pools.gpu_pool_resources`)."""
-    from .pools import embeds_on_cuda, gpu_pool_resources
-
     size = max(1, min(cpus, shards))
     split = (gpus > 0 and embeds_on_cuda(plan)) if gpu_pool is None else (gpu_pool and gpus > 0)
     if split:
@@ -184,25 +98,27 @@ def iter_ray(
     work_dir: Path | None = None,
     monitor: Monitor | None = None,
     info: dict[str, Any] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given).
+    work: Callable[..., Any] | None = None,
+    early: EarlyRay | None = None,
+) -> Generator[ShardStats, None, None]:
+    """Process shards ``todo`` on Ray (an embedded local instance unless ``address`` is given),
+    yielding each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`).
 
-    Yields each shard's stats as its last pool finishes it (:class:`~.ray_driver.Driver`:
-    largest shards first, an idle actor gets the next shard at once). Every actor is created
-    and loads its models once, before the first shard is handed out. The pickled plan the
-    actors load goes to ``work_dir/cache/plan.pkl`` (default: the run's folder). ``monitor``
-    gets live per-image :class:`~.progress.Snapshot`. ``info`` (a dict) receives the run's
-    timeline: ``init_s`` (starting or joining Ray), ``warm_s`` (actors created, models
-    loaded), ``actors``, then the driver's (``work_s``, ``tail_s``, per-pool utilisation).
-    An instance started here is shut down at the end, every Ray process it started included
-    (:mod:`.ray_procs`), also when the caller closes the generator early (an interruption).
+    Every actor loads ``work`` (default: the plan context's :class:`~.shard_work.ShardWork`,
+    pickled to ``work_dir/cache/work.pkl``; default folder: the run's) and its models once; each
+    call carries one shard's :class:`~.context.ShardJob`. ``monitor``: live
+    :class:`~.progress.Snapshot`; ``info`` receives the timeline (``init_s``, ``warm_s``,
+    ``actors``, then the driver's ``work_s``, ``tail_s``, per-pool utilisation). An instance
+    started here is shut down at the end with every Ray process it started (:mod:`.ray_procs`),
+    also when the caller closes the generator early.
+
+    ``early``: Ray and the actors started while the input was listed (:class:`EarlyRay`); they
+    are taken over (``info["waited_s"]``: how long the driver still waited for them).
     """
     import ray
 
-    from .ray_driver import Driver, make_board, warm
-    from .tasks import task_names
-
     info = info if info is not None else {}
+    work = work if work is not None else ShardWork(plan.context(), resume)
     inputs = {i: len(plan.shards[i].samples) for i in todo}
     tasks = tuple(task_names(plan))
 
@@ -210,21 +126,28 @@ def iter_ray(
         if monitor is not None:
             monitor(Snapshot(sum(inputs.values()), tasks, {}, shards=len(todo), phase=text))
     # an instance started here is stopped here, whatever happens; one only joined is left running
-    ours = not ray.is_initialized()
+    ours = early.ours if early is not None else not ray.is_initialized()
     local = ours and not address
     try:
         t0 = time.perf_counter()
         phase("joining Ray at " + address if address else "starting Ray")
-        init_ray(num_cpus, num_gpus, address)
-        info["init_s"] = round(time.perf_counter() - t0, 3)
-        board = make_board() if monitor is not None else None
-        t1 = time.perf_counter()
-        pools = _make_pools(plan, len(todo), resume, layout, work_dir or plan.out, board)
+        if early is None:
+            init_ray(num_cpus, num_gpus, address)
+            info["init_s"] = round(time.perf_counter() - t0, 3)
+            board = make_board() if monitor is not None else None
+            t1 = time.perf_counter()
+            pools = _make_pools(plan, work, len(todo), layout, work_dir or plan.out, board)
+        else:
+            pools, board = early.pools_for(work, len(todo))
         phase(f"loading models on {sum(len(p.actors) for p in pools)} Ray actors")
         try:
-            pids = warm(pools)
-            info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
-            driver = Driver(pools, todo, inputs, tasks, monitor, board)
+            if early is None:
+                pids = warm(pools)
+                info.update(warm_s=round(time.perf_counter() - t1, 3), actors=len(pids))
+            else:
+                info.update(early.adopt(pools, work), waited_s=round(time.perf_counter() - t0, 3))
+            jobs = {i: plan.shard(i) for i in todo}
+            driver = Driver(pools, jobs, inputs, tasks, monitor, board)
             yield from driver
             info.update(driver.timeline())
         except Exception as exc:  # a worker's MaskforgeError (DeviceError...) is the run's error
@@ -234,27 +157,119 @@ def iter_ray(
             raise cause from None
     finally:
         if ours:
+            t2 = time.perf_counter()
             _shutdown(local)
+            info["shutdown_s"] = round(time.perf_counter() - t2, 3)
 
 
 def _make_pools(
-    plan: RunPlan, shards: int, resume: bool, layout: list[PoolSpec] | None, work_dir: Path, board: Any
-) -> list[Any]:
+    plan: RunContext, work: Callable[..., Any], shards: int, layout: list[PoolSpec] | None,
+    work_dir: Path, board: Any,
+) -> list[Pool]:
     """The run's actor pools (:class:`~.ray_driver.Pool`), sized from the cluster's resources
-    unless ``layout`` is given; the actors load the plan pickled to ``work_dir/cache/plan.pkl``."""
+    unless ``layout`` is given; the actors load ``work`` pickled to ``work_dir/cache/work.pkl``."""
     import ray
 
-    from .ray_driver import Pool
-
-    plan_file = work_dir / "cache" / "plan.pkl"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(plan_file, "wb") as fh:
-        pickle.dump(plan, fh)
+    work_file = work_dir / "cache" / "work.pkl"
+    work_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(work_file, "wb") as fh:
+        pickle.dump(work, fh)
     res = ray.available_resources()
     cpus = max(1, int(res.get("CPU", 1)))
     gpus = int(res.get("GPU", 0))
     specs = layout or default_layout(plan, cpus, gpus, shards)
-    return [Pool(s, str(plan_file), resume, board) for s in specs]
+    return [Pool(s, str(work_file), board) for s in specs]
+
+
+class EarlyRay:
+    """Ray started, and the actors created and loading their models, in a background thread
+    while the driver lists the input and plans the run (:mod:`.ray_early`): what the recipe
+    alone decides (:func:`~.plan.recipe_context`) is enough to load the models; the label space
+    comes with the final unit of work (:meth:`ShardActor.adopt`).
+
+    Pools are sized for ``num_cpus`` shards (the shard count is not known yet); surplus actors
+    are let go once it is. :meth:`close` shuts down an instance that no run took over.
+
+    The thread lives until :meth:`close`: Ray starts its own processes with a parent-death
+    signal, which Linux ties to the *thread* that started them, so they would be killed the
+    moment a thread that only started Ray ended."""
+
+    def __init__(
+        self, ctx: RunContext, num_cpus: int | None, num_gpus: int | None, address: str | None,
+        work_dir: Path,
+    ) -> None:  # fmt: skip
+        import ray
+
+        self.ctx, self.work_dir = ctx, work_dir
+        self.args = (num_cpus, num_gpus, address)
+        self.ours = not ray.is_initialized()
+        self.taken = False
+        self.error: BaseException | None = None
+        self.pools: list[Pool] = []
+        self.board: Any = None
+        self.warming: dict[Any, Any] = {}  # actor -> its warm call
+        self.times: dict[str, float] = {}
+        self.t0 = time.perf_counter()
+        self.ready, self.done = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._start, name="maskforge-ray-start", daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        import ray
+
+        try:
+            init_ray(*self.args)
+            self.times["init_s"] = time.perf_counter() - self.t0
+            self.board = make_board()
+            work = ShardWork(self.ctx, True)
+            cpus = max(1, int(ray.available_resources().get("CPU", 1)))
+            self.pools = _make_pools(self.ctx, work, cpus, None, self.work_dir, self.board)
+            self.warming = {a: a.warm.remote() for p in self.pools for a in p.actors}
+        except BaseException as exc:  # noqa: BLE001 - raised in the driver by pools_for
+            self.error = exc
+        finally:
+            self.ready.set()
+        self.done.wait()  # Ray's processes die with the thread that started them
+
+    def pools_for(self, work: Callable[..., Any], shards: int) -> tuple[list[Pool], Any]:
+        """Wait for the start-up, then the pools with at most ``shards`` actors each (the
+        others are let go), the progress board; ``work`` is pickled where restarted actors
+        read it."""
+        import ray
+
+        self.ready.wait()
+        self.taken = True
+        if self.error is not None:
+            raise self.error
+        with open(self.work_dir / "cache" / "work.pkl", "wb") as fh:  # what a restarted actor loads
+            pickle.dump(work, fh)
+        for pool in self.pools:
+            for actor in pool.actors[max(1, shards):]:
+                ray.kill(actor)
+            pool.actors = pool.actors[: max(1, shards)]
+            pool.idle = type(pool.idle)(pool.actors)
+        return self.pools, self.board
+
+    def adopt(self, pools: list[Pool], work: Callable[..., Any]) -> dict[str, Any]:
+        """Wait for the models, hand every actor the final ``work``; the timeline's start-up
+        part (``init_s``, ``warm_s``: both from the early start, ``models_kept``)."""
+        import ray
+
+        ray.get([self.warming[a] for p in pools for a in p.actors])
+        self.times["warm_s"] = time.perf_counter() - self.t0 - self.times["init_s"]
+        ref = ray.put(work)
+        kept = ray.get([a.adopt.remote(ref) for p in pools for a in p.actors])
+        return {"init_s": round(self.times["init_s"], 3), "warm_s": round(self.times["warm_s"], 3),
+                "actors": len(kept), "models_kept": all(kept), "early_start": True}  # fmt: skip
+
+    def close(self) -> None:
+        """Shut down the Ray instance started here when no run took it over (a run that took
+        it over has shut it down already), then let the thread end."""
+        self.ready.wait()
+        if not self.taken and self.ours:
+            _shutdown(not self.args[2])
+        self.done.set()
+        self.thread.join()
 
 
 def _shutdown(local: bool) -> None:
@@ -287,7 +302,7 @@ def maskforge_cause(exc: BaseException) -> Exception | None:
     return None
 
 
-def restart_summary(stats: list[dict[str, Any]]) -> dict[str, Any]:
+def restart_summary(stats: list[ShardStats]) -> dict[str, Any]:
     """What the manifest records of Ray's fault tolerance in a run."""
     nodes: set[str] = set()
     restarted = 0

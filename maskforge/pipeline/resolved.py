@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.writer import write_text_atomic
-from .plan import RunPlan
+from .context import RunContext
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -83,8 +83,8 @@ def to_toml(data: dict[str, Any]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def write_resolved_recipe(plan: RunPlan) -> Path:
+def write_resolved_recipe(plan: RunContext) -> Path:
     """Write ``OUT/recipe.toml`` from the plan's recipe."""
     path = plan.out / "recipe.toml"
-    write_text_atomic(HEADER + "\n" + to_toml(plan.recipe), path)
+    write_text_atomic(HEADER + "\n" + to_toml(plan.recipe.to_dict()), path)
     return path

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,18 +19,20 @@ from ..io.manifest import build_manifest, write_manifest
 from ..io.schema import REJECT_SCHEMA, SAMPLE_SCHEMA, to_table
 from ..io.writer import is_done, write_table_atomic
 from .card import write_card
-from .executors import ProgressFn, ShardPipeline, execute, iter_local, iter_ray
-from .finish_task import FinishTask
+from .executors import execute
+from .finish_task import CLEAN_SCORE_SCHEMA, FinishTask
+from .options import RunOptions
 from .outdir import remove_stale_shards, start_run
-from .plan import RunPlan
-from .progress import Monitor
-from .ray_executor import restart_summary
+from .plan import RunPlan, model_licences
+from .ray_executor import EarlyRay, restart_summary
+from .records import ShardStats
+from .report import write_run_report
 from .resolved import write_resolved_recipe
+from .tasks import task_names
 
 log = logging.getLogger("maskforge")
 
-__all__ = ["ProgressFn", "RunResult", "ShardPipeline", "execute", "finish_run", "iter_local",
-           "iter_ray", "run_plan"]
+__all__ = ["RunResult", "finish_run", "run_plan"]
 
 
 @dataclass
@@ -38,7 +40,7 @@ class RunResult:
     """What a run did."""
 
     out: Path
-    shard_stats: list[dict[str, Any]]
+    shard_stats: list[ShardStats]
     seconds: float
     counts: dict[str, Any] = field(default_factory=dict)
     #: The Ray executor's timeline (start-up, work, tail, per-pool utilisation); empty otherwise.
@@ -49,35 +51,26 @@ class RunResult:
         return sum(1 for s in self.shard_stats if s.get("skipped"))
 
 
-def run_plan(
-    plan: RunPlan,
-    *,
-    executor: str = "ray",
-    resume: bool = True,
-    num_cpus: int | None = None,
-    num_gpus: int | None = None,
-    address: str | None = None,
-    progress: ProgressFn | None = None,
-    monitor: Monitor | None = None,
-) -> RunResult:
+def run_plan(plan: RunPlan, options: RunOptions, early: EarlyRay | None = None) -> RunResult:
     """Process every shard of ``plan`` not already done, then write the end-of-run files.
 
-    ``num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table. A plan
-    with writer tasks runs them on every shard (a done shard's dataset tasks are then reused).
-    ``progress`` gets each shard's stats; ``monitor`` live per-image progress
-    (:class:`~.progress.Snapshot`, shards already done counted as done).
+    ``options.num_cpus``, ``num_gpus`` and ``address`` default to the recipe's ``[ray]`` table.
+    A plan with writer tasks runs them on every shard (a done shard's dataset tasks are then
+    reused). ``options.progress`` gets each shard's stats; ``options.monitor`` live per-image
+    progress (:class:`~.progress.Snapshot`, shards already done counted as done). ``early``: Ray
+    and its actors started while the input was listed (:func:`~.ray_early.start_early`).
     """
-    ray_cfg: dict[str, Any] = plan.recipe.get("ray") or {}
-    num_cpus = num_cpus if num_cpus is not None else ray_cfg.get("num_cpus")
-    num_gpus = num_gpus if num_gpus is not None else ray_cfg.get("num_gpus")
-    address = address if address is not None else ray_cfg.get("address")
+    options = options.with_ray_defaults(plan.recipe.ray)
+    resume, progress, monitor = options.resume, options.progress, options.monitor
     t0 = time.perf_counter()
     start_run(plan, resume)
     finish = FinishTask(plan)
     indexes = [s.index for s in plan.shards]
+    if plan.has("hygiene"):
+        _hygiene_pass(plan, indexes, options)
     done = [i for i in indexes if resume and not plan.writers and finish.is_done(i)]
     todo = [i for i in indexes if i not in set(done)]
-    stats: list[dict[str, Any]] = []
+    stats: list[ShardStats] = []
     for i in done:
         s = finish(i)  # returns the stored stats, marked skipped
         stats.append(s)
@@ -86,14 +79,39 @@ def run_plan(
     reused = sum(len(plan.shards[i].samples) for i in done)
     watch = (lambda snap: monitor(snap.plus(reused, len(done)))) if monitor else None
     info: dict[str, Any] = {}
-    stats += execute(plan, todo, executor=executor, resume=resume, num_cpus=num_cpus,
-                     num_gpus=num_gpus, address=address, progress=progress, monitor=watch,
-                     info=info)  # fmt: skip
+    stats += execute(plan, todo, replace(options, monitor=watch), info=info, early=early)
     stats.sort(key=lambda s: s["shard"])
     seconds = time.perf_counter() - t0
     result = RunResult(out=plan.out, shard_stats=stats, seconds=seconds, executor=info)
     finish_run(plan, result)
     return result
+
+
+def _hygiene_pass(plan: RunPlan, indexes: list[int], options: RunOptions) -> None:
+    """A run with ``[hygiene]``: detect, embed and sign every shard (cached ones are reused),
+    then the cross-identity step once over all of them (its decisions go to ``plan.hygiene``);
+    the caller then runs the finish (and writer) tasks."""
+    from .hygiene_task import run_hygiene_step
+
+    plan.only_tasks = tuple(n for n in task_names(plan) if n in ("detect", "embed", "signature"))
+    execute(plan, indexes, replace(options, progress=None))
+    plan.hygiene, result = run_hygiene_step(plan)
+    plan.only_tasks = ("finish", *plan.writers)
+    log.info("hygiene: %s", result.summary())
+
+
+def _hygiene_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any] | None:
+    """Hygiene's summary (OUT/hygiene.json, without its timing) and what the shards applied."""
+    path = plan.out / "hygiene.json"
+    if not plan.has("hygiene") or not path.is_file():
+        return None
+    import json
+
+    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    summary.pop("seconds", None)
+    summary["applied_removed"] = sum(s.get("hygiene_removed", 0) for s in stats)
+    summary["applied_relabelled"] = sum(s.get("relabelled", 0) for s in stats)
+    return cast(dict[str, Any], summary)
 
 
 def _consolidate(
@@ -121,7 +139,7 @@ def _spread(values: list[int]) -> dict[str, float] | None:
     return {"min": arr[0], "median": float(median(arr)), "max": arr[-1], "identities": len(arr)}
 
 
-def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, Any]:
+def aggregate_counts(plan: RunPlan, stats: list[ShardStats]) -> dict[str, Any]:
     """Counts of the whole run from the per-shard stats."""
     sums: dict[str, Counter] = {k: Counter() for k in ("rejects_by_reason", "variants", "occluders")}
     before: dict[str, int] = {}
@@ -129,7 +147,7 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
     dropped: dict[str, str] = dict(plan.dropped_identities)
     for s in stats:
         for k, c in sums.items():
-            c.update(s.get(k, {}))
+            c.update(cast(dict[str, int], s.get(k) or {}))
         before.update(s.get("per_identity_input", {}))
         after.update(s.get("per_identity_output", {}))
         dropped.update((s.get("selection") or {}).get("dropped", {}))
@@ -144,6 +162,7 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
         "rejects": sum(s.get("rejects", 0) for s in stats),
         "rejects_by_reason": dict(sorted(sums["rejects_by_reason"].items())),
         "cleaned": plan.has("clean"),
+        "hygiene": _hygiene_counts(plan, stats),
         "flagged": sum(s.get("flagged", 0) for s in stats),
         "removed": sum(s.get("removed", 0) for s in stats),
         "too_few_images_identities": sum(c.get("identities_too_few_images", 0) for c in clean),
@@ -156,18 +175,19 @@ def aggregate_counts(plan: RunPlan, stats: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def _stage_seconds(stats: list[dict[str, Any]]) -> dict[str, float]:
+def _stage_seconds(stats: list[ShardStats]) -> dict[str, float]:
     """Seconds of work per stage summed over the shards computed in this run (not reused)."""
-    total: Counter = Counter()
+    total: dict[str, float] = {}
     for s in stats:
         for name, st in (s.get("stages") or {}).items():
             if not st.get("skipped"):
                 for k, v in (st.get("seconds") or {}).items():
-                    total[f"{name}.{k}" if k != name else name] += v
+                    key = f"{name}.{k}" if k != name else name
+                    total[key] = total.get(key, 0) + v
     return {k: round(v, 3) for k, v in sorted(total.items())}
 
 
-def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
+def _models(stats: list[ShardStats]) -> dict[str, Any]:
     models: dict[str, Any] = {}
     for s in stats:
         for name, st in (s.get("stages") or {}).items():
@@ -179,8 +199,6 @@ def _models(stats: list[dict[str, Any]]) -> dict[str, Any]:
 def finish_run(plan: RunPlan, result: RunResult) -> None:
     """Remove stale shards; write the consolidated tables, the dataset card, recipe.toml,
     manifest.json (status complete) and the report."""
-    from .finish_task import CLEAN_SCORE_SCHEMA
-
     layout = plan.layout
     remove_stale_shards(plan)
     _consolidate(plan, layout.rejects, plan.out / "rejects.parquet", REJECT_SCHEMA,
@@ -189,7 +207,7 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
         _consolidate(plan, layout.removed, plan.out / "removed.parquet", SAMPLE_SCHEMA)
         _consolidate(plan, layout.clean_scores, plan.out / "clean_scores.parquet", CLEAN_SCORE_SCHEMA)
     result.counts = aggregate_counts(plan, result.shard_stats)
-    timings = {
+    timings: dict[str, Any] = {
         "total": round(result.seconds, 3),
         "stages_cpu_s": _stage_seconds(result.shard_stats),
         "reused": {
@@ -197,11 +215,11 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
             for name in ("detect", "embed", "finish")
         },
     }
-    extra = None
+    extra: dict[str, Any] = {"model_licences": model_licences(plan.recipe, plan.embed_identity)}
     if any("ray" in s for s in result.shard_stats) or result.executor:
-        extra = {"ray": {**restart_summary(result.shard_stats), **result.executor}}
+        extra["ray"] = {**restart_summary(result.shard_stats), **result.executor}
     manifest = build_manifest(
-        recipe=plan.recipe,
+        recipe=plan.recipe.to_dict(),
         input_path=plan.input_path,
         output_path=str(plan.out),
         labels=plan.labels,
@@ -225,6 +243,4 @@ def finish_run(plan: RunPlan, result: RunResult) -> None:
     write_resolved_recipe(plan)
     write_card(plan, manifest)
     write_manifest(manifest, plan.out)
-    from .report import write_run_report
-
     write_run_report(plan, manifest)

@@ -9,14 +9,17 @@ occluders drawn by :mod:`maskforge.occlude` from the sample's 68 landmarks.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from ..io.decode import decode_image, encode_image
-from ..seeding import rng_for
-from .plan import RunPlan
+from ..recipe import Recipe
+from ..seeding import ROW_ORDER, rng_for
+from .context import RunContext
 
 
 def encode_mask(mask: np.ndarray) -> bytes:
@@ -35,18 +38,19 @@ def write_order(rows: list[dict[str, Any]], seed: int, shard: int) -> list[dict[
     shuffles row groups and passes rows through a buffer then gets batches with about as many
     identities as a full shuffle (see docs/pipeline.md, "Shuffling").
     """
-    order = rng_for(seed, "row-order", shard).permutation(len(rows))
+    order = rng_for(seed, ROW_ORDER, shard).permutation(len(rows))
     return [rows[i] for i in order]
 
 
-def variants_of(recipe: dict[str, Any]) -> list[Any] | None:
-    """The recipe's variant plan, or None when it has none."""
-    spec = recipe.get("variants")
+def variants_of(recipe: Recipe | Mapping[str, Any]) -> list[Any] | None:
+    """The recipe's variant plan, or None when it has none (a :class:`Recipe`, or its plain
+    data)."""
+    spec = recipe.variants if isinstance(recipe, Recipe) else recipe.get("variants")
     if spec is None:
         return None
     from ..augment import builtin_plan, parse_variants
 
-    return builtin_plan(spec) if isinstance(spec, str) else parse_variants(spec)
+    return builtin_plan(spec) if isinstance(spec, str) else parse_variants(list(spec))
 
 
 def make_render(library: Any, yaw: float | None):  # noqa: ANN201
@@ -65,20 +69,20 @@ def make_render(library: Any, yaw: float | None):  # noqa: ANN201
 class VariantMaker:
     """Makes the output rows of one sample."""
 
-    def __init__(self, plan: RunPlan) -> None:
+    def __init__(self, plan: RunContext) -> None:
         self.plan = plan
-        enc = plan.recipe["encode"]
-        self.fmt, self.quality = enc["image_format"], enc["quality"]
+        enc = plan.recipe.encode
+        self.fmt, self.quality = enc.image_format, enc.quality
         self.variants = variants_of(plan.recipe)
-        self._pipeline = None
-        self._library = None
+        self._pipeline: Any = None
+        self._library: Any = None
 
     @property
     def pipeline(self):  # noqa: ANN201
         if self._pipeline is None:
             from ..augment import build_pipeline
 
-            self._pipeline = build_pipeline(self.plan.recipe.get("augment"))
+            self._pipeline = build_pipeline(self.plan.recipe.augment)
         return self._pipeline
 
     @property
@@ -86,7 +90,10 @@ class VariantMaker:
         if self._library is None:
             from ..occlude import AssetLibrary
 
-            dirs = (self.plan.recipe.get("occlude") or {}).get("asset_dirs")
+            occlude = self.plan.recipe.occlude
+            dirs: list[str | Path] | None = None
+            if occlude is not None and occlude.asset_dirs is not None:
+                dirs = list(occlude.asset_dirs)
             self._library = AssetLibrary.load(extra_dirs=dirs)
         return self._library
 
@@ -112,15 +119,16 @@ class VariantMaker:
     def _expand(self, row: dict[str, Any], base: dict[str, Any]) -> tuple[list, list]:
         from ..augment import Targets, apply_variant
 
+        variants = self.variants or []
         pixels = self._pixels(row)
         lm5 = None if row.get("landmarks5") is None else np.asarray(row["landmarks5"], np.float32)
         lm68 = None if row.get("landmarks68") is None else np.asarray(row["landmarks68"], np.float32)
         bbox = None if row.get("bbox") is None else np.asarray(row["bbox"], np.float32)
         yaw = None if row.get("pose") is None else float(row["pose"][0])
-        needs_occluder = any(v.occluder is not None for v in self.variants)
+        needs_occluder = any(v.occluder is not None for v in variants)
         render = make_render(self.library, yaw) if needs_occluder and lm68 is not None else None
         out, rejects = [], []
-        for variant in self.variants:
+        for variant in variants:
             targets = Targets(pixels, landmarks5=lm5, landmarks68=lm68, bbox=bbox)
             res = apply_variant(targets, variant, self.pipeline, self.plan.seed, row["sample_id"], render=render)
             if res.reject is not None:

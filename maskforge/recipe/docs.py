@@ -7,8 +7,9 @@ of that file between the ``BEGIN``/``END`` markers (tests check that the file is
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -33,6 +34,7 @@ def _sections() -> list[tuple[str, type[BaseModel], str]]:
         ("`[detect]`", unwrap(Recipe.model_fields["detect"].annotation), ""),
         ("`[embed]`", unwrap(Recipe.model_fields["embed"].annotation), ""),
         ("`[clean]`", unwrap(Recipe.model_fields["clean"].annotation), ""),
+        ("`[hygiene]`", unwrap(Recipe.model_fields["hygiene"].annotation), ""),
         ("`[select]`", unwrap(Recipe.model_fields["select"].annotation), ""),
         ("`[split]`", unwrap(Recipe.model_fields["split"].annotation), ""),
         ("`[augment]`", AugmentConfig, ""),
@@ -67,7 +69,7 @@ def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
     if field.default_factory is not None:
-        value = field.default_factory()
+        value = cast(Callable[[], Any], field.default_factory)()
         return "a table" if isinstance(value, BaseModel) else _toml(value)
     return _toml(None if field.default is PydanticUndefined else field.default)
 

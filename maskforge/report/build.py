@@ -1,4 +1,4 @@
-"""Build the audit report folder: index.html, pages/, thumbnails/, histogram.png.
+"""Build the audit report folder: index.html, pages/, thumbnails/, histogram.svg.
 
 The folder is self-contained (relative links only) and opens from disk without a server. Only
 flagged/whitelisted images and a few typical images per affected identity get thumbnails, and
@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,9 +20,9 @@ import pyarrow as pa
 
 from ..io.paths import is_within, recorded_input_root
 from ..io.writer import write_text_atomic
-from . import templates
 from .histogram import draw_histogram
 from .model import build_model
+from .templates import INDEX, PAGE, REDIRECT, SCRIPT, STYLE, markup, render
 from .thumbs import MISSING, missing_placeholder, write_thumbnail
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,15 @@ def _thumbnails(
         if src is None:
             thumbs[sid] = missing_placeholder(folder)
             continue
-        thumbs[sid] = write_thumbnail(folder, sid, lambda src=src: src)
+        thumbs[sid] = write_thumbnail(folder, sid, _given(src))
         if thumbs[sid] == MISSING:
             notes[sid] = "cannot be read or decoded"
     return thumbs, {k: v for k, v in notes.items() if v}
+
+
+def _given(src: bytes | Path) -> Callable[[], bytes | Path]:
+    """A loader returning ``src`` (bound now, not when the loop has moved on)."""
+    return lambda: src
 
 
 def _threshold_text(rng: tuple[float, float] | None) -> str:
@@ -121,8 +127,8 @@ def _write_pages(
 ) -> None:  # fmt: skip
     """Render pages/page-NNNN.html and index.html from ``model`` (a ReportModel)."""
     common = {
-        "style": templates.markup(templates.STYLE),
-        "script": templates.markup(templates.SCRIPT),
+        "style": markup(STYLE),
+        "script": markup(SCRIPT),
         "fmt": _fmt,
         "anchor": _anchor,
         "csv": _csv_line,
@@ -130,12 +136,12 @@ def _write_pages(
         "n_pages": len(model.pages),
     }
     for number, entries in enumerate(model.pages, start=1):
-        html = templates.render(
-            templates.PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
+        html = render(
+            PAGE, page=number, entries=entries, thumbs=thumbs, notes=notes, **common
         )
         write_text_atomic(html, out / "pages" / f"page-{number:04d}.html")
-    index = templates.render(
-        templates.INDEX,
+    index = render(
+        INDEX,
         s=model.summary,
         identities=model.identities,
         threshold_text=_threshold_text(model.threshold_range),
@@ -159,7 +165,7 @@ def build_report(
     """Write the report for a clean_scores ``table`` (or the path of a clean_scores.parquet, or
     of a folder holding one) into ``out_dir``; returns the path of index.html.
 
-    Only the report's own files (index.html, histogram.png, pages/, thumbnails/) are replaced;
+    Only the report's own files (index.html, histogram.svg, pages/, thumbnails/) are replaced;
     other files in ``out_dir`` are left alone. Thumbnails come from the ``image`` column (encoded
     bytes) when present, else from ``source_root / source_path`` (``source_root`` defaults to the
     input folder recorded in the run's manifest, then in the table metadata); a path that leads
@@ -190,7 +196,7 @@ def build_report(
     image_bytes = _image_bytes(table, parquet, set(shown))
     thumbs, notes = _thumbnails(out / "thumbnails", shown, image_bytes, root)
 
-    draw_histogram(model.scores, model.flagged_scores, out / "histogram.png", model.threshold_range)
+    draw_histogram(model.scores, model.flagged_scores, out / "histogram.svg", model.threshold_range)
     _write_pages(out, model, thumbs, notes, title, links or [])
     log.info("report: %d pages, %d thumbnails in %s", len(model.pages), len(thumbs), out)
     return out / "index.html"
@@ -198,4 +204,4 @@ def build_report(
 
 def write_redirect(path: str | Path, target: str = "report/index.html") -> None:
     """A small HTML file that opens the report (``OUT/report.html`` -> ``report/index.html``)."""
-    write_text_atomic(templates.REDIRECT.replace("report/index.html", target), Path(path))
+    write_text_atomic(REDIRECT.replace("report/index.html", target), Path(path))

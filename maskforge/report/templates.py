@@ -1,5 +1,6 @@
 """Jinja2 templates of maskforge's HTML pages (kept in Python so they ship with the package):
-the audit report (INDEX, PAGE, REDIRECT) and the run summary (PIPELINE). :func:`render` is the
+the audit report (INDEX, PAGE, REDIRECT), the run summary (PIPELINE) and the evaluation reports
+(EVAL_PAIRS, EVAL_IDENTIFY). :func:`render` is the
 one way they become HTML (autoescaped, undefined names are errors)."""
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ INDEX = """<!doctype html>
 {% if s.source_root %}<tr><th>source</th><td>{{ s.source_root }}</td></tr>{% endif %}
 </table>
 <h2>Scores</h2>
-<img src="histogram.png" alt="histogram of clean scores with the threshold" width="800">
+<img src="histogram.svg" alt="histogram of clean scores with the threshold" width="800">
 <h2>Flagged images, by page</h2>
 <div class="nav">{% for p in range(1, n_pages + 1) %}<a href="pages/page-{{ '%04d' % p }}.html">page {{ p }}</a>{% endfor %}
 {% if not n_pages %}<span class="muted">nothing flagged</span>{% endif %}</div>
@@ -171,5 +172,85 @@ td{border:1px solid #ccc;padding:2px 8px}img{max-width:100%}</style></head>
 {% else %}<p>none</p>{% endif %}
 {% endfor %}
 {% if sheet %}<h2>Sample contact sheet</h2><img src="{{ sheet }}" alt="contact sheet">{% endif %}
+</body></html>
+"""
+
+#: ``maskforge eval pairs``: report.html (see :mod:`maskforge.eval.report`).
+EVAL_PAIRS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maskforge eval: {{ m.embedder }}, mask {{ m.mask }}</title>
+<style>{{ style }}
+.pair{display:flex;gap:2px;margin:0 0 .3em}.pair img{width:112px;height:112px}
+.pairs{display:flex;flex-wrap:wrap;gap:10px}</style></head>
+<body>
+<h1>Verification: {{ m.embedder }}, mask {{ m.mask }}</h1>
+<table>
+<tr><th>pairs</th><td class="n">{{ m.pairs }} ({{ m.matched }} matched, {{ m.mismatched }} mismatched)</td></tr>
+<tr><th>accuracy ({{ m.folds }}-fold)</th><td class="n">{{ pct(m.accuracy) }} &plusmn; {{ pct(m.accuracy_std) }}</td></tr>
+<tr><th>best threshold (all pairs)</th><td class="n">{{ fmt(m.threshold) }} (accuracy {{ pct(m.threshold_accuracy) }})</td></tr>
+<tr><th>AUC</th><td class="n">{{ '%.4f' % m.auc }}</td></tr>
+<tr><th>EER</th><td class="n">{{ pct(m.eer) }}</td></tr>
+<tr><th>failures</th><td class="n">{{ m.failures.images }} images, {{ m.failures.pairs }} pairs</td></tr>
+<tr><th>occluder</th><td>{{ m.occluder or 'none' }}</td></tr>
+</table>
+<h2>TAR at FAR</h2>
+<table><tr><th>FAR</th><th>TAR</th><th>threshold</th><th>false accepts / impostor pairs</th></tr>
+{% for far, r in m.tar_at_far.items() %}<tr><td>{{ far }}</td>
+<td class="n">{% if r.resolvable %}{{ pct(r.tar) }}{% else %}<span class="muted">unresolvable: {{ r.impostors }} impostor pairs resolve FAR &ge; {{ '%.1g' % (1.0 / r.impostors) }}</span>{% endif %}</td>
+<td class="n">{{ fmt(r.threshold) }}</td><td class="n">{{ r.false_accepts }} / {{ r.impostors }}</td></tr>
+{% endfor %}</table>
+<h2>ROC</h2>
+<img src="roc.png" alt="ROC curve" width="640">
+{% for title, items in sections %}
+<h2>{{ title }}</h2>
+{% if not items %}<p class="muted">none</p>{% endif %}
+<div class="pairs">{% for it in items %}<figure style="width:auto">
+<div class="pair"><img src="{{ it.a }}" alt="{{ it.path_a }}"><img src="{{ it.b }}" alt="{{ it.path_b }}"></div>
+<figcaption>{{ it.path_a }}{% if it.ma %} (masked){% endif %}<br>{{ it.path_b }}{% if it.mb %} (masked){% endif %}<br>distance <b>{{ fmt(it.d) }}</b></figcaption></figure>
+{% endfor %}</div>
+{% endfor %}
+<h2>Failures (no embedding)</h2>
+{% if not failures %}<p class="muted">none</p>{% else %}<table><tr><th>image</th><th>reason</th><th>detail</th></tr>
+{% for f in failures %}<tr><td>{{ f.path }}</td><td>{{ f.reason }}</td><td>{{ f.detail }}</td></tr>{% endfor %}</table>{% endif %}
+<script>{{ script }}</script>
+</body></html>
+"""
+
+#: ``maskforge eval identify``: report.html (see :mod:`maskforge.eval.identify_report`).
+EVAL_IDENTIFY = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>maskforge eval identify: {{ m.embedder }}, mask {{ m.mask }}</title>
+<style>{{ style }}
+.trio{display:flex;gap:2px;margin:0 0 .3em}.trio img{width:112px;height:112px}
+.trios{display:flex;flex-wrap:wrap;gap:10px}</style></head>
+<body>
+<h1>Identification: {{ m.embedder }}, mask {{ m.mask }}</h1>
+<table>
+<tr><th>probes</th><td class="n">{{ m.probes }}{% if m.mask == 'probes' %} (masked: {{ m.occluder }}){% endif %}</td></tr>
+<tr><th>gallery</th><td class="n">{{ m.gallery_images }} images of {{ m.gallery_identities }} identities ({{ m.gallery_per_identity }} per identity, never masked)</td></tr>
+<tr><th>rank-1</th><td class="n">{{ pct(m.rank1) }}</td></tr>
+<tr><th>rank-5</th><td class="n">{{ pct(m.rank5) }}</td></tr>
+<tr><th>failures</th><td class="n">{{ m.failures.images }} images ({{ m.failures.probes }} probes, {{ m.failures.gallery }} gallery)</td></tr>
+<tr><th>seed, crop size</th><td class="n">{{ m.seed }}, {{ m.size }} px</td></tr>
+</table>
+<h2>Open set at FPIR {{ m.open_set.far }}</h2>
+<table>
+<tr><th>threshold</th><td class="n">{{ fmt(m.open_set.threshold) }}</td></tr>
+<tr><th>FPIR (non-mated searches accepted)</th><td class="n">{{ pct(m.open_set.fpir) }} of {{ m.open_set.non_mated }}</td></tr>
+<tr><th>DIR (identified at rank 1 within the threshold)</th><td class="n">{{ pct(m.open_set.dir) }}</td></tr>
+<tr><th>accuracy (mated and non-mated searches)</th><td class="n">{{ pct(m.open_set.accuracy) }}</td></tr>
+{% if not m.open_set.resolvable %}<tr><td colspan="2" class="muted">unresolvable: {{ m.open_set.non_mated }} non-mated searches cannot resolve FPIR {{ m.open_set.far }}</td></tr>{% endif %}
+</table>
+<h2>Rank of the probe's own identity</h2>
+<table><tr><th>rank</th><th>probes</th></tr>
+{% for label, count in ranks %}<tr><td>{{ label }}</td><td class="n">{{ count }}</td></tr>{% endfor %}</table>
+<h2>Most confident misidentifications (probe, nearest gallery image, own gallery image)</h2>
+{% if not wrong %}<p class="muted">none</p>{% endif %}
+<div class="trios">{% for it in wrong %}<figure style="width:auto">
+<div class="trio"><img src="{{ it.probe }}" alt="{{ it.path }}"><img src="{{ it.nearest_img }}" alt="{{ it.nearest_path }}"><img src="{{ it.own_img }}" alt="{{ it.own_path }}"></div>
+<figcaption>{{ it.path }}{% if it.masked %} (masked){% endif %}<br>taken for <b>{{ it.nearest }}</b> at {{ fmt(it.d_nearest) }}<br>own identity {{ it.identity }}: rank {{ it.rank }}, {{ fmt(it.d_own) }}</figcaption></figure>
+{% endfor %}</div>
+<h2>Failures (no embedding)</h2>
+{% if not failures %}<p class="muted">none</p>{% else %}<table><tr><th>image</th><th>reason</th><th>detail</th></tr>
+{% for f in failures %}<tr><td>{{ f.path }}</td><td>{{ f.reason }}</td><td>{{ f.detail }}</td></tr>{% endfor %}</table>{% endif %}
+<script>{{ script }}</script>
 </body></html>
 """

@@ -6,7 +6,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -18,9 +18,10 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from ..errors import OutputError
 from ..io.reader import dataset_files
 from ..io.selection import RowFilter, label_table, read_scan, scan_columns
-from ..seeding import rng_for
+from ..seeding import BUFFER, rng_for
 from .items import decode_row, item_columns
-from .order import SharedEpoch, buffer_shuffle, consumer_units
+from .labels import LabelSpace
+from .order import SharedEpoch, buffer_shuffle, consumer_pieces, rank_rows
 
 #: Default rows held by the shuffle buffer of :class:`ShardIterableDataset` (per worker).
 SHUFFLE_BUFFER = 8192
@@ -41,6 +42,7 @@ class _Rows:
         occluded: bool | None,
         allow_partial: bool,
         columns: list[str],
+        labels: str = "global",
     ) -> None:
         self.path = Path(path)
         self.files = dataset_files(self.path, allow_partial=allow_partial)
@@ -49,8 +51,11 @@ class _Rows:
         scans = [read_scan(f) for f in self.files]
         self.filter = RowFilter.resolve(scans, split=split, variants=variants, occluded=occluded)
         self.keep = [self.filter.mask(t) for t in scans]
-        self.row_labels = [t["label"].to_numpy() for t in scans]
-        self.labels = label_table(self.path, scans)
+        run_labels = label_table(self.path, scans)
+        all_labels = [t["label"].to_numpy() for t in scans]
+        kept = [a[k] for a, k in zip(all_labels, self.keep, strict=True)]
+        self.space = LabelSpace.make(labels, run_labels, all_labels, kept)
+        self.row_labels = [self.space.remap(a) for a in all_labels]
         self.offsets: list[np.ndarray] = []
         self.columns: list[list[str]] = []
         for f in self.files:
@@ -68,14 +73,24 @@ class _Rows:
     def num_rows(self) -> int:
         return int(sum(int(k.sum()) for k in self.keep))
 
-    def read(self, fi: int, rg: int, files: dict[int, pq.ParquetFile]) -> list[dict[str, Any]]:
-        """The kept rows of row group ``rg`` of file ``fi``, in file order."""
+    def group_rows(self) -> list[list[int]]:
+        """Kept rows per row group, per file."""
+        return [
+            [int(keep[offsets[g]:offsets[g + 1]].sum()) for g in range(len(offsets) - 1)]
+            for keep, offsets in zip(self.keep, self.offsets, strict=True)
+        ]
+
+    def read(
+        self, fi: int, rg: int, files: dict[int, pq.ParquetFile], start: int = 0, stop: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The kept rows ``[start, stop)`` of row group ``rg`` of file ``fi``, in file order."""
         pf = files.get(fi)
         if pf is None:
             pf = files[fi] = pq.ParquetFile(self.files[fi])
         table = pf.read_row_group(rg, columns=self.columns[fi])
-        start, stop = self.offsets[fi][rg], self.offsets[fi][rg + 1]
-        return table.filter(self.keep[fi][start:stop]).to_pylist()
+        lo, hi = self.offsets[fi][rg], self.offsets[fi][rg + 1]
+        kept = table.filter(self.keep[fi][lo:hi])
+        return kept.slice(start, (kept.num_rows if stop is None else stop) - start).to_pylist()
 
 
 class _Base:
@@ -91,13 +106,25 @@ class _Base:
 
     @property
     def labels(self) -> dict[str, int]:
-        """identity -> label: the run's label space (``OUT/labels.csv``), labels ``0..K-1``."""
-        return self._rows.labels
+        """identity -> label of the items: the run's label space (``OUT/labels.csv``, labels
+        ``0..K-1``), or with ``labels="split"`` the contiguous labels of the identities the
+        filters keep (see :mod:`maskforge.torch.labels`)."""
+        return self._rows.space.labels
+
+    @property
+    def global_labels(self) -> dict[str, int]:
+        """identity -> the run's label (``OUT/labels.csv``), whatever ``labels`` says."""
+        return self._rows.space.run_labels
 
     @property
     def num_classes(self) -> int:
         """Size of the label space: the classifier's number of outputs."""
-        return max(self._rows.labels.values(), default=-1) + 1
+        return self._rows.space.num_classes
+
+    def write_labels(self, path: str | os.PathLike[str]) -> Path:
+        """Write the label mapping as CSV ``identity,label,global_label`` (atomically; an
+        existing file is never overwritten). Keep it with the trained model."""
+        return self._rows.space.write(path)
 
     @property
     def num_rows(self) -> int:
@@ -105,6 +132,7 @@ class _Base:
         return self._rows.num_rows
 
     def _item(self, row: dict[str, Any]) -> Any:
+        row["label"] = self._rows.space.label_of(row["label"])
         return decode_row(row, transform=self.transform, occlude=self.occlude, return_dict=self.return_dict)
 
 
@@ -127,6 +155,7 @@ class ShardDataset(_Base, Dataset):
         occlude: Occlude | None = None,
         return_dict: bool = False,
         allow_partial: bool = False,
+        labels: Literal["global", "split"] = "global",
         cache_row_groups: int = 4,
     ) -> None:
         """
@@ -140,6 +169,9 @@ class ShardDataset(_Base, Dataset):
             occlude: online occluder ``(image, landmarks68, sample_id) -> image or (image, mask)``.
             return_dict: items are dicts (see :mod:`maskforge.torch.items`), not ``(image, label)``.
             allow_partial: read a run that has not finished (its done shards).
+            labels: ``"global"``: the run's labels (``OUT/labels.csv``); ``"split"``: contiguous
+                labels ``0..K-1`` over the identities the filters keep, in the run's label order
+                (:attr:`labels`, :meth:`write_labels`).
             cache_row_groups: how many row groups each worker keeps in memory.
 
         Raises:
@@ -147,7 +179,8 @@ class ShardDataset(_Base, Dataset):
             IncompleteRunError: the run has not finished and ``allow_partial`` is False.
         """
         self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
-                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None),
+                           labels=labels)
         self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
         self.cache_row_groups = cache_row_groups
         fis, rgs, rs, targets = [], [], [], []
@@ -197,11 +230,11 @@ class ShardDataset(_Base, Dataset):
 class ShardIterableDataset(_Base, IterableDataset):
     """Streams row groups, split across DataLoader workers and distributed ranks.
 
-    The unit of distribution is a row group: each epoch, consumer ``k`` of ``K`` (``K =
-    world_size x num_workers``) reads its share of the row groups, so every kept sample is yielded
-    exactly once per epoch (see :mod:`maskforge.torch.order`). With ``shuffle=True`` the row
-    groups are permuted per ``(seed, epoch)`` and rows pass through a shuffle buffer of
-    ``shuffle_buffer`` rows per worker. Call :meth:`set_epoch` before each epoch; it reaches
+    Each worker of each rank reads a contiguous range of every shard's kept rows (see
+    :mod:`maskforge.torch.order`), so every kept sample is yielded exactly once per epoch and
+    every worker draws from all shards. With ``shuffle=True`` the ranges move every
+    ``(seed, epoch)``, each worker reads its pieces in a seeded order and passes the rows through a
+    shuffle buffer of ``shuffle_buffer`` rows. ``len()`` is this rank's rows per epoch. Call :meth:`set_epoch` before each epoch; it reaches
     the workers of a ``persistent_workers=True`` DataLoader too.
     """
 
@@ -216,6 +249,7 @@ class ShardIterableDataset(_Base, IterableDataset):
         occlude: Occlude | None = None,
         return_dict: bool = False,
         allow_partial: bool = False,
+        labels: Literal["global", "split"] = "global",
         shuffle: bool = False,
         seed: int = 0,
         shuffle_buffer: int = SHUFFLE_BUFFER,
@@ -224,8 +258,8 @@ class ShardIterableDataset(_Base, IterableDataset):
     ) -> None:
         """
         Args:
-            path, split, variants, occluded, transform, occlude, return_dict, allow_partial:
-                as for :class:`ShardDataset`.
+            path, split, variants, occluded, transform, occlude, return_dict, allow_partial,
+                labels: as for :class:`ShardDataset`.
             shuffle: a new seeded order every epoch (row groups, then a shuffle buffer).
             seed: seeds the order, with the epoch.
             shuffle_buffer: rows each worker holds to mix row groups (memory: about this many
@@ -240,14 +274,10 @@ class ShardIterableDataset(_Base, IterableDataset):
         if shuffle_buffer < 1:
             raise ValueError("shuffle_buffer must be at least 1 row")
         self._rows = _Rows(path, split=split, variants=variants, occluded=occluded, allow_partial=allow_partial,
-                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None))
+                           columns=item_columns(return_dict=return_dict, occlude=occlude is not None),
+                           labels=labels)
         self.transform, self.occlude, self.return_dict = transform, occlude, return_dict
-        self.units = [
-            (fi, rg)
-            for fi, offsets in enumerate(self._rows.offsets)
-            for rg in range(len(offsets) - 1)
-            if self._rows.keep[fi][offsets[rg]:offsets[rg + 1]].any()
-        ]
+        self._groups = self._rows.group_rows()
         if rank is None or world_size is None:
             if torch.distributed.is_available() and torch.distributed.is_initialized():
                 rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
@@ -265,17 +295,26 @@ class ShardIterableDataset(_Base, IterableDataset):
         """Use the order of ``epoch`` from the next ``iter()`` on (in every worker)."""
         self._epoch.set(epoch)
 
+    def __len__(self) -> int:
+        """Rows this rank yields per epoch (all its DataLoader workers together): the rows the
+        filters keep when ``world_size`` is 1; ranks differ by at most one row. The same every
+        epoch and for any ``num_workers``, so LR schedulers can use it."""
+        return rank_rows(self._groups, self.rank, self.world_size)
+
     def __iter__(self) -> Iterator[Any]:
         info = get_worker_info()
         wid, nworkers = (info.id, info.num_workers) if info is not None else (0, 1)
-        consumer, consumers = self.rank * nworkers + wid, self.world_size * nworkers
+        consumer = self.rank * nworkers + wid
         epoch = self._epoch.get()
-        units = consumer_units(
-            self.units, consumer=consumer, consumers=consumers, shuffle=self.shuffle, seed=self.seed, epoch=epoch
+        mine = consumer_pieces(
+            self._groups, rank=self.rank, world_size=self.world_size, worker=wid, num_workers=nworkers,
+            shuffle=self.shuffle, seed=self.seed, epoch=epoch,
         )
         files: dict[int, pq.ParquetFile] = {}
-        rows = (row for fi, rg in units for row in self._rows.read(fi, rg, files))
+        rows: Iterator[dict[str, Any]] = (
+            row for p in mine for row in self._rows.read(p.file, p.row_group, files, p.start, p.stop)
+        )
         if self.shuffle:
-            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, "buffer", epoch, consumer))
+            rows = buffer_shuffle(rows, self.shuffle_buffer, rng_for(self.seed, BUFFER, epoch, consumer))
         for row in rows:
             yield self._item(row)

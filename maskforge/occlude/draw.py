@@ -317,12 +317,13 @@ class AssetDef:
 def asset_defs() -> list[AssetDef]:
     """All project assets, in build order."""
     defs = []
-    for fam, color in (  # default colours: as real masks photograph (palette.PRESETS)
-        ("surgical", PRESETS["surgical-blue"][1]),
-        ("n95", PRESETS["n95"][1]),
-        ("kn95", PRESETS["kn95"][1]),
-        ("cloth", PRESETS["cloth-black"][1]),
+    for fam, preset in (  # default colours: as real masks photograph (palette.PRESETS)
+        ("surgical", "surgical-blue"),
+        ("n95", "n95"),
+        ("kn95", "kn95"),
+        ("cloth", "cloth-black"),
     ):
+        color = PRESETS[preset][1] or "#ffffff"
         for wear in WEARS:
             defs.append(AssetDef(fam, "mask", wear, color))
     defs.append(AssetDef("glasses", "glasses", "correct", "#1e1e1e"))

@@ -171,3 +171,20 @@ def test_nothing_changes_away_from_the_mask(noise, blur, gradient, spec):
     res = render_occluder(img, LM, spec, rng_for(0, spec))
     top = int(LM[27:30, 1].min())  # nose bridge
     assert np.array_equal(res.image[:top], img[:top])
+
+
+def test_recipe_look_reaches_the_variant_renderer():
+    """``[occlude.look]`` of a recipe is what the variant stage renders with, and it is part of
+    the occluder key (other options, other shards)."""
+    from maskforge.occlude.key import cache_key
+    from maskforge.pipeline.variant_stage import make_render
+    from maskforge.recipe.tables import OccludeTable
+
+    table = OccludeTable.parse({"look": {"match_photo": False}})
+    img = _face(noise=4.0)
+    out, mask, _ = make_render(None, None, table.look)(img, LM, "n95", rng_for(0, "v"), "correct", None)
+    flat = render_occluder(img, LM, "n95", rng_for(0, "v"), look=FLAT_LOOK)
+    photo = render_occluder(img, LM, "n95", rng_for(0, "v"))
+    assert np.array_equal(out, flat.image) and not np.array_equal(out, photo.image)
+    assert OccludeTable.parse({}).look == DEFAULT_LOOK
+    assert cache_key(None, table.look) != cache_key(None) == cache_key(None, DEFAULT_LOOK)

@@ -20,6 +20,10 @@ class FakeStage:
         self.only_first = only_first
         self.detector = object()
 
+    def load_models(self) -> None:
+        """As DetectStage.load_models: building the detector is where a model failure shows."""
+        _ = self.detector
+
     def __call__(self, images, hints=None):
         if self.only_first and len(images) == 1 and images[0][0, 0, 0] != 0:
             return [SimpleNamespace(ok=True)]

@@ -11,7 +11,10 @@ With ``--assets-dir DIR`` (repeatable) the families found there (e.g. PNGs impor
 ``maskforge assets import``) are measured too, next to the drawn assets, in the same run.
 
 Usage: python benchmarks/bench_overlay.py [--lfw DIR] [--limit N] [--skip-e2e] [--skip-quality]
-           [--assets-dir DIR ...]
+           [--assets-dir DIR ...] [--flat]
+
+``--flat`` also measures placement with the look before issue 20 (``PhotoLook(match_photo=
+False)``) in the same run; the render times always compare both looks.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from maskforge.io.decode import decode_image  # noqa: E402
 from maskforge.occlude import AssetLibrary, OccluderSpec, render_occluder  # noqa: E402
+from maskforge.occlude.look import FLAT_LOOK  # noqa: E402
 from maskforge.occlude.quality import placement_stats  # noqa: E402
 from maskforge.seeding import rng_for  # noqa: E402
 
@@ -123,6 +127,7 @@ def main() -> None:
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--assets-dir", action="append", default=[], metavar="DIR")
+    ap.add_argument("--flat", action="store_true", help="placement with the flat look too")
     args = ap.parse_args()
     src = Path(args.lfw)
     paths = sorted(src.glob("*/*.jpg"))[: args.limit]
@@ -172,16 +177,22 @@ def main() -> None:
         "surgical+chin",
         *extra,
     ]
-    print("\noverlay alone (render_occluder, landmarks given), per face:")
+    print(
+        "\noverlay alone (render_occluder, landmarks given), per face; 'flat' = the look before "
+        "issue 20 (PhotoLook match_photo=false), measured in the same run:"
+    )
     for s in specs:
         spec = OccluderSpec.parse(s)
-        render_occluder(faces[0][0], faces[0][1], spec, rng_for(0), library=lib)
-        t0, c0 = time.perf_counter(), time.process_time()
-        for i, (img, lm) in enumerate(faces):
-            render_occluder(img, lm, spec, rng_for(0, i), library=lib)
-        wall = (time.perf_counter() - t0) / len(faces) * 1000
-        cpu = (time.process_time() - c0) / len(faces) * 1000
-        print(f"  {s:24s} {wall:6.2f} ms wall  {cpu:6.2f} ms CPU")
+        times = {}
+        for name, look in (("flat", FLAT_LOOK), ("photo", None)):
+            render_occluder(faces[0][0], faces[0][1], spec, rng_for(0), library=lib, look=look)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for i, (img, lm) in enumerate(faces):
+                render_occluder(img, lm, spec, rng_for(0, i), library=lib, look=look)
+            wall = (time.perf_counter() - t0) / len(faces) * 1000
+            times[name] = (wall, (time.process_time() - c0) / len(faces) * 1000)
+        print(f"  {s:24s} " + "  ".join(
+            f"{k} {w:6.2f} ms wall {c:6.2f} ms CPU" for k, (w, c) in times.items()))  # fmt: skip
 
     if args.skip_quality:
         return
@@ -194,7 +205,7 @@ def main() -> None:
         f"  {'spec':24s} {'nose':>6s} {'mouth':>6s} {'chin':>6s} {'cover':>6s} {'eyes ok':>8s} "
         f"{'outside':>8s} {'fringe':>7s} {'corners':>8s} {'mouth ok':>8s}"
     )
-    for s in [
+    rows = [
         "surgical",
         "n95",
         "kn95",
@@ -205,11 +216,13 @@ def main() -> None:
         "glasses",
         "sunglasses",
         *extra,
-    ]:
+    ]
+    for s, look in [(r, None) for r in rows] + [(r, FLAT_LOOK) for r in rows if args.flat]:
         st = []
         for i, (img, lm) in enumerate(faces):
-            r = render_occluder(img, lm, s, rng_for(0, i), library=lib)
+            r = render_occluder(img, lm, s, rng_for(0, i), library=lib, look=look)
             st.append(placement_stats(img, r.image, lm, r.mask))
+        s = s if look is None else f"{s} (flat)"
 
         def m(k, st=st):
             return float(np.mean([x[k] for x in st]))

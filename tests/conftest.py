@@ -40,6 +40,22 @@ def lfw_dir() -> Path:
     return path
 
 
+RWMFD_ENV = "MASKFORGE_RWMFD_DIR"
+
+
+@pytest.fixture(scope="session")
+def rwmfd_dir() -> Path:
+    """Folder of real masked-face web photos (rwmfd-dev: ``batchNNNN/NNNN.jpg``, no identities)."""
+    env = os.environ.get(RWMFD_ENV)
+    path = Path(env) if env else ROOT.parent / "shared" / "faces" / "rwmfd-dev"
+    if not path.is_dir():
+        pytest.skip(
+            f"real masked photos not found: put rwmfd-dev at {ROOT.parent / 'shared/faces/rwmfd-dev'} "
+            f"or set {RWMFD_ENV}=/path/to/rwmfd-dev"
+        )
+    return path
+
+
 @pytest.fixture(scope="session")
 def lfw_images(lfw_dir: Path) -> list[Path]:
     """All LFW image paths, sorted."""

@@ -54,7 +54,7 @@ def test_sidecar_schema_fields():
         "colorable_parts",
     ):
         assert key in meta
-    assert meta["default_color"] == "#1ca0f4"
+    assert meta["default_color"] == "#aec6df"  # a real surgical blue (issue 20), not #1ca0f4
     a0 = meta["anchors"][8]
     assert a0["lm"] == 8 and {"x", "y"} <= set(a0)
 

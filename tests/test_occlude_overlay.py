@@ -49,7 +49,8 @@ def test_overlay_folder(src, tmp_path):
         if row["status"] != "ok":
             assert not out.exists()
             continue
-        assert row["occluder"] in ("surgical", "n95") and row["color"] in ("#1ca0f4", "#ffffff")
+        # the preset colours are measured on real masks since issue 20
+        assert row["occluder"] in ("surgical", "n95") and row["color"] in ("#aec6df", "#d7dae3")
         assert row["wear"] == "correct"
         a = np.asarray(Image.open(src / rel).convert("RGB"))
         b = np.asarray(Image.open(out).convert("RGB"))
@@ -61,7 +62,9 @@ def test_overlay_folder(src, tmp_path):
     png_out = np.asarray(Image.open(dst / "as_png.png").convert("RGB"))
     changed = np.any(png_in != png_out, axis=2)
     m = np.asarray(Image.open(masks / "as_png.png")) > 127
-    assert changed[m].mean() > 0.97 and (changed & ~m).sum() < 0.15 * m.sum()
+    # changed beyond the mask: its anti-aliased edge, thin loops and (since issue 20) the soft
+    # contact shadow it casts on the skin under its lower edge
+    assert changed[m].mean() > 0.97 and (changed & ~m).sum() < 0.25 * m.sum()
 
 
 def test_same_bytes_any_worker_count(src, tmp_path):

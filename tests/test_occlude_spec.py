@@ -14,14 +14,16 @@ from maskforge.occlude.spec import choose_spec
 from maskforge.seeding import rng_for
 
 
+# preset colours are those of real masks as photographed (issue 20: measured on rwmfd-dev,
+# palette.REAL_MASK_COLORS), no longer the flat #1ca0f4 / #ffffff / #000000
 @pytest.mark.parametrize(
     ("text", "name", "color"),
     [
-        ("surgical-green", "surgical", "#44b4a8"),
-        ("surgical-blue", "surgical", "#1ca0f4"),
-        ("n95", "n95", "#ffffff"),
-        ("kn95", "kn95", "#ffffff"),
-        ("cloth-black", "cloth", "#000000"),
+        ("surgical-green", "surgical", "#4eaa9e"),
+        ("surgical-blue", "surgical", "#aec6df"),
+        ("n95", "n95", "#d7dae3"),
+        ("kn95", "kn95", "#d7dae3"),
+        ("cloth-black", "cloth", "#272627"),
         ("glasses", "glasses", None),
         ("sunglasses", "sunglasses", None),
         ("surgical", "surgical", None),
@@ -77,15 +79,15 @@ def test_parse_mix_and_seeded_choice():
     choices = parse_mix("surgical-blue:0.4,surgical-green:0.2,n95:0.2,cloth-black:0.2")
     specs = [OccluderSpec.parse(name) for name in choices.names]
     assert [(s.name, s.color, w) for s, w in zip(specs, choices.weights, strict=True)] == [
-        ("surgical", "#1ca0f4", 0.4),
-        ("surgical", "#44b4a8", 0.2),
-        ("n95", "#ffffff", 0.2),
-        ("cloth", "#000000", 0.2),
+        ("surgical", "#aec6df", 0.4),  # measured colours (issue 20)
+        ("surgical", "#4eaa9e", 0.2),
+        ("n95", "#d7dae3", 0.2),
+        ("cloth", "#272627", 0.2),
     ]
     picks = [choose_spec(choices, rng_for(5, k)) for k in range(4000)]
     again = [choose_spec(choices, rng_for(5, k)) for k in range(4000)]
     assert picks == again
-    share = np.mean([p.color == "#1ca0f4" for p in picks])
+    share = np.mean([p.color == "#aec6df" for p in picks])
     assert 0.37 < share < 0.43
     assert parse_mix("n95").weights == (1.0,)
     assert parse_mix("n95", wear="chin").wear == {"chin": 1.0}

@@ -90,6 +90,28 @@ def import_(
         click.echo(f"  wrote {', '.join(str(f) for f in files)}")
 
 
+@command.command("extract")
+@click.argument("photos", nargs=-1, required=True, metavar="PHOTO...")
+@click.option("--output", "output", required=True, metavar="DIR", help="Asset folder to write to.")
+@click.option(
+    "--name", default=None, metavar="NAME", help="Asset name (one photo; default photo-STEM)."
+)
+@user_errors
+def extract(photos: tuple[str, ...], output: str, name: str | None) -> None:
+    """Cut mask assets out of photos of people wearing masks: finds the face (masked faces too),
+    segments the mask, unwarps it into the canonical mask frame and fits its anchors as
+    `assets import` does; writes NAME.png + NAME.json into DIR (docs/occluders.md). Photos
+    without a usable mask are left out with a message (exit 2 when none is usable)."""
+    from ..occlude.extract import extract_assets
+
+    written, refused = extract_assets(photos, output, name)
+    for imp, files in written:
+        click.echo(f"{imp.name}: {imp.summary}")
+        click.echo(f"  wrote {', '.join(str(f) for f in files)}")
+    for message in refused:
+        click.echo(f"left out: {message}", err=True)
+
+
 @command.command("list")
 @click.option("--assets-dir", multiple=True, metavar="DIR", help="Extra asset folder.")
 @user_errors

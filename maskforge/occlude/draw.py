@@ -31,6 +31,7 @@ from .canvas import (
     smooth_step,
 )
 from .draw_glasses import draw_glasses
+from .palette import PRESETS
 from .shading import contact_shadow, dome, folds, grain, pleats, top_edge_darkening
 
 
@@ -316,12 +317,13 @@ class AssetDef:
 def asset_defs() -> list[AssetDef]:
     """All project assets, in build order."""
     defs = []
-    for fam, color in (
-        ("surgical", "#1ca0f4"),
-        ("n95", "#ffffff"),
-        ("kn95", "#ffffff"),
-        ("cloth", "#000000"),
+    for fam, preset in (  # default colours: as real masks photograph (palette.PRESETS)
+        ("surgical", "surgical-blue"),
+        ("n95", "n95"),
+        ("kn95", "kn95"),
+        ("cloth", "cloth-black"),
     ):
+        color = PRESETS[preset][1] or "#ffffff"
         for wear in WEARS:
             defs.append(AssetDef(fam, "mask", wear, color))
     defs.append(AssetDef("glasses", "glasses", "correct", "#1e1e1e"))

@@ -286,9 +286,16 @@ def import_assets(
     Every PNG is fitted and every destination checked before the first file is written: an
     existing file, two PNGs with one name, the folder of an input PNG or the bundled asset folder
     as ``output`` raise AssetError. Returns (import, files written) per PNG."""
-    out = Path(output)
     if name is not None and len(pngs) > 1:
         raise AssetError(f"--name names one asset; {len(pngs)} PNGs given: import them one by one")
+    check_output(pngs, output)
+    prepared = [prepare_import(p, kind, name, wear, colorable, side) for p in pngs]
+    return write_prepared(pngs, prepared, output)
+
+
+def check_output(inputs: Sequence[str | Path], output: str | Path) -> None:
+    """Refuse an ``output`` that is a file, the bundled asset folder or an input's folder."""
+    out = Path(output)
     if out.exists() and not out.is_dir():
         raise AssetError(f"--output {out} exists and is not a folder")
     resolved = out.resolve()
@@ -297,14 +304,21 @@ def import_assets(
             f"--output {out} is the project's own asset folder (built by `maskforge assets build`); "
             "import into a folder of your own and pass it with --assets-dir"
         )
-    for p in pngs:
+    for p in inputs:
         if Path(p).resolve().parent == resolved:
             raise AssetError(
                 f"--output {out} is the folder of the input {p}; choose another folder"
             )
-    prepared = [prepare_import(p, kind, name, wear, colorable, side) for p in pngs]
+
+
+def write_prepared(
+    inputs: Sequence[str | Path], prepared: Sequence[Imported], output: str | Path
+) -> list[tuple[Imported, list[Path]]]:
+    """Write prepared assets into ``output`` after checking every destination: two inputs with
+    one asset name or an existing file raise AssetError before the first write."""
+    out = Path(output)
     seen: dict[str, str] = {}
-    for p, imp in zip(pngs, prepared, strict=True):
+    for p, imp in zip(inputs, prepared, strict=True):
         if imp.name in seen:
             raise AssetError(
                 f"{p} and {seen[imp.name]} would both become asset {imp.name!r}; give one --name"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from .look import DEFAULT_LOOK, PhotoLook
 
-def cache_key(asset_dirs: Sequence[str | Path] | None) -> str:
+
+def cache_key(asset_dirs: Sequence[str | Path] | None, look: PhotoLook | None = None) -> str:
     """The digest of every occluder asset file a run with these extra ``asset_dirs`` would read
-    (see :func:`maskforge.occlude.assets.asset_fingerprint`)."""
+    (see :func:`maskforge.occlude.assets.asset_fingerprint`), and of the rendering options
+    ``look`` (None: the defaults; they determine the output bytes too)."""
     from .assets import asset_fingerprint
 
-    return asset_fingerprint(list(asset_dirs) if asset_dirs is not None else None)
+    digest = asset_fingerprint(list(asset_dirs) if asset_dirs is not None else None)
+    options = json.dumps((look or DEFAULT_LOOK).model_dump(), sort_keys=True)
+    return hashlib.sha256(f"{digest}\n{options}".encode()).hexdigest()

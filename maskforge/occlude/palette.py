@@ -16,27 +16,52 @@ import numpy as np
 
 from ..errors import AssetError
 
-#: Named presets: preset -> (asset name, colour). The palette used to build masked CASIA/VGG2.
+#: Colours of real masks as photographed, measured on rwmfd-dev (web photos of masked people) by
+#: ``python benchmarks/measure_mask_palette.py``: the median RGB of the mouth-and-chin core of
+#: each face MTCNN finds in the tune half of the photos (119 masks), clustered by k-means in CIE
+#: Lab (k = 10); (colour, share of the masks). Light greys/whites and blacks dominate; real
+#: saturation is low (HSV 2-40 of 255 for 88% of them): a real "surgical blue" photographs as
+#: #aec6df, not #1ca0f4.
+REAL_MASK_COLORS: tuple[tuple[str, float], ...] = (
+    ("#d7dae3", 0.227),
+    ("#b9bebe", 0.202),
+    ("#959898", 0.168),
+    ("#323134", 0.134),
+    ("#161a18", 0.109),
+    ("#eff1ef", 0.076),
+    ("#606772", 0.034),
+    ("#cf3263", 0.025),
+    ("#129a92", 0.017),
+    ("#c3dd47", 0.008),
+)
+#: Median colour per family of colour of the same 119 masks (same script): blue (hue 180-250
+#: degrees, n=16), teal/green (n=4), white (n=45), black (n=27), grey (n=14), pink/red (n=6).
+REAL_BLUE, REAL_TEAL, REAL_WHITE = "#aec6df", "#4eaa9e", "#d1d2ce"
+REAL_BLACK, REAL_GREY, REAL_PINK = "#272627", "#959498", "#cf5a6f"
+
+#: Named presets: preset -> (asset name, colour). The palette used to build masked CASIA/VGG2;
+#: colours as real masks photograph (above), so a mask does not read as clip-art.
 PRESETS: dict[str, tuple[str, str | None]] = {
-    "surgical-green": ("surgical", "#44b4a8"),
-    "surgical-blue": ("surgical", "#1ca0f4"),
-    "surgical-white": ("surgical", "#f4f4f4"),
-    "n95": ("n95", "#ffffff"),
-    "kn95": ("kn95", "#ffffff"),
-    "kn95-black": ("kn95", "#202020"),
-    "cloth-black": ("cloth", "#000000"),
-    "cloth-grey": ("cloth", "#7a7d82"),
+    "surgical-green": ("surgical", REAL_TEAL),
+    "surgical-blue": ("surgical", REAL_BLUE),
+    "surgical-white": ("surgical", "#d7dae3"),
+    "n95": ("n95", "#d7dae3"),
+    "kn95": ("kn95", "#d7dae3"),
+    "kn95-black": ("kn95", REAL_BLACK),
+    "cloth-black": ("cloth", REAL_BLACK),
+    "cloth-grey": ("cloth", REAL_GREY),
     "cloth-navy": ("cloth", "#1f2a44"),
     "glasses": ("glasses", None),
     "sunglasses": ("sunglasses", None),
 }
 
-#: Colours a "random colour" pick draws from, per asset family (each type its own palette).
+#: Colours a "random colour" pick draws from, per asset family (each type its own palette; the
+#: masks' from the measured clusters and families above).
 FAMILY_COLORS: dict[str, tuple[str, ...]] = {
-    "surgical": ("#44b4a8", "#1ca0f4", "#f4f4f4", "#8fc6e8", "#f2b6c6"),
-    "n95": ("#ffffff", "#f0f0ea", "#e8e4d8"),
-    "kn95": ("#ffffff", "#202020", "#d9d9d9", "#f2b6c6"),
-    "cloth": ("#000000", "#7a7d82", "#1f2a44", "#6b3b2a", "#3f5f3a", "#b03030"),
+    "surgical": (REAL_BLUE, REAL_TEAL, "#d7dae3", "#b9bebe", REAL_PINK),
+    "n95": ("#eff1ef", "#d7dae3", "#b9bebe"),
+    "kn95": ("#eff1ef", REAL_BLACK, "#b9bebe", "#323134"),
+    "cloth": (REAL_BLACK, "#161a18", REAL_GREY, "#606772", "#323134", "#1f2a44", "#cf3263"),
     "glasses": ("#1e1e1e", "#5a3a22", "#8a8a90", "#b8963c"),
     "sunglasses": ("#111111", "#3a2a1a", "#b8963c"),
 }

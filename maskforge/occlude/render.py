@@ -11,7 +11,10 @@ import numpy as np
 
 from .anchors import eye_frame, yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
+from .camera import measure_camera
 from .composite import ALPHA_FLOOR, composite
+from .look import DEFAULT_LOOK, PhotoLook
+from .photo import composite_photo
 from .spec import OccluderChoice, OccluderSpec, choose_spec
 from .warp import warp_maps
 
@@ -137,6 +140,7 @@ def render_occluder(
     yaw: float | None = None,
     library: AssetLibrary | None = None,
     shade: bool = True,
+    look: PhotoLook | None = None,
 ) -> OcclusionResult:
     """Draw one occluder on the face given by ``landmarks68`` ((68, 2) px in the frame of
     ``image``, which may be a full source image or an aligned crop).
@@ -144,7 +148,9 @@ def render_occluder(
     ``spec``: an OccluderSpec, a spec string, or an OccluderChoice (e.g. from :func:`parse_mix`;
     one spec is drawn with ``rng``). ``rng`` also draws random colours. ``yaw``: head yaw in degrees
     (docs/architecture.md); estimated roughly from the landmarks when None. ``image`` is not
-    modified. Raises AssetError for unknown assets/colours."""
+    modified. ``look``: the rendering options (:class:`PhotoLook`; None = the defaults);
+    ``shade=False`` turns off all lighting (flat look). Raises AssetError for unknown
+    assets/colours."""
     img, lm = _check_inputs(image, landmarks68)
     lib = library or default_library()
     chosen = choose_spec(spec, rng)
@@ -191,5 +197,18 @@ def render_occluder(
     if w == 0 or h == 0:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = occ[y : y + h, x : x + w]
-    out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
+    look = DEFAULT_LOOK if look is None else look
+    if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
+        out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
+        return OcclusionResult(out, mask, info)
+    out, mask = composite_photo(
+        img,
+        occ,
+        maps.x0 + x,
+        maps.y0 + y,
+        cam=measure_camera(img, lm),
+        look=look,
+        iod=math.hypot(*eye_frame(lm)[0].tolist()),
+        rng=rng.spawn(1)[0],
+    )
     return OcclusionResult(out, mask, info)

@@ -200,7 +200,9 @@ def _assets_part(recipe: Recipe) -> str | None:
         return None
     from ..occlude.key import cache_key
 
-    return cache_key(recipe.occlude.asset_dirs if recipe.occlude is not None else None)
+    occlude = recipe.occlude
+    return cache_key(occlude.asset_dirs if occlude is not None else None,
+                     occlude.look if occlude is not None else None)  # fmt: skip
 
 
 def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -53,14 +53,15 @@ def variants_of(recipe: Recipe | Mapping[str, Any]) -> list[Any] | None:
     return builtin_plan(spec) if isinstance(spec, str) else parse_variants(list(spec))
 
 
-def make_render(library: Any, yaw: float | None):  # noqa: ANN201
-    """An occluder renderer with the signature :func:`maskforge.augment.apply_variant` expects."""
+def make_render(library: Any, yaw: float | None, look: Any = None):  # noqa: ANN201
+    """An occluder renderer with the signature :func:`maskforge.augment.apply_variant` expects;
+    ``look``: the recipe's ``occlude.look`` (:class:`maskforge.occlude.look.PhotoLook`)."""
     from ..occlude import render_occluder
     from ..occlude.spec import occluder_spec
 
     def render(image, landmarks68, name, rng, wear, color):  # noqa: ANN001, ANN202
         spec = occluder_spec(name, wear, color)
-        res = render_occluder(image, landmarks68, spec, rng, yaw=yaw, library=library)
+        res = render_occluder(image, landmarks68, spec, rng, yaw=yaw, library=library, look=look)
         return res.image, res.mask, res.info
 
     return render
@@ -126,7 +127,9 @@ class VariantMaker:
         bbox = None if row.get("bbox") is None else np.asarray(row["bbox"], np.float32)
         yaw = None if row.get("pose") is None else float(row["pose"][0])
         needs_occluder = any(v.occluder is not None for v in variants)
-        render = make_render(self.library, yaw) if needs_occluder and lm68 is not None else None
+        occlude = self.plan.recipe.occlude
+        look = occlude.look if occlude is not None else None
+        render = make_render(self.library, yaw, look) if needs_occluder and lm68 is not None else None
         out, rejects = [], []
         for variant in variants:
             targets = Targets(pixels, landmarks5=lm5, landmarks68=lm68, bbox=bbox)

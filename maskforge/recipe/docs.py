@@ -24,6 +24,7 @@ END = "<!-- END generated key tables -->"
 def _sections() -> list[tuple[str, type[BaseModel], str]]:
     from ..augment.config import AugmentConfig
     from ..augment.variants import VariantSpec
+    from ..occlude.look import PhotoLook
     from ..occlude.spec import OccluderChoice
     from .model import Recipe
 
@@ -41,6 +42,7 @@ def _sections() -> list[tuple[str, type[BaseModel], str]]:
         ("`[[variants]]` (each entry)", VariantSpec, ""),
         ("An occluder table (`occluder = {...}`, an entry of `occluders`)", OccluderChoice, ""),
         ("`[occlude]`", unwrap(Recipe.model_fields["occlude"].annotation), ""),
+        ("`[occlude.look]`", PhotoLook, ""),
         ("`[ray]`", Recipe.model_fields["ray"].annotation, ""),
     ]
 

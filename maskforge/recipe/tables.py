@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ..config import Table
+from ..occlude.look import PhotoLook
 
 
 class SourceTable(Table):
@@ -82,6 +83,11 @@ class OccludeTable(Table):
 
     asset_dirs: list[str] | None = Field(
         None, description="folders of your own occluder assets, searched after the bundled ones"
+    )
+    look: PhotoLook = Field(
+        default_factory=PhotoLook,
+        description="how masks take on the photograph: light, colour, blur, noise, JPEG "
+        "(docs/occluders.md, \"Photographic look\")",
     )
 
 

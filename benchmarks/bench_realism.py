@@ -1,0 +1,251 @@
+"""How photographed do maskforge's masked faces look? Real masked photos against ours.
+
+Real side: the photos of ``rwmfd-dev`` (web photos of people wearing masks). Ours: ``lfw-dev``
+faces masked by ``render_occluder`` (landmarks from dlib HOG + 68 points, as ``maskforge
+overlay`` does) and written as JPEG at quality 95 (``overlay``'s default). On both sides the face
+is found by MTCNN (it finds masked faces; centre-weighted selection, box side >= 48 px) and the
+statistics of ``benchmarks/realism_stats.py`` are computed from its two eye centres: the mask
+region (lower face, below the nose line) relative to the same face's upper half.
+
+Reported per row: the cross-validated ROC AUC of a logistic regression telling real faces from
+the row's faces on those statistics (0.5 = indistinguishable), the two-sample KS distance of
+each statistic and their mean. Rows:
+
+- ``real vs real``: the two halves of the real side (sanity check: ~0.5);
+- ``flat fill``: the lower face of the lfw faces (jaw 1-15 closed at nose point 29) filled with
+  one flat colour (sanity check: must score far worse than any real tool);
+- one row per ``--spec`` (default ``mask``: the recipe's masked-CASIA palette, equal weights).
+
+Splits (so that nothing is tuned on the figures it is judged by): lfw identities and rwmfd
+photos (they have no identities) are split in two halves by a hash of their name; ``--half report`` (default) uses the
+report halves, ``--half tune`` the others. Detections are cached in ``--cache``.
+
+Usage: python benchmarks/bench_realism.py [--lfw DIR] [--rwmfd DIR] [--half report|tune]
+           [--spec SPEC ...] [--assets-dir DIR ...] [--json OUT] [--compare BEFORE.json]
+           [--sheet OUT.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT))  # after PYTHONPATH: another checkout's maskforge may be measured
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from realism_stats import NAMES, cv_auc, face_stats, ks_distance  # noqa: E402
+
+MIN_FACE = 48.0
+FLAT_COLOR = (127, 168, 208)
+
+
+def half_of(name: str) -> str:
+    """``tune`` or ``report``: a stable split by the hash of an identity/batch name."""
+    return "tune" if hashlib.blake2b(name.encode(), digest_size=2).digest()[0] % 2 else "report"
+
+
+def _decode(path: Path) -> np.ndarray:
+    from maskforge.io.decode import decode_image
+
+    return decode_image(path)
+
+
+def _jpeg(img: np.ndarray, quality: int = 95) -> np.ndarray:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def _cached(cache: Path, key: str, compute):
+    path = cache / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
+    if path.exists():
+        data = np.load(path, allow_pickle=False)
+        return {k: data[k] for k in data.files}
+    out = compute()
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    os.replace(tmp, path)
+    return out
+
+
+def mtcnn_eyes(det, img: np.ndarray) -> np.ndarray:
+    """(2, 2) eye centres of the selected MTCNN face (empty (0, 2) when none)."""
+    from maskforge.detect import select_face
+
+    face, _ = select_face(det.detect([img])[0], img.shape[:2], min_size=MIN_FACE)
+    if face is None:
+        return np.zeros((0, 2), np.float32)
+    return np.asarray(face.landmarks5[:2], np.float32)
+
+
+def real_stats(rwmfd: Path, half: str, cache: Path, det) -> np.ndarray:
+    rows = []
+    for p in sorted(rwmfd.glob("*/*.jpg")):
+        if half_of(f"{p.parent.name}/{p.name}") != half:  # photos: no identities to keep apart
+            continue
+        img = _decode(p)
+        eyes = _cached(cache, f"mtcnn:{p}", lambda img=img: {"eyes": mtcnn_eyes(det, img)})["eyes"]
+        if len(eyes):
+            s = face_stats(img, eyes[0], eyes[1])
+            if s is not None:
+                rows.append([s[k] for k in NAMES])
+    return np.array(rows)
+
+
+def lfw_faces(lfw: Path, half: str, cache: Path, det, hog):
+    """(path, image, landmarks68, eyes) of the lfw faces of ``half`` that both detectors find."""
+    from maskforge.detect import select_face
+
+    out = []
+    for p in sorted(lfw.glob("*/*.jpg")):
+        if half_of(p.parent.name) != half:
+            continue
+        img = _decode(p)
+
+        def compute(img=img):
+            face, _ = select_face(hog.detect([img])[0], img.shape[:2])
+            lm = np.zeros((0, 2), np.float32) if face is None else face.landmarks68
+            return {"lm": np.asarray(lm, np.float32), "eyes": mtcnn_eyes(det, img)}
+
+        c = _cached(cache, f"lfw:{p}", compute)
+        if len(c["lm"]) == 68 and len(c["eyes"]) == 2:
+            out.append((p, img, c["lm"].astype(np.float64), c["eyes"]))
+    return out
+
+
+def flat_fill(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    poly = np.vstack([lm[1:16], lm[29:30]])
+    out = img.copy()
+    cv2.fillPoly(out, [np.round(poly * 16).astype(np.int32)], FLAT_COLOR, cv2.LINE_AA, shift=4)
+    return out
+
+
+def ours_stats(faces, render, label: str, sheet: list | None = None) -> tuple[np.ndarray, float]:
+    """Statistics of the faces rendered by ``render(path, img, lm)``, JPEG q95 round trip;
+    and the mean render time (ms per face)."""
+    rows, spent = [], 0.0
+    for p, img, lm, eyes in faces:
+        t0 = time.perf_counter()
+        out = render(p, img, lm)
+        spent += time.perf_counter() - t0
+        out = _jpeg(out)
+        if sheet is not None and len(sheet) < 8:
+            sheet.append(out)
+        s = face_stats(out, eyes[0], eyes[1])
+        if s is not None:
+            rows.append([s[k] for k in NAMES])
+    return np.array(rows), 1000 * spent / max(len(faces), 1)
+
+
+def spec_renderer(spec: str, assets_dirs: list[str]):
+    from maskforge.occlude import AssetLibrary, render_occluder
+    from maskforge.occlude.spec import OccluderChoice
+    from maskforge.seeding import rng_for
+
+    lib = AssetLibrary.load(extra_dirs=assets_dirs or None)
+    choice = OccluderChoice.parse(spec) if ":" not in spec else None
+    if choice is None:
+        from maskforge.occlude import parse_mix
+
+        choice = parse_mix(spec)
+
+    def render(p: Path, img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        rel = f"{p.parent.name}/{p.name}"
+        return render_occluder(img, lm, choice, rng_for(0, "overlay", rel, 0), library=lib).image
+
+    return render
+
+
+def compare_row(real: np.ndarray, other: np.ndarray) -> dict:
+    ks = {k: ks_distance(real[:, i], other[:, i]) for i, k in enumerate(NAMES)}
+    return {
+        "n": len(other),
+        "auc": cv_auc(real, other),
+        "ks": ks,
+        "mean_ks": float(np.mean(list(ks.values()))),
+        "median": {k: float(np.median(other[:, i])) for i, k in enumerate(NAMES)},
+    }
+
+
+def print_table(rows: dict[str, dict], real: np.ndarray) -> None:
+    head = "| faces | n | AUC | mean KS | " + " | ".join(NAMES) + " |"
+    print(head)
+    print("|" + "---|" * (4 + len(NAMES)))
+    for name, r in rows.items():
+        ks = " | ".join(f"{r['ks'][k]:.2f}" for k in NAMES)
+        print(f"| {name} | {r['n']} | {r['auc']:.3f} | {r['mean_ks']:.3f} | {ks} |")
+    med = " | ".join(f"{np.median(real[:, i]):.3f}" for i in range(len(NAMES)))
+    print(f"| (real medians) | {len(real)} | | | {med} |")
+    for name, r in rows.items():
+        print(f"| ({name} medians) | | | | " + " | ".join(f"{r['median'][k]:.3f}" for k in NAMES) + " |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lfw", default=str(ROOT.parent / "shared/faces/lfw-dev"))
+    ap.add_argument("--rwmfd", default=str(ROOT.parent / "shared/faces/rwmfd-dev"))
+    ap.add_argument("--half", choices=("report", "tune"), default="report")
+    ap.add_argument("--spec", action="append", default=[])
+    ap.add_argument("--assets-dir", action="append", default=[])
+    ap.add_argument("--cache", default="/tmp/maskforge-realism-cache")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--compare", default=None, help="a --json file of an earlier run")
+    ap.add_argument("--sheet", default=None, help="write the first rendered faces to this PNG")
+    ap.add_argument("--no-baselines", action="store_true")
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    import cv2 as _cv2
+
+    _cv2.setNumThreads(1)
+    from maskforge.detect import make_detector
+
+    det = make_detector("mtcnn", device="cpu", min_face_size=40)
+    hog = make_detector("dlib-hog")
+    t0 = time.perf_counter()
+    real = real_stats(Path(args.rwmfd), args.half, cache, det)
+    faces = lfw_faces(Path(args.lfw), args.half, cache, det, hog)
+    print(f"half {args.half}: {len(real)} real faces, {len(faces)} lfw faces "
+          f"({time.perf_counter() - t0:.0f} s detection incl. cache)")  # fmt: skip
+    rows: dict[str, dict] = {}
+    if not args.no_baselines:
+        rng = np.random.default_rng(0)
+        perm = rng.permutation(len(real))
+        a, b = real[perm[: len(real) // 2]], real[perm[len(real) // 2 :]]
+        rows["real vs real"] = compare_row(a, b)
+        flat, _ = ours_stats(faces, lambda p, img, lm: flat_fill(img, lm), "flat")
+        rows["flat fill"] = compare_row(real, flat)
+    sheet: list = []
+    for spec in args.spec or ["mask"]:
+        ours, ms = ours_stats(faces, spec_renderer(spec, args.assets_dir), spec, sheet)
+        rows[spec] = compare_row(real, ours)
+        print(f"{spec}: render {ms:.2f} ms/face (measured under load)")
+    print_table(rows, real)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.compare:
+        before = json.loads(Path(args.compare).read_text())
+        for name, r in rows.items():
+            if name in before:
+                worse = [k for k in NAMES if r["ks"][k] > before[name]["ks"][k] + 1e-9]
+                print(f"{name}: AUC {before[name]['auc']:.3f} -> {r['auc']:.3f}, mean KS "
+                      f"{before[name]['mean_ks']:.3f} -> {r['mean_ks']:.3f}; further from real "
+                      f"than before: {', '.join(worse) or 'none'}")  # fmt: skip
+    if args.sheet and sheet:
+        _cv2.imwrite(args.sheet, _cv2.cvtColor(np.hstack(sheet[:8]), _cv2.COLOR_RGB2BGR))
+
+
+if __name__ == "__main__":
+    main()

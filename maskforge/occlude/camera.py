@@ -1,0 +1,207 @@
+"""The photograph's own camera, measured on the face and re-applied to a mask.
+
+:func:`measure_camera` reads, from the visible upper face of one image (brows, eyes and upper
+nose: the bounding box of landmarks 17-26 and 36-47, in the image's pixel frame), what the
+camera did to it:
+
+- **noise**: sigma (grey levels) of the luminance noise, from the median absolute response of the
+  3x3 kernel ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` (robust to the eyes' edges; ``sigma = median / (6 *
+  0.6745)``);
+- **sharpness**: mean |Laplacian| over mean |gradient| of the luminance (about 1 / the width of
+  an edge in px: blur lowers it);
+- **JPEG**: blockiness, the mean |step| across the image's 8x8 grid lines over the mean |step|
+  elsewhere (1 = no blocking; an aligned crop has no grid and reads ~1), mapped to a quality;
+- **colour cast**: the mean colour of the whole image over its grey (grey world), per channel.
+
+:func:`apply_camera` then treats the composited mask patch the same way, in this order: blur (the
+face's edge blur, estimated from its sharpness), noise (seeded,
+only what the mask lacks: ``sqrt(face^2 - mask^2)``), JPEG (the patch re-encoded on the image's
+own 8x8 grid at the estimated quality, blended in by the mask's alpha). All randomness comes from
+the generator passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_UPPER = list(range(17, 27)) + list(range(36, 48))
+#: Sharpness of the upper face -> extra Gaussian blur (px) over a typical LFW face, measured by
+#: blurring 40 lfw-dev faces by known widths (median sharpness per width; interpolated, clipped).
+SHARPNESS_TO_BLUR = ((0.077, 3.0), (0.085, 2.0), (0.092, 1.5), (0.101, 1.0), (0.12, 0.5), (0.132, 0.0))
+#: The blur (px) of a typical LFW face itself (lens, demosaicing, JPEG), added in quadrature.
+BASE_BLUR = 0.8
+#: The blur (px) a warped template already has (bilinear resampling of a 2x supersampled drawing).
+OWN_BLUR = 0.5
+#: Blockiness from which the image counts as visibly JPEG-compressed, and the quality map:
+#: blockiness 1.1 -> quality 92, 1.7 and more -> quality 60 (linear in between; tuned on the
+#: tune half of benchmarks/bench_realism.py so the mask's blockiness matches real masks').
+BLOCK_START, BLOCK_FULL, Q_HIGH, Q_LOW = 1.1, 1.7, 92, 60
+
+
+#: Share of the missing noise added (the fabric texture adds the rest; tuned like the JPEG map).
+NOISE_GAIN = 0.8
+#: Median HSV saturation of the upper face in real masked photos (rwmfd-dev, tune half of
+#: benchmarks/bench_realism.py): a face as colourful as this leaves a mask's colours as they are.
+REF_SATURATION = 0.26
+
+
+@dataclass(frozen=True)
+class Camera:
+    """What the camera did to one face: ``noise`` (luminance sigma, grey levels), ``sharpness``
+    (mean |Laplacian| / mean |gradient|), ``blur`` (Gaussian sigma, px, of the face's edges),
+    ``quality`` (estimated JPEG quality, None when no
+    blocking is visible), ``cast`` (3,) per-channel gain of the scene's colour cast (mean 1),
+    ``saturation`` the upper face's mean HSV saturation (how colourful the camera renders)."""
+
+    noise: float
+    sharpness: float
+    blur: float
+    quality: int | None
+    cast: tuple[float, float, float]
+    saturation: float = REF_SATURATION
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def noise_sigma(y: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Robust luminance noise sigma of ``y`` (float32 grey levels), optionally over ``where``."""
+    conv = np.abs(cv2.filter2D(y, cv2.CV_32F, _IMMERKAER))[1:-1, 1:-1]
+    vals = conv if where is None else conv[where[1:-1, 1:-1]]
+    if vals.size < 16:
+        return 0.0
+    return float(np.median(vals)) / (6.0 * 0.6745)
+
+
+def sharpness(y: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean |Laplacian| over mean |Sobel gradient| of ``y`` (optionally over ``where``)."""
+    lap = np.abs(cv2.Laplacian(y, cv2.CV_32F, ksize=1))
+    gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3)
+    grad = cv2.magnitude(gx, gy)
+    if where is None:
+        return (float(lap.mean()) + 1e-3) / (float(grad.mean()) + 1e-3)
+    if not where.any():
+        return 0.0
+    return (float(lap[where].mean()) + 1e-3) / (float(grad[where].mean()) + 1e-3)
+
+
+def blockiness(y: np.ndarray, x0: int, y0: int) -> float:
+    """Mean |step| across the 8x8 grid lines over the mean |step| elsewhere; ``(x0, y0)`` is the
+    position of ``y``'s first pixel in the image (the grid is the image's)."""
+    ratios = []
+    for axis, off in ((1, x0), (0, y0)):
+        d = np.abs(np.diff(y, axis=axis))
+        on = ((np.arange(d.shape[axis]) + off) % 8) == 7
+        if not on.any() or on.all():
+            continue
+        a = d[:, on] if axis == 1 else d[on, :]
+        b = d[:, ~on] if axis == 1 else d[~on, :]
+        ratios.append((float(a.mean()) + 0.5) / (float(b.mean()) + 0.5))
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def blur_from_sharpness(sharp: float) -> float:
+    """Gaussian sigma (px) of a face's edges from its :func:`sharpness` (see
+    :data:`SHARPNESS_TO_BLUR`, :data:`BASE_BLUR`)."""
+    xs, ys = zip(*SHARPNESS_TO_BLUR, strict=True)
+    extra = float(np.interp(sharp, xs, ys))
+    return math.hypot(extra, BASE_BLUR)
+
+
+def quality_from_blockiness(block: float) -> int | None:
+    """Estimated JPEG quality from :func:`blockiness` (None: no visible blocking)."""
+    if block < BLOCK_START:
+        return None
+    t = min((block - BLOCK_START) / (BLOCK_FULL - BLOCK_START), 1.0)
+    return int(round(Q_HIGH + t * (Q_LOW - Q_HIGH)))
+
+
+def measure_camera(image: np.ndarray, landmarks: np.ndarray) -> Camera:
+    """:class:`Camera` of the face with 68 ``landmarks`` (px, frame of ``image``, RGB uint8)."""
+    h, w = image.shape[:2]
+    pts = np.asarray(landmarks, np.float64)[_UPPER]
+    x0, y0 = (max(int(v), 0) for v in np.floor(pts.min(0)))
+    x1, y1 = min(int(math.ceil(pts[:, 0].max())) + 1, w), min(int(math.ceil(pts[:, 1].max())) + 1, h)
+    mean = np.asarray(cv2.mean(image)[:3], np.float64)
+    cast = mean / max(float(mean.mean()), 1.0)
+    cast_t = (float(cast[0]), float(cast[1]), float(cast[2]))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return Camera(0.0, 1.0, BASE_BLUR, None, cast_t)
+    box = np.ascontiguousarray(image[y0:y1, x0:x1])
+    y = _luma(box)
+    sharp = sharpness(y)
+    hsv_s = cv2.cvtColor(box, cv2.COLOR_RGB2HSV)[..., 1]
+    return Camera(
+        noise=noise_sigma(y),
+        sharpness=sharp,
+        blur=blur_from_sharpness(sharp),
+        quality=quality_from_blockiness(blockiness(y, x0, y0)),
+        cast=cast_t,
+        saturation=float(cv2.mean(hsv_s)[0]) / 255.0,
+    )
+
+
+def match_blur(occ: np.ndarray, cam: Camera) -> np.ndarray:
+    """``occ`` (h, w, 4) premultiplied float32 RGBA blurred to the face's own edge blur (the
+    Gaussian that brings :data:`OWN_BLUR` up to ``cam.blur``): never crisper than the eyes."""
+    sigma = math.sqrt(max(cam.blur**2 - OWN_BLUR**2, 0.0))
+    if sigma < 0.2:
+        return occ
+    return cv2.GaussianBlur(occ, (0, 0), sigma)
+
+
+def add_noise(
+    patch: np.ndarray,
+    alpha: np.ndarray,
+    cam: Camera,
+    rng: np.random.Generator,
+    texture: float = 0.0,
+) -> np.ndarray:
+    """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
+    luminance noise the mask lacks (seeded Gaussian, :data:`NOISE_GAIN` ``* sqrt(face^2 -
+    mask^2)``) and a fabric texture (Gaussian noise low-passed at 1 px, ``texture`` times the
+    local brightness), the same in the three channels."""
+    inside = alpha > 0.98
+    if not inside.any():
+        return patch
+    grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
+    own = noise_sigma(grey, inside)
+    sigma = math.sqrt(max(cam.noise**2 - own**2, 0.0)) * NOISE_GAIN
+    if sigma < 0.3 and texture <= 0:
+        return patch
+    h, w = alpha.shape
+    n = rng.standard_normal((2, h, w), dtype=np.float32)
+    lum = n[0] * np.float32(sigma)
+    if texture > 0:
+        weave = cv2.GaussianBlur(n[1], (0, 0), 1.0)
+        lum += cv2.multiply(weave, grey + 8.0, scale=2.5 * texture)
+    lum = cv2.multiply(lum, alpha)
+    return cv2.add(patch, cv2.merge((lum, lum, lum)))
+
+
+def reapply_jpeg(out: np.ndarray, alpha: np.ndarray, x0: int, y0: int, quality: int) -> None:
+    """Re-encode the pixels of ``out`` (the whole uint8 RGB image) under ``alpha`` (the patch at
+    ``(x0, y0)``) at ``quality`` on the image's own 8x8 grid, and blend them in by alpha (in
+    place)."""
+    h, w = alpha.shape
+    H, W = out.shape[:2]
+    gx0, gy0 = x0 - x0 % 8, y0 - y0 % 8
+    gx1, gy1 = min(-(-(x0 + w) // 8) * 8, W), min(-(-(y0 + h) // 8) * 8, H)
+    block = np.ascontiguousarray(out[gy0:gy1, gx0:gx1])
+    ok, buf = cv2.imencode(".jpg", block, (cv2.IMWRITE_JPEG_QUALITY, int(quality)))
+    if not ok:
+        return
+    jpg = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if jpg is None or jpg.shape != block.shape:
+        return
+    sub = jpg[y0 - gy0 : y0 - gy0 + h, x0 - gx0 : x0 - gx0 + w].astype(np.float32)
+    dst = out[y0 : y0 + h, x0 : x0 + w]
+    a3 = cv2.merge((alpha, alpha, alpha))
+    dst[...] = (sub * a3 + dst.astype(np.float32) * (1.0 - a3) + 0.5).astype(np.uint8)

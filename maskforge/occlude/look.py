@@ -1,0 +1,67 @@
+"""How a mask takes on the photograph it is drawn into: :class:`PhotoLook`, the rendering options.
+
+One model, one place for the defaults: the recipe's ``occlude.look`` table (docs/recipes.md),
+``render_occluder(..., look=PhotoLook(...))`` and ``Occlude(..., look=...)`` all take it. With
+``PhotoLook(match_photo=False, ...)`` a mask is drawn the way maskforge drew it before issue 20
+(flat asset colours, lit only by the covered skin's large-scale luminance); see docs/occluders.md,
+"Photographic look", for what each step does and the realism figures.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ..config import Table
+
+
+class PhotoLook(Table):
+    """Rendering options of masks: match the photograph (light, colour cast, blur, noise, JPEG)
+    and the contact shadow under the lower edge."""
+
+    table_name = "occlude.look"
+
+    match_photo: bool = Field(
+        default=True,
+        description="match the photograph: the face's light and shadow side, the scene's colour "
+        "cast, the face's blur, noise and JPEG quality (false: flat asset colours)",
+    )
+    shading: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=2.0,
+        description="strength of the face's low-frequency light on the mask (exponent of the "
+        "covered skin's relative luminance; 0 = unlit)",
+    )
+    color_cast: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="share of the scene's colour cast (white balance of the face's surroundings) "
+        "taken on by the mask",
+    )
+    saturation: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=2.0,
+        description="how much the mask's chroma follows the face's colourfulness (exponent of the "
+        "face's saturation over that of real masked photos; 0 = the colour as given)",
+    )
+    texture: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=0.3,
+        description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
+        "at the face's resolution) the camera sees on the mask",
+    )
+    lower_shadow: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description="opacity of the soft contact shadow the mask casts under its lower edge",
+    )
+
+
+#: The defaults (what a recipe without an ``occlude.look`` table gets).
+DEFAULT_LOOK = PhotoLook()
+#: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
+FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0)

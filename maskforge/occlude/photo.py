@@ -1,0 +1,119 @@
+"""Compositing a warped mask so that it looks photographed with the face (:class:`PhotoLook`).
+
+:func:`composite_photo` is the ``match_photo`` counterpart of :func:`.composite.composite`. On
+the occluder's bounding box (plus room under it for the contact shadow), in this order:
+
+1. **blur**: the occluder is blurred until it is no crisper than the eyes (:mod:`.camera`);
+2. **colour**: its colour is multiplied by the scene's cast (grey world of the image) to the
+   power ``look.color_cast``, at constant luminance, and its chroma scaled with how colourful
+   the camera renders the face (``look.saturation``);
+3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
+   (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
+   shadow side of the face darkens the mask on that side, the lit cheek brightens it;
+4. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
+   0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
+5. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
+   lacks) and its **JPEG** quality re-applied on the image's 8x8 grid under the mask.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .camera import REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
+from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
+from .look import PhotoLook
+
+#: Alpha at which the blurred edge starts (re-ramped to 0..1 from there).
+FADE = 0.12
+#: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
+FX_FLOOR = 0.2
+#: Luma weights (RGB) used to keep a colour cast from changing brightness.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _saturate(rgb: np.ndarray, cam: Camera, strength: float) -> np.ndarray:
+    """``rgb`` (h, w, 3) with its chroma scaled by (the face's saturation over
+    :data:`.camera.REF_SATURATION`) ** ``strength`` (clipped 0.6..1.6): a camera that renders
+    the face colourful renders the mask colourful too."""
+    g = float(np.clip((cam.saturation / REF_SATURATION) ** strength, 0.6, 1.6))
+    if abs(g - 1.0) < 1e-3:
+        return rgb
+    y = cv2.transform(rgb, _LUMA[None, :])
+    return cv2.addWeighted(rgb, g, cv2.merge((y, y, y)), 1.0 - g, 0.0)
+
+
+def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
+    c = np.power(np.clip(np.asarray(cam.cast, np.float32), 0.5, 2.0), np.float32(strength))
+    return (c / float(c @ _LUMA)).astype(np.float32)
+
+
+def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
+    """``occ`` with ``pad`` transparent rows added below (clipped to the image ``height``)."""
+    pad = max(min(pad, height - (y0 + occ.shape[0])), 0)
+    if pad == 0:
+        return occ
+    return cv2.copyMakeBorder(occ, 0, pad, 0, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0, 0))
+
+
+def lower_shadow(alpha: np.ndarray, iod: float, strength: float) -> np.ndarray:
+    """(h, w) float32 opacity of the shadow under the lower edge (0 under the mask itself and
+    above it: only rows at or below the mask's top in each column are darkened)."""
+    shift = max(int(round(0.04 * iod)), 1)
+    moved = np.zeros_like(alpha)
+    moved[shift:] = alpha[:-shift]
+    soft = cv2.GaussianBlur(moved, (0, 0), max(0.03 * iod, 0.5))
+    under = np.maximum.accumulate(alpha, axis=0)  # at or below the mask in its column
+    return (np.float32(strength) * soft * (1.0 - alpha) * under).astype(np.float32)
+
+
+def composite_photo(
+    image: np.ndarray,
+    occ: np.ndarray,
+    x0: int,
+    y0: int,
+    *,
+    cam: Camera,
+    look: PhotoLook,
+    iod: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image`` (RGB
+    uint8) with the photographic look (module doc); ``cam``: what the camera did to the face
+    (:func:`.camera.measure_camera`); ``iod``: the face's inter-ocular distance (px). Returns ``(out, mask)`` like
+    :func:`.composite.composite`; ``image`` is not modified."""
+    out = image.copy()
+    mask = np.zeros(image.shape[:2], bool)
+    if look.lower_shadow > 0:
+        occ = _pad_below(occ, y0, int(0.12 * iod) + 2, image.shape[0])
+    # blurring softens edges inwards only: no pixel the sharp occluder left alone changes
+    keep = cv2.threshold(cv2.extractChannel(occ, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
+    occ = match_blur(occ, cam)
+    h, w = occ.shape[:2]
+    patch = out[y0 : y0 + h, x0 : x0 + w]
+    alpha = cv2.extractChannel(occ, 3)
+    # the blurred edge is re-ramped to start at FADE: the faint tail the blur spreads (and the
+    # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
+    a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
+    gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
+    rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
+    rgb = _saturate(rgb, cam, look.saturation)
+    scale = cv2.multiply(gain, keep, scale=255.0)
+    rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
+    a3 = cv2.merge((a, a, a))
+    cv2.min(rgb, a3 * 255.0, dst=rgb)
+    skin = patch.astype(np.float32)
+    if look.lower_shadow > 0:
+        s = lower_shadow(a, iod, look.lower_shadow)
+        skin *= cv2.merge((1 - s, 1 - s, 1 - s))
+    rgb += skin * (1.0 - a3)
+    # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
+    # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
+    fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
+    rgb = add_noise(rgb, fx, cam, rng, look.texture)
+    patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if cam.quality is not None:
+        reapply_jpeg(out, fx, x0, y0, cam.quality)
+    mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD
+    return out, mask

@@ -60,5 +60,5 @@ def test_parse_value() -> None:
 
 
 def test_stage_table_errors_are_prefixed() -> None:
-    with pytest.raises(RecipeError, match=r"^<recipe>: detect\.detector must be dlib-hog, mtcnn, dlib-cnn or onnx:PATH"):
+    with pytest.raises(RecipeError, match=r"^<recipe>: detect\.detector must be dlib-hog, mtcnn, dlib-cnn, blazeface, blazeface-full or onnx:PATH"):
         load_recipe(text="[detect]\ndetector='x'")

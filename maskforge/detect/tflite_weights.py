@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelNotFoundError
-from ..io.writer import atomic_path
+from ..io.weights_cache import load_or_convert
 from ..models import sha256_file, user_cache_dir
 
 #: Bumped when the cached spec's layout changes (part of the cache file name).
@@ -166,29 +166,18 @@ def spec_cache_path(sha256: str, name: str) -> Path:
 
 def load_spec(path: str | Path, cache: bool = True) -> dict[str, Any]:
     """The graph spec of ``path`` with torch tensors as ``consts``: from the user cache when present
-    (keyed by the file's SHA-256), else read now and cached (written atomically). A damaged cache
-    file is converted again; a read-only cache folder only costs the conversion next time."""
-    import torch
-
+    (keyed by the file's SHA-256), else read now and cached
+    (:func:`maskforge.io.weights_cache.load_or_convert`)."""
     sha = sha256_file(path)
-    target = spec_cache_path(sha, Path(path).name)
-    if cache and target.is_file():
-        try:
-            obj = torch.load(target, map_location="cpu", weights_only=True)
-            if obj.get("sha256") == sha:
-                return obj
-        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt
-            pass
-    spec = read_tflite(path)
-    spec["consts"] = {
-        k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in spec["consts"].items()
-    }
-    spec["sha256"] = sha
-    if cache:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                torch.save(spec, tmp)
-        except OSError:
-            pass
-    return spec
+
+    def convert() -> dict[str, Any]:
+        import torch
+
+        spec = read_tflite(path)
+        spec["consts"] = {
+            k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in spec["consts"].items()
+        }
+        spec["sha256"] = sha
+        return spec
+
+    return load_or_convert(spec_cache_path(sha, Path(path).name), sha, convert, cache)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.writer import atomic_path
+from ..io.weights_cache import load_or_convert
 from ..models import user_cache_dir
 from .base import sha256_file
 from .dlib_format import DlibFormatError, DlibNetwork, Layer, read_dlib_network
@@ -192,12 +192,6 @@ def converted_path(sha256: str) -> Path:
     return user_cache_dir() / f"dlib-resnet-{sha256[:16]}-v{CONVERTER_VERSION}.pt"
 
 
-def _save_atomic(obj: Any, path: Path) -> None:
-    torch = _torch()
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # the one atomic writer
-        torch.save(obj, fh)
-
-
 def convert(dat: str | Path) -> dict[str, Any]:
     """Read the ``.dat`` and return ``{"spec", "state", "sha256"}`` (state: torch tensors)."""
     torch = _torch()
@@ -208,25 +202,9 @@ def convert(dat: str | Path) -> dict[str, Any]:
 
 def load_converted(dat: str | Path, cache: bool = True) -> dict[str, Any]:
     """The converted weights of ``dat``: from the user cache when present (keyed by the file's
-    SHA-256), else converted now and cached (written atomically). An unreadable cache file is
-    converted again."""
-    torch = _torch()
+    SHA-256), else converted now and cached (:func:`maskforge.io.weights_cache.load_or_convert`)."""
     sha = sha256_file(dat)
-    path = converted_path(sha)
-    if cache and path.is_file():
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if obj.get("sha256") == sha:
-                return obj
-        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt
-            pass
-    obj = convert(dat)
-    if cache:
-        try:
-            _save_atomic(obj, path)
-        except OSError:  # a read-only cache folder only costs the conversion next time
-            pass
-    return obj
+    return load_or_convert(converted_path(sha), sha, lambda: convert(dat), cache)
 
 
 def load_dlib_resnet(dat: str | Path, cache: bool = True):  # noqa: ANN201 - torch.nn.Module

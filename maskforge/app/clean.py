@@ -22,6 +22,7 @@ from ..io.paths import check_destination, check_write_targets, path_under
 from ..io.writer import write_bytes_atomic, write_json_atomic
 from ..pipeline import RunOptions, RunPlan, RunResult, plan_run, run_plan
 from ..pipeline.outdir import check_output, claim_output
+from ..pipeline.plan import check_recipe_licence
 from ..report import write_redirect
 from .direct import direct_recipe
 
@@ -113,6 +114,8 @@ def plan_clean(
         "clean": {"method": method, "threshold": threshold, "min_images": min_images,
                   "keep": str(keep.resolve()) if keep else None},
     }  # fmt: skip
+    recipe = direct_recipe("clean", tables, overrides, licence=licence)
+    check_recipe_licence(recipe)  # refused before the lock creates anything in OUT
     lock = write_lock(output).acquire()  # held until run_clean ends (or this process does)
     try:
         if Path(output).is_dir():
@@ -120,8 +123,7 @@ def plan_clean(
         finished = resume_transfer(output / JOURNAL)
         # an unreadable keep list, or a path of it that names no input file, stops here
         read_keep(keep).resolved(src_dir)
-        plan = plan_run(direct_recipe("clean", tables, overrides, licence=licence), input=src_dir,
-                        output=output)
+        plan = plan_run(recipe, input=src_dir, output=output)
         if dest is not None:  # before any work: a folder of dest linked into SRC or OUT is refused
             check_write_targets([path_under(dest, s.source_path) for s in plan.listing.samples],
                                 [src_dir, output], what=flag)  # fmt: skip

@@ -35,8 +35,8 @@ from ..models import check_licence, model_licence
 from ..recipe import Recipe
 from .context import RunContext, ShardJob, config_key
 
-__all__ = ["RunPlan", "choose_identities", "config_key", "input_fingerprint", "label_space",
-           "make_plan", "model_licences", "models_used", "recipe_context", "shard_key"]
+__all__ = ["RunPlan", "check_recipe_licence", "choose_identities", "config_key", "input_fingerprint",
+           "label_space", "make_plan", "model_licences", "models_used", "recipe_context", "shard_key"]
 
 
 def input_fingerprint(sample: SourceSample) -> list[Any]:
@@ -137,7 +137,7 @@ def recipe_context(
     if listing is not None:
         recipe = resolve_aligned_input(recipe, listing)
     embed_identity, embed_parts = plan_embedder(recipe)
-    check_licence(models_used(recipe, embed_identity), recipe.licence)
+    check_recipe_licence(recipe, embed_identity)
     return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),
                       embed_identity=embed_identity)  # fmt: skip
 
@@ -203,6 +203,14 @@ def _assets_part(recipe: Recipe) -> str | None:
     occlude = recipe.occlude
     return cache_key(occlude.asset_dirs if occlude is not None else None,
                      occlude.look if occlude is not None else None)  # fmt: skip
+
+
+def check_recipe_licence(recipe: Recipe, embed_identity: dict[str, Any] | None = None) -> None:
+    """Refuse a recipe whose models its ``licence`` excludes (LicenceError naming each model and
+    its licence). Commands call it before they create anything; planning calls it again."""
+    if embed_identity is None:
+        embed_identity = plan_embedder(recipe)[0]
+    check_licence(models_used(recipe, embed_identity), recipe.licence)
 
 
 def plan_embedder(recipe: Recipe) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -209,3 +209,18 @@ def test_damaged_files_never_crash_property(
             assert isinstance(read_sample_bytes(s), bytes)
         except DecodeError as exc:
             assert exc.reason
+
+
+@pytest.mark.parametrize("with_idx", [True, False])
+def test_a_damaged_header_naming_billions_of_records_is_cheap(tmp_path: Path, with_idx: bool) -> None:
+    """Record 0's identity-header range came from a damaged file as [1, 1e12): the listing once
+    built a set of every key in it (a random hypothesis draw took 24 GB). Now a range."""
+    identities = [[_image(10 * a + b) for b in range(3)] for a in range(2)]
+    payloads = ref.insightface_layout(identities)
+    payloads[0] = ref.payload([1.0, 1e12], b"")
+    rec = ref.write(tmp_path, payloads)
+    if not with_idx:
+        (tmp_path / "train.idx").unlink()
+    with pytest.raises(SourceError):  # every image record lies inside the announced range
+        list_samples(tmp_path)
+    assert rec.is_file()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import unicodedata
 
 #: Most file systems (ext4, xfs, btrfs, APFS, NTFS) allow names of at most this many bytes.
 NAME_MAX = 255
@@ -50,8 +49,9 @@ def to_bytes(name: str) -> bytes:
 
 
 def printable(text: object) -> str:
-    """``text`` safe for a terminal: control and format characters, and surrogate escapes, as
-    ``\\xNN`` / ``\\uNNNN``; everything else unchanged."""
+    """``text`` safe for a terminal: every character Python does not call printable (controls,
+    format characters, separators other than the space, surrogate escapes) as ``\\xNN`` /
+    ``\\uNNNN`` / ``\\UNNNNNNNN``; everything else unchanged."""
     s = str(text)
     if s.isprintable():
         return s
@@ -64,10 +64,10 @@ def printable(text: object) -> str:
             out.append(ch)
         elif code < 0x100:
             out.append(f"\\x{code:02x}")
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        elif code < 0x10000:
             out.append(f"\\u{code:04x}")
         else:
-            out.append(ch)
+            out.append(f"\\U{code:08x}")
     return "".join(out)
 
 

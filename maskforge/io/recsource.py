@@ -113,7 +113,7 @@ def _heads(rec: Path, idx: Path | None) -> Iterator[tuple[int, int, Head]]:
             if idx is None:
                 yield from _scanned(fh)
                 return
-            skip: set[int] = set()
+            skip = range(0)
             for key, offset in read_index(idx):
                 if key in skip:
                     continue
@@ -129,21 +129,22 @@ def _heads(rec: Path, idx: Path | None) -> Iterator[tuple[int, int, Head]]:
         raise SourceError(f"cannot read {str(rec)!r}: {exc.strerror or exc}") from exc
 
 
-def _identity_headers(head: ImageRecord, image_size: int) -> set[int]:
+def _identity_headers(head: ImageRecord, image_size: int) -> range:
     """Keys of the identity header records that record 0's ``head`` names (insightface's layout:
     a header without image whose labels are the range ``[a, b)``), else none. Header records
-    are skipped unread; any record without image bytes is skipped anyway."""
+    are skipped unread; any record without image bytes is skipped anyway. A ``range``, never a
+    set: a damaged header may name billions of keys."""
     if head.flag < 2 or image_size != 0:
-        return set()
+        return range(0)
     first, end = head.labels[0], head.labels[1]
     if not (0 < first <= end and first.is_integer() and end.is_integer()):
-        return set()
-    return set(range(int(first), int(end)))
+        return range(0)
+    return range(int(first), int(end))
 
 
 def _scanned(fh: BinaryIO) -> Iterator[tuple[int, int, Head]]:
     """Records of a ``.rec`` without ``.idx``, streamed; keys are record numbers from 0."""
-    skip: set[int] = set()
+    skip = range(0)
     for key, (offset, payload) in enumerate(scan_records(fh)):
         if key in skip:
             continue

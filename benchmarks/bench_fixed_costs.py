@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,11 @@ def one_run(mode: str, recipe: Path, inp: Path, out: Path, cpus: int, overrides:
                          progress=lambda s: first.append(time.perf_counter() - t0) if not first else None)
     try:
         if mode == "early":
-            run_recipe(recipe, options)
+            os.environ["MASKFORGE_EARLY_RAY"] = "1"  # opt-in (maskforge.pipeline.ray_early)
+            try:
+                run_recipe(recipe, options)
+            finally:
+                del os.environ["MASKFORGE_EARLY_RAY"]
         else:
             run_plan(plan_run(recipe, input=inp, output=out, overrides=overrides), options)
     finally:

@@ -50,8 +50,12 @@ def test_adopt_keeps_the_tasks_when_only_planning_differs(tmp_path: Path) -> Non
     assert pipe.plan.recipe.seed == 9
 
 
-def test_early_ray_start_writes_the_bytes_of_a_local_run(tmp_path: Path) -> None:
+def test_early_ray_start_writes_the_bytes_of_a_local_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import ray
+
+    monkeypatch.setenv("MASKFORGE_EARLY_RAY", "1")  # opt-in: see ray_early.EARLY_ENV
 
     src = tmp_path / "in"
     write_identities(src, {"Aa": 2, "Bb": 1, "Cc": 3, "Dd": 2})
@@ -73,8 +77,12 @@ def test_early_ray_start_writes_the_bytes_of_a_local_run(tmp_path: Path) -> None
     assert m2["shards"]["reused"] == m2["shards"]["total"] and "init_s" not in m2.get("ray", {})
 
 
-def test_planning_error_shuts_the_early_ray_down(tmp_path: Path) -> None:
+def test_planning_error_shuts_the_early_ray_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import ray
+
+    monkeypatch.setenv("MASKFORGE_EARLY_RAY", "1")
 
     from maskforge.errors import MaskforgeError
 
@@ -91,3 +99,17 @@ def test_planning_error_shuts_the_early_ray_down(tmp_path: Path) -> None:
         run(rec, input=bad, output=out, executor="ray", num_cpus=1)
     assert not ray.is_initialized()
     assert not (out / "manifest.json").exists()  # refused before the run started
+
+
+def test_ray_starts_after_planning_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Early start is opt-in: after an earlier Ray session in the same process, Ray 2.60 started
+    from the background thread aborted the whole process ("Tried to create an owned object that
+    already exists"), reproduced with a benchmark's ray.init()/shutdown() before a run."""
+    monkeypatch.delenv("MASKFORGE_EARLY_RAY", raising=False)
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 2, "Bb": 1})
+    rec = tmp_path / "r.toml"
+    rec.write_text(RECIPE)
+    run(rec, input=src, output=tmp_path / "out", executor="ray", num_cpus=1)
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert not m["ray"].get("early_start")

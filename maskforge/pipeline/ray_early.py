@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,15 +29,23 @@ from .plan import recipe_context
 from .quiet import redirect_output
 from .ray_executor import EarlyRay
 
-__all__ = ["start_early"]
+__all__ = ["EARLY_ENV", "start_early"]
+
+
+#: Set to ``1`` to start Ray while the input is listed. Off by default: with Ray 2.5x, a process
+#: that had a Ray session before (``ray.init()`` then ``ray.shutdown()``, e.g. a notebook or a
+#: benchmark) and then starts Ray from this background thread can abort in Ray's core
+#: ("Tried to create an owned object that already exists"); and on small inputs planning is too
+#: short for the overlap to pay (docs/benchmarks.md, "Fixed costs of a small job").
+EARLY_ENV = "MASKFORGE_EARLY_RAY"
 
 
 @contextlib.contextmanager
 def start_early(
     recipe: Recipe, options: RunOptions, input_path: Path, output: Path
 ) -> Iterator[EarlyRay | None]:
-    """Inside the block, Ray and the run's actors start in the background (None: not a Ray
-    run). ``input_path`` and ``output`` are the run's (:func:`maskforge.pipeline.resolve_paths`).
+    """Inside the block, Ray and the run's actors start in the background when
+    ``$MASKFORGE_EARLY_RAY`` is ``1`` (None: not started early, or not a Ray run). ``input_path`` and ``output`` are the run's (:func:`maskforge.pipeline.resolve_paths`).
     The output folder is checked as the run checks it (never the input, never a folder of
     someone else's files) before anything is written to it; Ray's output goes to
     ``OUT/logs/ray.log`` as during the run, so the block's own terminal output must go to
@@ -45,6 +54,9 @@ def start_early(
     recipe (a rerun that most likely reuses every shard: Ray would be started for nothing; if
     an input changed, Ray starts after planning, as it did before)."""
     out = Path(output)
+    if os.environ.get(EARLY_ENV) != "1":
+        yield None
+        return
     ctx = recipe_context(recipe, str(input_path), out) if options.executor == "ray" else None
     if ctx is None or (options.resume and _finished_before(out, ctx.recipe)):
         yield None

@@ -13,19 +13,13 @@ from click.testing import CliRunner
 from maskforge.clean.table import REQUIRED_COLUMNS
 from maskforge.cli import main
 
-IDENTITIES = ("Hans_Blix", "Halle_Berry", "Hu_Jintao")
-INTRUDER = ("Jennifer_Aniston", "Jennifer_Aniston_0001.jpg")
+from .lfw_sets import INTRUDER, planted_set
 
 
 @pytest.fixture
 def dataset(lfw_dir: Path, tmp_path: Path) -> Path:
     """3 identities x 4 images, one foreign image planted in Hans_Blix, one single-image identity."""
-    root = tmp_path / "src"
-    for name in IDENTITIES:
-        (root / name).mkdir(parents=True)
-        for f in sorted((lfw_dir / name).glob("*.jpg"))[:4]:
-            shutil.copy(f, root / name / f.name)
-    shutil.copy(lfw_dir / INTRUDER[0] / INTRUDER[1], root / "Hans_Blix" / INTRUDER[1])
+    root = planted_set(lfw_dir, tmp_path / "src")
     (root / "Solo").mkdir()
     shutil.copy(sorted((lfw_dir / "AJ_Cook").glob("*.jpg"))[0], root / "Solo" / "solo.jpg")
     (root / "Solo" / "notes.txt").write_text("not an image")

@@ -6,28 +6,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from .faults import killed, maskforge, one_clear_message
+from .lfw_sets import INTRUDER, planted_set
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
-IDENTITIES = ("Hans_Blix", "Halle_Berry", "Hu_Jintao")
-INTRUDER = ("Jennifer_Aniston", "Jennifer_Aniston_0001.jpg")
 
 
 @pytest.fixture
 def src(lfw_dir: Path, tmp_path: Path) -> Path:
     """3 identities x 4 real faces and one foreign face planted in Hans_Blix."""
-    root = tmp_path / "src"
-    for name in IDENTITIES:
-        (root / name).mkdir(parents=True)
-        for f in sorted((lfw_dir / name).glob("*.jpg"))[:4]:
-            shutil.copy(f, root / name / f.name)
-    shutil.copy(lfw_dir / INTRUDER[0] / INTRUDER[1], root / "Hans_Blix" / INTRUDER[1])
+    root = planted_set(lfw_dir, tmp_path / "src")
     return root
 
 

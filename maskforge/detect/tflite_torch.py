@@ -74,6 +74,16 @@ def _prepare(spec: dict[str, Any]) -> list[tuple]:  # noqa: C901 - one branch pe
             if not (op["half_pixel"] or op["align_corners"]):
                 raise ValueError("RESIZE_BILINEAR without half_pixel_centers is not supported")
             ins = ins[:1]
+        elif kind == "MEAN":
+            axes = [int(a) % len(shapes[ins[0]]) for a in consts[ins[1]].reshape(-1).tolist()]
+            four = len(shapes[ins[0]]) == 4
+            p["axes"] = tuple(_NCHW_AXIS[a] if four else a for a in axes)
+            p["keep_dims"] = op["keep_dims"]
+            ins = ins[:1]
+        elif kind == "FULLY_CONNECTED":
+            p["weight"] = consts[ins[1]].float()  # (out, in)
+            p["bias"] = consts[ins[2]].float() if len(ins) > 2 else None
+            ins = ins[:1]
         elif kind == "ADD":
             p["const"] = {
                 j: (consts[t].float().permute(0, 3, 1, 2) if consts[t].dim() == 4 else consts[t])
@@ -113,11 +123,11 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
                 params: dict[str, Any] = {}
                 for key, value in p.items():
                     if isinstance(value, torch.Tensor):
-                        self.register_buffer(f"{key}{n}", value)
+                        self.register_buffer(f"{key}{n}", value.clone())  # a const may feed two ops
                         params[key] = f"{key}{n}"
                     elif key == "const":
                         for j, t in value.items():
-                            self.register_buffer(f"const{n}_{j}", t)
+                            self.register_buffer(f"const{n}_{j}", t.clone())
                         params[key] = {j: f"const{n}_{j}" for j in value}
                     else:
                         params[key] = value
@@ -147,6 +157,16 @@ def build_graph(spec: dict[str, Any]):  # noqa: ANN201 - torch.nn.Module
                 return self._act(F.max_pool2d(x, p["kernel"], p["stride"], pad), p["act"])
             if kind == "RELU":
                 return F.relu(x)
+            if kind == "LOGISTIC":
+                return torch.sigmoid(x)
+            if kind == "MEAN":
+                return x.mean(dim=p["axes"], keepdim=p["keep_dims"])
+            if kind == "FULLY_CONNECTED":
+                bias = getattr(self, p["bias"]) if p.get("bias") else None
+                if x.dim() == 4:  # TensorFlow Lite flattens NHWC
+                    x = x.permute(0, 2, 3, 1)
+                y = F.linear(x.reshape(x.shape[0], -1), getattr(self, p["weight"]), bias)
+                return self._act(y, p["act"])
             if kind == "PRELU":
                 return F.prelu(x, getattr(self, p["alpha"]).reshape(-1))
             if kind == "PAD":

@@ -1,8 +1,9 @@
 """Read a ``.tflite`` file into a plain graph spec (ops in order + float32 weights) and cache it.
 
-Only the TensorFlow Lite builtin ops that MediaPipe's face detector (short and full range) and Face
-Mesh use are read: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU, PRELU, MAX_POOL_2D, PAD, RESHAPE,
-CONCATENATION, RESIZE_BILINEAR and DEQUANTIZE. Constant tensors stored as float16 (the detectors
+Only the TensorFlow Lite builtin ops that MediaPipe's face detector (short and full range), Face
+Mesh, palm detector and hand landmark model use are read: CONV_2D, DEPTHWISE_CONV_2D, ADD, RELU,
+PRELU, MAX_POOL_2D, PAD, RESHAPE, CONCATENATION, RESIZE_BILINEAR, MEAN, FULLY_CONNECTED, LOGISTIC
+and DEQUANTIZE. Constant tensors stored as float16 (the detectors
 store their weights so, behind DEQUANTIZE ops) are widened to float32 here and their DEQUANTIZE ops
 disappear from the graph; int8 constants with a scale and zero point are dequantised the same way.
 Any other op raises :class:`~maskforge.errors.ModelNotFoundError` naming it.
@@ -34,11 +35,14 @@ _OPS = {
     3: "CONV_2D",
     4: "DEPTHWISE_CONV_2D",
     6: "DEQUANTIZE",
+    9: "FULLY_CONNECTED",
+    14: "LOGISTIC",
     17: "MAX_POOL_2D",
     19: "RELU",
     22: "RESHAPE",
     23: "RESIZE_BILINEAR",
     34: "PAD",
+    40: "MEAN",
     54: "PRELU",
 }
 _ACTIVATIONS = {0: None, 1: "relu", 3: "relu6"}
@@ -85,6 +89,13 @@ def _op_params(tfl: Any, op: Any, kind: str) -> dict[str, Any]:
     if kind == "CONCATENATION":
         o = _options(op, tfl.ConcatenationOptions)
         return {"axis": o.Axis(), "act": _activation(o.FusedActivationFunction(), kind)}
+    if kind == "MEAN":
+        return {"keep_dims": bool(_options(op, tfl.ReducerOptions).KeepDims())}
+    if kind == "FULLY_CONNECTED":
+        o = _options(op, tfl.FullyConnectedOptions)
+        if o.WeightsFormat() != 0:
+            raise ModelNotFoundError("FULLY_CONNECTED with shuffled weights is not supported")
+        return {"act": _activation(o.FusedActivationFunction(), kind)}
     if kind == "RESIZE_BILINEAR":
         o = _options(op, tfl.ResizeBilinearOptions)
         return {"align_corners": bool(o.AlignCorners()), "half_pixel": bool(o.HalfPixelCenters())}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import RecipeError
 from ..io.lock import write_lock
 from ..io.names import from_text
 from ..io.paths import check_destination, check_output_folder, check_write_targets, path_under
@@ -33,6 +34,7 @@ from ..pipeline.options import RunOptions
 from ..pipeline.overlay_task import OverlayWriter
 from ..pipeline.plan import RunPlan
 from ..recipe import Recipe
+from ..vocab import IN_FRONT
 
 #: Input files per shard of an overlay plan (bounded memory per task, many tasks to spread).
 SHARD_FILES = 32
@@ -50,6 +52,7 @@ def overlay_plan(
     masks_dir: Path | None,
     assets_dir: Sequence[str | Path],
     quality: int,
+    in_front: str = "keep",
 ) -> RunPlan:
     """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
     samples = [
@@ -68,6 +71,7 @@ def overlay_plan(
         all_faces=all_faces,
         quality=int(quality),
         assets_dir=tuple(str(d) for d in assets_dir),
+        in_front=in_front,
     )
     return RunPlan(
         recipe=Recipe(seed=int(seed)),  # [source] defaults: the decoder's limits
@@ -97,6 +101,7 @@ def overlay_folder(
     executor: str | None = None,
     monitor: Callable[[Any], None] | None = None,
     licence: str = "any",
+    in_front: str = "keep",
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
@@ -107,8 +112,12 @@ def overlay_folder(
     refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
     per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
     occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write.
-    ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points."""
-    check_licence([detector, "dlib-68"], licence)
+    ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points.
+    ``in_front``: ``keep`` (masks behind hands in front of the face), ``skip`` (such images are
+    skipped, reason ``occluded_lower_face``) or ``off`` (docs/occluders.md)."""
+    if in_front not in IN_FRONT:
+        raise RecipeError(f"in_front must be one of {', '.join(IN_FRONT)}, not {in_front!r}")
+    check_licence([detector, "dlib-68"] + (["mediapipe-hands"] if in_front != "off" else []), licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
     check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR")  # never into SRC, nor inside it
@@ -123,13 +132,13 @@ def overlay_folder(
     check_output_folder(dst, "DST_DIR")
     with write_lock(dst):  # one writer per folder, for the whole overlay
         return _overlay_locked(src, dst, masks, choices, seed, detector, workers, all_faces, assets_dir, quality,
-                               progress, executor, monitor)  # fmt: skip
+                               progress, executor, monitor, in_front)  # fmt: skip
 
 
 def _overlay_locked(
     src: Path, dst: Path, masks: Path | None, choices: OccluderChoice, seed: int, detector: str, workers: int,
     all_faces: bool, assets_dir: Sequence[str | Path], quality: int, progress: Callable[[int, int], None] | None,
-    executor: str | None, monitor: Callable[[Any], None] | None,
+    executor: str | None, monitor: Callable[[Any], None] | None, in_front: str = "keep",
 ) -> OverlaySummary:
     inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
     check_targets(dst, masks, inputs)
@@ -138,7 +147,7 @@ def _overlay_locked(
     check_write_targets(targets, [src], what="overlay")  # by where they lead: DST/A -> SRC/B is refused
     plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
                         all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
-                        quality=quality)  # fmt: skip
+                        quality=quality, in_front=in_front)  # fmt: skip
     done = 0
 
     def on_shard(stats: Mapping[str, Any]) -> None:

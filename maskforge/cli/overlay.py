@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..vocab import WEARS
+from ..vocab import IN_FRONT, WEARS
 from ._common import user_errors
 
 
@@ -68,6 +68,14 @@ from ._common import user_errors
     show_default=True,
     help="commercial: refuse models whose licence excludes commercial use (placement uses dlib-68).",
 )
+@click.option(
+    "--in-front",
+    type=click.Choice(IN_FRONT),
+    default="keep",
+    show_default=True,
+    help="A hand in front of the lower face: keep = draw the mask behind it (a hand hiding most "
+    "of the lower face skips the face), skip = skip the face, off = do not look (faster).",
+)
 @click.option("--quiet", is_flag=True)
 @user_errors
 def command(
@@ -84,6 +92,7 @@ def command(
     assets_dir: tuple[str, ...],
     quality: int,
     licence: str,
+    in_front: str,
     quiet: bool,
 ) -> None:
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
@@ -107,6 +116,7 @@ def command(
             quality=quality,
             monitor=bar.watch,
             licence=licence,
+            in_front=in_front,
         )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))

@@ -10,12 +10,17 @@ from pathlib import Path
 from .look import DEFAULT_LOOK, PhotoLook
 
 
-def cache_key(asset_dirs: Sequence[str | Path] | None, look: PhotoLook | None = None) -> str:
+def cache_key(
+    asset_dirs: Sequence[str | Path] | None, look: PhotoLook | None = None, in_front: str = "keep"
+) -> str:
     """The digest of every occluder asset file a run with these extra ``asset_dirs`` would read
-    (see :func:`maskforge.occlude.assets.asset_fingerprint`), and of the rendering options
-    ``look`` (None: the defaults; they determine the output bytes too)."""
+    (see :func:`maskforge.occlude.assets.asset_fingerprint`), of the rendering options ``look``
+    (None: the defaults; they determine the output bytes too) and of what is done about hands in
+    front of the face (``in_front``, with the hand models' SHA-256:
+    :func:`maskforge.occlude.front.front_key`)."""
     from .assets import asset_fingerprint
+    from .front import front_key
 
     digest = asset_fingerprint(list(asset_dirs) if asset_dirs is not None else None)
     options = json.dumps((look or DEFAULT_LOOK).model_dump(), sort_keys=True)
-    return hashlib.sha256(f"{digest}\n{options}".encode()).hexdigest()
+    return hashlib.sha256(f"{digest}\n{options}\n{front_key(in_front)}".encode()).hexdigest()

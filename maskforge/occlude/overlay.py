@@ -5,7 +5,8 @@ under ``dst_dir`` (same name and extension, re-encoded in that format) and one r
 in ``dst_dir/overlay_log.csv``: ``path,status,occluder,color,wear,reason``. ``status`` is ``ok``,
 ``skipped`` (no usable face: ``reason`` from face selection, e.g. ``no_face``) or ``error``
 (``reason`` a decode code such as ``truncated`` or ``not_an_image``, or ``write_failed``); only
-``ok`` inputs get an output file. Every choice is seeded by ``(seed, relative path)``, so the same
+``ok`` inputs get an output file; ``occluded_lower_face`` skips an image whose every face has a
+hand in front of its lower face (:mod:`maskforge.occlude.front`). Every choice is seeded by ``(seed, relative path)``, so the same
 command gives the same bytes whatever ``workers``. :func:`maskforge.app.overlay.overlay_folder`
 runs it as a plan on the pipeline's executors: the ``overlay`` writer task over shards of input
 files, in this process or on Ray actors (each loads the detector and assets once); this module
@@ -29,6 +30,7 @@ from ..io.names import to_text
 from ..io.paths import path_under
 from ..io.writer import write_bytes_atomic
 from ..seeding import OVERLAY, rng_for
+from ..vocab import OCCLUDED_LOWER_FACE
 from .assets import AssetLibrary
 from .render import render_occluder
 from .spec import OccluderChoice, choose_spec
@@ -112,8 +114,10 @@ class Overlayer:
         library: AssetLibrary,
         quality: int = 95,
         detector_opts: dict | None = None,
+        in_front: str = "keep",
     ) -> None:
         from ..detect import make_detector
+        from .front import FrontGuard
 
         self.dst_dir = Path(dst_dir)
         self.choices, self.seed, self.all_faces = choices, int(seed), all_faces
@@ -121,6 +125,7 @@ class Overlayer:
         self.library, self.quality = library, int(quality)
         self.detector = make_detector(detector, **(detector_opts or {}))
         self._landmarker = getattr(self.detector, "landmarker", None)
+        self.guard = FrontGuard(in_front)
 
     def _landmarks(self, image: np.ndarray, face: Any) -> np.ndarray:
         if face.landmarks68 is not None:
@@ -151,15 +156,20 @@ class Overlayer:
             return {**row, "status": "skipped", "reason": reason or "no_face"}
         mask = np.zeros(image.shape[:2], bool)
         infos = []
-        for k, face in enumerate(faces):
-            lm = self._landmarks(image, face)
+        lms = [self._landmarks(image, face) for face in faces]
+        fronts = self.guard([image] * len(lms), lms)  # hands in front, seen on the input
+        for k, (lm, front) in enumerate(zip(lms, fronts, strict=True)):
+            if front.reject is not None:
+                continue
             rng = rng_for(self.seed, OVERLAY, rel, k)
             spec = choose_spec(self.choices, rng)
             # yaw: the cheap landmark estimate (only the far-side margin depends on it); the
             # full PnP pose would cost ~0.5 ms per face here
-            res = render_occluder(image, lm, spec, rng, yaw=None, library=self.library)
+            res = render_occluder(image, lm, spec, rng, yaw=None, library=self.library, keep=front.keep)
             image, mask = res.image, mask | res.mask
             infos.append(res.info)
+        if not infos:
+            return {**row, "status": "skipped", "reason": OCCLUDED_LOWER_FACE}
         out_fmt = _FORMATS.get(PurePosixPath(rel).suffix.lower(), fmt or "PNG")
         try:
             write_bytes_atomic(_encode(image, out_fmt, self.quality), path_under(self.dst_dir, rel))

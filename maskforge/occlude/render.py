@@ -141,6 +141,7 @@ def render_occluder(
     library: AssetLibrary | None = None,
     shade: bool = True,
     look: PhotoLook | None = None,
+    keep: np.ndarray | None = None,
 ) -> OcclusionResult:
     """Draw one occluder on the face given by ``landmarks68`` ((68, 2) px in the frame of
     ``image``, which may be a full source image or an aligned crop).
@@ -149,8 +150,10 @@ def render_occluder(
     one spec is drawn with ``rng``). ``rng`` also draws random colours. ``yaw``: head yaw in degrees
     (docs/architecture.md); estimated roughly from the landmarks when None. ``image`` is not
     modified. ``look``: the rendering options (:class:`PhotoLook`; None = the defaults);
-    ``shade=False`` turns off all lighting (flat look). Raises AssetError for unknown
-    assets/colours."""
+    ``shade=False`` turns off all lighting (flat look). ``keep``: (H, W) bool pixels of something
+    in front of the face (a hand's outline, :mod:`maskforge.occlude.front`): the occluder is
+    composited behind it, so these pixels keep their colour and are not in ``mask``. Raises
+    AssetError for unknown assets/colours."""
     img, lm = _check_inputs(image, landmarks68)
     lib = library or default_library()
     chosen = choose_spec(spec, rng)
@@ -200,7 +203,7 @@ def render_occluder(
     look = DEFAULT_LOOK if look is None else look
     if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
         out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
-        return OcclusionResult(out, mask, info)
+        return _behind(OcclusionResult(out, mask, info), img, keep)
     out, mask = composite_photo(
         img,
         occ,
@@ -211,4 +214,17 @@ def render_occluder(
         iod=math.hypot(*eye_frame(lm)[0].tolist()),
         rng=rng.spawn(1)[0],
     )
-    return OcclusionResult(out, mask, info)
+    return _behind(OcclusionResult(out, mask, info), img, keep)
+
+
+def _behind(res: OcclusionResult, image: np.ndarray, keep: np.ndarray | None) -> OcclusionResult:
+    """``res`` with the pixels of ``keep`` (in front of the face) as they were in ``image``."""
+    if keep is None:
+        return res
+    keep = np.asarray(keep, bool)
+    if keep.shape != image.shape[:2]:
+        raise ValueError(f"keep must be {image.shape[:2]} like the image, not {keep.shape}")
+    res.image[keep] = image[keep]
+    res.mask &= ~keep
+    res.info["behind"] = int(keep.sum())
+    return res

@@ -32,6 +32,9 @@ from .variant_stage import VariantMaker, write_order
 if TYPE_CHECKING:
     from ..clean import CleanConfig
 
+#: Rows whose hands in front of the face are looked for in one batch (the hand models' batch).
+FRONT_BATCH = 32
+
 CLEAN_SCORE_SCHEMA = pa.schema(
     [
         ("sample_id", pa.string()),
@@ -234,6 +237,8 @@ class FinishTask:
         progress in input images after each."""
         out_rows: list[dict[str, Any]] = []
         for i, r in enumerate(rows, 1):
+            if (i - 1) % FRONT_BATCH == 0:  # hands in front of the faces, found in batches
+                self.variants.prepare(rows[i - 1 : i - 1 + FRONT_BATCH])
             made, variant_rejects = self.variants.make(r)
             out_rows.extend(made)
             rejects.extend(cast(list[RejectRow], variant_rejects))

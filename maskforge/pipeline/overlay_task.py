@@ -30,6 +30,7 @@ class OverlayWriter:
     all_faces: bool
     quality: int
     assets_dir: tuple[str, ...] = ()
+    in_front: str = "keep"
 
     def task(self, ctx: RunContext) -> OverlayTask:
         return OverlayTask(ctx, self)
@@ -59,12 +60,14 @@ class OverlayTask:
                 masks_dir=Path(o.masks_dir) if o.masks_dir else None,
                 library=AssetLibrary.load(extra_dirs=list(o.assets_dir) or None),
                 quality=o.quality,
+                in_front=o.in_front,
             )
         return self._overlayer
 
     def warm(self) -> None:
-        """Load the detector and the occluder assets now."""
-        _ = self.overlayer
+        """Load the detector, the occluder assets and the hand models now."""
+        if self.overlayer.guard.mode != "off":
+            _ = self.overlayer.guard.hands
 
     def __call__(self, index: int, resume: bool = True, tick: Tick | None = None) -> ShardStats:
         """``tick(n)``: input images of the shard handled so far (see :mod:`.progress`)."""

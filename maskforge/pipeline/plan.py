@@ -174,6 +174,9 @@ def models_used(recipe: Recipe, embed_identity: dict[str, Any]) -> list[str]:
     """The models a run of ``recipe`` uses, by :data:`maskforge.models.MODEL_LICENCES` name: the
     detect stage's (:meth:`DetectConfig.models_used`) and the resolved embedder."""
     used = recipe.detect.models_used() if recipe.detect is not None else []
+    occlude = recipe.occlude
+    if recipe.variants is not None and (occlude is None or occlude.in_front != "off"):
+        used.append("mediapipe-hands")  # occluders look for hands in front of the face
     if embed_identity.get("name"):
         used.append(str(embed_identity["name"]))
     return used
@@ -201,8 +204,9 @@ def _assets_part(recipe: Recipe) -> str | None:
     from ..occlude.key import cache_key
 
     occlude = recipe.occlude
-    return cache_key(occlude.asset_dirs if occlude is not None else None,
-                     occlude.look if occlude is not None else None)  # fmt: skip
+    if occlude is None:
+        return cache_key(None, None)
+    return cache_key(occlude.asset_dirs, occlude.look, occlude.in_front)
 
 
 def check_recipe_licence(recipe: Recipe, embed_identity: dict[str, Any] | None = None) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from ..io.decode import decode_image, encode_image
 from ..recipe import Recipe
 from ..seeding import ROW_ORDER, rng_for
+from ..vocab import OCCLUDED_LOWER_FACE
 from .context import RunContext
 
 
@@ -53,15 +54,18 @@ def variants_of(recipe: Recipe | Mapping[str, Any]) -> list[Any] | None:
     return builtin_plan(spec) if isinstance(spec, str) else parse_variants(list(spec))
 
 
-def make_render(library: Any, yaw: float | None, look: Any = None):  # noqa: ANN201
+def make_render(library: Any, yaw: float | None, look: Any = None, keep: Any = None):  # noqa: ANN201
     """An occluder renderer with the signature :func:`maskforge.augment.apply_variant` expects;
-    ``look``: the recipe's ``occlude.look`` (:class:`maskforge.occlude.look.PhotoLook`)."""
+    ``look``: the recipe's ``occlude.look`` (:class:`maskforge.occlude.look.PhotoLook`);
+    ``keep``: (H, W) bool pixels in front of the face (:mod:`maskforge.occlude.front`)."""
     from ..occlude import render_occluder
     from ..occlude.spec import occluder_spec
 
     def render(image, landmarks68, name, rng, wear, color):  # noqa: ANN001, ANN202
         spec = occluder_spec(name, wear, color)
-        res = render_occluder(image, landmarks68, spec, rng, yaw=yaw, library=library, look=look)
+        res = render_occluder(
+            image, landmarks68, spec, rng, yaw=yaw, library=library, look=look, keep=keep
+        )
         return res.image, res.mask, res.info
 
     return render
@@ -77,6 +81,8 @@ class VariantMaker:
         self.variants = variants_of(plan.recipe)
         self._pipeline: Any = None
         self._library: Any = None
+        self._guard: Any = None
+        self._fronts: dict[str, Any] = {}
 
     @property
     def pipeline(self):  # noqa: ANN201
@@ -97,6 +103,39 @@ class VariantMaker:
                 dirs = list(occlude.asset_dirs)
             self._library = AssetLibrary.load(extra_dirs=dirs)
         return self._library
+
+    @property
+    def guard(self):  # noqa: ANN201 - maskforge.occlude.front.FrontGuard
+        if self._guard is None:
+            from ..occlude.front import FrontGuard
+
+            occlude = self.plan.recipe.occlude
+            self._guard = FrontGuard(occlude.in_front if occlude is not None else "keep")
+        return self._guard
+
+    def prepare(self, rows: list[dict[str, Any]]) -> None:
+        """Look for hands in front of the faces of ``rows`` in one batch (before :meth:`make`);
+        only the rows whose variants draw occluders are looked at."""
+        variants = self.variants or []
+        if self.guard.mode == "off" or not any(v.occluder is not None for v in variants):
+            return
+        todo = [r for r in rows if r.get("landmarks68") is not None]
+        fronts = self.guard(
+            [self._pixels(r) for r in todo],
+            [np.asarray(r["landmarks68"], np.float64) for r in todo],
+        )
+        for r, front in zip(todo, fronts, strict=True):
+            if front.keep is not None or front.reject is not None:
+                self._fronts[r["sample_id"]] = front
+        self._fronts.update({r["sample_id"]: None for r in todo if r["sample_id"] not in self._fronts})
+
+    def _front(self, row: dict[str, Any], lm68: np.ndarray) -> Any:
+        """The row's :class:`maskforge.occlude.front.Front` (None when nothing is in front)."""
+        if self.guard.mode == "off":
+            return None
+        if row["sample_id"] not in self._fronts:
+            self.prepare([row])
+        return self._fronts.pop(row["sample_id"], None)
 
     def _encode(self, pixels: np.ndarray) -> bytes:
         return encode_image(pixels, self.fmt, self.quality)
@@ -129,9 +168,17 @@ class VariantMaker:
         needs_occluder = any(v.occluder is not None for v in variants)
         occlude = self.plan.recipe.occlude
         look = occlude.look if occlude is not None else None
-        render = make_render(self.library, yaw, look) if needs_occluder and lm68 is not None else None
+        front = self._front(row, lm68) if needs_occluder and lm68 is not None else None
+        keep = None if front is None else front.keep
+        render = make_render(self.library, yaw, look, keep) if needs_occluder and lm68 is not None else None
         out, rejects = [], []
         for variant in variants:
+            if front is not None and front.reject is not None and variant.occluders:
+                rejects.append({
+                    "sample_id": row["sample_id"], "source_path": row["source_path"], "identity": row["identity"],
+                    "stage": "occlude", "reason": OCCLUDED_LOWER_FACE, "detail": f"variant {variant.key}: {front.reject}",
+                })
+                continue
             targets = Targets(pixels, landmarks5=lm5, landmarks68=lm68, bbox=bbox)
             res = apply_variant(targets, variant, self.pipeline, self.plan.seed, row["sample_id"], render=render)
             if res.reject is not None:

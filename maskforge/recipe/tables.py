@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from ..config import Table
 from ..occlude.look import PhotoLook
+from ..vocab import InFront
 
 
 class SourceTable(Table):
@@ -88,6 +89,12 @@ class OccludeTable(Table):
         default_factory=PhotoLook,
         description="how masks take on the photograph: light, colour, blur, noise, JPEG "
         "(docs/occluders.md, \"Photographic look\")",
+    )
+    in_front: InFront = Field(
+        "keep",
+        description="a hand in front of the lower face: `keep` draws the mask behind it (a hand "
+        "hiding most of the lower face rejects the face), `skip` rejects the face, `off` does "
+        "not look (docs/occluders.md, \"In front of the face\")",
     )
 
 

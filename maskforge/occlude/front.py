@@ -1,0 +1,193 @@
+"""Something in front of the lower face stays in front: hands found before a mask is drawn.
+
+A mask is drawn on the face's skin; a hand on the chin, or raised in front of the mouth, is in
+front of that skin, so a mask painted over it is wrong (and teaches a recogniser a shortcut).
+Per-pixel skin or shading tests cannot tell a hand from a face (both are skin), so hands are found
+by a model: MediaPipe's palm detector on a square region around the lower face, then its hand
+landmark model on each palm (:class:`maskforge.detect.hands.HandDetector`).
+
+Hands are searched in two squares around the lower face (:data:`REGION_SCALES`: a hand over the
+far cheek is found in the smaller, a large raised hand in the larger); a palm counts as a hand
+only when the landmark model confirms it (presence >= 0.5): on lfw-dev most palms the detector
+reports without that confirmation are faces, hair or collars (docs/occluders.md).
+
+What happens to a face, by ``mode`` (``occlude.in_front`` in recipes, ``--in-front`` for
+``maskforge overlay``):
+
+- ``keep`` (the default): the mask is composited *behind* every confirmed hand: the pixels of its
+  outline (:func:`hand_outline`: the convex hull of its 21 points, widened by a fraction of the
+  hand's size to cover the fingers' width) keep their colour. A hand that hides more than
+  :data:`MAX_COVER` of the lower face leaves too little mask to see: the face is rejected
+  (``occluded_lower_face``).
+- ``skip``: a hand over more than :data:`MIN_OVERLAP` of the lower face rejects the face.
+- ``off``: no check (no model is loaded).
+
+Frames: images (H, W, 3) uint8 RGB, landmarks (68, 2) float in that image's pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..vocab import IN_FRONT, OCCLUDED_LOWER_FACE
+
+#: The reject reason of a face with a hand in front of its lower face (stage ``occlude``).
+REASON = OCCLUDED_LOWER_FACE
+#: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
+#: between the lower lip and the chin.
+REGION_SCALES = (2.0, 3.0)
+#: Widening of a hand's hull, in wrist-to-middle-finger-base lengths (covers the fingers' width).
+OUTLINE_MARGIN = 0.3
+#: Share of the lower face a hand must cover to count as in front of it (``skip``).
+MIN_OVERLAP = 0.02
+#: Share of the lower face hidden by hands above which ``keep`` rejects the face.
+MAX_COVER = 0.7
+#: Palms of one face found in both regions are the same palm from this IoU on (kept once).
+SAME_PALM_IOU = 0.3
+
+
+@dataclass
+class Front:
+    """What is in front of one face's lower half.
+
+    Attributes:
+        keep: (H, W) bool pixels in front of the face that keep their colour, or None.
+        reject: None, or the detail of an ``occluded_lower_face`` reject.
+        hands: hands found in the searched region.
+    """
+
+    keep: np.ndarray | None = None
+    reject: str | None = None
+    hands: int = 0
+
+
+def search_regions(landmarks68: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """``[(centre (2,), side)]`` in source pixels: the squares searched for palms."""
+    lm = np.asarray(landmarks68, np.float64)
+    width = float(np.hypot(*(lm[16] - lm[0])))
+    centre = (lm[57] + lm[8]) / 2.0
+    return [(centre, max(k * width, 8.0)) for k in REGION_SCALES]
+
+
+def lower_face(landmarks68: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool: the lower face where a mask may be drawn (the hull of the jaw line and the
+    nose bridge's top, landmarks 0-16 and 27)."""
+    lm = np.asarray(landmarks68, np.float64)
+    pts = np.vstack([lm[0:17], lm[27:28]])
+    out = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(out, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    return out.astype(bool)
+
+
+def hand_outline(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool outline of a hand from its 21 points (source pixels): their convex hull,
+    widened by :data:`OUTLINE_MARGIN` wrist-to-middle-finger-base lengths."""
+    pts = np.asarray(points, np.float64)
+    size = float(np.hypot(*(pts[9] - pts[0])))
+    out = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(out, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    r = max(int(np.ceil(OUTLINE_MARGIN * size)), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(out, kernel).astype(bool)
+
+
+def distinct_palms(hands: Sequence[Any]) -> list[Any]:
+    """``hands`` best score first, without the palms that overlap a better one at
+    :data:`SAME_PALM_IOU` (the same palm found in two regions)."""
+    from ..detect.blazeface import iou
+
+    kept: list[Any] = []
+    for hand in sorted(hands, key=lambda h: -h.score):
+        if not kept or iou(hand.box, np.stack([k.box for k in kept])).max() < SAME_PALM_IOU:
+            kept.append(hand)
+    return kept
+
+
+def decide(hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...], mode: str) -> Front:
+    """The :class:`Front` of one face from the hands found around it (``Hand`` objects of
+    :mod:`maskforge.detect.hands`, source pixels; only those with points count)."""
+    confirmed = [h for h in hands if h.points is not None]
+    if not confirmed:
+        return Front(hands=0)
+    keep = np.zeros(shape[:2], bool)
+    for hand in confirmed:
+        keep |= hand_outline(hand.points, shape)
+    face = lower_face(landmarks68, shape)
+    cover = int((keep & face).sum()) / max(int(face.sum()), 1)
+    if cover >= (MIN_OVERLAP if mode == "skip" else MAX_COVER):
+        best = max(h.presence for h in confirmed)
+        return Front(reject=f"{len(confirmed)} hand(s) in front of {cover:.0%} of the lower face "
+                     f"(presence {best:.2f})", hands=len(confirmed))  # fmt: skip
+    return Front(keep=keep, hands=len(confirmed))
+
+
+class FrontGuard:
+    """Finds what is in front of faces' lower halves (see the module doc); the hand models load
+    on first use, once per process.
+
+    Args:
+        mode: ``keep``, ``skip`` or ``off``.
+        device: torch device of the hand models (``cpu`` by default: they run on small batches
+            next to the CPU-bound renderer).
+    """
+
+    def __init__(self, mode: str = "keep", device: str = "cpu") -> None:
+        if mode not in IN_FRONT:
+            raise ValueError(f"in_front must be one of {', '.join(IN_FRONT)}, not {mode!r}")
+        self.mode, self.device = mode, device
+        self._hands: Any = None
+
+    @property
+    def hands(self) -> Any:  # maskforge.detect.hands.HandDetector
+        if self._hands is None:
+            from ..detect.hands import HandDetector
+
+            self._hands = HandDetector("full", device=self.device)
+        return self._hands
+
+    def find(self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[list[Any]]:
+        """The distinct palms around the face with ``landmarks[i]`` in ``images[i]``, with their
+        points where the landmark model confirms them (``Hand`` objects, one batch)."""
+        per_face = [search_regions(lm) for lm in landmarks]
+        regions = [r for regs in per_face for r in regs]
+        crops = [im for im, regs in zip(images, per_face, strict=True) for _ in regs]
+        found = self.hands.palms(crops, regions)
+        palms, at = [], 0
+        for regs in per_face:
+            palms.append(distinct_palms([h for f in found[at : at + len(regs)] for h in f]))
+            at += len(regs)
+        flat = [(im, h) for im, hs in zip(images, palms, strict=True) for h in hs]
+        if flat:
+            self.hands.landmarks([im for im, _ in flat], [h for _, h in flat])
+        return palms
+
+    def __call__(self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[Front]:
+        """The :class:`Front` of the face with ``landmarks[i]`` in ``images[i]`` (one batch)."""
+        if self.mode == "off" or not images:
+            return [Front() for _ in images]
+        found = self.find(images, landmarks)
+        return [
+            decide(h, lm, im.shape, self.mode)
+            for h, lm, im in zip(found, landmarks, images, strict=True)
+        ]
+
+
+def front_key(mode: str) -> str:
+    """The in-front part of the occluder cache key: the mode, and for ``keep``/``skip`` the
+    SHA-256 of the hand models it runs (they decide which pixels a mask covers)."""
+    if mode == "off":
+        return "off"
+    from ..detect.hands import PALM_THRESHOLD, PRESENCE_THRESHOLD
+    from ..models import mediapipe_model_path, sha256_file
+
+    shas = [sha256_file(mediapipe_model_path(k)) for k in ("palm-full", "hand-landmark-lite")]
+    digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
+    consts = (REGION_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
+              PRESENCE_THRESHOLD)  # fmt: skip
+    return f"{mode}:{digest}:{consts}"

@@ -1,0 +1,192 @@
+"""Something in front of the face stays in front (issue 20, item 3).
+
+- On the lfw-dev images with a hand in front of the lower face, pixels marked by hand on the
+  hand (looked at on 3x crops; the palm detector never saw these marks) get no mask and keep
+  their colour, while the same render without the check covers some of them.
+- A property: whatever object the compositor is told is in front (random shapes and colours
+  drawn over the lower face), its pixels keep their colour and are not in the occlusion mask.
+- The reject ``occluded_lower_face`` is recorded: in the overlay log, and as a rejects row of
+  stage ``occlude`` for each variant with an occluder.
+"""
+
+from __future__ import annotations
+
+import csv
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maskforge.occlude import render_occluder
+from maskforge.occlude.front import (
+    MAX_COVER,
+    Front,
+    FrontGuard,
+    decide,
+    hand_outline,
+    lower_face,
+)
+from maskforge.vocab import OCCLUDED_LOWER_FACE, REJECT_REASONS
+
+from .test_occlude_photo_look import LM as LM68
+from .test_occlude_photo_look import _face as synthetic_face
+
+#: lfw-dev images with a hand in front of the lower face, and pixels (x, y) on that hand inside
+#: the region a mask covers there (Cate_Blanchett_0002 named in the issue notes has no hand; her
+#: _0004 does).
+HANDS = {
+    "Adoor_Gopalakarishnan_0001": [(88, 145), (95, 160), (103, 172)],  # hand on the cheek
+    "Jack_Straw_0004": [(100, 157), (97, 167), (103, 150)],  # raised hand
+    "John_Paul_II_0004": [(75, 143), (74, 135)],  # hands on both cheeks
+    "Cate_Blanchett_0004": [(105, 178), (103, 176)],  # fingertip on the chin
+    "Jeremy_Greenstock_0013": [(127, 163), (117, 173), (137, 160)],  # fist on the mouth
+}
+
+
+@pytest.fixture(scope="module")
+def lfw_faces(lfw_dir):
+    from maskforge.detect import Landmarker68, make_detector, select_face
+    from maskforge.io.decode import decode_image
+
+    det, lmk = make_detector("dlib-hog"), Landmarker68()
+    out = {}
+    for name in HANDS:
+        img = decode_image(lfw_dir / name.rsplit("_", 1)[0] / f"{name}.jpg")
+        face, _ = select_face(det.detect([img])[0], img.shape[:2])
+        out[name] = (img, np.asarray(lmk(img, face.box), np.float64))
+    return out
+
+
+@pytest.fixture(scope="module")
+def guard():
+    return FrontGuard("keep", device="cpu")
+
+
+def test_no_mask_over_the_hands_of_lfw_dev(lfw_faces, guard):
+    names = list(HANDS)
+    fronts = guard([lfw_faces[n][0] for n in names], [lfw_faces[n][1] for n in names])
+    covered_before = 0
+    for name, front in zip(names, fronts, strict=True):
+        img, lm = lfw_faces[name]
+        if front.reject is not None:  # a recorded reject is the other allowed outcome
+            continue
+        assert front.keep is not None, f"{name}: no hand found"
+        before = render_occluder(img, lm, "surgical-blue", np.random.default_rng(1))
+        after = render_occluder(img, lm, "surgical-blue", np.random.default_rng(1), keep=front.keep)
+        xs, ys = np.array(HANDS[name]).T
+        covered_before += int(before.mask[ys, xs].sum())
+        assert not after.mask[ys, xs].any(), f"{name}: mask over the hand"
+        assert (after.image[ys, xs] == img[ys, xs]).all(), f"{name}: hand pixels changed"
+        assert not after.mask[front.keep].any()
+        assert after.mask.sum() > 0.2 * before.mask.sum(), f"{name}: the mask is still drawn"
+    assert covered_before >= len(names), "without the check the mask covers these hands"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cx=st.floats(-0.5, 0.5),
+    cy=st.floats(0.0, 1.0),
+    rx=st.floats(0.05, 0.6),
+    ry=st.floats(0.05, 0.6),
+    angle=st.floats(0, 180),
+    color=st.tuples(*[st.integers(0, 255)] * 3),
+    seed=st.integers(0, 2**16),
+    spec=st.sampled_from(["surgical-blue", "n95", "cloth-black", "kn95"]),
+)
+def test_pixels_of_an_object_in_front_keep_their_colour(cx, cy, rx, ry, angle, color, seed, spec):
+    img = synthetic_face()
+    lm = LM68
+    width = float(np.hypot(*(lm[16] - lm[0])))
+    nose, chin = lm[33], lm[8]
+    centre = (nose + (chin - nose) * cy + np.array([cx * width, 0.0])).round().astype(int)
+    axes = (max(int(rx * width), 1), max(int(ry * width), 1))
+    obj = np.zeros(img.shape[:2], np.uint8)
+    cv2.ellipse(obj, tuple(int(v) for v in centre), axes, angle, 0, 360, 1, -1)
+    drawn = img.copy()
+    drawn[obj.astype(bool)] = color  # the object, in front of the lower face
+    keep = obj.astype(bool)
+    res = render_occluder(drawn, lm, spec, np.random.default_rng(seed), keep=keep)
+    assert (res.image[keep] == drawn[keep]).all()
+    assert not res.mask[keep].any()
+    outside = ~keep
+    plain = render_occluder(drawn, lm, spec, np.random.default_rng(seed))
+    assert (res.image[outside] == plain.image[outside]).all()  # elsewhere the same render
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    pts=st.lists(st.tuples(st.floats(20, 180), st.floats(20, 180)), min_size=21, max_size=21),
+)
+def test_hand_outline_holds_every_point(pts):
+    points = np.array(pts, np.float64)
+    outline = hand_outline(points, (200, 200, 3))
+    xs, ys = np.round(points).astype(int).T
+    assert outline[ys, xs].all()
+
+
+def _hand(points, score=0.9, presence=0.9):
+    return SimpleNamespace(box=np.array([0, 0, 1, 1], np.float32), score=score,
+                           keypoints=np.zeros((7, 2)), points=points, presence=presence)  # fmt: skip
+
+
+def test_decide_by_mode():
+    lm = LM68
+    shape = (256, 256, 3)
+    face = lower_face(lm, shape)
+    ys, xs = np.nonzero(face)
+    grid = np.stack(np.meshgrid(np.linspace(-8, 8, 3), np.linspace(-8, 8, 7)), -1).reshape(-1, 2)
+    small = lm[57] + grid  # a 16 px hand on the lower lip: ~5% of the lower face
+    assert decide([], lm, shape, "keep") == Front()
+    assert decide([_hand(None)], lm, shape, "keep").keep is None  # a palm alone is no hand
+    touching = decide([_hand(small)], lm, shape, "keep")
+    assert touching.reject is None and touching.keep is not None
+    assert decide([_hand(small)], lm, shape, "skip").reject is not None
+    corners = [[xs.min(), ys.min()], [xs.max(), ys.min()], [xs.max(), ys.max()], [xs.min(), ys.max()]]
+    big = np.array(corners * 5 + [corners[0]], float)
+    hiding = decide([_hand(big)], lm, shape, "keep")
+    assert hiding.reject is not None and f"{MAX_COVER:.0%}" != hiding.reject
+    assert OCCLUDED_LOWER_FACE in REJECT_REASONS["occlude"]
+
+
+def test_overlay_records_the_reject(lfw_dir, tmp_path):
+    from maskforge.app.overlay import overlay_folder
+
+    src = tmp_path / "src"
+    (src / "a").mkdir(parents=True)
+    for name in ("Jeremy_Greenstock_0013", "AJ_Cook_0001"):
+        data = (lfw_dir / name.rsplit("_", 1)[0] / f"{name}.jpg").read_bytes()
+        (src / "a" / f"{name}.jpg").write_bytes(data)
+    s = overlay_folder(src, tmp_path / "skip", seed=1, in_front="skip")
+    with open(tmp_path / "skip" / "overlay_log.csv", newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert rows["a/Jeremy_Greenstock_0013.jpg"]["status"] == "skipped"
+    assert rows["a/Jeremy_Greenstock_0013.jpg"]["reason"] == OCCLUDED_LOWER_FACE
+    assert rows["a/AJ_Cook_0001.jpg"]["status"] == "ok"
+    assert s.reasons == {OCCLUDED_LOWER_FACE: 1}
+    assert not (tmp_path / "skip" / "a" / "Jeremy_Greenstock_0013.jpg").exists()
+    kept = overlay_folder(src, tmp_path / "keep", seed=1)  # the default: behind the hand
+    assert kept.ok == 2 and kept.skipped == 0
+
+
+def test_variants_record_the_reject(lfw_faces, tmp_path):
+    from maskforge.pipeline.context import RunContext
+    from maskforge.pipeline.variant_stage import VariantMaker
+    from maskforge.recipe import Recipe
+
+    recipe = Recipe.model_validate({
+        "variants": [{"name": "original"}, {"name": "mask", "occluder": "surgical-blue"}],
+        "occlude": {"in_front": "skip"}, "detect": {},
+    })  # fmt: skip
+    maker = VariantMaker(RunContext(recipe=recipe, out=tmp_path))
+    img, lm = lfw_faces["Jeremy_Greenstock_0013"]
+    row = {"sample_id": "s1", "source_path": "a/x.jpg", "identity": "a", "variant": "original",
+           "pixels": img, "image": b"", "landmarks68": lm.astype(np.float32)}  # fmt: skip
+    made, rejects = maker.make(row)
+    assert [m["variant"] for m in made] == ["original"]
+    assert len(rejects) == 1
+    r = rejects[0]
+    assert (r["stage"], r["reason"], r["sample_id"]) == ("occlude", OCCLUDED_LOWER_FACE, "s1")
+    assert "hand" in r["detail"] and "mask" in r["detail"]

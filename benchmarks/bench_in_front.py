@@ -4,13 +4,16 @@ For every lfw-dev image where dlib's HOG detector and 68 landmarks find the sele
 process:
 
 - cost: ``render_occluder`` per face (the default mask, no check), and the in-front check
-  (:class:`maskforge.occlude.front.FrontGuard`, batches of 32 faces: two palm crops per face, then
-  the hand landmark model on each distinct palm), both in ms per face, measured in this run;
+  (:class:`maskforge.occlude.front.FrontGuard`, batches of 32 faces: a palm-detector crop per
+  face and search square, then the hand landmark model on each distinct palm), both in ms per face, measured in this run;
 - what it finds: faces with a confirmed hand, faces whose mask it alters (a kept pixel the mask
   would have covered: pixels restored), faces ``keep`` rejects, faces ``skip`` would reject; with
   the names of the altered and rejected faces (look at them: each is a hand or a false hand).
 
-Usage: python benchmarks/bench_in_front.py [--lfw DIR] [--limit N] [--device cpu]
+With ``--sheet OUT.png`` it also writes a contact sheet of the altered faces (up to 16): each
+face without the check, then with it (not committed: LFW's licence is research-only).
+
+Usage: python benchmarks/bench_in_front.py [--lfw DIR] [--limit N] [--device cpu] [--sheet PNG]
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from maskforge.detect import Landmarker68, make_detector, select_face  # noqa: E402
 from maskforge.io.decode import decode_image  # noqa: E402
 from maskforge.occlude import default_library, render_occluder  # noqa: E402
-from maskforge.occlude.front import FrontGuard, decide  # noqa: E402
+from maskforge.occlude.front import REGION_SCALES, FrontGuard, decide  # noqa: E402
 from maskforge.seeding import rng_for  # noqa: E402
 
 BATCH = 32
@@ -53,6 +56,7 @@ def main() -> None:
     ap.add_argument("--lfw", default=default)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--sheet", default=None)
     args = ap.parse_args()
     items = faces(Path(args.lfw), args.limit)
     lib = default_library()
@@ -86,7 +90,7 @@ def main() -> None:
     palms = sum(len(h) for h in found)
     print(f"faces: {n} (dlib-hog + 68 landmarks; measured under the machine's load)")
     print(f"render_occluder (surgical-blue, no check): {1000 * t_render / n:.2f} ms/face")
-    print(f"in-front check (2 palm crops/face, {palms} palms -> hand landmark model): "
+    print(f"in-front check ({len(REGION_SCALES)} palm crop(s)/face, {palms} palms -> hand landmarks): "
           f"{1000 * t_find / n:.2f} ms/face on {args.device}")  # fmt: skip
     print(f"faces with a confirmed hand: {len(confirmed)}")
     print(f"keep: masks altered (hand pixels restored) {len(altered)}, faces rejected {len(rejected)}")
@@ -94,6 +98,25 @@ def main() -> None:
     print("altered:", " ".join(altered))
     print("rejected (keep):", " ".join(rejected))
     print("rejected (skip):", " ".join(skipped))
+    if args.sheet:
+        write_sheet(Path(args.sheet), [(n, im, lm, h) for (n, im, lm), h in zip(items, found, strict=True)
+                                       if n in set(altered)][:16])  # fmt: skip
+
+
+def write_sheet(path: Path, rows: list) -> None:
+    """Before (no check) | after (``keep``) pairs of ``rows`` = ``[(name, image, lm, hands)]``."""
+    from PIL import Image
+
+    tiles = []
+    for name, im, lm, hands in rows:
+        keep = decide(hands, lm, im.shape, "keep").keep
+        pair = [render_occluder(im, lm, "surgical-blue", rng_for(0, "bench", name), keep=k).image
+                for k in (None, keep)]  # fmt: skip
+        tiles.append(np.hstack([np.asarray(Image.fromarray(p).resize((160, 160))) for p in pair]))
+    grid = [np.hstack(tiles[i : i + 2] + [np.zeros_like(tiles[0])] * (2 - len(tiles[i : i + 2])))
+            for i in range(0, len(tiles), 2)]  # fmt: skip
+    Image.fromarray(np.vstack(grid)).save(path)
+    print("sheet:", path)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ Per-pixel skin or shading tests cannot tell a hand from a face (both are skin), 
 by a model: MediaPipe's palm detector on a square region around the lower face, then its hand
 landmark model on each palm (:class:`maskforge.detect.hands.HandDetector`).
 
-Hands are searched in two squares around the lower face (:data:`REGION_SCALES`: a hand over the
-far cheek is found in the smaller, a large raised hand in the larger); a palm counts as a hand
+Hands are searched in a square around the lower face (:data:`REGION_SCALES`; a second, smaller
+square also finds a hand flat on the far cheek, e.g. lfw-dev ``John_Paul_II_0004``'s left hand,
+but doubles the cost, the palm detector being most of it); a palm counts as a hand
 only when the landmark model confirms it (presence >= 0.5): on lfw-dev most palms the detector
 reports without that confirmation are faces, hair or collars (docs/occluders.md).
 
@@ -40,8 +41,8 @@ from ..vocab import IN_FRONT, OCCLUDED_LOWER_FACE
 #: The reject reason of a face with a hand in front of its lower face (stage ``occlude``).
 REASON = OCCLUDED_LOWER_FACE
 #: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
-#: between the lower lip and the chin.
-REGION_SCALES = (2.0, 3.0)
+#: between the lower lip and the chin (one palm-detector crop per face each).
+REGION_SCALES: tuple[float, ...] = (3.0,)
 #: Widening of a hand's hull, in wrist-to-middle-finger-base lengths (covers the fingers' width).
 OUTLINE_MARGIN = 0.3
 #: Share of the lower face a hand must cover to count as in front of it (``skip``).

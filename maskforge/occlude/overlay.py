@@ -126,6 +126,7 @@ class Overlayer:
         self.detector = make_detector(detector, **(detector_opts or {}))
         self._landmarker = getattr(self.detector, "landmarker", None)
         self.guard = FrontGuard(in_front)
+        self._prepared: dict[str, tuple[list[np.ndarray], str | None, list[Any]]] = {}
 
     def _landmarks(self, image: np.ndarray, face: Any) -> np.ndarray:
         if face.landmarks68 is not None:
@@ -146,18 +147,34 @@ class Overlayer:
         face, reason = select_face(found, image.shape[:2])
         return ([face], None) if face is not None else ([], reason or "no_face")
 
+    def prepare(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Find the faces, their 68 landmarks and what is in front of them for the decoded inputs
+        ``items`` (``(rel, pixels)``), the hands of all their faces in one batch; :meth:`__call__`
+        uses (and forgets) what was found."""
+        found = {}
+        for rel, image in items:
+            faces, reason = self.faces(image)
+            found[rel] = ([self._landmarks(image, f) for f in faces], reason)
+        flat = [(image, lm) for rel, image in items for lm in found[rel][0]]
+        fronts = self.guard([im for im, _ in flat], [lm for _, lm in flat])
+        at = 0
+        for rel, _ in items:
+            lms, reason = found[rel]
+            self._prepared[rel] = (lms, reason, fronts[at : at + len(lms)])
+            at += len(lms)
+
     def __call__(self, rel: str, image: np.ndarray, fmt: str | None) -> dict[str, str]:
         """Occlude the decoded input ``rel`` (RGB pixels, its PIL format name), write its output
         file(s) and return its log row."""
         row = dict.fromkeys(LOG_COLUMNS, "")
         row["path"] = rel
-        faces, reason = self.faces(image)
-        if not faces:
+        if rel not in self._prepared:
+            self.prepare([(rel, image)])
+        lms, reason, fronts = self._prepared.pop(rel)
+        if not lms:
             return {**row, "status": "skipped", "reason": reason or "no_face"}
         mask = np.zeros(image.shape[:2], bool)
         infos = []
-        lms = [self._landmarks(image, face) for face in faces]
-        fronts = self.guard([image] * len(lms), lms)  # hands in front, seen on the input
         for k, (lm, front) in enumerate(zip(lms, fronts, strict=True)):
             if front.reject is not None:
                 continue

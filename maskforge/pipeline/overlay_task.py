@@ -78,6 +78,8 @@ class OverlayTask:
         t_decode = time.perf_counter() - t0
         rows = {r["source_path"]: error_row(r["source_path"], r["reason"]) for r in rejects}
         tick = ticker(tick)
+        # faces, landmarks and hands in front of them for the whole shard (the hand models batch)
+        self.overlayer.prepare([(d.sample.source_path, d.pixels) for d in decoded])
         for i, d in enumerate(decoded, 1):
             rel = d.sample.source_path
             rows[rel] = self.overlayer(rel, d.pixels, d.info.get("format"))

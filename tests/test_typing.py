@@ -63,7 +63,8 @@ def _choices():
     from maskforge.detect.selection import POLICIES, Policy
     from maskforge.embed.config import EmbedConfig
     from maskforge.embed.factory import EMBEDDERS, EmbedderName
-    from maskforge.vocab import WEARS, Wear
+    from maskforge.recipe.tables import OccludeTable
+    from maskforge.vocab import IN_FRONT, WEARS, InFront, Wear
 
     return [
         (DetectorName, DETECTORS, DetectConfig, "detector"),
@@ -75,6 +76,7 @@ def _choices():
         (Method, METHODS, CleanConfig, "method"),
         (Action, ACTIONS, CleanConfig, "action"),
         (Wear, WEARS, None, None),
+        (InFront, IN_FRONT, OccludeTable, "in_front"),
         (Preset, tuple(PRESETS), None, None),
     ]
 

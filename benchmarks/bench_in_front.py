@@ -13,7 +13,14 @@ process:
 With ``--sheet OUT.png`` it also writes a contact sheet of the altered faces (up to 16): each
 face without the check, then with it (not committed: LFW's licence is research-only).
 
+``--overlay N`` also times ``maskforge overlay`` (in process, one worker) on the first N images
+with ``--in-front keep`` and ``off``, alternately twice, and prints images/s of each.
+
+``--palm lite`` runs MediaPipe's lighter palm detector instead of the full one (a comparison; the
+library uses the full one).
+
 Usage: python benchmarks/bench_in_front.py [--lfw DIR] [--limit N] [--device cpu] [--sheet PNG]
+           [--palm full|lite] [--overlay N]
 """
 
 from __future__ import annotations
@@ -57,10 +64,15 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--sheet", default=None)
+    ap.add_argument("--palm", default="full", choices=["full", "lite"])
+    ap.add_argument("--overlay", type=int, default=0)
     args = ap.parse_args()
+    if args.overlay:
+        overlay_throughput(Path(args.lfw), args.overlay)
+        return
     items = faces(Path(args.lfw), args.limit)
     lib = default_library()
-    guard = FrontGuard("keep", device=args.device)
+    guard = FrontGuard("keep", device=args.device, palm=args.palm)
     _ = guard.hands  # load (and convert once) outside the timings
     guard.find([items[0][1]], [items[0][2]])  # the frozen graphs' first runs optimise them
 
@@ -103,6 +115,28 @@ def main() -> None:
     if args.sheet:
         write_sheet(Path(args.sheet), [(n, im, lm, h) for (n, im, lm), h in zip(items, found, strict=True)
                                        if n in set(altered)][:16])  # fmt: skip
+
+
+def overlay_throughput(lfw: Path, n: int) -> None:
+    """Images/s of ``overlay_folder`` on the first ``n`` lfw-dev images, ``in_front`` keep vs off."""
+    import tempfile
+
+    from maskforge.app.overlay import overlay_folder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        for p in sorted(lfw.glob("*/*.jpg"))[:n]:
+            (src / p.parent.name).mkdir(parents=True, exist_ok=True)
+            os.symlink(p, src / p.parent.name / p.name)
+        overlay_folder(src, Path(tmp) / "warm", in_front="keep")  # models loaded and converted
+        seconds: dict[str, float] = {"keep": 0.0, "off": 0.0}
+        for rep in range(2):
+            for mode in ("off", "keep") if rep % 2 == 0 else ("keep", "off"):
+                t0 = time.perf_counter()
+                overlay_folder(src, Path(tmp) / f"{mode}{rep}", in_front=mode)
+                seconds[mode] += time.perf_counter() - t0
+    for mode, t in seconds.items():
+        print(f"overlay --in-front {mode}: {2 * n / t:.1f} images/s ({1000 * t / (2 * n):.1f} ms/image)")
 
 
 def write_sheet(path: Path, rows: list) -> None:

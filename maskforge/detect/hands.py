@@ -123,7 +123,9 @@ class HandDetector:
 
     def _run(self, model, batch: np.ndarray) -> list[np.ndarray]:  # noqa: ANN001
         torch = self._torch
-        with torch.inference_mode():
+        # without the profiling executor: it re-optimises the frozen graph for every new batch
+        # size (~1 s each under load), and batches here vary (palms per shard); same speed after
+        with torch.inference_mode(), torch.jit.optimized_execution(False):
             x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
             x = (x.permute(0, 3, 1, 2).float() / 255.0).contiguous(memory_format=torch.channels_last)
             return [y.float().cpu().numpy() for y in model(x)]

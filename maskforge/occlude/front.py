@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -128,6 +129,14 @@ def decide(hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...]
     return Front(keep=keep, hands=len(confirmed))
 
 
+@lru_cache(maxsize=2)
+def hand_detector(palm: str, device: str) -> Any:
+    """The hand models, built once per process (~2 s: conversion cache read, trace, freeze)."""
+    from ..detect.hands import HandDetector
+
+    return HandDetector(palm, device=device)
+
+
 class FrontGuard:
     """Finds what is in front of faces' lower halves (see the module doc); the hand models load
     on first use, once per process.
@@ -136,20 +145,20 @@ class FrontGuard:
         mode: ``keep``, ``skip`` or ``off``.
         device: torch device of the hand models (``cpu`` by default: they run on small batches
             next to the CPU-bound renderer).
+        palm: the palm detector, ``full`` (the default, the one the cache key names) or ``lite``
+            (for comparisons: benchmarks/bench_in_front.py).
     """
 
-    def __init__(self, mode: str = "keep", device: str = "cpu") -> None:
+    def __init__(self, mode: str = "keep", device: str = "cpu", palm: str = "full") -> None:
         if mode not in IN_FRONT:
             raise ValueError(f"in_front must be one of {', '.join(IN_FRONT)}, not {mode!r}")
-        self.mode, self.device = mode, device
+        self.mode, self.device, self.palm = mode, device, palm
         self._hands: Any = None
 
     @property
     def hands(self) -> Any:  # maskforge.detect.hands.HandDetector
         if self._hands is None:
-            from ..detect.hands import HandDetector
-
-            self._hands = HandDetector("full", device=self.device)
+            self._hands = hand_detector(self.palm, self.device)
         return self._hands
 
     def find(self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[list[Any]]:

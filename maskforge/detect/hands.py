@@ -199,14 +199,3 @@ class HandDetector:
                 hand.presence = float(prob)
                 if prob >= PRESENCE_THRESHOLD:
                     hand.points = to_source(p, m)[:, :2]
-
-    def detect(
-        self, images: Sequence[np.ndarray], regions: Sequence[tuple[np.ndarray, float]]
-    ) -> list[list[Hand]]:
-        """Hands in ``regions[i]`` of ``images[i]``: palms, then the 21 landmarks of each."""
-        found = self.palms(images, regions)
-        flat_images = [images[i] for i, hands in enumerate(found) for _ in hands]
-        flat = [h for hands in found for h in hands]
-        if flat:
-            self.landmarks(flat_images, flat)
-        return found

@@ -37,10 +37,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..vocab import IN_FRONT, OCCLUDED_LOWER_FACE
+from ..vocab import IN_FRONT
 
-#: The reject reason of a face with a hand in front of its lower face (stage ``occlude``).
-REASON = OCCLUDED_LOWER_FACE
 #: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
 #: between the lower lip and the chin (one palm-detector crop per face each).
 REGION_SCALES: tuple[float, ...] = (3.0,)
@@ -50,7 +48,7 @@ OUTLINE_MARGIN = 0.3
 MIN_OVERLAP = 0.02
 #: Share of the lower face hidden by hands above which ``keep`` rejects the face.
 MAX_COVER = 0.7
-#: Palms of one face found in both regions are the same palm from this IoU on (kept once).
+#: Palms of one face found in more than one square are the same palm from this IoU on (kept once).
 SAME_PALM_IOU = 0.3
 
 
@@ -61,7 +59,7 @@ class Front:
     Attributes:
         keep: (H, W) bool pixels in front of the face that keep their colour, or None.
         reject: None, or the detail of an ``occluded_lower_face`` reject.
-        hands: hands found in the searched region.
+        hands: confirmed hands found around the face.
     """
 
     keep: np.ndarray | None = None
@@ -101,7 +99,7 @@ def hand_outline(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def distinct_palms(hands: Sequence[Any]) -> list[Any]:
     """``hands`` best score first, without the palms that overlap a better one at
-    :data:`SAME_PALM_IOU` (the same palm found in two regions)."""
+    :data:`SAME_PALM_IOU` (the same palm found in two squares)."""
     from ..detect.blazeface import iou
 
     kept: list[Any] = []

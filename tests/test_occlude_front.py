@@ -190,3 +190,19 @@ def test_variants_record_the_reject(lfw_faces, tmp_path):
     r = rejects[0]
     assert (r["stage"], r["reason"], r["sample_id"]) == ("occlude", OCCLUDED_LOWER_FACE, "s1")
     assert "hand" in r["detail"] and "mask" in r["detail"]
+
+
+def test_in_front_is_part_of_the_occluder_cache_key():
+    from maskforge.occlude.key import cache_key
+    from maskforge.pipeline.plan import _assets_part
+    from maskforge.recipe import Recipe
+
+    keys = {mode: cache_key(None, None, mode) for mode in ("keep", "skip", "off")}
+    assert len(set(keys.values())) == 3
+    assert cache_key(None, None) == keys["keep"]  # the default
+    variants = [{"name": "mask", "occluder": "surgical-blue"}]
+    plans = {
+        mode: Recipe.model_validate({"variants": variants, "detect": {}, "occlude": {"in_front": mode}})
+        for mode in ("keep", "off")
+    }
+    assert _assets_part(plans["keep"]) == keys["keep"] and _assets_part(plans["off"]) == keys["off"]

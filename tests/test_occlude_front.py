@@ -191,6 +191,14 @@ def test_variants_record_the_reject(lfw_faces, tmp_path):
     assert (r["stage"], r["reason"], r["sample_id"]) == ("occlude", OCCLUDED_LOWER_FACE, "s1")
     assert "hand" in r["detail"] and "mask" in r["detail"]
 
+    keep = VariantMaker(RunContext(recipe=recipe.model_copy(update={"occlude": recipe.occlude.model_copy(
+        update={"in_front": "keep"})}), out=tmp_path))  # fmt: skip
+    made, rejects = keep.make(dict(row))
+    assert [m["variant"] for m in made] == ["original", "mask"] and not rejects
+    covered = cv2.imdecode(np.frombuffer(made[1]["occlusion_mask"], np.uint8), cv2.IMREAD_GRAYSCALE)
+    xs, ys = np.array(HANDS["Jeremy_Greenstock_0013"]).T
+    assert covered.any() and not covered[ys, xs].any()  # the mask is behind the fist
+
 
 def test_in_front_is_part_of_the_occluder_cache_key():
     from maskforge.occlude.key import cache_key

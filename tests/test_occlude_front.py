@@ -83,6 +83,7 @@ def test_no_mask_over_the_hands_of_lfw_dev(lfw_faces, guard):
         assert not after.mask[front.keep].any()
         assert after.mask.sum() > 0.2 * before.mask.sum(), f"{name}: the mask is still drawn"
     assert covered_before >= len(names), "without the check the mask covers these hands"
+    assert fronts[names.index("John_Paul_II_0004")].hands == 2  # both cheeks
 
 
 @settings(max_examples=40, deadline=None)

@@ -127,7 +127,9 @@ class HandDetector:
         # size (~1 s each under load), and batches here vary (palms per shard); same speed after
         with torch.inference_mode(), torch.jit.optimized_execution(False):
             x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
-            x = (x.permute(0, 3, 1, 2).float() / 255.0).contiguous(memory_format=torch.channels_last)
+            x = (x.permute(0, 3, 1, 2).float() / 255.0).contiguous(
+                memory_format=torch.channels_last
+            )
             return [y.float().cpu().numpy() for y in model(x)]
 
     def palm_raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,12 +175,16 @@ class HandDetector:
             ):
                 m = region_transform(centre, side, PALM_SIDE)
                 ms.append(m)
-                squares.append(cv2.warpAffine(im, m, (PALM_SIDE, PALM_SIDE), flags=cv2.INTER_LINEAR))
+                squares.append(
+                    cv2.warpAffine(im, m, (PALM_SIDE, PALM_SIDE), flags=cv2.INTER_LINEAR)
+                )
             reg, logits = self.palm_raw(np.stack(squares))
             for k, m in enumerate(ms):
                 found = []
                 for box, pts, score in self.decode(reg[k], logits[k]):
-                    corners = to_source(np.hstack([box.reshape(2, 2) * PALM_SIDE, np.zeros((2, 1))]), m)
+                    corners = to_source(
+                        np.hstack([box.reshape(2, 2) * PALM_SIDE, np.zeros((2, 1))]), m
+                    )
                     kps = to_source(np.hstack([pts * PALM_SIDE, np.zeros((7, 1))]), m)
                     found.append(Hand(corners[:, :2].reshape(4), score, kps[:, :2]))
                 out.append(found)

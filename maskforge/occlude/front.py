@@ -6,9 +6,10 @@ Per-pixel skin or shading tests cannot tell a hand from a face (both are skin), 
 by a model: MediaPipe's palm detector on a square region around the lower face, then its hand
 landmark model on each palm (:class:`maskforge.detect.hands.HandDetector`).
 
-Hands are searched in a square around the lower face (:data:`REGION_SCALES`; a second, smaller
-square also finds a hand flat on the far cheek, e.g. lfw-dev ``John_Paul_II_0004``'s left hand,
-but doubles the cost, the palm detector being most of it); a palm counts as a hand
+Hands are searched in a square around the lower face (:data:`REGION_SCALES`), and again in a
+smaller one (:data:`REFINE_SCALES`) around the faces where a hand was found (hands come in pairs:
+lfw-dev ``John_Paul_II_0004``'s left hand, flat on the far cheek, shows only there; searching it
+around every face would double the cost, the palm detector being most of it); a palm counts as a hand
 only when the landmark model confirms it (presence >= 0.5): on lfw-dev most palms the detector
 reports without that confirmation are faces, hair or collars (docs/occluders.md).
 
@@ -42,6 +43,9 @@ from ..vocab import IN_FRONT
 #: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
 #: between the lower lip and the chin (one palm-detector crop per face each).
 REGION_SCALES: tuple[float, ...] = (3.0,)
+#: Squares searched again, only around faces where a hand was confirmed (hands come in pairs: a
+#: hand flat on the far cheek shows in a smaller square only).
+REFINE_SCALES: tuple[float, ...] = (2.0,)
 #: Widening of a hand's hull, in wrist-to-middle-finger-base lengths (covers the fingers' width).
 OUTLINE_MARGIN = 0.3
 #: Share of the lower face a hand must cover to count as in front of it (``skip``).
@@ -67,12 +71,15 @@ class Front:
     hands: int = 0
 
 
-def search_regions(landmarks68: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """``[(centre (2,), side)]`` in source pixels: the squares searched for palms."""
+def search_regions(
+    landmarks68: np.ndarray, scales: Sequence[float] = REGION_SCALES
+) -> list[tuple[np.ndarray, float]]:
+    """``[(centre (2,), side)]`` in source pixels: the squares searched for palms (sides ``scales``
+    jaw widths)."""
     lm = np.asarray(landmarks68, np.float64)
     width = float(np.hypot(*(lm[16] - lm[0])))
     centre = (lm[57] + lm[8]) / 2.0
-    return [(centre, max(k * width, 8.0)) for k in REGION_SCALES]
+    return [(centre, max(k * width, 8.0)) for k in scales]
 
 
 def lower_face(landmarks68: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -109,7 +116,9 @@ def distinct_palms(hands: Sequence[Any]) -> list[Any]:
     return kept
 
 
-def decide(hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...], mode: str) -> Front:
+def decide(
+    hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...], mode: str
+) -> Front:
     """The :class:`Front` of one face from the hands found around it (``Hand`` objects of
     :mod:`maskforge.detect.hands`, source pixels; only those with points count)."""
     confirmed = [h for h in hands if h.points is not None]
@@ -159,23 +168,54 @@ class FrontGuard:
             self._hands = hand_detector(self.palm, self.device)
         return self._hands
 
-    def find(self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[list[Any]]:
+    def find(
+        self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]
+    ) -> list[list[Any]]:
         """The distinct palms around the face with ``landmarks[i]`` in ``images[i]``, with their
-        points where the landmark model confirms them (``Hand`` objects, one batch)."""
-        per_face = [search_regions(lm) for lm in landmarks]
+        points where the landmark model confirms them (``Hand`` objects, one batch): the
+        :data:`REGION_SCALES` squares around every face, then the :data:`REFINE_SCALES` squares
+        around the faces where a hand was confirmed."""
+        palms = self._search(images, landmarks, REGION_SCALES, [[] for _ in images])
+        again = [i for i, hands in enumerate(palms) if any(h.points is not None for h in hands)]
+        if again and REFINE_SCALES:
+            more = self._search(
+                [images[i] for i in again], [landmarks[i] for i in again], REFINE_SCALES,
+                [palms[i] for i in again],
+            )  # fmt: skip
+            for i, hands in zip(again, more, strict=True):
+                palms[i] = hands
+        return palms
+
+    def _search(
+        self,
+        images: Sequence[np.ndarray],
+        landmarks: Sequence[np.ndarray],
+        scales: Sequence[float],
+        known: Sequence[list[Any]],
+    ) -> list[list[Any]]:
+        """``known[i]`` (palms already looked at) merged with the palms of the ``scales`` squares
+        around face ``i``; the landmark model runs on the new ones only."""
+        per_face = [search_regions(lm, scales) for lm in landmarks]
         regions = [r for regs in per_face for r in regs]
         crops = [im for im, regs in zip(images, per_face, strict=True) for _ in regs]
         found = self.hands.palms(crops, regions)
-        palms, at = [], 0
-        for regs in per_face:
-            palms.append(distinct_palms([h for f in found[at : at + len(regs)] for h in f]))
+        merged, at = [], 0
+        for regs, old in zip(per_face, known, strict=True):
+            merged.append(
+                distinct_palms(list(old) + [h for f in found[at : at + len(regs)] for h in f])
+            )
             at += len(regs)
-        flat = [(im, h) for im, hs in zip(images, palms, strict=True) for h in hs]
+        seen = {id(h) for hands in known for h in hands}
+        flat = [
+            (im, h) for im, hs in zip(images, merged, strict=True) for h in hs if id(h) not in seen
+        ]
         if flat:
             self.hands.landmarks([im for im, _ in flat], [h for _, h in flat])
-        return palms
+        return merged
 
-    def __call__(self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]) -> list[Front]:
+    def __call__(
+        self, images: Sequence[np.ndarray], landmarks: Sequence[np.ndarray]
+    ) -> list[Front]:
         """The :class:`Front` of the face with ``landmarks[i]`` in ``images[i]`` (one batch)."""
         if self.mode == "off" or not images:
             return [Front() for _ in images]
@@ -196,6 +236,6 @@ def front_key(mode: str) -> str:
 
     shas = [sha256_file(mediapipe_model_path(k)) for k in ("palm-full", "hand-landmark-lite")]
     digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
-    consts = (REGION_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
+    consts = (REGION_SCALES, REFINE_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
               PRESENCE_THRESHOLD)  # fmt: skip
     return f"{mode}:{digest}:{consts}"

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from maskforge.detect import Landmarker68, make_detector, select_face  # noqa: E402
 from maskforge.io.decode import decode_image  # noqa: E402
 from maskforge.occlude import default_library, render_occluder  # noqa: E402
-from maskforge.occlude.front import REGION_SCALES, FrontGuard, decide  # noqa: E402
+from maskforge.occlude.front import REFINE_SCALES, REGION_SCALES, FrontGuard, decide  # noqa: E402
 from maskforge.seeding import rng_for  # noqa: E402
 
 BATCH = 32
@@ -104,7 +104,7 @@ def main() -> None:
     palms = sum(len(h) for h in found)
     print(f"faces: {n} (dlib-hog + 68 landmarks; measured under the machine's load)")
     print(f"render_occluder (surgical-blue, no check): {1000 * t_render / n:.2f} ms/face")
-    print(f"in-front check ({len(REGION_SCALES)} palm crop(s)/face, {palms} palms -> hand landmarks): "
+    print(f"in-front check ({len(REGION_SCALES)} palm crop(s)/face, +{len(REFINE_SCALES)} around faces with a hand; {palms} palms -> hand landmarks): "
           f"{1000 * t_find / n:.2f} ms/face on {args.device} ({t_find / t_render:.1f}x the render)")  # fmt: skip
     print(f"faces with a confirmed hand: {len(confirmed)}")
     print(f"keep: masks altered (hand pixels restored) {len(altered)}, faces rejected {len(rejected)}")

@@ -105,12 +105,13 @@ def hand_outline(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def distinct_palms(hands: Sequence[Any]) -> list[Any]:
-    """``hands`` best score first, without the palms that overlap a better one at
-    :data:`SAME_PALM_IOU` (the same palm found in two squares)."""
+    """``hands`` without the palms that overlap a preferred one at :data:`SAME_PALM_IOU` (the same
+    palm found in two squares); preferred: confirmed by the landmark model, then the better
+    score."""
     from ..detect.blazeface import iou
 
     kept: list[Any] = []
-    for hand in sorted(hands, key=lambda h: -h.score):
+    for hand in sorted(hands, key=lambda h: (h.points is None, -h.score)):
         if not kept or iou(hand.box, np.stack([k.box for k in kept])).max() < SAME_PALM_IOU:
             kept.append(hand)
     return kept

@@ -53,6 +53,42 @@ class PhotoLook(Table):
         description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
         "at the face's resolution) the camera sees on the mask",
     )
+    exposure: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.5,
+        description="how much the mask's mean luminance follows the face's exposure (its colour, "
+        "as real masks photograph, times (upper-face luminance / that of real masked photos) to "
+        "this power; 0 = the colour's luminance whatever the face)",
+    )
+    luminance_spread: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="per-face spread (standard deviation of the log) of the mask's luminance "
+        "around that: how differently a mask and the face catch the light",
+    )
+    noise: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=3.0,
+        description="the mask's luminance noise as a multiple of the face's (median over faces; "
+        "noise is added only up to that level, never on top of what the mask has)",
+    )
+    grain_spread: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.5,
+        description="per-face spread (standard deviation of the log) of the mask's noise and "
+        "fabric texture around ``noise`` and ``texture``: smooth and grainy masks",
+    )
+    light_spread: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="per-face spread (standard deviation) of a left-right light gradient on the "
+        "mask (relative luminance from its middle to its side), beyond the face's own shading",
+    )
     lower_shadow: float = Field(
         default=0.35,
         ge=0.0,

@@ -14,6 +14,7 @@ from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .camera import measure_camera
 from .composite import ALPHA_FLOOR, composite
 from .look import DEFAULT_LOOK, PhotoLook
+from .palette import parse_color
 from .photo import composite_photo
 from .spec import OccluderChoice, OccluderSpec, choose_spec
 from .warp import warp_maps
@@ -132,6 +133,16 @@ def _check_inputs(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray,
     return np.ascontiguousarray(img), lm
 
 
+def _color_luma(asset: Asset, color: str | None, texture: str | None) -> float | None:
+    """Luminance (0..255) of the plain colour a colourable asset is painted with (the colours
+    are as real masks photograph, :mod:`.palette`); None for a texture or the asset's own
+    photographed colours."""
+    if not (asset.colorable and color) or texture:
+        return None
+    r, g, b = parse_color(color)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
 def render_occluder(
     image: np.ndarray,
     landmarks68: np.ndarray,
@@ -210,5 +221,6 @@ def render_occluder(
         look=look,
         iod=math.hypot(*eye_frame(lm)[0].tolist()),
         rng=rng.spawn(1)[0],
+        color_luma=_color_luma(asset, color, chosen.texture),
     )
     return OcclusionResult(out, mask, info)

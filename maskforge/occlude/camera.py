@@ -49,6 +49,9 @@ REF_SATURATION = 0.26
 #: box; measured by benchmarks/measure_mask_palette.py --upper): the exposure at which the
 #: colours of :data:`.palette.REAL_MASK_COLORS` were photographed.
 REF_LUMINANCE = 131.6
+#: Grey level added to the local brightness that scales the fabric texture: fibres catch light
+#: whatever the dye, so a black mask shows texture too.
+TEXTURE_FLOOR = 8.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,8 @@ def add_noise(
     """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
     luminance noise the mask lacks to reach ``level`` times the face's (seeded Gaussian of sigma
     ``sqrt((level * face)^2 - mask^2)``: never on top of the noise the mask has) and a fabric
-    texture (Gaussian noise low-passed at 1 px, ``texture`` times the local brightness), the
+    texture (Gaussian noise low-passed at 1 px, ``texture`` times the local brightness plus
+    :data:`TEXTURE_FLOOR`), the
     same in the three channels."""
     inside = alpha > 0.98
     if not inside.any():
@@ -187,7 +191,7 @@ def add_noise(
     lum = n[0] * np.float32(sigma)
     if texture > 0:
         weave = cv2.GaussianBlur(n[1], (0, 0), 1.0)
-        lum += cv2.multiply(weave, grey + 8.0, scale=2.5 * texture)
+        lum += cv2.multiply(weave, grey + TEXTURE_FLOOR, scale=2.5 * texture)
     lum = cv2.multiply(lum, alpha)
     return cv2.add(patch, cv2.merge((lum, lum, lum)))
 

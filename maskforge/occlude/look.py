@@ -65,29 +65,23 @@ class PhotoLook(Table):
         default=0.0,
         ge=0.0,
         le=1.0,
-        description="per-face spread (standard deviation of the log) of the mask's luminance "
-        "around that: how differently a mask and the face catch the light",
+        description="per-face spread (standard deviation) of the mask's luminance around its "
+        "colour's, as a fraction of the luminance of a real masked face: how differently masks "
+        "of one colour photograph (more, relatively, for dark ones)",
     )
     noise: float = Field(
-        default=0.8,
+        default=0.6,
         ge=0.0,
         le=3.0,
         description="the mask's luminance noise as a multiple of the face's (median over faces; "
         "noise is added only up to that level, never on top of what the mask has)",
     )
     grain_spread: float = Field(
-        default=0.0,
+        default=1.2,
         ge=0.0,
         le=1.5,
         description="per-face spread (standard deviation of the log) of the mask's noise and "
         "fabric texture around ``noise`` and ``texture``: smooth and grainy masks",
-    )
-    light_spread: float = Field(
-        default=0.0,
-        ge=0.0,
-        le=1.0,
-        description="per-face spread (standard deviation) of a left-right light gradient on the "
-        "mask (relative luminance from its middle to its side), beyond the face's own shading",
     )
     lower_shadow: float = Field(
         default=0.35,

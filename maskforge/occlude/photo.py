@@ -25,6 +25,7 @@ from .camera import REF_LUMINANCE, REF_SATURATION, Camera, add_noise, match_blur
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
+SHIFT_MODE = False
 #: Alpha at which the blurred edge starts (re-ramped to 0..1 from there).
 FADE = 0.12
 #: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
@@ -50,26 +51,22 @@ def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
 
 
 def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
-              color_luma: float | None, z: float) -> float:
+              color_luma: float | None, z: float) -> tuple[float, float]:
     """Gain that brings the mean luminance of premultiplied ``rgb`` (h, w, 3) 0..1 under
     ``alpha`` (h, w) to ``color_luma`` (the colour's luminance as real masks photograph, 0..255;
-    None: the drawing's own mean) times the face's exposure, ``(cam.luminance /
-    REF_LUMINANCE) ** look.exposure``, times ``exp(look.luminance_spread * z)``."""
+    None: the drawing's own mean) plus ``look.luminance_spread * z`` times
+    :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more, relative to
+    its own luminance, than a white one), times the face's exposure, ``(cam.luminance /
+    REF_LUMINANCE) ** look.exposure``."""
     total = float(cv2.sumElems(alpha)[0])
     if total < 1.0:
-        return 1.0
+        return 1.0, 0.0
     mean = 255.0 * float(cv2.sumElems(cv2.transform(rgb, _LUMA[None, :]))[0]) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
-    target = base * face**look.exposure * float(np.exp(look.luminance_spread * z))
-    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
-
-
-def _side_light(w: int, strength: float) -> np.ndarray:
-    """(1, w) float32 gain of a left-right light gradient: ``exp(strength * x)``, x from -1 at
-    the patch's left to 1 at its right."""
-    x = np.linspace(-1.0, 1.0, max(w, 1), dtype=np.float32)[None, :]
-    return np.exp(np.float32(strength) * x).astype(np.float32)
+    own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
+    target = own * face**look.exposure
+    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0)), target - mean
 
 
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
@@ -107,10 +104,10 @@ def composite_photo(
     uint8) with the photographic look (module doc); ``cam``: what the camera did to the face
     (:func:`.camera.measure_camera`); ``iod``: the face's inter-ocular distance (px);
     ``color_luma``: the luminance (0..255) of the mask's colour as photographed (None: the
-    drawing's own). Per face, three standard normal draws from ``rng`` (grain, luminance, side
-    light) set where this mask falls in the spreads of ``look``. Returns ``(out, mask)`` like
+    drawing's own). Per face, two standard normal draws from ``rng`` (grain, luminance) set where
+    this mask falls in the spreads of ``look``. Returns ``(out, mask)`` like
     :func:`.composite.composite`; ``image`` is not modified."""
-    z_grain, z_lum, z_side = (float(v) for v in rng.standard_normal(3))
+    z_grain, z_lum = (float(v) for v in rng.standard_normal(2))
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
     if look.lower_shadow > 0:
@@ -125,12 +122,15 @@ def composite_photo(
     # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
     a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
-    if look.light_spread > 0:
-        gain = gain * _side_light(w, look.light_spread * z_side)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)
     expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)
-    scale = cv2.multiply(gain, keep, scale=255.0 * expo)
+    if SHIFT_MODE:
+        shift = cv2.multiply(alpha, expo[1] / 255.0)
+        rgb = cv2.add(rgb, cv2.merge((shift, shift, shift)))
+        scale = cv2.multiply(gain, keep, scale=255.0)
+    else:
+        scale = cv2.multiply(gain, keep, scale=255.0 * expo[0])
     rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)

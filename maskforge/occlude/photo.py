@@ -6,14 +6,20 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
 1. **blur**: the occluder is blurred until it is no crisper than the eyes (:mod:`.camera`);
 2. **colour**: its colour is multiplied by the scene's cast (grey world of the image) to the
    power ``look.color_cast``, at constant luminance, and its chroma scaled with how colourful
-   the camera renders the face (``look.saturation``);
+   the camera renders the face (``look.saturation``); then its mean luminance is set to the
+   colour's as real masks photograph (:mod:`.palette`; the drawing's shading keeps its relative
+   folds but no longer lifts a black mask to grey) times the face's exposure against real
+   masked photos', ``(upper-face luminance / camera.REF_LUMINANCE) ** look.exposure``, with a
+   seeded per-face spread ``look.luminance_spread``;
 3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
    (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
    shadow side of the face darkens the mask on that side, the lit cheek brightens it;
 4. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
    0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
-5. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
-   lacks) and its **JPEG** quality re-applied on the image's 8x8 grid under the mask.
+5. composite with premultiplied alpha, then **noise** up to ``look.noise`` times the face's
+   (seeded, only what the mask lacks; per face scaled, with the fabric texture, by a seeded
+   log-normal grain of spread ``look.grain_spread``: smooth and grainy masks, as real ones are)
+   and the face's **JPEG** quality re-applied on the image's 8x8 grid under the mask.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from .camera import REF_LUMINANCE, REF_SATURATION, Camera, add_noise, match_blur
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
-SHIFT_MODE = False
 #: Alpha at which the blurred edge starts (re-ramped to 0..1 from there).
 FADE = 0.12
 #: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
@@ -51,7 +56,7 @@ def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
 
 
 def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
-              color_luma: float | None, z: float) -> tuple[float, float]:
+              color_luma: float | None, z: float) -> float:
     """Gain that brings the mean luminance of premultiplied ``rgb`` (h, w, 3) 0..1 under
     ``alpha`` (h, w) to ``color_luma`` (the colour's luminance as real masks photograph, 0..255;
     None: the drawing's own mean) plus ``look.luminance_spread * z`` times
@@ -60,13 +65,13 @@ def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
     REF_LUMINANCE) ** look.exposure``."""
     total = float(cv2.sumElems(alpha)[0])
     if total < 1.0:
-        return 1.0, 0.0
+        return 1.0
     mean = 255.0 * float(cv2.sumElems(cv2.transform(rgb, _LUMA[None, :]))[0]) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
     own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
     target = own * face**look.exposure
-    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0)), target - mean
+    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
 
 
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
@@ -125,12 +130,7 @@ def composite_photo(
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)
     expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)
-    if SHIFT_MODE:
-        shift = cv2.multiply(alpha, expo[1] / 255.0)
-        rgb = cv2.add(rgb, cv2.merge((shift, shift, shift)))
-        scale = cv2.multiply(gain, keep, scale=255.0)
-    else:
-        scale = cv2.multiply(gain, keep, scale=255.0 * expo[0])
+    scale = cv2.multiply(gain, keep, scale=255.0 * expo)
     rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)

@@ -193,6 +193,27 @@ def test_shading_follows_the_light():
     assert ratio(res.image, inside) > max(ratio(old.image, inside), 1 + 0.6 * (skin - 1))
 
 
+def test_light_from_above():
+    """``overhead``: on an evenly lit face the mask's upper half is brighter than its lower half,
+    by about the option's step; without it, about as bright."""
+
+    def top_over_bottom(look):
+        res = render_occluder(_face(), LM, "surgical+#808080", rng_for(0, "o"), look=look)
+        inside = _inside(res)
+        y = cv2.cvtColor(res.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        rows = np.nonzero(inside.any(1))[0]
+        mid = (rows.min() + rows.max()) / 2
+        upper = np.arange(256)[:, None] < mid
+        return y[inside & upper].mean() / y[inside & ~upper].mean()
+
+    plain = PhotoLook(overhead=0.0, grain_spread=0.0)
+    assert DEFAULT_LOOK.overhead > 0
+    assert abs(top_over_bottom(plain) - 1.0) < 0.04
+    lit = top_over_bottom(plain.model_copy(update={"overhead": 0.3}))
+    assert lit > top_over_bottom(plain) + 0.1
+    assert math.log(lit) == pytest.approx(0.3 / 2, rel=0.5)  # half-means differ by ~half the step
+
+
 def test_contact_shadow_under_the_lower_edge():
     img = _face()
     res = render_occluder(img, LM, "surgical-white", rng_for(0, "d"))

@@ -32,6 +32,14 @@ class PhotoLook(Table):
         description="strength of the face's low-frequency light on the mask (exponent of the "
         "covered skin's relative luminance; 0 = unlit)",
     )
+    overhead: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="light from above on the mask beyond the face's own shading: the relative "
+        "luminance step from its top to its bottom (its lower part turns down, away from the "
+        "light)",
+    )
     color_cast: float = Field(
         default=0.3,
         ge=0.0,

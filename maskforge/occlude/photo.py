@@ -13,7 +13,8 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
    seeded per-face spread ``look.luminance_spread``;
 3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
    (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
-   shadow side of the face darkens the mask on that side, the lit cheek brightens it;
+   shadow side of the face darkens the mask on that side, the lit cheek brightens it; and
+   light from above (``look.overhead``): the mask's lower part, turned down, is darker;
 4. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
    0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
 5. composite with premultiplied alpha, then **noise** up to ``look.noise`` times the face's
@@ -74,6 +75,13 @@ def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
     return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
 
 
+def _overhead(h: int, strength: float) -> np.ndarray:
+    """(h, 1) float32 gain of light from above: ``exp(strength * (0.5 - t))``, t from 0 at the
+    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light)."""
+    t = np.linspace(0.0, 1.0, max(h, 1), dtype=np.float32)[:, None]
+    return np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
+
+
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
     """``occ`` with ``pad`` transparent rows added below (clipped to the image ``height``)."""
     pad = max(min(pad, height - (y0 + occ.shape[0])), 0)
@@ -127,6 +135,8 @@ def composite_photo(
     # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
     a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
+    if look.overhead > 0:
+        gain = gain * _overhead(h, look.overhead)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)
     expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)

@@ -98,8 +98,14 @@ class PhotoLook(Table):
         description="opacity of the soft contact shadow the mask casts under its lower edge",
     )
 
+    ear_loops: bool = Field(
+        default=True,
+        description="draw the elastic ear loops from the mask's side corners to the ears, on the "
+        "sides that face the camera (docs/occluders.md)",
+    )
+
 
 #: The defaults (what a recipe without an ``occlude.look`` table gets).
 DEFAULT_LOOK = PhotoLook()
 #: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
-FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0)
+FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0, ear_loops=False)

@@ -49,8 +49,8 @@ REF_SATURATION = 0.26
 #: box; measured by benchmarks/measure_mask_palette.py --upper): the exposure at which the
 #: colours of :data:`.palette.REAL_MASK_COLORS` were photographed.
 REF_LUMINANCE = 131.6
-#: Grey level added to the local brightness that scales the fabric texture: fibres catch light
-#: whatever the dye, so a black mask shows texture too.
+#: Grey level added to the local brightness that scales the fabric texture (so a black mask
+#: shows some texture; 30-80 were tried on the tune half of bench_realism.py and did not help).
 TEXTURE_FLOOR = 8.0
 
 

@@ -7,7 +7,12 @@ samples are clustered with k-means in CIE Lab (k = ``--k``, seeded, 20 restarts)
 median colour and share are printed as the Python literal to paste into
 ``maskforge/occlude/palette.py``.
 
-Usage: python benchmarks/measure_mask_palette.py [--rwmfd DIR] [--k 10] [--cache DIR]
+With ``--upper`` it prints instead the median mean luminance of the same faces' upper face
+(eye frame x in [-0.93, 0.93], y in [-0.36, 0.05]: the box of brow and eye landmarks
+``camera.measure_camera`` reads, on the canonical face): the exposure at which those colours
+were photographed, ``camera.REF_LUMINANCE``.
+
+Usage: python benchmarks/measure_mask_palette.py [--rwmfd DIR] [--k 10] [--cache DIR] [--upper]
 """
 
 from __future__ import annotations
@@ -25,19 +30,26 @@ from bench_realism import ROOT, _cached, _decode, half_of, mtcnn_eyes  # noqa: E
 from realism_stats import box_inside, eye_coords, region  # noqa: E402
 
 CORE = (-0.45, 0.45, 0.9, 1.4)
+UPPER = (-0.93, 0.93, -0.36, 0.05)
 
 
-def samples(rwmfd: Path, cache: Path, det) -> np.ndarray:
+def samples(rwmfd: Path, cache: Path, det, box: tuple = CORE) -> np.ndarray:
+    """Per face of the tune half: the median RGB in ``box`` (CORE), or with ``box`` = UPPER
+    the mean luminance there, (1,) per face."""
     out = []
     for p in sorted(rwmfd.glob("*/*.jpg")):
         if half_of(f"{p.parent.name}/{p.name}") != "tune":
             continue
         img = _decode(p)
         eyes = _cached(cache, f"mtcnn:{p}", lambda img=img: {"eyes": mtcnn_eyes(det, img)})["eyes"]
-        if len(eyes) != 2 or not box_inside(img.shape[:2], eyes[0], eyes[1], CORE):
+        if len(eyes) != 2 or not box_inside(img.shape[:2], eyes[0], eyes[1], box):
             continue
         ex, ey = eye_coords(img.shape[:2], eyes[0], eyes[1])
-        out.append(np.median(img[region(ex, ey, CORE)], axis=0))
+        pix = img[region(ex, ey, box)]
+        if box == UPPER:
+            out.append([float((pix.astype(np.float32) @ [0.299, 0.587, 0.114]).mean())])
+        else:
+            out.append(np.median(pix, axis=0))
     return np.array(out, np.float32)
 
 
@@ -53,12 +65,18 @@ def main() -> None:
     ap.add_argument("--rwmfd", default=str(ROOT.parent / "shared/faces/rwmfd-dev"))
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--cache", default="/tmp/maskforge-realism-cache")
+    ap.add_argument("--upper", action="store_true", help="the upper face's luminance instead")
     args = ap.parse_args()
     from maskforge.detect import make_detector
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     det = make_detector("mtcnn", device="cpu", min_face_size=40)
+    if args.upper:
+        lum = samples(Path(args.rwmfd), cache, det, UPPER)[:, 0]
+        print(f"# {len(lum)} faces (rwmfd-dev tune half): upper-face luminance median "
+              f"{np.median(lum):.1f} (quartiles {np.percentile(lum, 25):.1f} .. {np.percentile(lum, 75):.1f})")  # fmt: skip
+        return
     rgb = samples(Path(args.rwmfd), cache, det)
     lab = cv2.cvtColor(rgb[None].astype(np.uint8), cv2.COLOR_RGB2LAB)[0].astype(np.float32)
     labels = kmeans(lab, args.k)

@@ -31,7 +31,19 @@ COMMAND_MODULES = (
 
 
 class MaskforgeGroup(click.Group):
-    """The ``maskforge`` group: runs each command inside :func:`user_error_messages`."""
+    """The ``maskforge`` group: runs each command inside :func:`user_error_messages`.
+
+    Commands are imported when they are looked up, not at start-up: ``maskforge overlay`` does not
+    pay for what ``run`` or ``inspect`` import (pyarrow, pandas)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMAND_MODULES:
+            return None
+        command: click.Command = importlib.import_module(f"{__name__}.{cmd_name}").command
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         with user_error_messages():
@@ -43,10 +55,3 @@ class MaskforgeGroup(click.Group):
 def main() -> None:
     """maskforge: build clean, masked, augmented face-recognition training sets."""
 
-
-def _register() -> None:
-    for name in COMMAND_MODULES:
-        main.add_command(importlib.import_module(f"{__name__}.{name}").command)
-
-
-_register()

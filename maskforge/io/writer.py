@@ -11,8 +11,9 @@ Every file gets the permissions a plain ``open`` would give it under the process
 A shard ``DIR/shard-00000.parquet`` is written under a temporary name and renamed into place, so a
 reader never sees half a file. Its stats file ``DIR/.stats/shard-00000.json`` is written
 (atomically too) only after the Parquet file: the stats file marks the shard **done**. A killed
-writer leaves at most a hidden temporary file, which readers ignore and the next write of the same
-file on that host removes.
+writer leaves at most a hidden temporary file, which readers ignore and which the next process
+on that host to write into the same folder removes (each process sweeps a folder once, at its first
+write there, so writing N files costs O(N), not O(N^2), in a big folder).
 
 ``DIR`` itself holds only Parquet files: the stats live in the hidden ``.stats`` folder, which
 pandas, ``pyarrow.dataset``, HF ``datasets`` and Ray Data all skip (a ``_stats`` folder would
@@ -22,7 +23,6 @@ not do: HF ``datasets`` only skips names starting with ``.`` or ``__``).
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
 import socket
@@ -62,12 +62,16 @@ _HOST = socket.gethostname().replace("/", "_").replace(".", "_")[:40]
 def current_umask() -> int:
     """The process umask, read without changing it (``/proc/self/status``); where that is not
     available, set and restored at once."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
+    try:  # "Umask:" is among the first lines: one short read, no line iteration
+        fd = os.open("/proc/self/status", os.O_RDONLY)
+        try:
+            head = os.read(fd, 1024).decode("ascii", "replace")
+        finally:
+            os.close(fd)
+        for line in head.splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
         pass
     mask = os.umask(0o022)
     os.umask(mask)
@@ -76,10 +80,10 @@ def current_umask() -> int:
 
 def _atomic_target(path: Path) -> tuple[int, str]:
     """A new temporary file next to ``path``: ``.<name>.<host>-<pid>.<random>.tmp``, with the
-    permissions the umask gives a new file. Temporaries of the same target left by dead
-    processes of this host (a killed run) are removed first."""
+    permissions the umask gives a new file. At this process's first write into the folder,
+    temporaries left there by dead processes of this host (a killed run) are removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path)
+    _sweep_once(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_head(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
@@ -100,12 +104,28 @@ def _tmp_head(path: Path) -> str:
     return f"{_tmp_name(path.name)}.{_HOST}-"
 
 
-def _remove_stale(path: Path) -> None:
-    head = _tmp_head(path)
-    for tmp in path.parent.glob(glob.escape(head) + "*.tmp"):
-        pid = tmp.name[len(head) :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+#: Folders this process has swept for stale temporaries: ``(pid, folder)``, so that a forked
+#: worker sweeps again (its parent's sweep may predate a sibling's death).
+_SWEPT: set[tuple[int, str]] = set()
+
+
+def _sweep_once(folder: Path) -> None:
+    """Remove the temporaries of dead writers of this host in ``folder``, once per process."""
+    key = (os.getpid(), os.fspath(folder))
+    if key in _SWEPT:
+        return
+    marker = f".{_HOST}-"
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            at = name.rfind(marker)
+            if not (name.startswith(".") and name.endswith(".tmp")) or at < 0:
+                continue
+            pid = name[at + len(marker) :].split(".", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+    _SWEPT.add(key)
 
 
 def _alive(pid: int) -> bool:

@@ -42,12 +42,16 @@ OWN_BLUR = 0.5
 #: tune half of benchmarks/bench_realism.py so the mask's blockiness matches real masks').
 BLOCK_START, BLOCK_FULL, Q_HIGH, Q_LOW = 1.1, 1.7, 92, 60
 
-
-#: Share of the missing noise added (the fabric texture adds the rest; tuned like the JPEG map).
-NOISE_GAIN = 0.8
 #: Median HSV saturation of the upper face in real masked photos (rwmfd-dev, tune half of
 #: benchmarks/bench_realism.py): a face as colourful as this leaves a mask's colours as they are.
 REF_SATURATION = 0.26
+#: Median mean luminance (grey levels) of the upper face in real masked photos (same photos and
+#: box; measured by benchmarks/measure_mask_palette.py --upper): the exposure at which the
+#: colours of :data:`.palette.REAL_MASK_COLORS` were photographed.
+REF_LUMINANCE = 131.6
+#: Grey level added to the local brightness that scales the fabric texture (so a black mask
+#: shows some texture; 30-80 were tried on the tune half of bench_realism.py and did not help).
+TEXTURE_FLOOR = 8.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class Camera:
     (mean |Laplacian| / mean |gradient|), ``blur`` (Gaussian sigma, px, of the face's edges),
     ``quality`` (estimated JPEG quality, None when no
     blocking is visible), ``cast`` (3,) per-channel gain of the scene's colour cast (mean 1),
-    ``saturation`` the upper face's mean HSV saturation (how colourful the camera renders)."""
+    ``saturation`` the upper face's mean HSV saturation (how colourful the camera renders),
+    ``luminance`` the upper face's mean luminance (grey levels 0..255: how it was exposed)."""
 
     noise: float
     sharpness: float
@@ -64,6 +69,7 @@ class Camera:
     quality: int | None
     cast: tuple[float, float, float]
     saturation: float = REF_SATURATION
+    luminance: float = REF_LUMINANCE
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -145,6 +151,7 @@ def measure_camera(image: np.ndarray, landmarks: np.ndarray) -> Camera:
         quality=quality_from_blockiness(blockiness(y, x0, y0)),
         cast=cast_t,
         saturation=float(cv2.mean(hsv_s)[0]) / 255.0,
+        luminance=float(cv2.mean(y)[0]),
     )
 
 
@@ -163,17 +170,20 @@ def add_noise(
     cam: Camera,
     rng: np.random.Generator,
     texture: float = 0.0,
+    level: float = 1.0,
 ) -> np.ndarray:
     """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
-    luminance noise the mask lacks (seeded Gaussian, :data:`NOISE_GAIN` ``* sqrt(face^2 -
-    mask^2)``) and a fabric texture (Gaussian noise low-passed at 1 px, ``texture`` times the
-    local brightness), the same in the three channels."""
+    luminance noise the mask lacks to reach ``level`` times the face's (seeded Gaussian of sigma
+    ``sqrt((level * face)^2 - mask^2)``: never on top of the noise the mask has) and a fabric
+    texture (Gaussian noise low-passed at 1 px, ``texture`` times the local brightness plus
+    :data:`TEXTURE_FLOOR`), the
+    same in the three channels."""
     inside = alpha > 0.98
     if not inside.any():
         return patch
     grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
     own = noise_sigma(grey, inside)
-    sigma = math.sqrt(max(cam.noise**2 - own**2, 0.0)) * NOISE_GAIN
+    sigma = math.sqrt(max((level * cam.noise) ** 2 - own**2, 0.0))
     if sigma < 0.3 and texture <= 0:
         return patch
     h, w = alpha.shape
@@ -181,7 +191,7 @@ def add_noise(
     lum = n[0] * np.float32(sigma)
     if texture > 0:
         weave = cv2.GaussianBlur(n[1], (0, 0), 1.0)
-        lum += cv2.multiply(weave, grey + 8.0, scale=2.5 * texture)
+        lum += cv2.multiply(weave, grey + TEXTURE_FLOOR, scale=2.5 * texture)
     lum = cv2.multiply(lum, alpha)
     return cv2.add(patch, cv2.merge((lum, lum, lum)))
 

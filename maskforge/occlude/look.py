@@ -32,6 +32,14 @@ class PhotoLook(Table):
         description="strength of the face's low-frequency light on the mask (exponent of the "
         "covered skin's relative luminance; 0 = unlit)",
     )
+    overhead: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="light from above on the mask beyond the face's own shading: the relative "
+        "luminance step from its top to its bottom (its lower part turns down, away from the "
+        "light)",
+    )
     color_cast: float = Field(
         default=0.3,
         ge=0.0,
@@ -53,6 +61,36 @@ class PhotoLook(Table):
         description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
         "at the face's resolution) the camera sees on the mask",
     )
+    exposure: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.5,
+        description="how much the mask's mean luminance follows the face's exposure (its colour, "
+        "as real masks photograph, times (upper-face luminance / that of real masked photos) to "
+        "this power; 0 = the colour's luminance whatever the face)",
+    )
+    luminance_spread: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="per-face spread (standard deviation) of the mask's luminance around its "
+        "colour's, as a fraction of the luminance of a real masked face: how differently masks "
+        "of one colour photograph (more, relatively, for dark ones)",
+    )
+    noise: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=3.0,
+        description="the mask's luminance noise as a multiple of the face's (median over faces; "
+        "noise is added only up to that level, never on top of what the mask has)",
+    )
+    grain_spread: float = Field(
+        default=1.2,
+        ge=0.0,
+        le=1.5,
+        description="per-face spread (standard deviation of the log) of the mask's noise and "
+        "fabric texture around ``noise`` and ``texture``: smooth and grainy masks",
+    )
     lower_shadow: float = Field(
         default=0.35,
         ge=0.0,
@@ -60,8 +98,14 @@ class PhotoLook(Table):
         description="opacity of the soft contact shadow the mask casts under its lower edge",
     )
 
+    ear_loops: bool = Field(
+        default=True,
+        description="draw the elastic ear loops from the mask's side corners to the ears, on the "
+        "sides that face the camera (docs/occluders.md)",
+    )
+
 
 #: The defaults (what a recipe without an ``occlude.look`` table gets).
 DEFAULT_LOOK = PhotoLook()
 #: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
-FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0)
+FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0, ear_loops=False)

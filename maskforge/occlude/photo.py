@@ -6,14 +6,21 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
 1. **blur**: the occluder is blurred until it is no crisper than the eyes (:mod:`.camera`);
 2. **colour**: its colour is multiplied by the scene's cast (grey world of the image) to the
    power ``look.color_cast``, at constant luminance, and its chroma scaled with how colourful
-   the camera renders the face (``look.saturation``);
+   the camera renders the face (``look.saturation``); then its mean luminance is set to the
+   colour's as real masks photograph (:mod:`.palette`; the drawing's shading keeps its relative
+   folds but no longer lifts a black mask to grey) times the face's exposure against real
+   masked photos', ``(upper-face luminance / camera.REF_LUMINANCE) ** look.exposure``, with a
+   seeded per-face spread ``look.luminance_spread``;
 3. **light**: multiplied by the covered skin's low-frequency luminance relative to its mean
    (:func:`.composite.luminance_gain`, exponent ``look.shading``, clipped to 0.5..1.45): the
-   shadow side of the face darkens the mask on that side, the lit cheek brightens it;
+   shadow side of the face darkens the mask on that side, the lit cheek brightens it; and
+   light from above (``look.overhead``): the mask's lower part, turned down, is darker;
 4. **contact shadow** under the lower edge: the alpha shifted down by 0.04 IOD and blurred over
    0.03 IOD darkens the skin there by up to ``look.lower_shadow``;
-5. composite with premultiplied alpha, then the face's **noise** (seeded, only what the mask
-   lacks) and its **JPEG** quality re-applied on the image's 8x8 grid under the mask.
+5. composite with premultiplied alpha, then **noise** up to ``look.noise`` times the face's
+   (seeded, only what the mask lacks; per face scaled, with the fabric texture, by a seeded
+   log-normal grain of spread ``look.grain_spread``: smooth and grainy masks, as real ones are)
+   and the face's **JPEG** quality re-applied on the image's 8x8 grid under the mask.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .camera import REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
+from .camera import REF_LUMINANCE, REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
@@ -47,6 +54,32 @@ def _saturate(rgb: np.ndarray, cam: Camera, strength: float) -> np.ndarray:
 def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
     c = np.power(np.clip(np.asarray(cam.cast, np.float32), 0.5, 2.0), np.float32(strength))
     return (c / float(c @ _LUMA)).astype(np.float32)
+
+
+def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
+              color_luma: float | None, z: float) -> float:
+    """Gain that brings the mean luminance of premultiplied ``rgb`` (h, w, 3) 0..1 under
+    ``alpha`` (h, w) to ``color_luma`` (the colour's luminance as real masks photograph, 0..255;
+    None: the drawing's own mean) plus ``look.luminance_spread * z`` times
+    :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more, relative to
+    its own luminance, than a white one), times the face's exposure, ``(cam.luminance /
+    REF_LUMINANCE) ** look.exposure``."""
+    total = float(cv2.sumElems(alpha)[0])
+    if total < 1.0:
+        return 1.0
+    mean = 255.0 * float(cv2.sumElems(cv2.transform(rgb, _LUMA[None, :]))[0]) / total
+    base = mean if color_luma is None else color_luma
+    face = max(cam.luminance, 1.0) / REF_LUMINANCE
+    own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
+    target = own * face**look.exposure
+    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
+
+
+def _overhead(h: int, strength: float) -> np.ndarray:
+    """(h, 1) float32 gain of light from above: ``exp(strength * (0.5 - t))``, t from 0 at the
+    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light)."""
+    t = np.linspace(0.0, 1.0, max(h, 1), dtype=np.float32)[:, None]
+    return np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
 
 
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
@@ -78,11 +111,16 @@ def composite_photo(
     look: PhotoLook,
     iod: float,
     rng: np.random.Generator,
+    color_luma: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image`` (RGB
     uint8) with the photographic look (module doc); ``cam``: what the camera did to the face
-    (:func:`.camera.measure_camera`); ``iod``: the face's inter-ocular distance (px). Returns ``(out, mask)`` like
+    (:func:`.camera.measure_camera`); ``iod``: the face's inter-ocular distance (px);
+    ``color_luma``: the luminance (0..255) of the mask's colour as photographed (None: the
+    drawing's own). Per face, two standard normal draws from ``rng`` (grain, luminance) set where
+    this mask falls in the spreads of ``look``. Returns ``(out, mask)`` like
     :func:`.composite.composite`; ``image`` is not modified."""
+    z_grain, z_lum = (float(v) for v in rng.standard_normal(2))
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
     if look.lower_shadow > 0:
@@ -97,9 +135,12 @@ def composite_photo(
     # colour, noise and JPEG changes it would carry) stays off the skin next to the eyes
     a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
+    if look.overhead > 0:
+        gain = gain * _overhead(h, look.overhead)
     rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
     rgb = _saturate(rgb, cam, look.saturation)
-    scale = cv2.multiply(gain, keep, scale=255.0)
+    expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)
+    scale = cv2.multiply(gain, keep, scale=255.0 * expo)
     rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
@@ -111,7 +152,8 @@ def composite_photo(
     # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
     # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
-    rgb = add_noise(rgb, fx, cam, rng, look.texture)
+    grain = float(np.exp(look.grain_spread * z_grain))
+    rgb = add_noise(rgb, fx, cam, rng, look.texture * grain, look.noise * grain)
     patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
     if cam.quality is not None:
         reapply_jpeg(out, fx, x0, y0, cam.quality)

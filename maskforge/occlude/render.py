@@ -14,8 +14,10 @@ from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .camera import measure_camera
 from .composite import ALPHA_FLOOR, composite
 from .look import DEFAULT_LOOK, PhotoLook
+from .palette import parse_color
 from .photo import composite_photo
 from .spec import OccluderChoice, OccluderSpec, choose_spec
+from .straps import ear_loop_layers
 from .warp import warp_maps
 
 #: |yaw| (degrees) from which the far-side outer anchors are pulled towards the jaw line.
@@ -132,6 +134,16 @@ def _check_inputs(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray,
     return np.ascontiguousarray(img), lm
 
 
+def _color_luma(asset: Asset, color: str | None, texture: str | None) -> float | None:
+    """Luminance (0..255) of the plain colour a colourable asset is painted with (the colours
+    are as real masks photograph, :mod:`.palette`); None for a texture or the asset's own
+    photographed colours."""
+    if not (asset.colorable and color) or texture:
+        return None
+    r, g, b = parse_color(color)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
 def render_occluder(
     image: np.ndarray,
     landmarks68: np.ndarray,
@@ -200,20 +212,28 @@ def render_occluder(
     if w == 0 or h == 0:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
     occ = occ[y : y + h, x : x + w]
+    ox, oy = maps.x0 + x, maps.y0 + y
     look = DEFAULT_LOOK if look is None else look
+    loops = ear_loop_layers(occ, ox, oy, lm, img.shape) if look.ear_loops and asset.kind == "mask" else []
     if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
-        out, mask = composite(img, occ, maps.x0 + x, maps.y0 + y, shade=shade)
+        out, mask = composite(img, occ, ox, oy, shade=shade)
+        for loop in loops:
+            out, _ = composite(out, loop[0], loop[1], loop[2], shade=shade)
+            _add_loops(mask, loop)
         return _behind(OcclusionResult(out, mask, info), img, keep)
+    cam = measure_camera(img, lm)
+    iod = math.hypot(*eye_frame(lm)[0].tolist())
     out, mask = composite_photo(
-        img,
-        occ,
-        maps.x0 + x,
-        maps.y0 + y,
-        cam=measure_camera(img, lm),
-        look=look,
-        iod=math.hypot(*eye_frame(lm)[0].tolist()),
-        rng=rng.spawn(1)[0],
-    )
+        img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=rng.spawn(1)[0],
+        color_luma=_color_luma(asset, color, chosen.texture),
+    )  # fmt: skip
+    # loops: the same look, without the mask's contact shadow and light from above
+    thin = look.model_copy(update={"lower_shadow": 0.0, "overhead": 0.0})
+    for loop in loops:  # after the mask, drawn as without loops
+        out, _ = composite_photo(
+            out, loop[0], loop[1], loop[2], cam=cam, look=thin, iod=iod, rng=rng.spawn(1)[0]
+        )
+        _add_loops(mask, loop)
     return _behind(OcclusionResult(out, mask, info), img, keep)
 
 
@@ -228,3 +248,14 @@ def _behind(res: OcclusionResult, image: np.ndarray, keep: np.ndarray | None) ->
     res.mask &= ~keep
     res.info["behind"] = int(keep.sum())
     return res
+
+
+#: Loop coverage (sharp, before the camera blur) from which a pixel counts in the occlusion mask:
+#: a loop is about 1 px wide, under the mask's own threshold once blurred, but it is occluder.
+LOOP_MASK_FLOOR = 0.2
+
+
+def _add_loops(mask: np.ndarray, loops: tuple[np.ndarray, int, int]) -> None:
+    layer, lx, ly = loops
+    h, w = layer.shape[:2]
+    mask[ly : ly + h, lx : lx + w] |= layer[..., 3] >= LOOP_MASK_FLOOR

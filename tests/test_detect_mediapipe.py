@@ -217,3 +217,27 @@ def test_blazeface_searches_again_with_full_range_only_where_nothing_was_found(l
     out = det.detect([face, np.zeros((200, 300, 3), np.uint8), face])
     assert calls == [1] and out[1] == ["found"] and len(out[0]) == 1 and len(out[2]) == 1
     assert make_detector("blazeface-full", device="cpu").fallback is None
+
+
+@pytest.mark.parametrize(("key", "side"), [("blazeface-short", 128), ("face-mesh", 192)])
+def test_fast_graph_runs_the_file_ops_unchanged(key, side, monkeypatch):
+    """The speed rewrites (channel PAD + ADD fused, 1x1 convs as matrix products, in-place adds)
+    and the CPU passes of CPU_MICRO_BATCH images give the plain op-by-op numbers."""
+    import torch
+
+    from maskforge.detect import tflite_torch as tt
+
+    spec = load_spec(mediapipe_model_path(key))
+    kinds = [op[0] for op in tt._prepare(spec)]
+    assert "ADD_PADDED" in kinds and "PAD" not in kinds  # every PAD of these models is a channel pad
+    fast = tt.freeze_graph(tt.build_graph(spec).to(memory_format=torch.channels_last), side, "cpu")
+    monkeypatch.setattr(tt, "_fuse_padded_adds", lambda prepared, spec: prepared)
+    plain = tt.build_graph(spec)
+    assert "PAD" in [op[0] for op in plain.ops]
+    x = torch.rand(9, 3, side, side, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = plain(x)
+        got = tt.run_graph(fast, x.contiguous(memory_format=torch.channels_last))
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.shape[0] == 9
+            assert (g - w).abs().max() <= 1e-4 * w.abs().max()

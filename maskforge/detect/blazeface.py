@@ -32,6 +32,7 @@ import numpy as np
 
 from ..device import resolve_device
 from .faces import Face
+from .tflite_torch import run_graph
 
 #: range -> (model key, input side, score threshold, (stride, anchors per cell) per grid)
 RANGES = {
@@ -163,7 +164,7 @@ class BlazeFaceDetector:
             x = torch.from_numpy(np.ascontiguousarray(squares)).to(self.device)
             x = x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
             x = x.contiguous(memory_format=torch.channels_last)
-            reg, cls = self.model(x)
+            reg, cls = run_graph(self.model, x)
             return reg.float().cpu().numpy(), cls.float().cpu().numpy()[..., 0]
 
     def decode(

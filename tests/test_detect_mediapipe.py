@@ -221,8 +221,8 @@ def test_blazeface_searches_again_with_full_range_only_where_nothing_was_found(l
 
 @pytest.mark.parametrize(("key", "side"), [("blazeface-short", 128), ("face-mesh", 192)])
 def test_fast_graph_runs_the_file_ops_unchanged(key, side, monkeypatch):
-    """The speed rewrites (channel PAD + ADD fused, 1x1 convs as matrix products, in-place adds)
-    and the CPU passes of CPU_MICRO_BATCH images give the plain op-by-op numbers."""
+    """The speed rewrites (channel PAD + ADD fused, uneven SAME pads folded into the kernel, 1x1
+    convs as matrix products, in-place adds) and the CPU passes of CPU_MICRO_BATCH images give the plain op-by-op numbers."""
     import torch
 
     from maskforge.detect import tflite_torch as tt
@@ -230,8 +230,9 @@ def test_fast_graph_runs_the_file_ops_unchanged(key, side, monkeypatch):
     spec = load_spec(mediapipe_model_path(key))
     kinds = [op[0] for op in tt._prepare(spec)]
     assert "ADD_PADDED" in kinds and "PAD" not in kinds  # every PAD of these models is a channel pad
+    assert not any(p.get("explicit") for k, _, _, p in tt._prepare(spec) if k == "DEPTHWISE_CONV_2D")
     fast = tt.freeze_graph(tt.build_graph(spec).to(memory_format=torch.channels_last), side, "cpu")
-    monkeypatch.setattr(tt, "_fuse_padded_adds", lambda prepared, spec: prepared)
+    monkeypatch.setattr(tt, "_speed_rewrites", lambda prepared, spec: prepared)
     plain = tt.build_graph(spec)
     assert "PAD" in [op[0] for op in plain.ops]
     x = torch.rand(9, 3, side, side, generator=torch.Generator().manual_seed(0))

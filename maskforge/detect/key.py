@@ -22,7 +22,7 @@ ONNX_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 #: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
 #: batching) in the detect key: bump it when a change alters what the detect stage writes, so
 #: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches. 3: BlazeFace
-#: and Face Mesh run in passes of 4 images on the CPU (mesh points move by < 0.01 px).
+#: input resized bilinearly down to half size, Face Mesh and BlazeFace in passes of 4 on the CPU.
 DETECT_CODE_VERSION = 3
 
 

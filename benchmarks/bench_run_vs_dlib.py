@@ -66,6 +66,7 @@ def maskforge_run(args: argparse.Namespace, inp: Path, out: Path) -> tuple[float
     if done.returncode != 0:
         raise SystemExit(f"maskforge run failed ({done.returncode}):\n{done.stderr[-3000:]}")
     manifest = json.loads((out / "manifest.json").read_text())
+    print(f"  embed model of the run: {json.dumps((manifest.get('models') or {}).get('embed'))[:200]}")
     return wall, manifest.get("ray") or {}
 
 
@@ -101,7 +102,9 @@ def main() -> None:
         )
         wall, ray = maskforge_run(args, inp, Path(d) / "out")
         print(
-            f"maskforge run ({args.detector}, {args.executor}, {args.num_cpus} CPUs): {wall:.1f} s "
+            f"maskforge run ({args.detector}, "
+            f"{f'ray, {args.num_cpus} CPUs' if args.executor == 'ray' else 'local, one process'}): "
+            f"{wall:.1f} s "
             f"({len(paths) / wall:.1f} images/s) whole process; Ray start {ray.get('init_s', 0):.1f} s, "
             f"actors ready {ray.get('warm_s', 0):.1f} s, shard work {ray.get('work_s', 0):.1f} s"
         )

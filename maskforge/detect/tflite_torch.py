@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Images per forward pass on the CPU. One pass over 32 images streams every activation through
-#: main memory (Face Mesh's first layers hold 0.6 MB per image); 4 at a time stay in the caches
-#: and run about 2x faster per image on one core (BlazeFace and Face Mesh, measured under load by
-#: benchmarks/bench_detect.py, docs/benchmarks.md). The GPU takes the whole batch.
+#: Images per forward pass on the CPU (default of :func:`run_graph`). One pass over 32 images
+#: streams every activation through main memory (Face Mesh's first layers hold 0.6 MB per image);
+#: a few at a time stay in the caches and run about 2x faster per image on one core (measured
+#: under load, docs/detection.md). BlazeFace runs 4 (8 was sometimes 1.6x slower, depending on the
+#: process), Face Mesh 8 (~5 % faster than 4). The GPU takes the whole batch.
 CPU_MICRO_BATCH = 4
 
 #: NHWC axis -> NCHW axis for 4-D tensors.
@@ -279,13 +280,14 @@ def freeze_graph(module, side: int, device: str):  # noqa: ANN001, ANN201 - torc
         return torch.jit.freeze(traced)
 
 
-def run_graph(model, x):  # noqa: ANN001, ANN201 - torch module and tensors
+def run_graph(model, x, micro_batch: int | None = None):  # noqa: ANN001, ANN201 - torch objects
     """``model(x)`` (a built or frozen graph, ``x`` an ``(N, C, H, W)`` batch), run on the CPU in
-    passes of :data:`CPU_MICRO_BATCH` images and concatenated (same numbers, faster), on a GPU at
-    once. Call under ``torch.inference_mode()``."""
+    passes of ``micro_batch`` images (default :data:`CPU_MICRO_BATCH`) and concatenated (same
+    numbers, faster), on a GPU at once. Call under ``torch.inference_mode()``."""
     import torch
 
-    if x.device.type != "cpu" or x.shape[0] <= CPU_MICRO_BATCH:
+    step = micro_batch or CPU_MICRO_BATCH
+    if x.device.type != "cpu" or x.shape[0] <= step:
         return model(x)
-    parts = [model(x[i : i + CPU_MICRO_BATCH]) for i in range(0, x.shape[0], CPU_MICRO_BATCH)]
+    parts = [model(x[i : i + step]) for i in range(0, x.shape[0], step)]
     return [torch.cat(outs) for outs in zip(*parts, strict=True)]

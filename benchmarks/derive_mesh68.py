@@ -9,7 +9,9 @@ the mapping is a mesh point, or a point on the line through two of the 12 neares
 (a midpoint, or beyond one of them), with the smallest mean distance to it on the derivation half. Distances are normalised by dlib's outer
 eye-corner distance (points 36-45, the 300-W convention). It prints the mapping (to paste into
 ``mesh68.py``), then the normalised mean error per region on the validation half, for the mapping
-found here and for the one in ``mesh68.py``, and the ROI scale ``HOG_TO_ROI`` of ``facemesh.py``.
+found here and for the one in ``mesh68.py`` (without and with its jaw correction for mask
+placement, ``CHIN_DROP`` and ``JAW_INSET``, calibrated by ``bench_mesh_placement.py``), and the
+ROI scale ``HOG_TO_ROI`` of ``facemesh.py``.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def main() -> None:
         data = collect(args.lfw)
         if args.cache:
             np.savez(args.cache, **data)
-    from maskforge.detect.mesh68 import MESH68, mesh_to_68
+    from maskforge.detect.mesh68 import CHIN_DROP, JAW_INSET, MESH68, mesh_to_68
 
     lm68, mesh, ident = data["lm68"], data["mesh"], data["ident"]
     norm = np.linalg.norm(lm68[:, 36] - lm68[:, 45], axis=1)
@@ -124,9 +126,14 @@ def main() -> None:
     xy = mesh[test][:, :, :2]
     derived = xy[:, a] + t[None, :, None] * (xy[:, b] - xy[:, a])
     print("validation NME, derived here:", region_nme(lm68[test], derived, norm[test]))
+    plain = np.stack([mesh_to_68(m, 0.0, 0.0) for m in mesh[test]])
+    print(
+        f"validation NME, mesh68.MESH68 ({len(MESH68)} entries), no jaw correction:",
+        region_nme(lm68[test], plain, norm[test]),
+    )
     current = np.stack([mesh_to_68(m) for m in mesh[test]])
     print(
-        f"validation NME, mesh68.MESH68 ({len(MESH68)} entries):",
+        f"validation NME, mesh68.mesh_to_68 (CHIN_DROP {CHIN_DROP}, JAW_INSET {JAW_INSET}):",
         region_nme(lm68[test], current, norm[test]),
     )
     from maskforge.detect.mesh68 import PITCH_OFFSET, pose_from_mesh
@@ -140,10 +147,11 @@ def main() -> None:
             f"{np.mean(np.abs(pm[:, k] - pd[:, k])):.2f} deg, corr {np.corrcoef(pm[:, k], pd[:, k])[0, 1]:.3f}"
             + (f" (PITCH_OFFSET {PITCH_OFFSET})" if name == "pitch" else "")
         )
-    print(
-        "all faces NME, mesh68.MESH68:",
-        region_nme(lm68, np.stack([mesh_to_68(m) for m in mesh]), norm),
-    )
+    for label, jaw in (("no jaw correction", (0.0, 0.0)), ("with the jaw correction", ())):
+        print(
+            f"all faces NME, {label}:",
+            region_nme(lm68, np.stack([mesh_to_68(m, *jaw) for m in mesh]), norm),
+        )
 
 
 if __name__ == "__main__":

@@ -76,10 +76,33 @@ def test_mesh68_table_is_valid():
     assert len(MESH68) == 68
     assert all(0 <= a < 468 and 0 <= b < 468 and -1 <= t <= 1 for a, b, t in MESH68)
     mesh = np.arange(468 * 3, dtype=np.float32).reshape(468, 3)
-    pts = mesh_to_68(mesh)
+    pts = mesh_to_68(mesh, chin_drop=0.0, jaw_inset=0.0)
     assert pts.shape == (68, 2) and pts.dtype == np.float32
     a, b, t = MESH68[8]
     assert np.allclose(pts[8], mesh[a, :2] + t * (mesh[b, :2] - mesh[a, :2]))
+
+
+@given(
+    st.floats(-np.pi, np.pi), st.floats(0.2, 5), st.floats(-300, 300), st.floats(-300, 300),
+    st.floats(0, 0.1), st.floats(0, 0.1),
+)  # fmt: skip
+def test_mesh68_jaw_correction_moves_in_the_face_frame(angle, scale, tx, ty, drop, inset):
+    """The chin 6-10 moves by ``drop`` eye-corner distances perpendicular to the eye-corner line,
+    the sides 0-5 / 11-16 by ``inset`` along it towards the middle, nothing else moves, and the
+    whole follows a rotation, scale and shift of the mesh."""
+    mesh = _frontal_mesh()[:, :2].astype(np.float64)
+    plain = mesh_to_68(mesh, 0.0, 0.0).astype(np.float64)
+    moved = mesh_to_68(mesh, drop, inset).astype(np.float64)
+    across = plain[45] - plain[36]
+    down = np.array([-across[1], across[0]])
+    assert np.allclose(moved[17:], plain[17:])
+    assert np.allclose(moved[6:11], plain[6:11] + drop * down, atol=1e-3)
+    assert np.allclose(moved[:6], plain[:6] + inset * across, atol=1e-3)
+    assert np.allclose(moved[11:17], plain[11:17] - inset * across, atol=1e-3)
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    rot = np.array([[c, -s], [s, c]])
+    turned = mesh_to_68(mesh @ rot.T + (tx, ty), drop, inset).astype(np.float64)
+    assert np.allclose(turned, moved @ rot.T + (tx, ty), atol=2e-3 * max(1.0, scale) * 100)
 
 
 @pytest.fixture(scope="module")
@@ -104,17 +127,20 @@ def lfw_mesh(lfw_images):
 
 def test_mesh68_matches_dlib_per_region(lfw_mesh):
     """Normalised mean error (outer eye-corner distance) per region against dlib's 68 points;
-    limits ~15% above what benchmarks/derive_mesh68.py measures on all of lfw-dev."""
+    limits ~15% above what benchmarks/derive_mesh68.py measures on all of lfw-dev; the jaw with
+    the placement correction (CHIN_DROP, JAW_INSET: 8.8 %) and without (the plain table: 7.1 %)."""
     rows, meshes = lfw_mesh
     assert len(rows) >= 38
     lm68 = np.stack([a.landmarks68 for _, a, _ in rows])
     mapped = np.stack([mesh_to_68(m) for m in meshes])
+    plain = np.stack([mesh_to_68(m, 0.0, 0.0) for m in meshes])
     norm = np.linalg.norm(lm68[:, 36] - lm68[:, 45], axis=1)[:, None]
     err = np.linalg.norm(mapped - lm68, axis=2) / norm
-    limits = {"jaw": (0, 17, 0.085), "brows": (17, 27, 0.052), "nose": (27, 36, 0.035),
+    limits = {"jaw": (0, 17, 0.10), "brows": (17, 27, 0.052), "nose": (27, 36, 0.035),
               "eyes": (36, 48, 0.033), "mouth": (48, 68, 0.042)}  # fmt: skip
     for name, (lo, hi, limit) in limits.items():
         assert err[:, lo:hi].mean() < limit, name
+    assert (np.linalg.norm(plain - lm68, axis=2) / norm)[:, :17].mean() < 0.085
 
 
 def test_mesh_pose_agrees_with_dlib_pose(lfw_mesh):
@@ -217,3 +243,28 @@ def test_blazeface_searches_again_with_full_range_only_where_nothing_was_found(l
     out = det.detect([face, np.zeros((200, 300, 3), np.uint8), face])
     assert calls == [1] and out[1] == ["found"] and len(out[0]) == 1 and len(out[2]) == 1
     assert make_detector("blazeface-full", device="cpu").fallback is None
+
+
+@pytest.mark.parametrize(("key", "side"), [("blazeface-short", 128), ("face-mesh", 192)])
+def test_fast_graph_runs_the_file_ops_unchanged(key, side, monkeypatch):
+    """The speed rewrites (channel PAD + ADD fused, uneven SAME pads folded into the kernel, 1x1
+    convs as matrix products, in-place adds) and the CPU passes of CPU_MICRO_BATCH images give the plain op-by-op numbers."""
+    import torch
+
+    from maskforge.detect import tflite_torch as tt
+
+    spec = load_spec(mediapipe_model_path(key))
+    kinds = [op[0] for op in tt._prepare(spec)]
+    assert "ADD_PADDED" in kinds and "PAD" not in kinds  # every PAD of these models is a channel pad
+    assert not any(p.get("explicit") for k, _, _, p in tt._prepare(spec) if k == "DEPTHWISE_CONV_2D")
+    fast = tt.freeze_graph(tt.build_graph(spec).to(memory_format=torch.channels_last), side, "cpu")
+    monkeypatch.setattr(tt, "_speed_rewrites", lambda prepared, spec: prepared)
+    plain = tt.build_graph(spec)
+    assert "PAD" in [op[0] for op in plain.ops]
+    x = torch.rand(9, 3, side, side, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        want = plain(x)
+        got = tt.run_graph(fast, x.contiguous(memory_format=torch.channels_last))
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.shape[0] == 9
+            assert (g - w).abs().max() <= 1e-4 * w.abs().max()

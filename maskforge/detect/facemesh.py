@@ -22,9 +22,12 @@ import numpy as np
 from ..device import resolve_device
 from .faces import Face
 from .landmarks import box_from_landmarks5
+from .tflite_torch import run_graph
 
 SIDE = 192
 ROI_SCALE = 1.5
+#: Crops per forward pass on the CPU (:func:`~maskforge.detect.tflite_torch.run_graph`).
+CPU_PASS = 8
 #: ROI side / HOG-like box side for faces without a BlazeFace box (lfw-dev median, see
 #: docs/detection.md).
 HOG_TO_ROI = 1.59
@@ -93,7 +96,7 @@ class FaceMesh:
             x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
             x = x.permute(0, 3, 1, 2).float() / 255.0
             x = x.contiguous(memory_format=torch.channels_last)
-            pts, logit = self.model(x)
+            pts, logit = run_graph(self.model, x, CPU_PASS)
             return (
                 pts.float().cpu().numpy().reshape(-1, 468, 3),
                 logit.float().cpu().numpy().reshape(-1),

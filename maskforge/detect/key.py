@@ -21,8 +21,11 @@ ONNX_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
 
 #: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
 #: batching) in the detect key: bump it when a change alters what the detect stage writes, so
-#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches.
-DETECT_CODE_VERSION = 2
+#: caches made by an older maskforge are not reused. 2: MTCNN letterboxed batches. 3: BlazeFace
+#: input resized bilinearly down to half size, BlazeFace and Face Mesh in passes of 4 / 8 on the
+#: CPU, the mesh's 68 points with the jaw correction for mask placement (mesh68.CHIN_DROP,
+#: JAW_INSET).
+DETECT_CODE_VERSION = 3
 
 
 def cache_key(config: DetectConfig) -> dict[str, Any]:

@@ -57,15 +57,37 @@ MESH68: tuple[tuple[int, int, float], ...] = (
 #: so both landmark sources report pitch on one scale (benchmarks/derive_mesh68.py prints it).
 PITCH_OFFSET = 7.45
 
+#: The jaw correction of :func:`mesh_to_68`, in eye-corner distances (36-45 of the mapped points).
+#: Calibrated for mask placement on the even half of lfw-dev's identities (reported on the odd half,
+#: docs/models.md): the side inset that minimised spill past dlib's outline, then the largest chin
+#: drop whose spill stayed at or below the uncorrected table's (``bench_mesh_placement.py --split
+#: even --jaw 0:0,0.02:0.06,...``). Zero both for the plain :data:`MESH68` points.
+CHIN_DROP = 0.02
+JAW_INSET = 0.06
+
 _FIRST = np.array([e[0] for e in MESH68])
 _SECOND = np.array([e[1] for e in MESH68])
 _STEP = np.array([e[2] for e in MESH68])
 
 
-def mesh_to_68(mesh: np.ndarray) -> np.ndarray:
-    """``(68, 2)`` float32 points (dlib numbering) from a ``(468, 2 or 3)`` mesh, same frame."""
+def mesh_to_68(
+    mesh: np.ndarray, chin_drop: float | None = None, jaw_inset: float | None = None
+) -> np.ndarray:
+    """``(68, 2)`` float32 points (dlib numbering) from a ``(468, 2 or 3)`` mesh, same frame: the
+    :data:`MESH68` points, then the jaw corrected in the frame of the mapped eye corners 36-45
+    (unit: their distance; down: perpendicular to them): chin points 6-10 moved down by
+    ``chin_drop`` (default :data:`CHIN_DROP`), jaw points 0-5 and 11-16 moved towards the face's
+    middle by ``jaw_inset`` (default :data:`JAW_INSET`)."""
     xy = np.asarray(mesh, np.float32)[:, :2]
-    return (xy[_FIRST] + _STEP[:, None] * (xy[_SECOND] - xy[_FIRST])).astype(np.float32)
+    out = xy[_FIRST] + _STEP[:, None] * (xy[_SECOND] - xy[_FIRST])
+    across = out[45] - out[36]  # image-left eye corner -> image-right, length = the unit
+    down = np.array([-across[1], across[0]], np.float32)
+    drop = CHIN_DROP if chin_drop is None else chin_drop
+    inset = JAW_INSET if jaw_inset is None else jaw_inset
+    out[6:11] += np.float32(drop) * down
+    out[0:6] += np.float32(inset) * across
+    out[11:17] -= np.float32(inset) * across
+    return out.astype(np.float32)
 
 
 def mesh_to_68_3d(mesh: np.ndarray) -> np.ndarray:

@@ -46,10 +46,12 @@ _SOLID = 0.5
 def _corners(alpha: np.ndarray, x0: int, y0: int, u: np.ndarray, n: np.ndarray, mid: np.ndarray):
     """``{side: (upper, lower)}`` corner points (image px) of the mask whose alpha is ``alpha``
     placed at ``(x0, y0)``; ``side`` -1 is the image-left end of the eye line, +1 the right."""
-    ys, xs = np.nonzero(alpha >= _SOLID)
-    if len(xs) < 8:
+    solid = cv2.compare(alpha, _SOLID, cv2.CMP_GE)  # type: ignore[call-overload]  # scalar src2
+    # the corners are extreme points, so they lie on the outline: its pixels are enough
+    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours or sum(len(c) for c in contours) < 8:
         return {}
-    pts = np.stack([xs + x0, ys + y0], 1).astype(np.float64) + 0.5
+    pts = np.concatenate(contours).reshape(-1, 2).astype(np.float64) + (x0 + 0.5, y0 + 0.5)
     iod = float(np.hypot(*u))
     pu = (pts - mid) @ (u / iod)
     pn = (pts - mid) @ (n / iod)

@@ -4,10 +4,10 @@ machine, without Ray (the direct modes' parallel path: ``overlay --workers N``, 
 
 Starting Ray and its actors costs seconds (``ray.init`` ~3 s, an actor's start-up ~4 s on a quiet
 2-core machine, see docs/benchmarks.md), which a job of a few hundred images on one machine pays
-in full. Here, where it is safe (no torch in the process: ``overlay``, ``detect`` with dlib),
-the models are loaded once in this process and the workers are forked with them, so they start
-in milliseconds; otherwise (embedders, MTCNN) the workers are ``spawn``-ed and each loads its
-models once (the pool's initializer). Each worker then takes shards largest first, one at a
+in full. Here, where it is safe (no torch imported before, no CUDA: ``overlay`` with its hand
+check, ``detect`` with dlib), the models are loaded once in this process and the workers are
+forked with them, so they start in milliseconds; otherwise (torch already in the process) the
+workers are ``spawn``-ed and each loads its models once (the pool's initializer). Each worker then takes shards largest first, one at a
 time, like a Ray actor. The unit of work is the same :class:`~.shard_work.ShardWork`
 and every task is deterministic, so the bytes written are those of the ``local`` and ``ray``
 executors (``tests/test_direct_safety.py`` and ``tests/test_occlude_overlay.py`` compare them).
@@ -72,13 +72,45 @@ def _run(job: ShardJob) -> ShardStats:
 
 def _fork_pipeline(work: ShardWork) -> ShardPipeline | None:
     """The pipeline, models loaded in this process, for forked workers to inherit; None when
-    forking is unsafe: no ``fork`` on this platform, or torch in the process (its thread pools
-    do not survive a fork: embedders, MTCNN), where the workers are spawned instead."""
+    forking is unsafe, where the workers are spawned instead: no ``fork`` on this platform, torch
+    already in the process (its thread pools may be running, and they do not survive a fork), or
+    CUDA initialised by the models.
+
+    When the models import torch (the hand check of ``overlay``), they are loaded with torch held
+    to one thread (``OMP_NUM_THREADS=1`` when it is imported), so its OpenMP pool never starts
+    here and the workers can still be forked with the models, instead of each spawned worker
+    importing torch and loading them again (seconds each). :func:`_give_back_threads` restores
+    torch's threads once the pool is done."""
     if "fork" not in multiprocessing.get_all_start_methods() or "torch" in sys.modules:
         return None
-    pipe = work()
-    pipe.warm()
-    return None if "torch" in sys.modules else pipe
+    saved = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        pipe = work()
+        pipe.warm()
+    finally:
+        _set_env("OMP_NUM_THREADS", saved)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        return None
+    return pipe
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _give_back_threads(torch_before: bool) -> None:
+    """Torch imported by :func:`_fork_pipeline` (with one thread) gets the threads it would have
+    had: ``OMP_NUM_THREADS`` when set, else one per CPU this process may use."""
+    torch = sys.modules.get("torch")
+    if torch_before or torch is None:
+        return
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    torch.set_num_threads(int(env) if env.isdigit() and int(env) > 0 else len(os.sched_getaffinity(0)))
 
 
 def iter_processes(
@@ -101,6 +133,7 @@ def iter_processes(
     import cv2
 
     size = max(1, min(int(workers), len(todo)))
+    torch_before = "torch" in sys.modules
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
@@ -128,6 +161,7 @@ def iter_processes(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _PIPE = None  # the driver's copy of the models
+        _give_back_threads(torch_before)
 
 
 class _View:

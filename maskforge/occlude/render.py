@@ -181,38 +181,10 @@ def render_occluder(
         "wear": chosen.wear,
         "yaw": round(yaw_deg, 1),
     }
-    dst = place_anchors(asset, lm, yaw_deg)
-    levels = asset.pyramid(color, chosen.texture, chosen.texture_weight)
-    ratio = _spread(asset.points) / max(_spread(dst), 1e-6)
-    # the finest level that is not coarser than the output (downsampling there is < 2x)
-    level = min(max(math.floor(math.log2(max(ratio, 1e-6)) + 1e-6), 0), len(levels) - 1)
-    maps = warp_maps(
-        _level_points(asset, level),
-        dst,
-        active_triangles(asset),
-        (img.shape[1], img.shape[0]),
-    )
-    if maps is None:
+    warped = _warp(asset, lm, yaw_deg, img.shape, color, chosen)
+    if warped is None:
         return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
-    # OpenCV takes no map2 with a two-channel float map1; its stubs require one
-    occ = cv2.remap(  # type: ignore[call-overload]
-        levels[level],
-        maps.xy,
-        None,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0, 0),
-    )
-    # composite only the bounding box of what the occluder covers (the triangulation's box is
-    # larger: it includes the anchors around the drawing)
-    covered = cv2.compare(  # type: ignore[call-overload]  # a scalar src2; the stubs want arrays
-        cv2.extractChannel(occ, 3), ALPHA_FLOOR, cv2.CMP_GE
-    )
-    x, y, w, h = cv2.boundingRect(covered)
-    if w == 0 or h == 0:
-        return OcclusionResult(img.copy(), np.zeros(img.shape[:2], bool), info)
-    occ = occ[y : y + h, x : x + w]
-    ox, oy = maps.x0 + x, maps.y0 + y
+    occ, ox, oy = warped
     look = DEFAULT_LOOK if look is None else look
     loops = ear_loop_layers(occ, ox, oy, lm, img.shape) if look.ear_loops and asset.kind == "mask" else []
     if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
@@ -235,6 +207,45 @@ def render_occluder(
         out, _ = composite(out, soft, lx, ly, shade=True)
         _add_loops(mask, (layer, lx, ly))
     return _behind(OcclusionResult(out, mask, info), img, keep)
+
+
+def _warp(
+    asset: Asset,
+    lm: np.ndarray,
+    yaw_deg: float,
+    shape: tuple[int, ...],
+    color: str | None,
+    chosen: OccluderSpec,
+) -> tuple[np.ndarray, int, int] | None:
+    """The asset warped onto the face: ``(occ, x0, y0)``, premultiplied (h, w, 4) float32 RGBA
+    cropped to what it covers, placed at ``(x0, y0)`` px of an image of ``shape`` (H, W, ...);
+    None when it covers nothing there."""
+    dst = place_anchors(asset, lm, yaw_deg)
+    levels = asset.pyramid(color, chosen.texture, chosen.texture_weight)
+    ratio = _spread(asset.points) / max(_spread(dst), 1e-6)
+    # the finest level that is not coarser than the output (downsampling there is < 2x)
+    level = min(max(math.floor(math.log2(max(ratio, 1e-6)) + 1e-6), 0), len(levels) - 1)
+    maps = warp_maps(_level_points(asset, level), dst, active_triangles(asset), (shape[1], shape[0]))
+    if maps is None:
+        return None
+    # OpenCV takes no map2 with a two-channel float map1; its stubs require one
+    occ = cv2.remap(  # type: ignore[call-overload]
+        levels[level],
+        maps.xy,
+        None,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
+    # composite only the bounding box of what the occluder covers (the triangulation's box is
+    # larger: it includes the anchors around the drawing)
+    covered = cv2.compare(  # type: ignore[call-overload]  # a scalar src2; the stubs want arrays
+        cv2.extractChannel(occ, 3), ALPHA_FLOOR, cv2.CMP_GE
+    )
+    x, y, w, h = cv2.boundingRect(covered)
+    if w == 0 or h == 0:
+        return None
+    return occ[y : y + h, x : x + w], maps.x0 + x, maps.y0 + y
 
 
 def _behind(res: OcclusionResult, image: np.ndarray, keep: np.ndarray | None) -> OcclusionResult:

@@ -89,10 +89,13 @@ def visible_sides(lm: np.ndarray) -> list[int]:
     return sides
 
 
-def _curve(a: np.ndarray, b: np.ndarray, bow: np.ndarray, k: int = 12) -> np.ndarray:
-    t = np.linspace(0.0, 1.0, k)[:, None]
+#: Samples of a loop's curve parameter (12 points per loop).
+_T = np.linspace(0.0, 1.0, 12)[:, None]
+
+
+def _curve(a: np.ndarray, b: np.ndarray, bow: np.ndarray) -> np.ndarray:
     c = 0.5 * (a + b) + bow
-    return (1 - t) ** 2 * a + 2 * (1 - t) * t * c + t**2 * b
+    return (1 - _T) ** 2 * a + 2 * (1 - _T) * _T * c + _T**2 * b
 
 
 def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int, list[np.ndarray]]:
@@ -132,9 +135,10 @@ def ear_loop_layers(
     mean = np.array(sums[:3]) / sums[3] if sums[3] > 1e-6 else np.full(3, 0.8)
     color = (0.5 * mean + 0.5 * 0.88).astype(np.float32)
     iod = float(np.hypot(*eye_frame(lm)[0]))
+    face = face_outline_mask(lm, (int(image_shape[0]), int(image_shape[1])))
     layers = []
     for side in sorted(sides):
-        got = _side_layer(sides[side], occ, x0, y0, lm, image_shape, iod)
+        got = _side_layer(sides[side], occ, x0, y0, face, iod)
         if got is not None:
             alpha, bx0, by0 = got
             layer = np.concatenate([alpha[..., None] * color, alpha[..., None]], axis=2)
@@ -147,11 +151,12 @@ def _side_layer(
     occ: np.ndarray,
     x0: int,
     y0: int,
-    lm: np.ndarray,
-    image_shape: tuple[int, ...],
+    face: np.ndarray,
     iod: float,
 ) -> tuple[np.ndarray, int, int] | None:
-    """The loops' coverage (h', w') float32 and its placement, behind the mask and on the face."""
+    """The loops' coverage (h', w') float32 and its placement, behind the mask and on the face
+    (``face``: the (H, W) bool face outline of the whole image)."""
+    image_shape = face.shape
     h, w = occ.shape[:2]
     pts = np.concatenate(paths)
     pad = int(np.ceil(WIDTH_IOD * iod)) + 2
@@ -175,8 +180,7 @@ def _side_layer(
     if ix1 > ix0 and iy1 > iy0:
         body[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0] = occ[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0, 3]
     # beyond the face's outline a loop runs behind the head: clipped to it (no spill)
-    face = face_outline_mask(lm, (int(image_shape[0]), int(image_shape[1])))[by0:by1, bx0:bx1]
-    alpha = loop * (1.0 - body) * face
+    alpha = loop * (1.0 - body) * face[by0:by1, bx0:bx1]
     if float(alpha.max()) <= 0.0:
         return None
     return alpha, bx0, by0

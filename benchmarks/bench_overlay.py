@@ -11,7 +11,12 @@ With ``--assets-dir DIR`` (repeatable) the families found there (e.g. PNGs impor
 ``maskforge assets import``) are measured too, next to the drawn assets, in the same run.
 
 Usage: python benchmarks/bench_overlay.py [--lfw DIR] [--limit N] [--skip-e2e] [--skip-quality]
-           [--assets-dir DIR ...] [--flat]
+           [--assets-dir DIR ...] [--flat] [--threads N]
+
+``--threads N`` sets OpenCV's threads for the in-process timings (default: OpenCV's own, one per
+core). The pipeline's workers and actors run with one thread each, so ``--threads 1`` gives the
+per-core cost a worker pays; with more threads the wall time of a small image is not halved and
+the CPU time grows.
 
 ``--flat`` also measures placement with the look before issue 20 (``PhotoLook(match_photo=
 False)``) in the same run; the render times always compare both looks.
@@ -128,12 +133,17 @@ def main() -> None:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--assets-dir", action="append", default=[], metavar="DIR")
     ap.add_argument("--flat", action="store_true", help="placement with the flat look too")
+    ap.add_argument("--threads", type=int, default=None, help="OpenCV threads in this process")
     args = ap.parse_args()
+    if args.threads is not None:
+        import cv2
+
+        cv2.setNumThreads(args.threads)
     src = Path(args.lfw)
     paths = sorted(src.glob("*/*.jpg"))[: args.limit]
     print(
         f"lfw: {src} ({len(paths)} images), cpus: {os.cpu_count()}, "
-        f"load average: {os.getloadavg()[0]:.2f}"
+        f"OpenCV threads: {args.threads or 'default'}, load average: {os.getloadavg()[0]:.2f}"
     )
 
     if not args.skip_e2e:

@@ -62,17 +62,7 @@ def lfw_images(lfw_dir: Path) -> list[Path]:
     return sorted(lfw_dir.glob("*/*.jpg"))
 
 
-RWMFD_ENV = "MASKFORGE_RWMFD_DIR"
-
-
 @pytest.fixture(scope="session")
-def rwmfd_images() -> list[Path]:
+def rwmfd_images(rwmfd_dir: Path) -> list[Path]:
     """Real masked web photos (rwmfd-dev: 589 images in batch folders, no identities), sorted."""
-    env = os.environ.get(RWMFD_ENV)
-    path = Path(env) if env else ROOT.parent / "shared" / "faces" / "rwmfd-dev"
-    if not path.is_dir():
-        pytest.skip(
-            f"masked faces not found: put rwmfd-dev at {ROOT.parent / 'shared/faces/rwmfd-dev'} "
-            f"or set {RWMFD_ENV}=/path/to/rwmfd-dev"
-        )
-    return sorted(path.glob("*/*.jpg"))
+    return sorted(rwmfd_dir.glob("*/*.jpg"))

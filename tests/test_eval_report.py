@@ -19,6 +19,18 @@ from maskforge.io.decode import encode_image
 from tests.test_report_build import find_chromium, render
 
 
+def _images_in_browser(report, tmp_path) -> tuple[int, int]:  # noqa: ANN001
+    """The report page rendered in headless Chromium (skips when absent): its images, and how
+    many of them loaded."""
+    browser = find_chromium()
+    if browser is None:
+        pytest.skip("chromium not found (Debian: apt-get install -y chromium)")
+    dom = render(browser, report, tmp_path / "profile")
+    total = int(re.search(r'data-images-total="(\d+)"', dom).group(1))
+    loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
+    return total, loaded
+
+
 def synthetic_result(n_pairs: int = 120, seed: int = 0) -> VerifyResult:
     """Pairs with overlapping distance distributions (many errors), thumbnails of flat colours."""
     rng = np.random.default_rng(seed)
@@ -69,12 +81,7 @@ def test_report_files_and_chromium(tmp_path):
     assert "unresolvable" in html  # 60 impostor pairs cannot resolve FAR 0.001
     with Image.open(files["roc"]) as im:
         assert im.format == "PNG" and im.size == (640, 440)
-    browser = find_chromium()
-    if browser is None:
-        pytest.skip("chromium not found (Debian: apt-get install -y chromium)")
-    dom = render(browser, files["report"], tmp_path / "profile")
-    total = int(re.search(r'data-images-total="(\d+)"', dom).group(1))
-    loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
+    total, loaded = _images_in_browser(files["report"], tmp_path)
     assert total == 1 + 2 * (len(fa) + len(fr))  # the ROC and two thumbnails per pair
     assert loaded == total
 
@@ -141,10 +148,5 @@ def test_identify_report(tmp_path):
     assert "c&lt;d&gt;/p2.jpg" in html and "no_face" in html  # escaped, failure listed
     assert "<td>1</td><td class=\"n\">9</td>" in html  # 12 probes - 1 failed - 2 at rank 2
     assert "taken for <b>bob</b>" in html and "rank-1" in html
-    browser = find_chromium()
-    if browser is None:
-        pytest.skip("chromium not found (Debian: apt-get install -y chromium)")
-    dom = render(browser, files["report"], tmp_path / "profile")
-    total = int(re.search(r'data-images-total="(\d+)"', dom).group(1))
-    loaded = int(re.search(r'data-images-loaded="(\d+)"', dom).group(1))
+    total, loaded = _images_in_browser(files["report"], tmp_path)
     assert total == loaded == 6  # three thumbnails per misidentified probe

@@ -18,6 +18,7 @@ import click
 
 from ..errors import MaskforgeError
 from ..io.names import printable
+from ..models import LICENCES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,3 +184,14 @@ def table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None) ->
     if header:
         lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def licence_option(note: str = "") -> Callable[[F], F]:
+    """The ``--licence`` option of the direct commands (``models.LICENCES``); ``note`` ends its
+    help text (what the command places or runs with)."""
+    help_text = "commercial: refuse every model whose licence excludes commercial use." + (
+        f" {note}" if note else ""
+    )
+    return click.option(
+        "--licence", type=click.Choice(LICENCES), default="any", show_default=True, help=help_text
+    )

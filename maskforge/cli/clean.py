@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ._common import Progress, user_errors
+from ._common import Progress, licence_option, user_errors
 
 
 @click.command("clean")
@@ -83,8 +83,7 @@ from ._common import Progress, user_errors
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N")
 @click.option("--batch-size", "batch_size", type=int, default=64, show_default=True)
-@click.option("--licence", type=click.Choice(["any", "commercial"]), default="any", show_default=True,
-              help="commercial: refuse every model whose licence excludes commercial use.")
+@licence_option()
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other recipe key, e.g. --set clean.action=flag.")
 @click.option("--executor", type=click.Choice(["ray", "local", "processes"]), default="local", show_default=True,
               help="local: this process; processes: --num-cpus worker processes of this machine (no Ray start-up); ray.")

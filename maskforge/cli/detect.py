@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import Progress, user_errors
+from ._common import Progress, licence_option, user_errors
 
 
 @click.command("detect")
@@ -14,8 +14,7 @@ from ._common import Progress, user_errors
 @click.option("--models", metavar="DIR", default=None, help="An insightface model-pack folder: its ONNX detector (det_*.onnx), unless --detector names one.")
 @click.option("--landmarks", type=click.Choice(["dlib68", "mesh"]), default="dlib68", show_default=True,
               help="dlib68: dlib's 68 points (non-commercial); mesh: MediaPipe Face Mesh (Apache-2.0).")
-@click.option("--licence", type=click.Choice(["any", "commercial"]), default="any", show_default=True,
-              help="commercial: refuse every model whose licence excludes commercial use.")
+@licence_option()
 @click.option("--size", type=int, default=112, show_default=True, help="Output size: 112 (ArcFace template), 160 (FaceNet crop) or another size.")
 @click.option("--no-align", is_flag=True, help="Keep the unaligned box+margin crop instead of aligning.")
 @click.option("--export-images", metavar="DIR", default=None, help="Also write the crops as image files mirroring the source folders.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..vocab import IN_FRONT, WEARS
-from ._common import user_errors
+from ._common import licence_option, user_errors
 
 
 @click.command("overlay")
@@ -61,13 +61,7 @@ from ._common import user_errors
     show_default=True,
     help="JPEG/WebP quality of the outputs.",
 )
-@click.option(
-    "--licence",
-    type=click.Choice(["any", "commercial"]),
-    default="any",
-    show_default=True,
-    help="commercial: refuse models whose licence excludes commercial use (placement uses dlib-68).",
-)
+@licence_option("(placement uses dlib-68)")
 @click.option(
     "--in-front",
     type=click.Choice(IN_FRONT),

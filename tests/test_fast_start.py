@@ -145,3 +145,29 @@ def test_early_start_only_where_ray_never_ran(
         monkeypatch.delitem(sys.modules, "ray", raising=False)
     assert early_wanted(RunOptions(early_start=asked)) is expected
     assert RunOptions().early_start is True
+
+
+def test_the_command_starts_ray_early_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``maskforge run`` is a fresh process: Ray starts while the input is listed, with the bytes
+    of a local run."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("MASKFORGE_EARLY_RAY", raising=False)
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 2, "Bb": 1, "Cc": 2})
+    rec = tmp_path / "r.toml"
+    rec.write_text(RECIPE)
+    local, cli = tmp_path / "local", tmp_path / "cli"
+    run(rec, input=src, output=local, executor="local")
+    done = subprocess.run(
+        [sys.executable, "-m", "maskforge", "run", str(rec), "--input", str(src), "--output", str(cli),
+         "--num-cpus", "1", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = json.loads((cli / "manifest.json").read_text())
+    assert m["ray"]["early_start"] is True and m["ray"]["models_kept"] is True
+    a = read_shards(local).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    b = read_shards(cli).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    assert a.num_rows > 0 and a.equals(b)

@@ -204,9 +204,16 @@ def _assets_part(recipe: Recipe) -> str | None:
     from ..occlude.key import cache_key
 
     occlude = recipe.occlude
+    runtime = hand_runtime(recipe)
     if occlude is None:
-        return cache_key(None, None)
-    return cache_key(occlude.asset_dirs, occlude.look, occlude.in_front)
+        return cache_key(None, None, runtime=runtime)
+    return cache_key(occlude.asset_dirs, occlude.look, occlude.in_front, runtime)
+
+
+def hand_runtime(recipe: Recipe) -> str:
+    """The ``runtime`` setting of the occluders' hand models: the recipe's ``detect.runtime``
+    (one setting for every MediaPipe model), ``auto`` without a ``[detect]`` table."""
+    return recipe.detect.runtime if recipe.detect is not None else "auto"
 
 
 def check_recipe_licence(recipe: Recipe, embed_identity: dict[str, Any] | None = None) -> None:

@@ -14,8 +14,11 @@ the CPU and ``ai_edge_litert`` imports, else ``torch``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -71,6 +74,25 @@ def thread_limit() -> int:
     return int(env) if env.isdigit() and int(env) > 0 else 1
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """File descriptor 2 sent to the null device meanwhile: LiteRT's native code prints an INFO
+    line there on its first interpreter of a process, which would break a CLI's progress bar."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_graph(path: str, side: int, device: str, runtime: str) -> Any:
     """The ``.tflite`` at ``path`` ready to run for a resolved ``runtime``: a :class:`LiteRTGraph`,
     or the torch graph on ``device``, frozen for a ``side`` x ``side`` input
@@ -108,7 +130,8 @@ class LiteRTGraph:
             from ai_edge_litert.interpreter import Interpreter
 
             interp = Interpreter(model_path=self.path, num_threads=self.threads or thread_limit())
-            interp.allocate_tensors()
+            with _quiet_native_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+                interp.allocate_tensors()
             self._interp, self._pid = interp, os.getpid()
         return self._interp
 

@@ -22,9 +22,11 @@ library uses the full one).
 ``--runtimes torch,litert`` (the default) times the check with each runtime of the hand models
 (``detect.runtime``), chunk by chunk in turn so both see the same load, and prints the ratio; what
 it finds is reported for the last one (and the faces where the runtimes disagree on the hands).
+Both run on ``--threads`` compute threads (default 1, as in the worker pools: torch's
+``OMP_NUM_THREADS``, LiteRT's ``num_threads``).
 
 Usage: python benchmarks/bench_in_front.py [--lfw DIR] [--limit N] [--device cpu] [--sheet PNG]
-           [--palm full|lite] [--runtimes torch,litert] [--overlay N]
+           [--palm full|lite] [--runtimes torch,litert] [--threads 1] [--overlay N]
 """
 
 from __future__ import annotations
@@ -70,8 +72,10 @@ def main() -> None:
     ap.add_argument("--sheet", default=None)
     ap.add_argument("--palm", default="full", choices=["full", "lite"])
     ap.add_argument("--runtimes", default="torch,litert", help="comma-separated: torch, litert, auto")
+    ap.add_argument("--threads", type=int, default=1, help="compute threads of the hand models")
     ap.add_argument("--overlay", type=int, default=0)
     args = ap.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported (the hand models)
     if args.overlay:
         overlay_throughput(Path(args.lfw), args.overlay)
         return

@@ -13,8 +13,9 @@ process:
 With ``--sheet OUT.png`` it also writes a contact sheet of the altered faces (up to 16): each
 face without the check, then with it (not committed: LFW's licence is research-only).
 
-``--overlay N`` also times ``maskforge overlay`` (in process, one worker) on the first N images
-with ``--in-front keep`` and ``off``, alternately twice, and prints images/s of each.
+``--overlay N`` times ``maskforge overlay`` (in process, one worker) on the first N images
+with ``--in-front off`` and ``keep`` (once per runtime of ``--runtimes``), in turn twice, and
+prints images/s of each.
 
 ``--palm lite`` runs MediaPipe's lighter palm detector instead of the full one (a comparison; the
 library uses the full one).
@@ -77,7 +78,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported (the hand models)
     if args.overlay:
-        overlay_throughput(Path(args.lfw), args.overlay)
+        overlay_throughput(Path(args.lfw), args.overlay, [r for r in args.runtimes.split(",") if r])
         return
     items = faces(Path(args.lfw), args.limit)
     lib = default_library()
@@ -140,8 +141,9 @@ def main() -> None:
                                        if n in set(altered)][:16])  # fmt: skip
 
 
-def overlay_throughput(lfw: Path, n: int) -> None:
-    """Images/s of ``overlay_folder`` on the first ``n`` lfw-dev images, ``in_front`` keep vs off."""
+def overlay_throughput(lfw: Path, n: int, runtimes: list[str]) -> None:
+    """Images/s of ``overlay_folder`` on the first ``n`` lfw-dev images, ``in_front`` off vs keep
+    with each of ``runtimes``."""
     import tempfile
 
     from maskforge.app.overlay import overlay_folder
@@ -151,15 +153,18 @@ def overlay_throughput(lfw: Path, n: int) -> None:
         for p in sorted(lfw.glob("*/*.jpg"))[:n]:
             (src / p.parent.name).mkdir(parents=True, exist_ok=True)
             os.symlink(p, src / p.parent.name / p.name)
-        overlay_folder(src, Path(tmp) / "warm", in_front="keep")  # models loaded and converted
-        seconds: dict[str, float] = {"keep": 0.0, "off": 0.0}
+        runs = [("off", "auto")] + [("keep", r) for r in runtimes]
+        for mode, runtime in runs:  # models loaded and converted
+            overlay_folder(src, Path(tmp) / f"warm-{mode}-{runtime}", in_front=mode, runtime=runtime)
+        seconds = dict.fromkeys(runs, 0.0)
         for rep in range(2):
-            for mode in ("off", "keep") if rep % 2 == 0 else ("keep", "off"):
+            for mode, runtime in runs if rep % 2 == 0 else runs[::-1]:
                 t0 = time.perf_counter()
-                overlay_folder(src, Path(tmp) / f"{mode}{rep}", in_front=mode)
-                seconds[mode] += time.perf_counter() - t0
-    for mode, t in seconds.items():
-        print(f"overlay --in-front {mode}: {2 * n / t:.1f} images/s ({1000 * t / (2 * n):.1f} ms/image)")
+                overlay_folder(src, Path(tmp) / f"{mode}-{runtime}-{rep}", in_front=mode, runtime=runtime)
+                seconds[mode, runtime] += time.perf_counter() - t0
+    for (mode, runtime), t in seconds.items():
+        label = f"--in-front {mode}" + (f" --runtime {runtime}" if mode != "off" else "")
+        print(f"overlay {label}: {2 * n / t:.1f} images/s ({1000 * t / (2 * n):.1f} ms/image)")
 
 
 def write_sheet(path: Path, rows: list) -> None:

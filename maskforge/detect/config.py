@@ -111,7 +111,7 @@ class DetectConfig(Table):
         "auto",
         description="what runs BlazeFace, the mesh and the occluders' hand check: `auto` (LiteRT "
         "when the device is the CPU and ai-edge-litert is installed, else torch), `torch` (CPU or "
-        "CUDA) or `litert` (CPU only; 2.5-4x faster there, docs/detection.md)",
+        "CUDA) or `litert` (CPU only, faster there: docs/detection.md)",
     )
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),

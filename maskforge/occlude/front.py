@@ -24,8 +24,8 @@ What happens to a face, by ``mode`` (``occlude.in_front`` in recipes, ``--in-fro
 - ``skip``: a hand over more than :data:`MIN_OVERLAP` of the lower face rejects the face.
 - ``off``: no check (no model is loaded).
 
-The hand models run on the CPU, through LiteRT where ``ai-edge-litert`` is installed (2-3x
-cheaper than torch), else torch: ``runtime`` (a recipe's ``detect.runtime``, ``--runtime`` for
+The hand models run on the CPU, through LiteRT where ``ai-edge-litert`` is installed (~2x
+cheaper than torch, docs/occluders.md), else torch: ``runtime`` (a recipe's ``detect.runtime``, ``--runtime`` for
 ``maskforge overlay``) picks, resolved by :func:`maskforge.detect.tflite_runtime.resolve_runtime`;
 the resolved runtime is part of the occluder key (:func:`front_key`).
 

@@ -39,9 +39,9 @@ def test_auto_falls_back_to_torch_without_litert(no_litert):
 
 
 def test_bad_runtimes_are_refused():
-    with pytest.raises(ValueError, match="CPU only"):
+    with pytest.raises(RecipeError, match="CPU only"):
         resolve_runtime("litert", "cuda")
-    with pytest.raises(ValueError, match="runtime must be one of"):
+    with pytest.raises(RecipeError, match="runtime must be one of"):
         resolve_runtime("tflite", "cpu")
     with pytest.raises(RecipeError, match="detect.runtime"):
         DetectConfig.from_dict({"runtime": "tflite"})
@@ -151,3 +151,21 @@ def test_same_bytes_twice_with_either_runtime(lfw_images):
         for a, b in zip(*runs, strict=True):
             assert a.image.tobytes() == b.image.tobytes()
             assert np.asarray(a.landmarks68).tobytes() == np.asarray(b.landmarks68).tobytes()
+
+
+def test_a_run_pins_auto_to_what_this_process_resolves(monkeypatch, tmp_path):
+    """Workers run what the driver's key says, even where they would resolve ``auto`` otherwise
+    (Ray's CPU actors hide the GPU the driver sees): the planned recipe holds the resolved value."""
+    from maskforge.pipeline.plan import hand_runtime, recipe_context
+    from maskforge.recipe import Recipe
+
+    def planned(detect):
+        return recipe_context(Recipe.model_validate({"detect": detect}), tmp_path, tmp_path / "o")
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    ctx = planned({"detector": "blazeface", "landmarks": "mesh"})
+    assert ctx.recipe.detect.runtime == "litert" == hand_runtime(ctx.recipe)
+    assert planned({"landmarks": "mesh", "runtime": "torch"}).recipe.detect.runtime == "torch"
+    assert planned({}).recipe.detect.runtime == "auto"  # dlib: nothing to resolve
+    monkeypatch.setattr(tflite_runtime, "litert_available", lambda: False)
+    assert planned({"detector": "blazeface"}).recipe.detect.runtime == "torch"

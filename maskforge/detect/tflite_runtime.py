@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelNotFoundError
+from ..errors import ModelNotFoundError, RecipeError
 from ..vocab import RUNTIMES
 
 
@@ -39,16 +39,16 @@ def resolve_runtime(runtime: str, device: str) -> str:
     """``torch`` or ``litert`` for the setting ``runtime`` and a *resolved* torch ``device``
     (``cpu``, ``cuda``, ``cuda:N``): ``auto`` is ``litert`` on the CPU when ``ai_edge_litert`` is
     installed, else ``torch``; ``litert`` needs both (ModelNotFoundError without the package,
-    ValueError with a GPU device); ``torch`` is kept."""
+    RecipeError with a GPU device); ``torch`` is kept. RecipeError for another name."""
     if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        raise RecipeError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     on_cpu = device == "cpu"
     if runtime == "auto":
         return "litert" if on_cpu and litert_available() else "torch"
     if runtime == "litert":
         if not on_cpu:
-            raise ValueError(f"runtime litert runs on the CPU only, not on device {device!r}; "
-                             "set device = \"cpu\" or runtime = \"torch\"")  # fmt: skip
+            raise RecipeError(f"runtime litert runs on the CPU only, not on device {device!r}; "
+                              "set detect.device = \"cpu\" or detect.runtime = \"torch\"")  # fmt: skip
         if not litert_available():
             raise ModelNotFoundError(
                 "runtime litert needs the ai-edge-litert package: install maskforge's "

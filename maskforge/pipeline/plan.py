@@ -124,18 +124,34 @@ def resolve_aligned_input(recipe: Recipe, listing: Listing) -> Recipe:
     return recipe.model_copy(update={"detect": detect})
 
 
+def resolve_runtime_setting(recipe: Recipe) -> Recipe:
+    """``[detect] runtime = "auto"`` made concrete (``torch`` or ``litert``,
+    :meth:`~maskforge.detect.DetectConfig.resolved_runtime`) where BlazeFace or the mesh runs, as
+    this process resolves it: the workers then run what the detect key, the manifest and
+    ``recipe.toml`` say, also where they would resolve it otherwise (Ray's CPU actors see no GPU
+    that this process sees). The occluders' hand check follows it (:func:`hand_runtime`)."""
+    if recipe.detect is None or recipe.detect.runtime != "auto":
+        return recipe
+    runtime = recipe.detect.resolved_runtime()
+    if runtime is None:
+        return recipe
+    return recipe.model_copy(update={"detect": recipe.detect.model_copy(update={"runtime": runtime})})
+
+
 def recipe_context(
     recipe: Recipe, input_path: str | Path, out: str | Path, listing: Listing | None = None
 ) -> RunContext:
     """What a run's workers get that the recipe alone decides, before the input is listed: the
-    recipe with its input and output as absolute paths, the stage keys and the resolved
-    embedder (no labels, splits or writers yet). Enough to start workers and load their models
+    recipe with its input and output as absolute paths and its MediaPipe runtime resolved
+    (:func:`resolve_runtime_setting`), the stage keys and the resolved embedder (no labels,
+    splits or writers yet). Enough to start workers and load their models
     while the listing and planning go on (:mod:`.ray_early`). With the ``listing``, a RecordIO
     input's ``aligned = "auto"`` is made concrete (:func:`resolve_aligned_input`). A model whose
     licence the recipe's ``licence`` excludes is refused here, before anything is written."""
     recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
     if listing is not None:
         recipe = resolve_aligned_input(recipe, listing)
+    recipe = resolve_runtime_setting(recipe)
     embed_identity, embed_parts = plan_embedder(recipe)
     check_recipe_licence(recipe, embed_identity)
     return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),

@@ -49,7 +49,6 @@ from realism_balance import (  # noqa: E402
     BALANCE_ON,
     cv_r2,
     effective_n,
-    fit_propensity,
     overlap_weigher,
     overlap_weights,
 )
@@ -180,7 +179,8 @@ def spec_renderer(spec: str, assets_dirs: list[str]):
     from maskforge.occlude.spec import OccluderChoice
     from maskforge.seeding import rng_for
 
-    lib = AssetLibrary.load(extra_dirs=assets_dirs or None)
+    dirs: list[str | Path] = list(assets_dirs)
+    lib = AssetLibrary.load(extra_dirs=dirs or None)
     choice = OccluderChoice.parse(spec) if ":" not in spec else None
     if choice is None:
         from maskforge.occlude import parse_mix
@@ -239,11 +239,11 @@ def print_table(rows: dict[str, dict], real: np.ndarray) -> None:
         print(f"| ({name} medians) | | | | " + " | ".join(f"{r['median'][k]:.3f}" for k in NAMES) + " |")
 
 
-def print_confound(real, real_cov, lfw_cov, ours, name) -> dict:
+def print_confound(real, real_cov, lfw_cov, ours, name, balance_on) -> dict:
     """Print (and return) how much the two sets of photographs differ, before and after the
     overlap weights, and what it does to each statistic (docs/occluders.md, "Comparing masks,
     not photos")."""
-    bal = [COVARIATES.index(c) for c in BALANCE_ON]
+    bal = [COVARIATES.index(c) for c in balance_on]
     w_real, w_lfw = overlap_weights(real_cov[:, bal], lfw_cov[:, bal])
     weigh = overlap_weigher(real_cov[:, bal], lfw_cov[:, bal])
     i, j = NAMES.index("sat"), NAMES.index("sat_rel")
@@ -256,7 +256,7 @@ def print_confound(real, real_cov, lfw_cov, ours, name) -> dict:
         "n_eff": [effective_n(w_real), effective_n(w_lfw)],
     }  # fmt: skip
     print(f"\nthe faces alone (AUC real vs lfw photos, unweighted -> overlap-weighted on "
-          f"{', '.join(BALANCE_ON)}; effective faces: real {faces['n_eff'][0]:.0f} of "
+          f"{', '.join(balance_on)}; effective faces: real {faces['n_eff'][0]:.0f} of "
           f"{len(real_cov)}, lfw {faces['n_eff'][1]:.0f} of {len(lfw_cov)}):")  # fmt: skip
     for k, label in (("upper_sat", "upper-face saturation (sat - sat_rel)"),
                      ("balanced_covariates", f"the {len(bal)} weighted covariates"),
@@ -268,31 +268,29 @@ def print_confound(real, real_cov, lfw_cov, ours, name) -> dict:
         a, b = real_cov[:, c], lfw_cov[:, c]
         print(f"| {k} | {'yes' if c in bal else 'no'} | {np.median(a):.3f} | {np.median(b):.3f} | "
               f"{ks_distance(a, b):.2f} | {ks_distance(a, b, w_real, w_lfw):.2f} |")  # fmt: skip
-    # Real faces weighted to lfw's photos (odds of being lfw): what the photos alone move.
-    p_real = fit_propensity(real_cov[:, bal], lfw_cov[:, bal])(real_cov[:, bal])
-    to_lfw, ones = (1 - p_real) / p_real, np.ones(len(real))
+    ones = np.ones(len(real))
     per: dict[str, dict] = {}
     print(f"\nper statistic: R2 = share of its variance all {len(COVARIATES)} covariates predict "
-          f"(5-fold, linear); KS real->lfw photos = real faces against themselves weighted to "
-          f"lfw's photos (effective {effective_n(to_lfw):.0f} of {len(real)}); KS of {name}")  # fmt: skip
-    print(f"| statistic | R2 real | R2 {name} | KS real->lfw photos | KS {name} | KS {name} weighted |")  # fmt: skip
+          f"(5-fold, linear); KS real->overlap = the real faces against themselves weighted "
+          f"(how far the weighted population is from rwmfd's); KS of {name}")  # fmt: skip
+    print(f"| statistic | R2 real | R2 {name} | KS real->overlap | KS {name} | KS {name} weighted |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for c, k in enumerate(NAMES):
         per[k] = {
             "r2_real": cv_r2(real_cov, real[:, c]),
             "r2_ours": cv_r2(lfw_cov, ours[:, c]),
-            "ks_photos": ks_distance(real[:, c], real[:, c], ones, to_lfw),
+            "ks_real_overlap": ks_distance(real[:, c], real[:, c], ones, w_real),
             "ks": ks_distance(real[:, c], ours[:, c]),
             "ks_weighted": ks_distance(real[:, c], ours[:, c], w_real, w_lfw),
         }
         r = per[k]
-        print(f"| {k} | {r['r2_real']:.2f} | {r['r2_ours']:.2f} | {r['ks_photos']:.2f} | "
+        print(f"| {k} | {r['r2_real']:.2f} | {r['r2_ours']:.2f} | {r['ks_real_overlap']:.2f} | "
               f"{r['ks']:.2f} | {r['ks_weighted']:.2f} |")  # fmt: skip
     return {"faces": faces, "per_statistic": per}
 
 
-def print_deconf_table(rows: dict[str, dict]) -> None:
-    print(f"\nde-confounded (overlap weights on {', '.join(BALANCE_ON)}):")
+def print_deconf_table(rows: dict[str, dict], balance_on: tuple[str, ...]) -> None:
+    print(f"\nde-confounded (overlap weights on {', '.join(balance_on)}):")
     print("| faces | effective n (real, these) | AUC | mean KS | " + " | ".join(NAMES) + " |")
     print("|" + "---|" * (4 + len(NAMES)))
     for name, r in rows.items():
@@ -319,6 +317,14 @@ def print_compare(rows: dict[str, dict], before: dict) -> None:
                   f"{', '.join(worse) or 'none'}")  # fmt: skip
 
 
+def _covariate_list(text: str) -> tuple[str, ...]:
+    names = COVARIATES if text == "all" else tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [n for n in names if n not in COVARIATES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown covariates {unknown}; known: {COVARIATES}")
+    return names
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lfw", default=str(ROOT.parent / "shared/faces/lfw-dev"))
@@ -331,6 +337,9 @@ def main() -> None:
     ap.add_argument("--compare", default=None, help="a --json file of an earlier run")
     ap.add_argument("--sheet", default=None, help="write the first rendered faces to this PNG")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--balance-on", type=_covariate_list, default=BALANCE_ON,
+                    help="covariates the de-confounded figures weight on, comma-separated, or "
+                    f"'all' (default: {','.join(BALANCE_ON)})")  # fmt: skip
     args = ap.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -345,7 +354,7 @@ def main() -> None:
     real, real_cov = real_stats(Path(args.rwmfd), args.half, cache, det)
     faces = lfw_faces(Path(args.lfw), args.half, cache, det, hog)
     lfw_cov = np.array([f[4] for f in faces if f[4] is not None])
-    bal = [COVARIATES.index(c) for c in BALANCE_ON]
+    bal = [COVARIATES.index(c) for c in args.balance_on]
     w_real, w_lfw = overlap_weights(real_cov[:, bal], lfw_cov[:, bal])
     weigh = overlap_weigher(real_cov[:, bal], lfw_cov[:, bal])
     print(f"half {args.half}: {len(real)} real faces, {len(faces)} lfw faces "
@@ -372,8 +381,8 @@ def main() -> None:
         print(f"{spec}: render {ms:.2f} ms/face (measured under load); the faces alone (upper-face "
               f"saturation, no mask pixel) give AUC {rows[spec]['face_floor_auc']:.3f}")  # fmt: skip
     print_table(rows, real)
-    confound = print_confound(real, real_cov, lfw_cov, first[1], first[0])
-    print_deconf_table(rows)
+    confound = print_confound(real, real_cov, lfw_cov, first[1], first[0], args.balance_on)
+    print_deconf_table(rows, args.balance_on)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
         Path(args.json).with_suffix(".confound.json").write_text(json.dumps(confound, indent=1))

@@ -271,7 +271,9 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None =
     order = np.argsort(s, kind="mergesort")
     r = np.empty(len(s))
     r[order] = np.arange(1, len(s) + 1)
-    for v in np.unique(s[np.r_[np.diff(s[order]) == 0, False] | np.r_[False, np.diff(s[order]) == 0]] if len(s) > 1 else []):
+    ss = s[order]
+    tied = np.r_[np.diff(ss) == 0, False] | np.r_[False, np.diff(ss) == 0] if len(s) > 1 else []
+    for v in np.unique(ss[tied]):  # (the mask is in sorted order: it was applied to s unsorted)
         r[s == v] = r[s == v].mean()  # ties share their mean rank
     pos = labels.astype(bool)
     n1, n0 = int(pos.sum()), int((~pos).sum())

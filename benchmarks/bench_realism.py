@@ -49,6 +49,7 @@ from realism_balance import (  # noqa: E402
     BALANCE_ON,
     cv_r2,
     effective_n,
+    half_sample_sd,
     overlap_weigher,
     overlap_weights,
 )
@@ -317,6 +318,18 @@ def print_compare(rows: dict[str, dict], before: dict) -> None:
                   f"{', '.join(worse) or 'none'}")  # fmt: skip
 
 
+def print_spread(row: dict, real, ours, real_bal, lfw_bal, reps: int) -> None:
+    """Add the sampling sd of the row's AUCs (``half_sample_sd``, weights refitted on each
+    half-sample) to ``row`` and print it."""
+    row["auc_sd"] = half_sample_sd(lambda i, j: cv_auc(real[i], ours[j]), len(real), len(ours), reps)
+    row["deconf"]["auc_sd"] = half_sample_sd(
+        lambda i, j: cv_auc(real[i], ours[j], weigh=overlap_weigher(real_bal[i], lfw_bal[j])),
+        len(real), len(ours), reps,
+    )  # fmt: skip
+    print(f"  AUC sampling sd ({reps} half-samples): {row['auc_sd']:.3f}; de-confounded "
+          f"{row['deconf']['auc_sd']:.3f}")  # fmt: skip
+
+
 def _covariate_list(text: str) -> tuple[str, ...]:
     names = COVARIATES if text == "all" else tuple(t.strip() for t in text.split(",") if t.strip())
     unknown = [n for n in names if n not in COVARIATES]
@@ -337,6 +350,8 @@ def main() -> None:
     ap.add_argument("--compare", default=None, help="a --json file of an earlier run")
     ap.add_argument("--sheet", default=None, help="write the first rendered faces to this PNG")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--spread", type=int, default=0, metavar="N",
+                    help="also the AUCs' sampling sd from N half-samples (0: not measured)")  # fmt: skip
     ap.add_argument("--balance-on", type=_covariate_list, default=BALANCE_ON,
                     help="covariates the de-confounded figures weight on, comma-separated, or "
                     f"'all' (default: {','.join(BALANCE_ON)})")  # fmt: skip
@@ -375,6 +390,8 @@ def main() -> None:
         ours, ms = ours_stats(faces, spec_renderer(spec, args.assets_dir), spec, sheet)
         assert len(ours) == len(lfw_cov), "a face with statistics but no covariates"
         rows[spec] = compare_row(real, ours, w_real, w_lfw, weigh)
+        if args.spread:
+            print_spread(rows[spec], real, ours, real_cov[:, bal], lfw_cov[:, bal], args.spread)
         if spec == (args.spec or ["mask"])[0]:
             first = (spec, ours)
         rows[spec]["face_floor_auc"] = face_floor(real, ours)

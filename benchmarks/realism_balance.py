@@ -95,3 +95,21 @@ def cv_r2(
         beta = np.linalg.solve(z.T @ z + ridge * len(z) * np.eye(x.shape[1]), z.T @ (y[tr] - ym))
         pred[te] = ym + (x[te] - mu) / sd @ beta
     return float(1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+
+
+def half_sample_sd(
+    fn: Callable[[np.ndarray, np.ndarray], float], n_a: int, n_b: int, reps: int = 50, seed: int = 0
+) -> float:
+    """Sampling sd of a two-sample figure ``fn(rows_a, rows_b)`` (index arrays into sets of
+    ``n_a`` and ``n_b`` rows): the sd of ``fn`` over ``reps`` half-samples (each set halved,
+    without replacement) about its value on all rows. For a mean, ``var(half - all) =
+    sigma^2 (2/n - 1/n)``: the sd of the full-sample figure itself (no duplicated rows to leak
+    across the classifier's folds, as a bootstrap would)."""
+    rng = np.random.default_rng(seed)
+    full = fn(np.arange(n_a), np.arange(n_b))
+    d = [
+        fn(np.sort(rng.permutation(n_a)[: n_a // 2]), np.sort(rng.permutation(n_b)[: n_b // 2]))
+        - full
+        for _ in range(reps)
+    ]
+    return float(np.sqrt(np.mean(np.square(d))))

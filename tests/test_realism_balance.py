@@ -19,6 +19,7 @@ from realism_balance import (  # noqa: E402
     cv_r2,
     effective_n,
     fit_propensity,
+    half_sample_sd,
     overlap_weigher,
     overlap_weights,
 )
@@ -156,3 +157,10 @@ def test_upper_covariates_see_no_mask_pixel():
     assert face_stats(painted, left, right) != face_stats(img, left, right)
     far = np.array([10.0, 150.0]), np.array([60.0, 150.0])  # the mask region leaves the image
     assert upper_covariates(img, *far) is None and face_stats(img, *far) is None
+
+
+def test_half_sample_sd_of_a_mean_difference_is_its_standard_error():
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(0, 2.0, 400), rng.normal(1, 1.0, 900)
+    sd = half_sample_sd(lambda i, j: float(a[i].mean() - b[j].mean()), 400, 900, reps=400)
+    assert sd == pytest.approx(np.sqrt(4.0 / 400 + 1.0 / 900), rel=0.12)

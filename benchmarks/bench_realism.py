@@ -270,22 +270,24 @@ def print_confound(real, real_cov, lfw_cov, ours, name, balance_on) -> dict:
         print(f"| {k} | {'yes' if c in bal else 'no'} | {np.median(a):.3f} | {np.median(b):.3f} | "
               f"{ks_distance(a, b):.2f} | {ks_distance(a, b, w_real, w_lfw):.2f} |")  # fmt: skip
     ones = np.ones(len(real))
+    rest = [c for c in range(len(COVARIATES)) if c not in bal]
     per: dict[str, dict] = {}
     print(f"\nper statistic: R2 = share of its variance all {len(COVARIATES)} covariates predict "
           f"(5-fold, linear); KS real->overlap = the real faces against themselves weighted "
           f"(how far the weighted population is from rwmfd's); KS of {name}")  # fmt: skip
-    print(f"| statistic | R2 real | R2 {name} | KS real->overlap | KS {name} | KS {name} weighted |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    print(f"| statistic | R2 real | R2 real, unweighted covariates | R2 {name} | KS real->overlap | KS {name} | KS {name} weighted |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for c, k in enumerate(NAMES):
         per[k] = {
             "r2_real": cv_r2(real_cov, real[:, c]),
+            "r2_real_rest": cv_r2(real_cov[:, rest], real[:, c]) if rest else 0.0,
             "r2_ours": cv_r2(lfw_cov, ours[:, c]),
             "ks_real_overlap": ks_distance(real[:, c], real[:, c], ones, w_real),
             "ks": ks_distance(real[:, c], ours[:, c]),
             "ks_weighted": ks_distance(real[:, c], ours[:, c], w_real, w_lfw),
         }
         r = per[k]
-        print(f"| {k} | {r['r2_real']:.2f} | {r['r2_ours']:.2f} | {r['ks_real_overlap']:.2f} | "
+        print(f"| {k} | {r['r2_real']:.2f} | {r['r2_real_rest']:.2f} | {r['r2_ours']:.2f} | {r['ks_real_overlap']:.2f} | "
               f"{r['ks']:.2f} | {r['ks_weighted']:.2f} |")  # fmt: skip
     return {"faces": faces, "per_statistic": per}
 

@@ -263,12 +263,16 @@ def print_confound(real, real_cov, lfw_cov, ours, name, balance_on) -> dict:
                      ("balanced_covariates", f"the {len(bal)} weighted covariates"),
                      ("all_covariates", f"all {len(COVARIATES)} covariates")):  # fmt: skip
         print(f"  {label}: {faces[k][0]:.3f} -> {faces[k][1]:.3f}")
-    print("| covariate | weighted on | real median | lfw median | KS | KS weighted |")
-    print("|---|---|---|---|---|---|")
+    print("| covariate | weighted on | real median | lfw median | KS | KS weighted | "
+          "largest correlation with a statistic (real faces) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for c, k in enumerate(COVARIATES):
         a, b = real_cov[:, c], lfw_cov[:, c]
+        r = [float(np.corrcoef(a, real[:, s])[0, 1]) for s in range(len(NAMES))]
+        top = int(np.argmax(np.abs(r)))
         print(f"| {k} | {'yes' if c in bal else 'no'} | {np.median(a):.3f} | {np.median(b):.3f} | "
-              f"{ks_distance(a, b):.2f} | {ks_distance(a, b, w_real, w_lfw):.2f} |")  # fmt: skip
+              f"{ks_distance(a, b):.2f} | {ks_distance(a, b, w_real, w_lfw):.2f} | "
+              f"{r[top]:+.2f} ({NAMES[top]}) |")  # fmt: skip
     ones = np.ones(len(real))
     rest = [c for c in range(len(COVARIATES)) if c not in bal]
     per: dict[str, dict] = {}

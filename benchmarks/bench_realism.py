@@ -18,13 +18,20 @@ faces are more colourful than rwmfd's, so no mask can bring the AUC much under i
   one flat colour (sanity check: must score far worse than any real tool);
 - one row per ``--spec`` (default ``mask``: the recipe's masked-CASIA palette, equal weights).
 
+After that table, unchanged, the **de-confounded** comparison (``realism_balance``; docs/
+occluders.md, "Comparing masks, not photos"): the upper-face covariates of both sets of photos
+(no mask pixel in them) and how far apart they are, the faces-alone AUCs before and after
+overlap weighting on ``--balance-on`` (default ``realism_balance.BALANCE_ON``), per statistic
+how much the covariates predict it, and the table again with overlap-weighted AUC (cross-fitted
+weights) and KS. ``--spread N`` adds each spec's AUC sampling sd from N half-samples.
+
 Splits (so that nothing is tuned on the figures it is judged by): lfw identities and rwmfd
 photos (they have no identities) are split in two halves by a hash of their name; ``--half report`` (default) uses the
 report halves, ``--half tune`` the others. Detections are cached in ``--cache``.
 
 Usage: python benchmarks/bench_realism.py [--lfw DIR] [--rwmfd DIR] [--half report|tune]
            [--spec SPEC ...] [--assets-dir DIR ...] [--json OUT] [--compare BEFORE.json]
-           [--sheet OUT.png]
+           [--sheet OUT.png] [--balance-on COV,...|all] [--spread N]
 """
 
 from __future__ import annotations
@@ -268,11 +275,11 @@ def print_confound(real, real_cov, lfw_cov, ours, name, balance_on) -> dict:
     print("|---|---|---|---|---|---|---|")
     for c, k in enumerate(COVARIATES):
         a, b = real_cov[:, c], lfw_cov[:, c]
-        r = [float(np.corrcoef(a, real[:, s])[0, 1]) for s in range(len(NAMES))]
-        top = int(np.argmax(np.abs(r)))
+        corr = [float(np.corrcoef(a, real[:, s])[0, 1]) for s in range(len(NAMES))]
+        top = int(np.argmax(np.abs(corr)))
         print(f"| {k} | {'yes' if c in bal else 'no'} | {np.median(a):.3f} | {np.median(b):.3f} | "
               f"{ks_distance(a, b):.2f} | {ks_distance(a, b, w_real, w_lfw):.2f} | "
-              f"{r[top]:+.2f} ({NAMES[top]}) |")  # fmt: skip
+              f"{corr[top]:+.2f} ({NAMES[top]}) |")  # fmt: skip
     ones = np.ones(len(real))
     rest = [c for c in range(len(COVARIATES)) if c not in bal]
     per: dict[str, dict] = {}

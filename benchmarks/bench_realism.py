@@ -59,6 +59,7 @@ from realism_balance import (  # noqa: E402
     half_sample_sd,
     overlap_weigher,
     overlap_weights,
+    weighted_median,
 )
 from realism_stats import (  # noqa: E402
     COVARIATES,
@@ -222,6 +223,7 @@ def compare_row(real: np.ndarray, other: np.ndarray, w_real=None, w_other=None, 
             "auc": cv_auc(real, other, weigh=weigh),
             "ks": wks,
             "mean_ks": float(np.mean(list(wks.values()))),
+            "median": {k: weighted_median(other[:, i], w_other) for i, k in enumerate(NAMES)},
         }
     return out
 
@@ -303,7 +305,7 @@ def print_confound(real, real_cov, lfw_cov, ours, name, balance_on) -> dict:
     return {"faces": faces, "per_statistic": per}
 
 
-def print_deconf_table(rows: dict[str, dict], balance_on: tuple[str, ...]) -> None:
+def print_deconf_table(rows: dict[str, dict], balance_on, real, w_real) -> None:
     print(f"\nde-confounded (overlap weights on {', '.join(balance_on)}):")
     print("| faces | effective n (real, these) | AUC | mean KS | " + " | ".join(NAMES) + " |")
     print("|" + "---|" * (4 + len(NAMES)))
@@ -312,6 +314,11 @@ def print_deconf_table(rows: dict[str, dict], balance_on: tuple[str, ...]) -> No
         ks = " | ".join(f"{d['ks'][k]:.2f}" for k in NAMES)
         print(f"| {name} | {d['n_eff'][0]:.0f}, {d['n_eff'][1]:.0f} | {d['auc']:.3f} | "
               f"{d['mean_ks']:.3f} | {ks} |")  # fmt: skip
+    med = " | ".join(f"{weighted_median(real[:, i], w_real):.3f}" for i in range(len(NAMES)))
+    print(f"| (real weighted medians) | | | | {med} |")
+    for name, r in rows.items():
+        med = " | ".join(f"{r['deconf']['median'][k]:.3f}" for k in NAMES)
+        print(f"| ({name} weighted medians) | | | | {med} |")
 
 
 def print_compare(rows: dict[str, dict], before: dict) -> None:
@@ -412,7 +419,7 @@ def main() -> None:
               f"saturation, no mask pixel) give AUC {rows[spec]['face_floor_auc']:.3f}")  # fmt: skip
     print_table(rows, real)
     confound = print_confound(real, real_cov, lfw_cov, first[1], first[0], args.balance_on)
-    print_deconf_table(rows, args.balance_on)
+    print_deconf_table(rows, args.balance_on, real, w_real)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
         Path(args.json).with_suffix(".confound.json").write_text(json.dumps(confound, indent=1))

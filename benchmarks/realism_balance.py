@@ -113,3 +113,11 @@ def half_sample_sd(
         for _ in range(reps)
     ]
     return float(np.sqrt(np.mean(np.square(d))))
+
+
+def weighted_median(v: np.ndarray, w: np.ndarray) -> float:
+    """The smallest value of ``v`` at which the weighted CDF reaches 1/2 (the lower median; for
+    integer weights, the lower median of each value repeated that many times)."""
+    order = np.argsort(v, kind="mergesort")
+    cw = np.cumsum(np.asarray(w, np.float64)[order])
+    return float(np.asarray(v, np.float64)[order][np.searchsorted(cw, 0.5 * cw[-1] - 1e-12)])

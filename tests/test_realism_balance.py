@@ -22,6 +22,7 @@ from realism_balance import (  # noqa: E402
     half_sample_sd,
     overlap_weigher,
     overlap_weights,
+    weighted_median,
 )
 from realism_stats import (  # noqa: E402
     COVARIATES,
@@ -164,3 +165,12 @@ def test_half_sample_sd_of_a_mean_difference_is_its_standard_error():
     a, b = rng.normal(0, 2.0, 400), rng.normal(1, 1.0, 900)
     sd = half_sample_sd(lambda i, j: float(a[i].mean() - b[j].mean()), 400, 900, reps=400)
     assert sd == pytest.approx(np.sqrt(4.0 / 400 + 1.0 / 900), rel=0.12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 5), st.integers(1, 4)), min_size=1, max_size=30))
+def test_weighted_median_is_the_lower_median_of_repeated_values(pairs):
+    v = np.array([p[0] for p in pairs], float)
+    w = np.array([p[1] for p in pairs], float)
+    rep = np.sort(np.repeat(v, w.astype(int)))
+    assert weighted_median(v, w) == rep[(len(rep) - 1) // 2]

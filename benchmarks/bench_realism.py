@@ -31,7 +31,10 @@ report halves, ``--half tune`` the others. Detections are cached in ``--cache``.
 
 Usage: python benchmarks/bench_realism.py [--lfw DIR] [--rwmfd DIR] [--half report|tune]
            [--spec SPEC ...] [--assets-dir DIR ...] [--json OUT] [--compare BEFORE.json]
-           [--sheet OUT.png] [--balance-on COV,...|all] [--spread N]
+           [--sheet OUT.png] [--balance-on COV,...|all] [--spread N] [--look K=V,... ...]
+
+``--look noise=0.8,texture=0.03``: render with those ``occlude.look`` options instead of the
+defaults (repeatable: one row per look and spec; the rows are named ``SPEC look(K=V,...)``).
 """
 
 from __future__ import annotations
@@ -183,8 +186,28 @@ def ours_stats(faces, render, label: str, sheet: list | None = None) -> tuple[np
     return np.array(rows), 1000 * spent / max(len(faces), 1)
 
 
-def spec_renderer(spec: str, assets_dirs: list[str]):
+def parse_look(text: str) -> dict[str, object]:
+    """``"noise=0.8,texture=0.03"`` -> overrides of the default ``PhotoLook`` (validated)."""
+    from maskforge.errors import RecipeError
+    from maskforge.occlude.look import DEFAULT_LOOK, PhotoLook
+
+    pairs: dict[str, object] = {}
+    for item in (t for t in text.split(",") if t.strip()):
+        key, _, value = item.partition("=")
+        try:
+            pairs[key.strip()] = json.loads(value)  # numbers and true/false
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"bad --look {text!r}: {e}") from e
+    try:
+        PhotoLook.model_validate(DEFAULT_LOOK.model_dump() | pairs)
+    except (RecipeError, ValueError) as e:  # an unknown key or a value out of range
+        raise argparse.ArgumentTypeError(f"bad --look {text!r}: {e}") from e
+    return pairs
+
+
+def spec_renderer(spec: str, assets_dirs: list[str], look: dict[str, object] | None = None):
     from maskforge.occlude import AssetLibrary, render_occluder
+    from maskforge.occlude.look import DEFAULT_LOOK, PhotoLook
     from maskforge.occlude.spec import OccluderChoice
     from maskforge.seeding import rng_for
 
@@ -195,10 +218,12 @@ def spec_renderer(spec: str, assets_dirs: list[str]):
         from maskforge.occlude import parse_mix
 
         choice = parse_mix(spec)
+    options = PhotoLook.model_validate(DEFAULT_LOOK.model_dump() | (look or {}))
 
     def render(p: Path, img: np.ndarray, lm: np.ndarray) -> np.ndarray:
         rel = f"{p.parent.name}/{p.name}"
-        return render_occluder(img, lm, choice, rng_for(0, "overlay", rel, 0), library=lib).image
+        return render_occluder(img, lm, choice, rng_for(0, "overlay", rel, 0), library=lib,
+                               look=options).image
 
     return render
 
@@ -370,6 +395,9 @@ def main() -> None:
     ap.add_argument("--compare", default=None, help="a --json file of an earlier run")
     ap.add_argument("--sheet", default=None, help="write the first rendered faces to this PNG")
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--look", action="append", type=parse_look, default=[], metavar="K=V,...",
+                    help="render options other than the defaults (occlude.look keys, e.g. "
+                    "noise=0.8,texture=0.03); repeat for one row per look and spec")  # fmt: skip
     ap.add_argument("--spread", type=int, default=0, metavar="N",
                     help="also the AUCs' sampling sd from N half-samples (0: not measured)")  # fmt: skip
     ap.add_argument("--balance-on", type=_covariate_list, default=BALANCE_ON,
@@ -406,13 +434,17 @@ def main() -> None:
         flat, _ = ours_stats(faces, lambda p, img, lm: flat_fill(img, lm), "flat")
         rows["flat fill"] = compare_row(real, flat, w_real, w_lfw, weigh)
     sheet: list = []
-    for spec in args.spec or ["mask"]:
-        ours, ms = ours_stats(faces, spec_renderer(spec, args.assets_dir), spec, sheet)
+    runs = [(spec, look) for look in args.look or [{}] for spec in args.spec or ["mask"]]
+    for spec, look in runs:
+        base = spec
+        if look:
+            spec = f"{base} look({','.join(f'{k}={v}' for k, v in look.items())})"
+        ours, ms = ours_stats(faces, spec_renderer(base, args.assets_dir, look), spec, sheet)
         assert len(ours) == len(lfw_cov), "a face with statistics but no covariates"
         rows[spec] = compare_row(real, ours, w_real, w_lfw, weigh)
         if args.spread:
             print_spread(rows[spec], real, ours, real_cov[:, bal], lfw_cov[:, bal], args.spread)
-        if spec == (args.spec or ["mask"])[0]:
+        if (base, look) == runs[0]:
             first = (spec, ours)
         rows[spec]["face_floor_auc"] = face_floor(real, ours)
         print(f"{spec}: render {ms:.2f} ms/face (measured under load); the faces alone (upper-face "

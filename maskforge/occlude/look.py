@@ -55,7 +55,7 @@ class PhotoLook(Table):
         "face's saturation over that of real masked photos; 0 = the colour as given)",
     )
     texture: float = Field(
-        default=0.02,
+        default=0.04,
         ge=0.0,
         le=0.3,
         description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
@@ -78,7 +78,7 @@ class PhotoLook(Table):
         "of one colour photograph (more, relatively, for dark ones)",
     )
     noise: float = Field(
-        default=0.6,
+        default=0.4,
         ge=0.0,
         le=3.0,
         description="the mask's luminance noise as a multiple of the face's (median over faces; "

@@ -34,7 +34,8 @@ Usage: python benchmarks/bench_realism.py [--lfw DIR] [--rwmfd DIR] [--half repo
            [--sheet OUT.png] [--balance-on COV,...|all] [--spread N] [--look K=V,... ...]
 
 ``--look noise=0.8,texture=0.03``: render with those ``occlude.look`` options instead of the
-defaults (repeatable: one row per look and spec; the rows are named ``SPEC look(K=V,...)``).
+defaults (repeatable: one row per look and spec; the rows are named ``SPEC look(K=V,...)``;
+``--look ""`` is the defaults, row ``SPEC``).
 """
 
 from __future__ import annotations

@@ -37,37 +37,36 @@ FADE = 0.12
 #: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
 FX_FLOOR = 0.2
 #: Luma weights (RGB) used to keep a colour cast from changing brightness.
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def _saturate(rgb: np.ndarray, cam: Camera, strength: float) -> np.ndarray:
-    """``rgb`` (h, w, 3) with its chroma scaled by (the face's saturation over
-    :data:`.camera.REF_SATURATION`) ** ``strength`` (clipped 0.6..1.6): a camera that renders
-    the face colourful renders the mask colourful too."""
-    g = float(np.clip((cam.saturation / REF_SATURATION) ** strength, 0.6, 1.6))
-    if abs(g - 1.0) < 1e-3:
-        return rgb
-    y = cv2.transform(rgb, _LUMA[None, :])
-    return cv2.addWeighted(rgb, g, cv2.merge((y, y, y)), 1.0 - g, 0.0)
+def _color_matrix(cam: Camera, look: PhotoLook) -> np.ndarray:
+    """(3, 4) float32 matrix taking premultiplied RGBA to the mask's RGB in the scene's colour:
+    the colour cast (grey world of the image) to the power ``look.color_cast`` at constant
+    luminance, then the chroma scaled by (the face's saturation over
+    :data:`.camera.REF_SATURATION`) ** ``look.saturation`` (clipped 0.6..1.6: a camera that
+    renders the face colourful renders the mask colourful too). Both are linear in RGB, so one
+    ``cv2.transform`` applies them."""
+    c = np.power(np.clip(np.asarray(cam.cast, np.float64), 0.5, 2.0), look.color_cast)
+    cast = np.diag(c / float(c @ _LUMA))
+    g = float(np.clip((cam.saturation / REF_SATURATION) ** look.saturation, 0.6, 1.6))
+    if abs(g - 1.0) >= 1e-3:  # g * rgb + (1 - g) * luma, in every channel
+        cast = (g * np.eye(3) + (1.0 - g) * np.outer(np.ones(3), _LUMA)) @ cast
+    return np.hstack([cast, np.zeros((3, 1))]).astype(np.float32)
 
 
-def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
-    c = np.power(np.clip(np.asarray(cam.cast, np.float32), 0.5, 2.0), np.float32(strength))
-    return (c / float(c @ _LUMA)).astype(np.float32)
-
-
-def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
+def _exposure(sums: np.ndarray, matrix: np.ndarray, cam: Camera, look: PhotoLook,
               color_luma: float | None, z: float) -> float:
-    """Gain that brings the mean luminance of premultiplied ``rgb`` (h, w, 3) 0..1 under
-    ``alpha`` (h, w) to ``color_luma`` (the colour's luminance as real masks photograph, 0..255;
-    None: the drawing's own mean) plus ``look.luminance_spread * z`` times
-    :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more, relative to
-    its own luminance, than a white one), times the face's exposure, ``(cam.luminance /
-    REF_LUMINANCE) ** look.exposure``."""
-    total = float(cv2.sumElems(alpha)[0])
+    """Gain that brings the mean luminance of the mask (``sums``: the sums of its premultiplied
+    RGBA channels, taken to RGB by ``matrix``) to ``color_luma`` (the colour's luminance as real
+    masks photograph, 0..255; None: the drawing's own mean) plus ``look.luminance_spread * z``
+    times :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more,
+    relative to its own luminance, than a white one), times the face's exposure,
+    ``(cam.luminance / REF_LUMINANCE) ** look.exposure``."""
+    total = float(sums[3])
     if total < 1.0:
         return 1.0
-    mean = 255.0 * float(cv2.sumElems(cv2.transform(rgb, _LUMA[None, :]))[0]) / total
+    mean = 255.0 * float(_LUMA @ (matrix @ sums)) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
     own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
@@ -136,25 +135,24 @@ def composite_photo(
     a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     if look.overhead > 0:
-        gain = gain * _overhead(h, look.overhead)
-    rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
-    rgb = _saturate(rgb, cam, look.saturation)
-    expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)
+        gain *= _overhead(h, look.overhead)
+    matrix = _color_matrix(cam, look)
+    expo = _exposure(np.asarray(cv2.sumElems(occ)), matrix, cam, look, color_luma, z_lum)
     scale = cv2.multiply(gain, keep, scale=255.0 * expo)
-    rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
+    rgb = cv2.multiply(cv2.transform(occ, matrix), cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
-    skin = patch.astype(np.float32)
+    # the skin under the mask's edge and beside it, darkened by the contact shadow
+    skin = 1.0 - a
     if look.lower_shadow > 0:
-        s = lower_shadow(a, iod, look.lower_shadow)
-        skin *= cv2.merge((1 - s, 1 - s, 1 - s))
-    rgb += skin * (1.0 - a3)
+        skin *= 1.0 - lower_shadow(a, iod, look.lower_shadow)
+    rgb += cv2.multiply(patch, cv2.merge((skin, skin, skin)), dtype=cv2.CV_32F)
     # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
     # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
     grain = float(np.exp(look.grain_spread * z_grain))
     rgb = add_noise(rgb, fx, cam, rng, look.texture * grain, look.noise * grain)
-    patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]  # rounded, saturated
     if cam.quality is not None:
         reapply_jpeg(out, fx, x0, y0, cam.quality)
     mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD

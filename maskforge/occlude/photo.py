@@ -25,6 +25,8 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -37,25 +39,27 @@ FADE = 0.12
 #: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
 FX_FLOOR = 0.2
 #: Luma weights (RGB) used to keep a colour cast from changing brightness.
-_LUMA = np.array([0.299, 0.587, 0.114])
+_LUMA = (0.299, 0.587, 0.114)
 
 
-def _color_matrix(cam: Camera, look: PhotoLook) -> np.ndarray:
-    """(3, 4) float32 matrix taking premultiplied RGBA to the mask's RGB in the scene's colour:
-    the colour cast (grey world of the image) to the power ``look.color_cast`` at constant
-    luminance, then the chroma scaled by (the face's saturation over
+def _color_matrix(cam: Camera, look: PhotoLook) -> list[list[float]]:
+    """(3, 4) matrix (rows of floats) taking premultiplied RGBA to the mask's RGB in the scene's
+    colour: the colour cast (grey world of the image) to the power ``look.color_cast`` at
+    constant luminance, then the chroma scaled by (the face's saturation over
     :data:`.camera.REF_SATURATION`) ** ``look.saturation`` (clipped 0.6..1.6: a camera that
     renders the face colourful renders the mask colourful too). Both are linear in RGB, so one
-    ``cv2.transform`` applies them."""
-    c = np.power(np.clip(np.asarray(cam.cast, np.float64), 0.5, 2.0), look.color_cast)
-    cast = np.diag(c / float(c @ _LUMA))
-    g = float(np.clip((cam.saturation / REF_SATURATION) ** look.saturation, 0.6, 1.6))
-    if abs(g - 1.0) >= 1e-3:  # g * rgb + (1 - g) * luma, in every channel
-        cast = (g * np.eye(3) + (1.0 - g) * np.outer(np.ones(3), _LUMA)) @ cast
-    return np.hstack([cast, np.zeros((3, 1))]).astype(np.float32)
+    ``cv2.transform`` applies them (plain floats: numpy is slower on 3x3)."""
+    c = [min(max(v, 0.5), 2.0) ** look.color_cast for v in cam.cast]
+    luma = sum(ci * li for ci, li in zip(c, _LUMA, strict=True))
+    cast = [ci / luma for ci in c]
+    g = min(max((cam.saturation / REF_SATURATION) ** look.saturation, 0.6), 1.6)
+    if abs(g - 1.0) < 1e-3:
+        g = 1.0
+    # row i: g * rgb_i + (1 - g) * luma(rgb), after the cast
+    return [[(g * (i == j) + (1.0 - g) * _LUMA[j]) * cast[j] for j in range(3)] + [0.0] for i in range(3)]
 
 
-def _exposure(sums: np.ndarray, matrix: np.ndarray, cam: Camera, look: PhotoLook,
+def _exposure(sums: tuple[float, ...], matrix: list[list[float]], cam: Camera, look: PhotoLook,
               color_luma: float | None, z: float) -> float:
     """Gain that brings the mean luminance of the mask (``sums``: the sums of its premultiplied
     RGBA channels, taken to RGB by ``matrix``) to ``color_luma`` (the colour's luminance as real
@@ -66,19 +70,24 @@ def _exposure(sums: np.ndarray, matrix: np.ndarray, cam: Camera, look: PhotoLook
     total = float(sums[3])
     if total < 1.0:
         return 1.0
-    mean = 255.0 * float(_LUMA @ (matrix @ sums)) / total
+    rgb = [sum(m * v for m, v in zip(row, sums, strict=True)) for row in matrix]
+    mean = 255.0 * sum(li * v for li, v in zip(_LUMA, rgb, strict=True)) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
     own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
     target = own * face**look.exposure
-    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
+    return min(max(target / max(mean, 1.0), 0.2), 5.0)
 
 
+@lru_cache(maxsize=256)
 def _overhead(h: int, strength: float) -> np.ndarray:
     """(h, 1) float32 gain of light from above: ``exp(strength * (0.5 - t))``, t from 0 at the
-    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light)."""
+    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light).
+    Cached per height (read-only)."""
     t = np.linspace(0.0, 1.0, max(h, 1), dtype=np.float32)[:, None]
-    return np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
+    out = np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
@@ -137,9 +146,9 @@ def composite_photo(
     if look.overhead > 0:
         gain *= _overhead(h, look.overhead)
     matrix = _color_matrix(cam, look)
-    expo = _exposure(np.asarray(cv2.sumElems(occ)), matrix, cam, look, color_luma, z_lum)
+    expo = _exposure(cv2.sumElems(occ), matrix, cam, look, color_luma, z_lum)
     scale = cv2.multiply(gain, keep, scale=255.0 * expo)
-    rgb = cv2.multiply(cv2.transform(occ, matrix), cv2.merge((scale, scale, scale)))
+    rgb = cv2.multiply(cv2.transform(occ, np.array(matrix, np.float32)), cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
     # the skin under the mask's edge and beside it, darkened by the contact shadow

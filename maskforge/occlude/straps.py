@@ -89,13 +89,13 @@ def visible_sides(lm: np.ndarray) -> list[int]:
     return sides
 
 
-#: Samples of a loop's curve parameter (12 points per loop).
-_T = np.linspace(0.0, 1.0, 12)[:, None]
+#: Quadratic Bezier basis at 12 samples of a loop's curve parameter: rows (1-t)^2, 2(1-t)t, t^2.
+_T = np.linspace(0.0, 1.0, 12)
+_BASIS = np.stack([(1 - _T) ** 2, 2 * (1 - _T) * _T, _T**2], axis=1)
 
 
 def _curve(a: np.ndarray, b: np.ndarray, bow: np.ndarray) -> np.ndarray:
-    c = 0.5 * (a + b) + bow
-    return (1 - _T) ** 2 * a + 2 * (1 - _T) * _T * c + _T**2 * b
+    return _BASIS @ np.stack([a, 0.5 * (a + b) + bow, b])
 
 
 def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int, list[np.ndarray]]:

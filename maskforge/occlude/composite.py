@@ -57,15 +57,17 @@ def composite(
     y0: int,
     shade: bool = True,
     threshold: float = MASK_THRESHOLD,
+    in_place: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``
     (alpha below :data:`ALPHA_FLOOR` counts as zero).
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
-    (alpha >= ``threshold``). ``image`` is not modified. Per-pixel work is done with OpenCV
+    (alpha >= ``threshold``). ``image`` is not modified, unless ``in_place`` (then ``out`` is
+    ``image`` itself: for layers drawn over an image this module just made). Per-pixel work is done with OpenCV
     calls on same-shape float32 planes (no numpy broadcasting over channels)."""
     h, w = occ.shape[:2]
-    out = image.copy()
+    out = image if in_place else image.copy()
     mask = np.zeros(image.shape[:2], bool)
     patch = out[y0 : y0 + h, x0 : x0 + w]  # still the input's pixels
     alpha = cv2.extractChannel(occ, 3)

@@ -204,7 +204,7 @@ def render_occluder(
     for layer, lx, ly in loops:  # blurred inwards only, like the mask: nothing beside them changes
         sharp = cv2.threshold(cv2.extractChannel(layer, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
         soft = cv2.multiply(match_blur(layer, cam), cv2.merge((sharp, sharp, sharp, sharp)))
-        out, _ = composite(out, soft, lx, ly, shade=True)
+        composite(out, soft, lx, ly, shade=True, in_place=True)  # out is composite_photo's own
         _add_loops(mask, (layer, lx, ly))
     return _behind(OcclusionResult(out, mask, info), img, keep)
 

@@ -14,6 +14,7 @@ from .assets import Asset, AssetLibrary, active_triangles, level_coords
 from .camera import match_blur, measure_camera
 from .composite import ALPHA_FLOOR, composite
 from .look import DEFAULT_LOOK, PhotoLook
+from .nosewire import NOSE_WIRE_FAMILIES, apply_nose_wire
 from .palette import parse_color
 from .photo import composite_photo
 from .spec import OccluderChoice, OccluderSpec, choose_spec
@@ -187,7 +188,12 @@ def render_occluder(
     occ, ox, oy = warped
     look = DEFAULT_LOOK if look is None else look
     loops = ear_loop_layers(occ, ox, oy, lm, img.shape) if look.ear_loops and asset.kind == "mask" else []
-    if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
+    photo = look.match_photo and shade and asset.kind == "mask"
+    # spawned first, so the photo look's own draws are the same whatever the options below
+    photo_rng = rng.spawn(1)[0] if photo else None
+    if look.nose_wire and asset.kind == "mask" and asset.family in NOSE_WIRE_FAMILIES:
+        apply_nose_wire(occ, ox, oy, lm, rng.spawn(1)[0])  # occ: this render's own warp
+    if photo_rng is None:  # glasses: as drawn
         out, mask = composite(img, occ, ox, oy, shade=shade)
         for loop in loops:
             out, _ = composite(out, loop[0], loop[1], loop[2], shade=shade)
@@ -196,7 +202,7 @@ def render_occluder(
     cam = measure_camera(img, lm)
     iod = math.hypot(*eye_frame(lm)[0].tolist())
     out, mask = composite_photo(
-        img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=rng.spawn(1)[0],
+        img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=photo_rng,
         color_luma=_color_luma(asset, color, chosen.texture),
     )  # fmt: skip
     # loops, after the mask (drawn as without loops): the face's blur and light; at ~1 px wide the

@@ -131,6 +131,7 @@ def composite_photo(
     z_grain, z_lum = (float(v) for v in rng.standard_normal(2))
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
+    h0 = occ.shape[0]  # the rows the mask covers (below them: room for its shadow only)
     if look.lower_shadow > 0:
         occ = _pad_below(occ, y0, int(0.12 * iod) + 2, image.shape[0])
     # blurring softens edges inwards only: no pixel the sharp occluder left alone changes
@@ -160,7 +161,8 @@ def composite_photo(
     # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
     grain = float(np.exp(look.grain_spread * z_grain))
-    rgb = add_noise(rgb, fx, cam, rng, look.texture * grain, look.noise * grain)
+    fx = fx[:h0]  # none in the shadow's rows
+    rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, look.texture * grain, look.noise * grain)
     patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]  # rounded, saturated
     if cam.quality is not None:
         reapply_jpeg(out, fx, x0, y0, cam.quality)

@@ -42,36 +42,39 @@ FX_FLOOR = 0.2
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _color_matrix(cam: Camera, look: PhotoLook) -> list[list[float]]:
-    """(3, 4) matrix (rows of floats) taking premultiplied RGBA to the mask's RGB in the scene's
-    colour: the colour cast (grey world of the image) to the power ``look.color_cast`` at
-    constant luminance, then the chroma scaled by (the face's saturation over
-    :data:`.camera.REF_SATURATION`) ** ``look.saturation`` (clipped 0.6..1.6: a camera that
-    renders the face colourful renders the mask colourful too). Both are linear in RGB, so one
-    ``cv2.transform`` applies them (plain floats: numpy is slower on 3x3)."""
+def _cast(cam: Camera, look: PhotoLook) -> list[float]:
+    """Per-channel RGB gains of the scene's colour cast (grey world of the image) to the power
+    ``look.color_cast``, at constant luminance (plain floats: numpy is slower on three)."""
     c = [min(max(v, 0.5), 2.0) ** look.color_cast for v in cam.cast]
     luma = sum(ci * li for ci, li in zip(c, _LUMA, strict=True))
-    cast = [ci / luma for ci in c]
+    return [ci / luma for ci in c]
+
+
+def _recolor(occ: np.ndarray, cam: Camera, look: PhotoLook) -> np.ndarray:
+    """(h, w, 3) premultiplied RGB of ``occ`` (h, w, 4) in the scene's colour: :func:`_cast`,
+    then the chroma scaled by (the face's saturation over :data:`.camera.REF_SATURATION`) **
+    ``look.saturation`` (clipped 0.6..1.6: a camera that renders the face colourful renders the
+    mask colourful too), at constant luminance."""
+    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), (*_cast(cam, look), 0.0))
     g = min(max((cam.saturation / REF_SATURATION) ** look.saturation, 0.6), 1.6)
     if abs(g - 1.0) < 1e-3:
-        g = 1.0
-    # row i: g * rgb_i + (1 - g) * luma(rgb), after the cast
-    return [[(g * (i == j) + (1.0 - g) * _LUMA[j]) * cast[j] for j in range(3)] + [0.0] for i in range(3)]
+        return rgb
+    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # the weights of _LUMA
+    return cv2.addWeighted(rgb, g, cv2.merge((y, y, y)), 1.0 - g, 0.0)
 
 
-def _exposure(sums: tuple[float, ...], matrix: list[list[float]], cam: Camera, look: PhotoLook,
+def _exposure(sums: tuple[float, ...], cast: list[float], cam: Camera, look: PhotoLook,
               color_luma: float | None, z: float) -> float:
     """Gain that brings the mean luminance of the mask (``sums``: the sums of its premultiplied
-    RGBA channels, taken to RGB by ``matrix``) to ``color_luma`` (the colour's luminance as real
-    masks photograph, 0..255; None: the drawing's own mean) plus ``look.luminance_spread * z``
-    times :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more,
-    relative to its own luminance, than a white one), times the face's exposure,
-    ``(cam.luminance / REF_LUMINANCE) ** look.exposure``."""
+    RGBA channels, in the scene's colour ``cast``; the saturation step keeps luminance) to
+    ``color_luma`` (the colour's luminance as real masks photograph, 0..255; None: the
+    drawing's own mean) plus ``look.luminance_spread * z`` times :data:`.camera.REF_LUMINANCE`
+    (a spread in grey levels: a dark mask varies more, relative to its own luminance, than a
+    white one), times the face's exposure, ``(cam.luminance / REF_LUMINANCE) ** look.exposure``."""
     total = float(sums[3])
     if total < 1.0:
         return 1.0
-    rgb = [sum(m * v for m, v in zip(row, sums, strict=True)) for row in matrix]
-    mean = 255.0 * sum(li * v for li, v in zip(_LUMA, rgb, strict=True)) / total
+    mean = 255.0 * sum(li * ci * v for li, ci, v in zip(_LUMA, cast, sums[:3], strict=True)) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
     own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
@@ -146,10 +149,9 @@ def composite_photo(
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     if look.overhead > 0:
         gain *= _overhead(h, look.overhead)
-    matrix = _color_matrix(cam, look)
-    expo = _exposure(cv2.sumElems(occ), matrix, cam, look, color_luma, z_lum)
+    expo = _exposure(cv2.sumElems(occ), _cast(cam, look), cam, look, color_luma, z_lum)
     scale = cv2.multiply(gain, keep, scale=255.0 * expo)
-    rgb = cv2.multiply(cv2.transform(occ, np.array(matrix, np.float32)), cv2.merge((scale, scale, scale)))
+    rgb = cv2.multiply(_recolor(occ, cam, look), cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
     # the skin under the mask's edge and beside it, darkened by the contact shadow

@@ -3,8 +3,9 @@
 A real mask is held by two loops per side, which leave its upper and lower side corners and run
 over the cheek to the root of the ear (the top of the jaw line, dlib points 0 and 16, at about eye
 height) and to the ear lobe (between points 1 and 2, and 14 and 15). :func:`ear_loop_layers` draws
-them as layers of their own (one per side), composited after the mask the same way (:mod:`.photo`: the
-photograph's light, blur, noise and JPEG), so the mask itself is drawn exactly as without loops.
+them as a layer of their own (both sides, its box spanning them), composited after the mask with
+the photograph's light and blur (:mod:`.render`), so the mask itself is drawn exactly as without
+loops.
 
 Geometry, all in the image's pixel frame:
 
@@ -122,9 +123,9 @@ def ear_loop_layers(
     occ: np.ndarray, x0: int, y0: int, lm: np.ndarray, image_shape: tuple[int, ...]
 ) -> list[tuple[np.ndarray, int, int]]:
     """The ear loops of the mask ``occ`` ((h, w, 4) premultiplied float32 RGBA placed at
-    ``(x0, y0)``) as layers of their own, one per side that shows loops: ``(layer, lx, ly)``, a
-    premultiplied (h', w', 4) float32 RGBA placed at ``(lx, ly)`` and clipped to the image
-    (``image_shape`` (H, W, ...)). Where the mask covers a loop's end, the layer is transparent:
+    ``(x0, y0)``) as one layer of their own (both sides; an empty list when no side shows
+    loops): ``[(layer, lx, ly)]``, a premultiplied (h', w', 4) float32 RGBA placed at
+    ``(lx, ly)`` and clipped to the image (``image_shape`` (H, W, ...)). Where the mask covers a loop's end, the layer is transparent:
     composited over the masked image, the loops pass behind the mask. Their colour is the mask's
     alpha-weighted mean colour taken halfway to light grey (elastic)."""
     lm = np.asarray(lm, np.float64)
@@ -136,17 +137,16 @@ def ear_loop_layers(
     color = (0.5 * mean + 0.5 * 0.88).astype(np.float32)
     iod = float(np.hypot(*eye_frame(lm)[0]))
     face = face_outline_mask(lm, (int(image_shape[0]), int(image_shape[1])))
-    layers = []
-    for side in sorted(sides):
-        got = _side_layer(sides[side], occ, x0, y0, face, iod)
-        if got is not None:
-            alpha, bx0, by0 = got
-            layer = np.concatenate([alpha[..., None] * color, alpha[..., None]], axis=2)
-            layers.append((np.ascontiguousarray(layer, np.float32), bx0, by0))
-    return layers
+    # both sides in one layer: one drawing, blur and composite instead of two
+    got = _loops_layer([p for side in sorted(sides) for p in sides[side]], occ, x0, y0, face, iod)
+    if got is None:
+        return []
+    alpha, bx0, by0 = got
+    r, g, b = (float(c) for c in color)
+    return [(cv2.merge((alpha * r, alpha * g, alpha * b, alpha)), bx0, by0)]
 
 
-def _side_layer(
+def _loops_layer(
     paths: list[np.ndarray],
     occ: np.ndarray,
     x0: int,
@@ -154,8 +154,8 @@ def _side_layer(
     face: np.ndarray,
     iod: float,
 ) -> tuple[np.ndarray, int, int] | None:
-    """The loops' coverage (h', w') float32 and its placement, behind the mask and on the face
-    (``face``: the (H, W) bool face outline of the whole image)."""
+    """The coverage (h', w') float32 of the loops ``paths`` and its placement, behind the mask
+    and on the face (``face``: the (H, W) bool face outline of the whole image)."""
     image_shape = face.shape
     h, w = occ.shape[:2]
     pts = np.concatenate(paths)

@@ -72,9 +72,9 @@ def test_fades_over_the_cheeks():
     """0.6 IOD from the bridge along the top edge the crease is a small fraction of its strength
     over the bridge."""
     img = _face(noise=0.0)
-    quiet = {"noise": 0.0, "texture": 0.0}
-    on = render_occluder(img, LM, "surgical-blue", rng_for(1), look=PhotoLook(**quiet))
-    off = render_occluder(img, LM, "surgical-blue", rng_for(1), look=PhotoLook(nose_wire=False, **quiet))
+    quiet = PhotoLook(noise=0.0, texture=0.0)
+    on = render_occluder(img, LM, "surgical-blue", rng_for(1), look=quiet)
+    off = render_occluder(img, LM, "surgical-blue", rng_for(1), look=quiet.model_copy(update={"nose_wire": False}))
     step = np.abs(_luma(on.image) - _luma(off.image))
     cx = int(round(0.5 * (LM[28, 0] + LM[29, 0])))
     at = {dx: step[:, cx + dx].max() for dx in (0, int(0.6 * IOD))}

@@ -220,7 +220,7 @@ def add_noise(
     sigma = math.sqrt(max((level * cam.noise) ** 2 - own**2, 0.0))
     if sigma < 0.3 and texture <= 0:
         return patch
-    white, weave = noise_windows(*alpha.shape, rng)
+    white, weave = noise_windows(alpha.shape[0], alpha.shape[1], rng)
     lum = cv2.multiply(white, alpha, scale=sigma)
     if texture > 0:
         tex = cv2.multiply(grey + TEXTURE_FLOOR, alpha, scale=2.5 * texture)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from .anchors import eye_frame

@@ -55,7 +55,8 @@ def _recolor(occ: np.ndarray, cam: Camera, look: PhotoLook) -> np.ndarray:
     then the chroma scaled by (the face's saturation over :data:`.camera.REF_SATURATION`) **
     ``look.saturation`` (clipped 0.6..1.6: a camera that renders the face colourful renders the
     mask colourful too), at constant luminance."""
-    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), (*_cast(cam, look), 0.0))
+    gains = (*_cast(cam, look), 0.0)  # a scalar per channel
+    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), gains)  # type: ignore[call-overload]
     g = min(max((cam.saturation / REF_SATURATION) ** look.saturation, 0.6), 1.6)
     if abs(g - 1.0) < 1e-3:
         return rgb
@@ -158,7 +159,7 @@ def composite_photo(
     skin = 1.0 - a
     if look.lower_shadow > 0:
         skin *= 1.0 - lower_shadow(a, iod, look.lower_shadow)
-    rgb += cv2.multiply(patch, cv2.merge((skin, skin, skin)), dtype=cv2.CV_32F)
+    rgb = cv2.add(rgb, cv2.multiply(patch, cv2.merge((skin, skin, skin)), dtype=cv2.CV_32F))
     # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
     # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]

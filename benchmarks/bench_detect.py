@@ -7,7 +7,9 @@
 
 A detector may carry its landmarks after a colon: ``blazeface:mesh`` runs MediaPipe's detector
 and Face Mesh (``landmarks = "mesh"``); the bare loop for it is the detector's and the mesh's own
-batched calls. ``--rwmfd`` also counts the rwmfd-dev images (real masked photos) where each
+batched calls. After an ``@``, the runtime of MediaPipe's models (``detect.runtime``):
+``blazeface:mesh@torch,blazeface:mesh@litert`` compares both in one run (without ``@``: ``auto``,
+LiteRT when installed); each row names the runtime that ran. ``--rwmfd`` also counts the rwmfd-dev images (real masked photos) where each
 detector finds a face (dlib-hog, mtcnn, blazeface, blazeface-full), and writes a contact sheet of
 what each finds and misses to ``--sheet`` (under /tmp: never commit images derived from the data).
 
@@ -239,10 +241,13 @@ def main() -> None:
 
     rows = []
     for item in filter(None, args.detectors.split(",")):
-        name, _, marks = item.partition(":")
+        spec, _, runtime = item.partition("@")
+        name, _, marks = spec.partition(":")
         blobs = blobs_all[: args.limit_cnn] if name == "dlib-cnn" else blobs_all
-        stage = DetectStage(DetectConfig(detector=name, device="cpu", landmarks=marks or "dlib68"))
+        stage = DetectStage(DetectConfig(detector=name, device="cpu", landmarks=marks or "dlib68",
+                                         runtime=runtime or "auto"))  # fmt: skip
         stage([decode(blobs[0])])  # load models, warm up
+        used = stage.model_record().get("runtime_used", "-")
         if name.startswith("blazeface") and marks == "mesh":
             bare = (bare_blazeface, stage.detector, stage.mesh)
         elif name == "dlib-hog":
@@ -277,6 +282,7 @@ def main() -> None:
         tb, ts = min(t_bare), min(t_stage)
         row = {
             "detector": item,
+            "runtime": used,
             "images": n,
             "stage_ips": n / ts,
             "bare_ips": n / tb,
@@ -285,7 +291,7 @@ def main() -> None:
             "bare_found": bare_found,
         }
         print(
-            f"{item:14s} n={n:4d}  stage {n / ts:7.1f} img/s ({1e3 * ts / n:6.2f} ms)  "
+            f"{item:14s} ({used}) n={n:4d}  stage {n / ts:7.1f} img/s ({1e3 * ts / n:6.2f} ms)  "
             f"bare {n / tb:7.1f} img/s ({1e3 * tb / n:6.2f} ms)  ratio stage/bare {ts / tb:5.3f}  "
             f"detected {len(ok)}/{n} = {100 * len(ok) / n:.2f}% (bare {bare_found})",
             flush=True,
@@ -301,12 +307,21 @@ def main() -> None:
     print("summary:", rows)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
     by = {r["detector"]: r for r in rows}
-    if "dlib-hog" in by and "blazeface:mesh" in by:
-        print(
-            f"blazeface:mesh vs dlib-hog (68 points), same run: stage x"
-            f"{by['blazeface:mesh']['stage_ips'] / by['dlib-hog']['stage_ips']:.2f} images/s, "
-            f"bare x{by['blazeface:mesh']['bare_ips'] / by['dlib-hog']['bare_ips']:.2f}"
-        )
+    for item, row in by.items():
+        if "dlib-hog" in by and item.startswith("blazeface:mesh"):
+            print(
+                f"{item} ({row['runtime']}) vs dlib-hog (68 points), same run: stage x"
+                f"{row['stage_ips'] / by['dlib-hog']['stage_ips']:.2f} images/s, "
+                f"bare x{row['bare_ips'] / by['dlib-hog']['bare_ips']:.2f}"
+            )
+    for item, row in by.items():
+        torch_row = by.get(item.replace("@litert", "@torch"))
+        if item.endswith("@litert") and torch_row is not None:
+            print(
+                f"{item} vs {torch_row['detector']}, same run: stage x"
+                f"{row['stage_ips'] / torch_row['stage_ips']:.2f} images/s, "
+                f"bare x{row['bare_ips'] / torch_row['bare_ips']:.2f}"
+            )
     if args.rwmfd:
         rwmfd_counts(args.rwmfd, args.sheet)
 

@@ -54,7 +54,7 @@ def one_run(mode: str, recipe: Path, inp: Path, out: Path, cpus: int, overrides:
                          progress=lambda s: first.append(time.perf_counter() - t0) if not first else None)
     try:
         if mode == "early":
-            os.environ["MASKFORGE_EARLY_RAY"] = "1"  # opt-in (maskforge.pipeline.ray_early)
+            os.environ["MASKFORGE_EARLY_RAY"] = "1"  # forced: this process has imported Ray before
             try:
                 run_recipe(recipe, options)
             finally:

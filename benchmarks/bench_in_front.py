@@ -13,14 +13,21 @@ process:
 With ``--sheet OUT.png`` it also writes a contact sheet of the altered faces (up to 16): each
 face without the check, then with it (not committed: LFW's licence is research-only).
 
-``--overlay N`` also times ``maskforge overlay`` (in process, one worker) on the first N images
-with ``--in-front keep`` and ``off``, alternately twice, and prints images/s of each.
+``--overlay N`` times ``maskforge overlay`` (in process, one worker) on the first N images
+with ``--in-front off`` and ``keep`` (once per runtime of ``--runtimes``), in turn twice, and
+prints images/s of each.
 
 ``--palm lite`` runs MediaPipe's lighter palm detector instead of the full one (a comparison; the
 library uses the full one).
 
+``--runtimes torch,litert`` (the default) times the check with each runtime of the hand models
+(``detect.runtime``), chunk by chunk in turn so both see the same load, and prints the ratio; what
+it finds is reported for the last one (and the faces where the runtimes disagree on the hands).
+Both run on ``--threads`` compute threads (default 1, as in the worker pools: torch's
+``OMP_NUM_THREADS``, LiteRT's ``num_threads``).
+
 Usage: python benchmarks/bench_in_front.py [--lfw DIR] [--limit N] [--device cpu] [--sheet PNG]
-           [--palm full|lite] [--overlay N]
+           [--palm full|lite] [--runtimes torch,litert] [--threads 1] [--overlay N]
 """
 
 from __future__ import annotations
@@ -65,29 +72,38 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--sheet", default=None)
     ap.add_argument("--palm", default="full", choices=["full", "lite"])
+    ap.add_argument("--runtimes", default="torch,litert", help="comma-separated: torch, litert, auto")
+    ap.add_argument("--threads", type=int, default=1, help="compute threads of the hand models")
     ap.add_argument("--overlay", type=int, default=0)
     args = ap.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before torch is imported (the hand models)
     if args.overlay:
-        overlay_throughput(Path(args.lfw), args.overlay)
+        overlay_throughput(Path(args.lfw), args.overlay, [r for r in args.runtimes.split(",") if r])
         return
     items = faces(Path(args.lfw), args.limit)
     lib = default_library()
-    guard = FrontGuard("keep", device=args.device, palm=args.palm)
-    _ = guard.hands  # load (and convert once) outside the timings
-    guard.find([items[0][1]], [items[0][2]])  # the frozen graphs' first runs optimise them
+    runtimes = [r for r in args.runtimes.split(",") if r]
+    guards = [FrontGuard("keep", device=args.device, palm=args.palm, runtime=r) for r in runtimes]
+    for guard in guards:
+        _ = guard.hands  # load (and convert once) outside the timings
+        guard.find([items[0][1]], [items[0][2]])  # the frozen graphs' first runs optimise them
 
-    # batch by batch, render then check, so that both see the same load
+    # batch by batch, render then check with each runtime, so that all see the same load
     base: list[np.ndarray] = []
-    found: list = []
-    t_render = t_find = 0.0
+    finds: list[list] = [[] for _ in guards]
+    t_render, t_finds = 0.0, [0.0] * len(guards)
     for i in range(0, len(items), BATCH):
         chunk = items[i : i + BATCH]
         t0 = time.perf_counter()
         base += [render_occluder(im, lm, "surgical-blue", rng_for(0, "bench", n), library=lib).mask
                  for n, im, lm in chunk]  # fmt: skip
-        t1 = time.perf_counter()
-        found += guard.find([im for _, im, _ in chunk], [lm for _, _, lm in chunk])
-        t_render, t_find = t_render + t1 - t0, t_find + time.perf_counter() - t1
+        t_render += time.perf_counter() - t0
+        order = range(len(guards)) if (i // BATCH) % 2 == 0 else reversed(range(len(guards)))
+        for k in order:
+            t1 = time.perf_counter()
+            finds[k] += guards[k].find([im for _, im, _ in chunk], [lm for _, _, lm in chunk])
+            t_finds[k] += time.perf_counter() - t1
+    found, t_find = finds[-1], t_finds[-1]
 
     confirmed, altered, rejected, skipped = [], [], [], []
     for (name, im, lm), hands, mask in zip(items, found, base, strict=True):
@@ -104,8 +120,16 @@ def main() -> None:
     palms = sum(len(h) for h in found)
     print(f"faces: {n} (dlib-hog + 68 landmarks; measured under the machine's load)")
     print(f"render_occluder (surgical-blue, no check): {1000 * t_render / n:.2f} ms/face")
-    print(f"in-front check ({len(REGION_SCALES)} palm crop(s)/face, +{len(REFINE_SCALES)} around faces with a hand; {palms} palms -> hand landmarks): "
-          f"{1000 * t_find / n:.2f} ms/face on {args.device} ({t_find / t_render:.1f}x the render)")  # fmt: skip
+    for guard, t in zip(guards, t_finds, strict=True):
+        print(f"in-front check, {guard.hands.runtime} ({len(REGION_SCALES)} palm crop(s)/face, +{len(REFINE_SCALES)} around faces with a hand): "
+              f"{1000 * t / n:.2f} ms/face on {args.device} ({t / t_render:.1f}x the render)")  # fmt: skip
+    if len(guards) > 1:
+        print(f"{guards[-1].hands.runtime} vs {guards[0].hands.runtime}, same run: x{t_finds[0] / t_find:.2f} "
+              "faster")  # fmt: skip
+        hands_of = [[sum(h.points is not None for h in hs) for hs in f] for f in finds]
+        differ = [items[j][0] for j in range(n) if len({c[j] for c in hands_of}) > 1]
+        print(f"faces whose confirmed hands differ between runtimes: {len(differ)}", " ".join(differ))
+    print(f"what it finds ({guards[-1].hands.runtime}): {palms} palms -> hand landmarks")
     print(f"faces with a confirmed hand: {len(confirmed)}")
     print(f"keep: masks altered (hand pixels restored) {len(altered)}, faces rejected {len(rejected)}")
     print(f"skip: faces rejected {len(skipped)}")
@@ -117,8 +141,9 @@ def main() -> None:
                                        if n in set(altered)][:16])  # fmt: skip
 
 
-def overlay_throughput(lfw: Path, n: int) -> None:
-    """Images/s of ``overlay_folder`` on the first ``n`` lfw-dev images, ``in_front`` keep vs off."""
+def overlay_throughput(lfw: Path, n: int, runtimes: list[str]) -> None:
+    """Images/s of ``overlay_folder`` on the first ``n`` lfw-dev images, ``in_front`` off vs keep
+    with each of ``runtimes``."""
     import tempfile
 
     from maskforge.app.overlay import overlay_folder
@@ -128,15 +153,18 @@ def overlay_throughput(lfw: Path, n: int) -> None:
         for p in sorted(lfw.glob("*/*.jpg"))[:n]:
             (src / p.parent.name).mkdir(parents=True, exist_ok=True)
             os.symlink(p, src / p.parent.name / p.name)
-        overlay_folder(src, Path(tmp) / "warm", in_front="keep")  # models loaded and converted
-        seconds: dict[str, float] = {"keep": 0.0, "off": 0.0}
+        runs = [("off", "auto")] + [("keep", r) for r in runtimes]
+        for mode, runtime in runs:  # models loaded and converted
+            overlay_folder(src, Path(tmp) / f"warm-{mode}-{runtime}", in_front=mode, runtime=runtime)
+        seconds = dict.fromkeys(runs, 0.0)
         for rep in range(2):
-            for mode in ("off", "keep") if rep % 2 == 0 else ("keep", "off"):
+            for mode, runtime in runs if rep % 2 == 0 else runs[::-1]:
                 t0 = time.perf_counter()
-                overlay_folder(src, Path(tmp) / f"{mode}{rep}", in_front=mode)
-                seconds[mode] += time.perf_counter() - t0
-    for mode, t in seconds.items():
-        print(f"overlay --in-front {mode}: {2 * n / t:.1f} images/s ({1000 * t / (2 * n):.1f} ms/image)")
+                overlay_folder(src, Path(tmp) / f"{mode}-{runtime}-{rep}", in_front=mode, runtime=runtime)
+                seconds[mode, runtime] += time.perf_counter() - t0
+    for (mode, runtime), t in seconds.items():
+        label = f"--in-front {mode}" + (f" --runtime {runtime}" if mode != "off" else "")
+        print(f"overlay {label}: {2 * n / t:.1f} images/s ({1000 * t / (2 * n):.1f} ms/image)")
 
 
 def write_sheet(path: Path, rows: list) -> None:

@@ -62,6 +62,7 @@ def run(
     address: str | None = None,
     progress: Callable[[ShardStats], None] | None = None,
     monitor: Callable[[Any], None] | None = None,
+    early_start: bool = True,
 ) -> RunResult:
     """Run a recipe: what ``maskforge run`` does (the keyword arguments are its flags' names,
     gathered once into a :class:`maskforge.pipeline.RunOptions`).
@@ -79,6 +80,10 @@ def run(
         monitor: called a few times a second with a :class:`maskforge.pipeline.progress.Snapshot`:
             input images each task has handled, of how many, and what each worker pool is doing
             (the CLI's progress bar).
+        early_start: on Ray, start Ray and load the actors' models while the input is listed
+            and planned, where this process has not imported Ray before (a process that had a
+            Ray session can abort in Ray's core when Ray starts from a background thread);
+            ``$MASKFORGE_EARLY_RAY=1`` or ``0`` forces it on or off.
 
     Returns:
         the run's :class:`maskforge.pipeline.RunResult` (output folder, per-shard stats, counts).
@@ -90,6 +95,7 @@ def run(
     options = RunOptions(
         input=input, output=output, overrides=tuple(overrides), executor=executor, resume=resume,
         num_cpus=num_cpus, num_gpus=num_gpus, address=address, progress=progress, monitor=monitor,
+        early_start=early_start,
     )  # fmt: skip
     return run_recipe(recipe, options)
 

@@ -14,6 +14,12 @@ WEARS: tuple[Wear, ...] = get_args(Wear)
 InFront = Literal["keep", "skip", "off"]
 IN_FRONT: tuple[InFront, ...] = get_args(InFront)
 
+#: What runs MediaPipe's models (BlazeFace, Face Mesh, the hand models), resolved by
+#: :func:`maskforge.detect.tflite_runtime.resolve_runtime`: ``auto`` (LiteRT on the CPU when
+#: installed, else torch), ``torch`` (CPU or CUDA) or ``litert`` (CPU only).
+RuntimeName = Literal["auto", "torch", "litert"]
+RUNTIMES: tuple[RuntimeName, ...] = get_args(RuntimeName)
+
 #: The reject of a face with a hand in front of its lower face (stage ``occlude``).
 OCCLUDED_LOWER_FACE = "occluded_lower_face"
 

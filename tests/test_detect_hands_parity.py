@@ -4,7 +4,8 @@
 built from real lfw-dev images (regions around the lower face, and the hand crops the port makes).
 Tolerances (float32 on the CPU): raw palm outputs within 1e-3 of the largest magnitude, decoded
 palms identical in number with boxes within 0.01 input px, hand points within 0.05 crop px,
-presence within 1e-4.
+presence within 1e-4. maskforge's LiteRT path (``runtime = "litert"``) gives the torch graphs'
+raw outputs within the same tolerances.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def squares(lfw_dir) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def hands() -> HandDetector:
-    return HandDetector("full", device="cpu")
+    return HandDetector("full", device="cpu", runtime="torch")
 
 
 def test_palm_raw_outputs_match_litert(squares, hands):
@@ -76,3 +77,22 @@ def test_hand_landmarks_match_litert(squares, hands):
     assert np.abs(presence - ref[1].reshape(-1)).max() < 1e-4
     assert (presence > 0.5).sum() >= 3
     assert str(mediapipe_model_path("hand-landmark-lite")).endswith("hand_landmark_lite.tflite")
+
+
+def test_litert_runtime_matches_torch(squares, hands):
+    lite = HandDetector("full", device="cpu", runtime="litert")
+    assert (hands.runtime, lite.runtime) == ("torch", "litert")
+    for mine, theirs in zip(lite.palm_raw(squares), hands.palm_raw(squares), strict=True):
+        assert mine.shape == theirs.shape
+        assert np.abs(mine - theirs).max() <= 1e-3 * np.abs(theirs).max()
+    whole = [(np.array([95.5, 95.5]), float(PALM_SIDE))] * len(squares)
+    crops = [
+        cv2.warpAffine(square, roi_transform(*hand_roi(h.box, h.keypoints), HAND_SIDE),
+                       (HAND_SIDE, HAND_SIDE))
+        for square, palms in zip(squares, hands.palms(list(squares), whole), strict=True)
+        for h in palms
+    ]  # fmt: skip
+    assert len(crops) >= 3
+    (pts_t, pres_t), (pts_l, pres_l) = hands.hand_raw(np.stack(crops)), lite.hand_raw(np.stack(crops))
+    assert pts_l.shape == pts_t.shape == (len(crops), 21, 3)
+    assert np.abs(pts_l - pts_t).max() < 0.05 and np.abs(pres_l - pres_t).max() < 1e-4

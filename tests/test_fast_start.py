@@ -101,11 +101,9 @@ def test_planning_error_shuts_the_early_ray_down(
     assert not (out / "manifest.json").exists()  # refused before the run started
 
 
-def test_ray_starts_after_planning_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Early start is opt-in: after an earlier Ray session in the same process, Ray 2.60 started
-    from the background thread aborted the whole process ("Tried to create an owned object that
-    already exists"), reproduced with a benchmark's ray.init()/shutdown() before a run."""
-    monkeypatch.delenv("MASKFORGE_EARLY_RAY", raising=False)
+def test_ray_starts_after_planning_when_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MASKFORGE_EARLY_RAY=0`` (or ``early_start=False``): Ray starts after planning."""
+    monkeypatch.setenv("MASKFORGE_EARLY_RAY", "0")
     src = tmp_path / "in"
     write_identities(src, {"Aa": 2, "Bb": 1})
     rec = tmp_path / "r.toml"
@@ -113,3 +111,63 @@ def test_ray_starts_after_planning_unless_asked(tmp_path: Path, monkeypatch: pyt
     run(rec, input=src, output=tmp_path / "out", executor="ray", num_cpus=1)
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert not m["ray"].get("early_start")
+
+
+@pytest.mark.parametrize(
+    ("env", "asked", "imported", "expected"),
+    [
+        (None, True, False, True),  # a fresh `maskforge run` or script: the default
+        (None, True, True, False),  # Ray imported before (a notebook, a benchmark): after planning
+        (None, False, False, False),  # early_start=False
+        ("1", False, True, True),  # forced on
+        ("0", True, False, False),  # forced off
+    ],
+)
+def test_early_start_only_where_ray_never_ran(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, asked: bool, imported: bool, expected: bool
+) -> None:
+    """After an earlier Ray session in the same process, Ray 2.60 started from the background
+    thread aborted the whole process ("Tried to create an owned object that already exists",
+    reproduced with a benchmark's ray.init()/shutdown() before a run): early start is taken only
+    where Ray was never imported, unless forced."""
+    import sys
+
+    from maskforge.pipeline import RunOptions
+    from maskforge.pipeline.ray_early import early_wanted
+
+    if env is None:
+        monkeypatch.delenv("MASKFORGE_EARLY_RAY", raising=False)
+    else:
+        monkeypatch.setenv("MASKFORGE_EARLY_RAY", env)
+    if imported:
+        monkeypatch.setitem(sys.modules, "ray", sys.modules.get("ray") or object())
+    else:
+        monkeypatch.delitem(sys.modules, "ray", raising=False)
+    assert early_wanted(RunOptions(early_start=asked)) is expected
+    assert RunOptions().early_start is True
+
+
+def test_the_command_starts_ray_early_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``maskforge run`` is a fresh process: Ray starts while the input is listed, with the bytes
+    of a local run."""
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("MASKFORGE_EARLY_RAY", raising=False)
+    src = tmp_path / "in"
+    write_identities(src, {"Aa": 2, "Bb": 1, "Cc": 2})
+    rec = tmp_path / "r.toml"
+    rec.write_text(RECIPE)
+    local, cli = tmp_path / "local", tmp_path / "cli"
+    run(rec, input=src, output=local, executor="local")
+    done = subprocess.run(
+        [sys.executable, "-m", "maskforge", "run", str(rec), "--input", str(src), "--output", str(cli),
+         "--num-cpus", "1", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    m = json.loads((cli / "manifest.json").read_text())
+    assert m["ray"]["early_start"] is True and m["ray"]["models_kept"] is True
+    a = read_shards(local).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    b = read_shards(cli).to_table().sort_by([("sample_id", "ascending"), ("variant", "ascending")])
+    assert a.num_rows > 0 and a.equals(b)

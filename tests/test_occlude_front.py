@@ -86,6 +86,25 @@ def test_no_mask_over_the_hands_of_lfw_dev(lfw_faces, guard):
     assert fronts[names.index("John_Paul_II_0004")].hands == 2  # both cheeks
 
 
+def test_hand_check_agrees_between_runtimes(lfw_faces, guard):
+    """LiteRT (the default on the CPU) and torch find the same hands; their outlines differ by a
+    few edge pixels at most (the models' outputs differ by ~1e-4). Each is the same twice."""
+    pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert absent")
+    names = list(HANDS)
+    images, lms = [lfw_faces[n][0] for n in names], [lfw_faces[n][1] for n in names]
+    by_torch = FrontGuard("keep", device="cpu", runtime="torch")
+    lite, torch_fronts = guard(images, lms), by_torch(images, lms)
+    assert (guard.hands.runtime, by_torch.hands.runtime) == ("litert", "torch")
+    for a, b in zip(lite, torch_fronts, strict=True):
+        assert a.hands == b.hands and (a.reject is None) == (b.reject is None)
+        if a.keep is not None:
+            assert (a.keep ^ b.keep).sum() <= 0.01 * a.keep.sum()
+    for first, guard_ in ((lite, guard), (torch_fronts, by_torch)):
+        for a, b in zip(first, guard_(images, lms), strict=True):
+            assert a.reject == b.reject
+            assert (a.keep is None and b.keep is None) or a.keep.tobytes() == b.keep.tobytes()
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     cx=st.floats(-0.5, 0.5),

@@ -87,15 +87,21 @@ def test_models_importing_torch_are_loaded_single_threaded_and_forked() -> None:
     assert after == cpus
 
 
-def test_overlay_with_the_hand_check_same_bytes_on_forked_workers(few_faces: Path, tmp_path: Path) -> None:
-    """The CLI in a fresh process: ``overlay --workers 2`` with the hand check (torch models,
-    forked workers) writes the bytes one process writes."""
+@pytest.mark.parametrize("runtime", ["torch", "litert"])
+def test_overlay_with_the_hand_check_same_bytes_on_forked_workers(
+    few_faces: Path, tmp_path: Path, runtime: str
+) -> None:
+    """The CLI in a fresh process: ``overlay --workers 2`` with the hand check (torch or LiteRT
+    models loaded before the fork, forked workers) writes the bytes one process writes."""
     import subprocess
     import sys
 
+    if runtime == "litert":
+        pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert absent")
+
     def overlay(dst: Path, workers: int) -> dict[str, bytes]:
         cmd = [sys.executable, "-m", "maskforge", "overlay", str(few_faces), str(dst), "--workers",
-               str(workers), "--in-front", "keep", "--quiet"]  # fmt: skip
+               str(workers), "--in-front", "keep", "--runtime", runtime, "--quiet"]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
         return {str(p.relative_to(dst)): p.read_bytes() for p in sorted(dst.rglob("*")) if p.is_file()

@@ -192,7 +192,8 @@ def test_defaults_unchanged() -> None:
         "detector": "dlib-hog", "landmarks": "dlib68", "aligned": "auto", "upsample": 0,
         "upsample_fallback": 1, "select": "center-weighted",
         "size": 112, "margin": 0.0, "align": True, "template": "auto", "min_face_size": 20,
-        "min_score": None, "max_outside": 0.3, "device": "auto", "thresholds": (0.6, 0.7, 0.7),
+        "min_score": None, "max_outside": 0.3, "device": "auto", "runtime": "auto",
+        "thresholds": (0.6, 0.7, 0.7),
         "batch_size": 32, "input_size": 640, "det_threshold": 0.5, "nms_iou": 0.4,
     }
     assert d["split"] == {"val_fraction": 0.1, "by": "identity"}

@@ -34,7 +34,7 @@ from ..pipeline.options import RunOptions
 from ..pipeline.overlay_task import OverlayWriter
 from ..pipeline.plan import RunPlan
 from ..recipe import Recipe
-from ..vocab import IN_FRONT
+from ..vocab import IN_FRONT, RUNTIMES
 
 #: Input files per shard of an overlay plan (bounded memory per task, many tasks to spread).
 SHARD_FILES = 32
@@ -53,6 +53,7 @@ def overlay_plan(
     assets_dir: Sequence[str | Path],
     quality: int,
     in_front: str = "keep",
+    runtime: str = "auto",
 ) -> RunPlan:
     """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
     samples = [
@@ -72,6 +73,7 @@ def overlay_plan(
         quality=int(quality),
         assets_dir=tuple(str(d) for d in assets_dir),
         in_front=in_front,
+        runtime=runtime,
     )
     return RunPlan(
         recipe=Recipe(seed=int(seed)),  # [source] defaults: the decoder's limits
@@ -102,6 +104,7 @@ def overlay_folder(
     monitor: Callable[[Any], None] | None = None,
     licence: str = "any",
     in_front: str = "keep",
+    runtime: str = "auto",
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
@@ -114,9 +117,13 @@ def overlay_folder(
     occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write.
     ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points.
     ``in_front``: ``keep`` (masks behind hands in front of the face), ``skip`` (such images are
-    skipped, reason ``occluded_lower_face``) or ``off`` (docs/occluders.md)."""
+    skipped, reason ``occluded_lower_face``) or ``off`` (docs/occluders.md). ``runtime``: what
+    runs the hand models (and a ``blazeface`` detector): ``auto``, ``torch`` or ``litert``
+    (:func:`maskforge.detect.tflite_runtime.resolve_runtime`)."""
     if in_front not in IN_FRONT:
         raise RecipeError(f"in_front must be one of {', '.join(IN_FRONT)}, not {in_front!r}")
+    if runtime not in RUNTIMES:
+        raise RecipeError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     check_licence([detector, "dlib-68"] + (["mediapipe-hands"] if in_front != "off" else []), licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
@@ -132,13 +139,14 @@ def overlay_folder(
     check_output_folder(dst, "DST_DIR")
     with write_lock(dst):  # one writer per folder, for the whole overlay
         return _overlay_locked(src, dst, masks, choices, seed, detector, workers, all_faces, assets_dir, quality,
-                               progress, executor, monitor, in_front)  # fmt: skip
+                               progress, executor, monitor, in_front, runtime)  # fmt: skip
 
 
 def _overlay_locked(
     src: Path, dst: Path, masks: Path | None, choices: OccluderChoice, seed: int, detector: str, workers: int,
     all_faces: bool, assets_dir: Sequence[str | Path], quality: int, progress: Callable[[int, int], None] | None,
     executor: str | None, monitor: Callable[[Any], None] | None, in_front: str = "keep",
+    runtime: str = "auto",
 ) -> OverlaySummary:
     inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
     check_targets(dst, masks, inputs)
@@ -147,7 +155,7 @@ def _overlay_locked(
     check_write_targets(targets, [src], what="overlay")  # by where they lead: DST/A -> SRC/B is refused
     plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
                         all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
-                        quality=quality, in_front=in_front)  # fmt: skip
+                        quality=quality, in_front=in_front, runtime=runtime)  # fmt: skip
     done = 0
 
     def on_shard(stats: Mapping[str, Any]) -> None:

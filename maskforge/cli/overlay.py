@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..vocab import IN_FRONT, WEARS
+from ..vocab import IN_FRONT, RUNTIMES, WEARS
 from ._common import licence_option, user_errors
 
 
@@ -70,6 +70,14 @@ from ._common import licence_option, user_errors
     help="A hand in front of the lower face: keep = draw the mask behind it (a hand hiding most "
     "of the lower face skips the face), skip = skip the face, off = do not look (faster).",
 )
+@click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="auto",
+    show_default=True,
+    help="What runs the hand models (and blazeface): auto = LiteRT on the CPU when "
+    "ai-edge-litert is installed, else torch.",
+)
 @click.option("--quiet", is_flag=True)
 @user_errors
 def command(
@@ -87,6 +95,7 @@ def command(
     quality: int,
     licence: str,
     in_front: str,
+    runtime: str,
     quiet: bool,
 ) -> None:
     """Put occluders on the faces of SRC_DIR's images, writing DST_DIR (same relative paths)
@@ -111,6 +120,7 @@ def command(
             monitor=bar.watch,
             licence=licence,
             in_front=in_front,
+            runtime=runtime,
         )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))

@@ -1,9 +1,10 @@
-"""``blazeface``: MediaPipe's face detector (BlazeFace) in PyTorch, batched, on the CPU or CUDA.
+"""``blazeface``: MediaPipe's face detector (BlazeFace), batched, on the CPU or CUDA.
 
 Two published models (Apache-2.0): ``short`` range (128x128 input, faces that fill a good part of
 the picture, within ~2 m of a phone camera) and ``full`` range (192x192 input, smaller faces in
 wider pictures). Weights come from the ``.tflite`` files (:func:`maskforge.models.mediapipe_model_path`),
-converted once and cached (:mod:`maskforge.detect.tflite_weights`).
+converted once and cached (:mod:`maskforge.detect.tflite_weights`) for torch; on the CPU, LiteRT runs
+the file itself (:mod:`maskforge.detect.tflite_runtime`).
 
 Per image: letterbox into a square (image centred, black borders, aspect kept), resize to the
 input side (bilinear down to half size, pixel areas below: :func:`letterbox`), scale pixels to
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..device import resolve_device
 from .faces import Face
-from .tflite_torch import run_graph
+from .tflite_runtime import load_graph, resolve_runtime
 
 #: range -> (model key, input side, score threshold, (stride, anchors per cell) per grid)
 RANGES = {
@@ -116,7 +117,7 @@ def five_points(keypoints: np.ndarray) -> np.ndarray:
 
 
 class BlazeFaceDetector:
-    """MediaPipe BlazeFace (``range`` ``short`` or ``full``) in PyTorch.
+    """MediaPipe BlazeFace (``range`` ``short`` or ``full``), run by torch or LiteRT.
 
     Args:
         range: ``short`` (128 px input) or ``full`` (192 px input).
@@ -128,6 +129,8 @@ class BlazeFaceDetector:
             full-range model (like dlib's upsample fallback). On rwmfd-dev the short range misses
             the small faces of crowd photos and the full range some close-ups: together they find
             more than either (docs/detection.md).
+        runtime: ``auto``, ``torch`` or ``litert`` (:func:`~.tflite_runtime.resolve_runtime`);
+            :attr:`runtime` is the resolved one.
     """
 
     def __init__(
@@ -138,12 +141,9 @@ class BlazeFaceDetector:
         score_threshold: float | None = None,
         model_path: str | None = None,
         fallback_full: bool = False,
+        runtime: str = "auto",
     ) -> None:
-        import torch
-
         from ..models import mediapipe_model_path
-        from .tflite_torch import build_graph, freeze_graph
-        from .tflite_weights import load_spec
 
         if range not in RANGES:
             raise ValueError(f"range must be one of {', '.join(RANGES)}, not {range!r}")
@@ -151,20 +151,24 @@ class BlazeFaceDetector:
         self.name = "blazeface" if range == "short" else "blazeface-full"
         self.range = range
         self.device = resolve_device(device)
+        self.runtime = resolve_runtime(runtime, self.device)
         self.batch_size = max(1, int(batch_size))
         self.score_threshold = default_threshold if score_threshold is None else score_threshold
         self.model_path = str(model_path or mediapipe_model_path(key))
-        self._torch = torch
-        graph = build_graph(load_spec(self.model_path))
-        graph = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
-        self.model = freeze_graph(graph, self.side, self.device)
+        self.model = load_graph(self.model_path, self.side, self.device, self.runtime)
         self.fallback: BlazeFaceDetector | None = None
         if fallback_full and range == "short":
-            self.fallback = BlazeFaceDetector("full", device, batch_size)
+            self.fallback = BlazeFaceDetector("full", device, batch_size, runtime=self.runtime)
 
     def raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(regressors (N, A, 16), logits (N, A))`` of ``(N, S, S, 3)`` uint8 inputs."""
-        torch = self._torch
+        if self.runtime == "litert":
+            reg, cls = self.model(np.asarray(squares, np.float32) / np.float32(127.5) - np.float32(1))
+            return reg, cls[..., 0]
+        import torch
+
+        from .tflite_torch import run_graph
+
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(squares)).to(self.device)
             x = x.permute(0, 3, 1, 2).float() / 127.5 - 1.0

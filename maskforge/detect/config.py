@@ -10,10 +10,12 @@ from pydantic import Field, field_validator
 
 from ..config import Device, Table
 from ..onnxrt import absolute_name, is_onnx
+from ..vocab import RuntimeName
 from .align import TemplateName
 from .aligned import AlignedName
 from .factory import detector_identity
 from .selection import Policy
+from .tflite_runtime import device_for_key, resolve_runtime
 
 #: The built-in face detector names (:data:`DETECTORS` is derived from it).
 DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full"]
@@ -105,6 +107,12 @@ class DetectConfig(Table):
     device: Device = Field(
         "auto", description="MTCNN, BlazeFace, the mesh and ONNX detectors: `auto`, `cpu`, `cuda` or `cuda:N`"
     )
+    runtime: RuntimeName = Field(
+        "auto",
+        description="what runs BlazeFace, the mesh and the occluders' hand check: `auto` (LiteRT "
+        "when the device is the CPU and ai-edge-litert is installed, else torch), `torch` (CPU or "
+        "CUDA) or `litert` (CPU only, faster there: docs/detection.md)",
+    )
     thresholds: tuple[_Unit, _Unit, _Unit] = Field(
         (0.6, 0.7, 0.7),
         strict=False,
@@ -135,11 +143,31 @@ class DetectConfig(Table):
         """``onnx:PATH`` relative to the current folder becomes absolute when the recipe is read."""
         return absolute_name(v)
 
+    @property
+    def uses_mediapipe(self) -> bool:
+        """Whether a MediaPipe model runs (BlazeFace or the mesh): only then ``runtime`` matters."""
+        return self.detector.startswith("blazeface") or self.landmarks == "mesh"
+
+    def resolved_runtime(self) -> str | None:
+        """``torch`` or ``litert``: what runs the MediaPipe models in this process
+        (:func:`~.tflite_runtime.resolve_runtime` of ``runtime`` and ``device``); None when none
+        runs."""
+        if not self.uses_mediapipe:
+            return None
+        return resolve_runtime(self.runtime, device_for_key(self.device))
+
     def key_config(self) -> dict[str, Any]:
-        """The settings as a stage cache key needs them: the ONNX-only keys (:data:`ONNX_ONLY`)
-        only for an ONNX detector, whose ``detector`` becomes ``{"name": "onnx", "sha256": ...}``
-        (the weights' content, not their path). ModelFileMissingError for a missing ONNX file."""
+        """The settings as a stage cache key needs them: ``runtime`` resolved
+        (:meth:`resolved_runtime`; left out when no MediaPipe model runs), the ONNX-only keys
+        (:data:`ONNX_ONLY`) only for an ONNX detector, whose ``detector`` becomes
+        ``{"name": "onnx", "sha256": ...}`` (the weights' content, not their path).
+        ModelFileMissingError for a missing ONNX file."""
         data = self.to_dict()
+        runtime = self.resolved_runtime()
+        if runtime is None:
+            data.pop("runtime")
+        else:
+            data["runtime"] = runtime
         if not is_onnx(self.detector):
             return {k: v for k, v in data.items() if k not in ONNX_ONLY}
         ident = detector_identity(self.detector)

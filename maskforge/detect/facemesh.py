@@ -1,4 +1,4 @@
-"""``mesh``: MediaPipe Face Mesh (468 3D points) in PyTorch, batched, on the CPU or CUDA.
+"""``mesh``: MediaPipe Face Mesh (468 3D points) in torch or LiteRT, batched, CPU or CUDA.
 
 The model (``face_landmark.tflite``, Apache-2.0) takes a 192x192 crop of the face, rotated so the
 eyes are level, pixels in ``[0, 1]``, and returns 468 ``(x, y, z)`` points in crop pixels plus a
@@ -22,7 +22,7 @@ import numpy as np
 from ..device import resolve_device
 from .faces import Face
 from .landmarks import box_from_landmarks5
-from .tflite_torch import run_graph
+from .tflite_runtime import load_graph, resolve_runtime
 
 SIDE = 192
 ROI_SCALE = 1.5
@@ -61,37 +61,43 @@ def roi_transform(centre: np.ndarray, side: float, angle: float, out: int = SIDE
 
 
 class FaceMesh:
-    """MediaPipe Face Mesh in PyTorch.
+    """MediaPipe Face Mesh, run by torch or LiteRT.
 
     Args:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         batch_size: crops per forward pass.
         model_path: a ``.tflite`` file instead of the packaged one.
+        runtime: ``auto``, ``torch`` or ``litert`` (:func:`~.tflite_runtime.resolve_runtime`);
+            :attr:`runtime` is the resolved one.
     """
 
     name = "mesh"
 
     def __init__(
-        self, device: str = "auto", batch_size: int = 64, model_path: str | None = None
+        self,
+        device: str = "auto",
+        batch_size: int = 64,
+        model_path: str | None = None,
+        runtime: str = "auto",
     ) -> None:
-        import torch
-
         from ..models import mediapipe_model_path
-        from .tflite_torch import build_graph, freeze_graph
-        from .tflite_weights import load_spec
 
         self.device = resolve_device(device)
+        self.runtime = resolve_runtime(runtime, self.device)
         self.batch_size = max(1, int(batch_size))
         self.model_path = str(model_path or mediapipe_model_path("face-mesh"))
-        self._torch = torch
-        graph = build_graph(load_spec(self.model_path))
-        graph = graph.to(self.device, memory_format=torch.channels_last)  # 3x faster on CPU
-        self.model = freeze_graph(graph, SIDE, self.device)
+        self.model = load_graph(self.model_path, SIDE, self.device, self.runtime)
 
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(points (N, 468, 3) crop pixels, presence logits (N,))`` of ``(N, 192, 192, 3)``
         uint8 crops."""
-        torch = self._torch
+        if self.runtime == "litert":
+            pts, logit = self.model(np.asarray(crops, np.float32) / np.float32(255))
+            return pts.reshape(-1, 468, 3), logit.reshape(-1)
+        import torch
+
+        from .tflite_torch import run_graph
+
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
             x = x.permute(0, 3, 1, 2).float() / 255.0

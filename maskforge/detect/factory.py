@@ -31,7 +31,8 @@ def make_detector(name: str, landmarker: Landmarker68 | None = None, **kwargs: A
     - ``dlib-cnn``: ``upsample=0, upsample_fallback=1, model_path=None``;
     - ``blazeface`` / ``blazeface-full``: MediaPipe's short range detector with the full range
       one for images where it finds nothing (``fallback_full=True``) / the full range alone;
-      ``device="auto", batch_size=64, score_threshold=None, model_path=None``.
+      ``device="auto", batch_size=64, score_threshold=None, model_path=None, runtime="auto"``
+      (torch or LiteRT: :func:`~.tflite_runtime.resolve_runtime`).
     - ``onnx:PATH``: ``device="auto", input_size=640, threshold=0.5, nms_iou=0.4, threads=None``
       (SCRFD / RetinaFace-style, :mod:`maskforge.detect.scrfd`).
 

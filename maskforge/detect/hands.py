@@ -1,8 +1,9 @@
-"""MediaPipe's palm detector and hand landmark model in PyTorch: hands inside a region of an image.
+"""MediaPipe's palm detector and hand landmark model: hands inside a region of an image.
 
 Both models are Apache-2.0 ``.tflite`` files shipped by the ``mediapipe`` wheel
 (:func:`maskforge.models.mediapipe_model_path`), converted once and cached
-(:mod:`maskforge.detect.tflite_weights`) and run by :mod:`maskforge.detect.tflite_torch`.
+(:mod:`maskforge.detect.tflite_weights`) and run by torch (:mod:`maskforge.detect.tflite_torch`) or,
+on the CPU, by LiteRT (:mod:`maskforge.detect.tflite_runtime`).
 
 - **Palm detector** (``palm-full`` or ``palm-lite``, 192x192 input, pixels in ``[0, 1]``): an SSD
   like BlazeFace's (:mod:`.blazeface`: same anchor grids as its short range, 24x24 with 2 anchors
@@ -30,6 +31,7 @@ import numpy as np
 from ..device import resolve_device
 from .blazeface import anchors, weighted_nms
 from .facemesh import roi_transform, to_source
+from .tflite_runtime import load_graph, resolve_runtime
 
 PALM_SIDE = 192
 PALM_GRIDS = ((8, 2), (16, 6))
@@ -82,7 +84,7 @@ def hand_roi(box: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, float,
 
 
 class HandDetector:
-    """Palm detector + hand landmark model in PyTorch.
+    """Palm detector + hand landmark model, run by torch or LiteRT.
 
     Args:
         palm: ``full`` or ``lite`` palm model (``full``: fewer false palms on faces, see
@@ -90,6 +92,8 @@ class HandDetector:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         batch_size: crops per forward pass.
         score_threshold: smallest kept palm probability.
+        runtime: ``auto``, ``torch`` or ``litert`` (:func:`~.tflite_runtime.resolve_runtime`);
+            :attr:`runtime` is the resolved one.
     """
 
     def __init__(
@@ -98,31 +102,31 @@ class HandDetector:
         device: str = "auto",
         batch_size: int = 32,
         score_threshold: float = PALM_THRESHOLD,
+        runtime: str = "auto",
     ) -> None:
-        import torch
-
         from ..models import mediapipe_model_path
-        from .tflite_torch import build_graph, freeze_graph
-        from .tflite_weights import load_spec
 
         if palm not in ("full", "lite"):
             raise ValueError(f"palm must be full or lite, not {palm!r}")
         self.device = resolve_device(device)
+        self.runtime = resolve_runtime(runtime, self.device)
         self.batch_size = max(1, int(batch_size))
         self.score_threshold = float(score_threshold)
         self.model_paths = (
             str(mediapipe_model_path(f"palm-{palm}")),
             str(mediapipe_model_path("hand-landmark-lite")),
         )
-        self._torch = torch
-        models = []
-        for path, side in zip(self.model_paths, (PALM_SIDE, HAND_SIDE), strict=True):
-            graph = build_graph(load_spec(path)).to(self.device, memory_format=torch.channels_last)
-            models.append(freeze_graph(graph, side, self.device))
-        self._palm, self._hand = models
+        self._palm, self._hand = (
+            load_graph(path, side, self.device, self.runtime)
+            for path, side in zip(self.model_paths, (PALM_SIDE, HAND_SIDE), strict=True)
+        )
 
     def _run(self, model, batch: np.ndarray) -> list[np.ndarray]:  # noqa: ANN001
-        torch = self._torch
+        """The outputs of ``model`` for ``(N, S, S, 3)`` uint8 inputs (pixels scaled to [0, 1])."""
+        if self.runtime == "litert":
+            return model(np.asarray(batch, np.float32) / np.float32(255))
+        import torch
+
         # without the profiling executor: it re-optimises the frozen graph for every new batch
         # size (~1 s each under load), and batches here vary (palms per shard); same speed after
         with torch.inference_mode(), torch.jit.optimized_execution(False):

@@ -18,6 +18,8 @@ DETECT_PACKAGES = (
 )
 #: The runtime of ONNX detectors (in the key only when the detector is one).
 ONNX_PACKAGES = ("onnxruntime", "onnxruntime-gpu")
+#: The runtime of the MediaPipe models when ``runtime`` resolves to ``litert`` (then in the key).
+LITERT_PACKAGES = ("ai-edge-litert",)
 
 #: Version of maskforge's own detection code (selection, alignment, landmarks, pose, MTCNN
 #: batching) in the detect key: bump it when a change alters what the detect stage writes, so
@@ -30,10 +32,15 @@ DETECT_CODE_VERSION = 3
 
 def cache_key(config: DetectConfig) -> dict[str, Any]:
     """The parts of the detect key (JSON-able): the resolved ``[detect]`` configuration
-    (defaults filled in; an ONNX detector by its weights' SHA-256, not its path, see
+    (defaults filled in; an ONNX detector by its weights' SHA-256, not its path; the MediaPipe
+    models' runtime resolved, ``torch`` or ``litert``: their outputs differ by ~1e-4; see
     :meth:`DetectConfig.key_config`), the versions of the packages that provide the models
-    (onnxruntime's too for an ONNX detector) and :data:`DETECT_CODE_VERSION`."""
+    (onnxruntime's too for an ONNX detector, ai-edge-litert's for LiteRT) and
+    :data:`DETECT_CODE_VERSION`."""
     from ..io.manifest import versions_of
 
+    key_config = config.key_config()
     packages = DETECT_PACKAGES + (ONNX_PACKAGES if is_onnx(config.detector) else ())
-    return {"config": config.key_config(), "packages": versions_of(packages), "code": DETECT_CODE_VERSION}
+    if key_config.get("runtime") == "litert":
+        packages += LITERT_PACKAGES
+    return {"config": key_config, "packages": versions_of(packages), "code": DETECT_CODE_VERSION}

@@ -106,7 +106,8 @@ class DetectStage:
     @property
     def mesh(self) -> FaceMesh:
         if self._mesh is None:
-            self._mesh = FaceMesh(device=self.config.device, batch_size=self.config.batch_size)
+            c = self.config
+            self._mesh = FaceMesh(device=c.device, batch_size=c.batch_size, runtime=c.runtime)
         return self._mesh
 
     @property
@@ -123,7 +124,9 @@ class DetectStage:
                     nms_iou=c.nms_iou,
                 )
             elif c.detector.startswith("blazeface"):
-                self._detector = make_detector(c.detector, device=c.device, batch_size=c.batch_size)
+                self._detector = make_detector(
+                    c.detector, device=c.device, batch_size=c.batch_size, runtime=c.runtime
+                )
             elif c.detector == "mtcnn":
                 self._detector = make_detector(
                     "mtcnn",
@@ -140,6 +143,16 @@ class DetectStage:
                     upsample_fallback=c.upsample_fallback,
                 )
         return self._detector
+
+    def model_record(self) -> dict[str, Any]:
+        """What the manifest records of the detect models (:meth:`DetectConfig.model_record`),
+        with ``runtime_used``: what ran the MediaPipe models in this process, ``torch`` or
+        ``litert`` (only when one was loaded)."""
+        record = self.config.model_record()
+        loaded = [m for m in (self._detector, self._mesh) if hasattr(m, "runtime")]
+        if loaded:
+            record["runtime_used"] = getattr(loaded[0], "runtime")  # noqa: B009
+        return record
 
     def load_models(self) -> None:
         """Load the models this config uses now (the landmark model alone for aligned input)."""

@@ -24,6 +24,11 @@ What happens to a face, by ``mode`` (``occlude.in_front`` in recipes, ``--in-fro
 - ``skip``: a hand over more than :data:`MIN_OVERLAP` of the lower face rejects the face.
 - ``off``: no check (no model is loaded).
 
+The hand models run on the CPU, through LiteRT where ``ai-edge-litert`` is installed (~2x
+cheaper than torch, docs/occluders.md), else torch: ``runtime`` (a recipe's ``detect.runtime``, ``--runtime`` for
+``maskforge overlay``) picks, resolved by :func:`maskforge.detect.tflite_runtime.resolve_runtime`;
+the resolved runtime is part of the occluder key (:func:`front_key`).
+
 Frames: images (H, W, 3) uint8 RGB, landmarks (68, 2) float in that image's pixels.
 """
 
@@ -138,11 +143,12 @@ def decide(
 
 
 @lru_cache(maxsize=2)
-def hand_detector(palm: str, device: str) -> Any:
-    """The hand models, built once per process (~2 s: conversion cache read, trace, freeze)."""
+def hand_detector(palm: str, device: str, runtime: str = "auto") -> Any:
+    """The hand models, built once per process (torch: ~2 s, conversion cache read, trace,
+    freeze; LiteRT: milliseconds)."""
     from ..detect.hands import HandDetector
 
-    return HandDetector(palm, device=device)
+    return HandDetector(palm, device=device, runtime=runtime)
 
 
 class FrontGuard:
@@ -155,18 +161,21 @@ class FrontGuard:
             next to the CPU-bound renderer).
         palm: the palm detector, ``full`` (the default, the one the cache key names) or ``lite``
             (for comparisons: benchmarks/bench_in_front.py).
+        runtime: ``auto``, ``torch`` or ``litert`` (see the module doc).
     """
 
-    def __init__(self, mode: str = "keep", device: str = "cpu", palm: str = "full") -> None:
+    def __init__(
+        self, mode: str = "keep", device: str = "cpu", palm: str = "full", runtime: str = "auto"
+    ) -> None:
         if mode not in IN_FRONT:
             raise ValueError(f"in_front must be one of {', '.join(IN_FRONT)}, not {mode!r}")
-        self.mode, self.device, self.palm = mode, device, palm
+        self.mode, self.device, self.palm, self.runtime = mode, device, palm, runtime
         self._hands: Any = None
 
     @property
     def hands(self) -> Any:  # maskforge.detect.hands.HandDetector
         if self._hands is None:
-            self._hands = hand_detector(self.palm, self.device)
+            self._hands = hand_detector(self.palm, self.device, self.runtime)
         return self._hands
 
     def find(
@@ -227,16 +236,18 @@ class FrontGuard:
         ]
 
 
-def front_key(mode: str) -> str:
+def front_key(mode: str, runtime: str = "auto") -> str:
     """The in-front part of the occluder cache key: the mode, and for ``keep``/``skip`` the
-    SHA-256 of the hand models it runs (they decide which pixels a mask covers)."""
+    SHA-256 of the hand models it runs and what runs them, ``runtime`` resolved for the CPU
+    (torch and LiteRT differ by ~1e-4, which may move a hand's outline by a pixel)."""
     if mode == "off":
         return "off"
     from ..detect.hands import PALM_THRESHOLD, PRESENCE_THRESHOLD
+    from ..detect.tflite_runtime import resolve_runtime
     from ..models import mediapipe_model_path, sha256_file
 
     shas = [sha256_file(mediapipe_model_path(k)) for k in ("palm-full", "hand-landmark-lite")]
     digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
     consts = (REGION_SCALES, REFINE_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
               PRESENCE_THRESHOLD)  # fmt: skip
-    return f"{mode}:{digest}:{consts}"
+    return f"{mode}:{digest}:{consts}:{resolve_runtime(runtime, 'cpu')}"

@@ -16,17 +16,20 @@ RENDER_VERSION = 3
 
 
 def cache_key(
-    asset_dirs: Sequence[str | Path] | None, look: PhotoLook | None = None, in_front: str = "keep"
+    asset_dirs: Sequence[str | Path] | None,
+    look: PhotoLook | None = None,
+    in_front: str = "keep",
+    runtime: str = "auto",
 ) -> str:
     """The digest of every occluder asset file a run with these extra ``asset_dirs`` would read
     (see :func:`maskforge.occlude.assets.asset_fingerprint`), of the rendering options ``look``
     (None: the defaults; they determine the output bytes too), of :data:`RENDER_VERSION` and of
-    what is done about hands in front of the face (``in_front``, with the hand models' SHA-256:
-    :func:`maskforge.occlude.front.front_key`)."""
+    what is done about hands in front of the face (``in_front``, with the hand models' SHA-256 and
+    the ``runtime`` that runs them: :func:`maskforge.occlude.front.front_key`)."""
     from .assets import asset_fingerprint
     from .front import front_key
 
     digest = asset_fingerprint(list(asset_dirs) if asset_dirs is not None else None)
     options = json.dumps((look or DEFAULT_LOOK).model_dump(), sort_keys=True)
-    parts = f"{digest}\n{options}\nrender {RENDER_VERSION}\n{front_key(in_front)}"
+    parts = f"{digest}\n{options}\nrender {RENDER_VERSION}\n{front_key(in_front, runtime)}"
     return hashlib.sha256(parts.encode()).hexdigest()

@@ -115,6 +115,7 @@ class Overlayer:
         quality: int = 95,
         detector_opts: dict | None = None,
         in_front: str = "keep",
+        runtime: str = "auto",
     ) -> None:
         from ..detect import make_detector
         from .front import FrontGuard
@@ -123,9 +124,10 @@ class Overlayer:
         self.choices, self.seed, self.all_faces = choices, int(seed), all_faces
         self.masks_dir = Path(masks_dir) if masks_dir else None
         self.library, self.quality = library, int(quality)
-        self.detector = make_detector(detector, **(detector_opts or {}))
+        opts = {"runtime": runtime} if detector.startswith("blazeface") else {}
+        self.detector = make_detector(detector, **{**opts, **(detector_opts or {})})
         self._landmarker = getattr(self.detector, "landmarker", None)
-        self.guard = FrontGuard(in_front)
+        self.guard = FrontGuard(in_front, runtime=runtime)
         self._prepared: dict[str, tuple[list[np.ndarray], str | None, list[Any]]] = {}
 
     def _landmarks(self, image: np.ndarray, face: Any) -> np.ndarray:

@@ -114,7 +114,7 @@ class DetectTask:
             "faces": len(rows),
             "rejects_by_reason": dict(Counter(f"{r['stage']}:{r['reason']}" for r in rejects)),
             "seconds": {"decode": t_decode, "detect": time.perf_counter() - t0 - t_decode},
-            "model": self.stage.config.model_record(),
+            "model": self.stage.model_record(),
             "skipped": False,
         }
         self.cache.write(index, to_table(rows, DETECT_CACHE_SCHEMA), rejects, stats)

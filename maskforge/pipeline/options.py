@@ -30,7 +30,10 @@ class RunOptions:
     no Ray: the direct modes); ``resume``: reuse the shards already done (``False``:
     ``--restart``); ``num_cpus``, ``num_gpus``, ``address``: Ray resources and cluster (default:
     the recipe's ``[ray]``); ``progress``: each shard's stats as it finishes; ``monitor``: live
-    per-image :class:`~maskforge.pipeline.progress.Snapshot`."""
+    per-image :class:`~maskforge.pipeline.progress.Snapshot`; ``early_start``: start Ray and its
+    actors while the input is listed, where this process has not imported Ray before (a
+    ``maskforge run`` always; ``$MASKFORGE_EARLY_RAY`` ``1``/``0`` forces it on or off, see
+    :mod:`~maskforge.pipeline.ray_early`)."""
 
     input: str | os.PathLike[str] | None = None
     output: str | os.PathLike[str] | None = None
@@ -42,6 +45,7 @@ class RunOptions:
     address: str | None = None
     progress: ProgressFn | None = None
     monitor: MonitorFn | None = None
+    early_start: bool = True
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:

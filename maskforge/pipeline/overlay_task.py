@@ -31,6 +31,7 @@ class OverlayWriter:
     quality: int
     assets_dir: tuple[str, ...] = ()
     in_front: str = "keep"
+    runtime: str = "auto"
 
     def task(self, ctx: RunContext) -> OverlayTask:
         return OverlayTask(ctx, self)
@@ -61,6 +62,7 @@ class OverlayTask:
                 library=AssetLibrary.load(extra_dirs=list(o.assets_dir) or None),
                 quality=o.quality,
                 in_front=o.in_front,
+                runtime=o.runtime,
             )
         return self._overlayer
 

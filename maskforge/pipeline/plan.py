@@ -124,18 +124,34 @@ def resolve_aligned_input(recipe: Recipe, listing: Listing) -> Recipe:
     return recipe.model_copy(update={"detect": detect})
 
 
+def resolve_runtime_setting(recipe: Recipe) -> Recipe:
+    """``[detect] runtime = "auto"`` made concrete (``torch`` or ``litert``,
+    :meth:`~maskforge.detect.DetectConfig.resolved_runtime`) where BlazeFace or the mesh runs, as
+    this process resolves it: the workers then run what the detect key, the manifest and
+    ``recipe.toml`` say, also where they would resolve it otherwise (Ray's CPU actors see no GPU
+    that this process sees). The occluders' hand check follows it (:func:`hand_runtime`)."""
+    if recipe.detect is None or recipe.detect.runtime != "auto":
+        return recipe
+    runtime = recipe.detect.resolved_runtime()
+    if runtime is None:
+        return recipe
+    return recipe.model_copy(update={"detect": recipe.detect.model_copy(update={"runtime": runtime})})
+
+
 def recipe_context(
     recipe: Recipe, input_path: str | Path, out: str | Path, listing: Listing | None = None
 ) -> RunContext:
     """What a run's workers get that the recipe alone decides, before the input is listed: the
-    recipe with its input and output as absolute paths, the stage keys and the resolved
-    embedder (no labels, splits or writers yet). Enough to start workers and load their models
+    recipe with its input and output as absolute paths and its MediaPipe runtime resolved
+    (:func:`resolve_runtime_setting`), the stage keys and the resolved embedder (no labels,
+    splits or writers yet). Enough to start workers and load their models
     while the listing and planning go on (:mod:`.ray_early`). With the ``listing``, a RecordIO
     input's ``aligned = "auto"`` is made concrete (:func:`resolve_aligned_input`). A model whose
     licence the recipe's ``licence`` excludes is refused here, before anything is written."""
     recipe = recipe.with_paths(str(Path(input_path).absolute()), str(Path(out).absolute()))
     if listing is not None:
         recipe = resolve_aligned_input(recipe, listing)
+    recipe = resolve_runtime_setting(recipe)
     embed_identity, embed_parts = plan_embedder(recipe)
     check_recipe_licence(recipe, embed_identity)
     return RunContext(recipe=recipe, out=Path(out), stage_keys=stage_keys(recipe, embed_parts),
@@ -204,9 +220,16 @@ def _assets_part(recipe: Recipe) -> str | None:
     from ..occlude.key import cache_key
 
     occlude = recipe.occlude
+    runtime = hand_runtime(recipe)
     if occlude is None:
-        return cache_key(None, None)
-    return cache_key(occlude.asset_dirs, occlude.look, occlude.in_front)
+        return cache_key(None, None, runtime=runtime)
+    return cache_key(occlude.asset_dirs, occlude.look, occlude.in_front, runtime)
+
+
+def hand_runtime(recipe: Recipe) -> str:
+    """The ``runtime`` setting of the occluders' hand models: the recipe's ``detect.runtime``
+    (one setting for every MediaPipe model), ``auto`` without a ``[detect]`` table."""
+    return recipe.detect.runtime if recipe.detect is not None else "auto"
 
 
 def check_recipe_licence(recipe: Recipe, embed_identity: dict[str, Any] | None = None) -> None:

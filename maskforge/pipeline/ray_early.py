@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,14 +30,15 @@ from .plan import recipe_context
 from .quiet import redirect_output
 from .ray_executor import EarlyRay
 
-__all__ = ["EARLY_ENV", "start_early"]
+__all__ = ["EARLY_ENV", "early_wanted", "start_early"]
 
 
-#: Set to ``1`` to start Ray while the input is listed. Off by default: with Ray 2.5x, a process
-#: that had a Ray session before (``ray.init()`` then ``ray.shutdown()``, e.g. a notebook or a
-#: benchmark) and then starts Ray from this background thread can abort in Ray's core
-#: ("Tried to create an owned object that already exists"); and on small inputs planning is too
-#: short for the overlap to pay (docs/benchmarks.md, "Fixed costs of a small job").
+#: ``1`` starts Ray while the input is listed in any process, ``0`` never. Unset: only where the
+#: run asks for it (``RunOptions.early_start``, the default) and Ray was never imported in this
+#: process (a fresh ``maskforge run`` or script; not a notebook that used Ray before). With Ray 2.5x-2.60, a process that had a Ray session before
+#: (``ray.init()`` then ``ray.shutdown()``, e.g. a notebook or a benchmark) and then starts Ray
+#: from this background thread can abort in Ray's core ("Tried to create an owned object that
+#: already exists"); a process that never imported Ray cannot have had one.
 EARLY_ENV = "MASKFORGE_EARLY_RAY"
 
 
@@ -45,7 +47,7 @@ def start_early(
     recipe: Recipe, options: RunOptions, input_path: Path, output: Path
 ) -> Iterator[EarlyRay | None]:
     """Inside the block, Ray and the run's actors start in the background when
-    ``$MASKFORGE_EARLY_RAY`` is ``1`` (None: not started early, or not a Ray run). ``input_path`` and ``output`` are the run's (:func:`maskforge.pipeline.resolve_paths`).
+    :func:`early_wanted` (None: not started early, or not a Ray run). ``input_path`` and ``output`` are the run's (:func:`maskforge.pipeline.resolve_paths`).
     The output folder is checked as the run checks it (never the input, never a folder of
     someone else's files) before anything is written to it; Ray's output goes to
     ``OUT/logs/ray.log`` as during the run, so the block's own terminal output must go to
@@ -54,7 +56,7 @@ def start_early(
     recipe (a rerun that most likely reuses every shard: Ray would be started for nothing; if
     an input changed, Ray starts after planning, as it did before)."""
     out = Path(output)
-    if os.environ.get(EARLY_ENV) != "1":
+    if not early_wanted(options):
         yield None
         return
     ctx = recipe_context(recipe, str(input_path), out) if options.executor == "ray" else None
@@ -75,6 +77,15 @@ def start_early(
                 yield early
             finally:
                 early.close()
+
+
+def early_wanted(options: RunOptions) -> bool:
+    """Whether a Ray run with ``options`` starts Ray while its input is listed (see
+    :data:`EARLY_ENV`)."""
+    forced = os.environ.get(EARLY_ENV)
+    if forced in ("0", "1"):
+        return forced == "1"
+    return options.early_start and "ray" not in sys.modules
 
 
 def _finished_before(out: Path, recipe: Recipe) -> bool:

@@ -277,9 +277,10 @@ def _shutdown(local: bool) -> None:
     also those of an interrupted start-up."""
     import ray
 
-    from .ray_procs import ray_descendants, reap
+    from .ray_procs import ray_descendants, reap, stop_monitor
 
     procs = ray_descendants() if local else []
+    stop_monitor(procs)  # else ray.shutdown() waits a second for it (see ray_procs)
     if ray.is_initialized():
         ray.shutdown()
     reap(procs)

@@ -108,9 +108,11 @@ class VariantMaker:
     def guard(self):  # noqa: ANN201 - maskforge.occlude.front.FrontGuard
         if self._guard is None:
             from ..occlude.front import FrontGuard
+            from .plan import hand_runtime
 
             occlude = self.plan.recipe.occlude
-            self._guard = FrontGuard(occlude.in_front if occlude is not None else "keep")
+            self._guard = FrontGuard(occlude.in_front if occlude is not None else "keep",
+                                     runtime=hand_runtime(self.plan.recipe))  # fmt: skip
         return self._guard
 
     def prepare(self, rows: list[dict[str, Any]]) -> None:

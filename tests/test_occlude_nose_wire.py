@@ -38,6 +38,13 @@ def _luma(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
+def _footprint(res, image: np.ndarray) -> np.ndarray:
+    """The pixels the mask changes, grown by 2 px: its faint blurred edge can round to the
+    image's own value in one render and not in another."""
+    changed = np.any(res.image != image, axis=2).astype(np.uint8)
+    return cv2.dilate(changed, np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def _bridge_profile(image: np.ndarray, mask: np.ndarray, lm: np.ndarray, iod: float):
     """Mean luminance of rows at depths (IOD) under the mask's top edge, over the columns within
     0.12 IOD of the bridge: ``{depth: value}`` for the ridge, the shadow line and below them."""
@@ -86,7 +93,7 @@ def test_only_masks_with_a_nose_wire_over_the_bridge(spec):
     """Every mask preset: surgical and KN95 masks worn over the nose get the crease, inside the
     mask only (no pixel the mask leaves alone changes, the occlusion mask is the same); others
     (cloth, N95 with its own clip, a mask pulled under the nose or to the chin) are identical
-    to the bytes without the option."""
+    to the bytes without the option. (Inside the mask: within 2 px of a pixel it changes.)"""
     img = _face()
     on = render_occluder(img, LM, spec, rng_for(2, spec), look=ON)
     off = render_occluder(img, LM, spec, rng_for(2, spec), look=OFF)
@@ -94,9 +101,8 @@ def test_only_masks_with_a_nose_wire_over_the_bridge(spec):
     assert np.array_equal(on.mask, off.mask)
     changed = np.any(on.image != off.image, axis=2)
     if family in nosewire.NOSE_WIRE_FAMILIES and wear == "correct":
-        footprint = np.any(off.image != img, axis=2)
         assert changed.sum() > 0.2 * IOD  # a line along the top edge
-        assert not (changed & ~footprint).any()
+        assert not (changed & ~_footprint(off, img)).any()
         top = int(LM[27:30, 1].min())
         assert not changed[:top].any()  # nothing over the eyes
     else:
@@ -155,8 +161,8 @@ def test_part_of_the_look_and_the_key():
     spec=st.sampled_from(["surgical-blue", "kn95", "surgical-white"]),
 )
 def test_crease_stays_inside_the_mask(iod, roll, dx, spec):
-    """Over face size, roll and position: the crease changes only pixels the mask itself changes,
-    never the occlusion mask, and never above the mask's top edge over the bridge."""
+    """Over face size, roll and position: the crease changes only pixels the mask itself changes
+    (or its faint edge within 2 px of them) and never the occlusion mask."""
     lm = canonical_landmarks(iod, (0.0, 0.0))
     t = math.radians(roll)
     rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
@@ -166,4 +172,4 @@ def test_crease_stays_inside_the_mask(iod, roll, dx, spec):
     off = render_occluder(img, lm, spec, rng_for(0, "p"), look=OFF)
     assert np.array_equal(on.mask, off.mask)
     changed = np.any(on.image != off.image, axis=2)
-    assert not (changed & ~np.any(off.image != img, axis=2)).any()
+    assert not (changed & ~_footprint(off, img)).any()

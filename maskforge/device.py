@@ -8,8 +8,10 @@ that is missing or fails (no driver, out of memory) is a :class:`maskforge.error
 
 from __future__ import annotations
 
+import glob
 import os
 import re
+import sys
 
 from .errors import DeviceError, RecipeError
 
@@ -25,6 +27,19 @@ def check_device(device: str) -> str:
     return device
 
 
+def no_gpu_here() -> bool:
+    """True where no CUDA device can be visible, decided without importing torch (~2 s): the
+    GPUs are hidden (``CUDA_VISIBLE_DEVICES`` empty or ``-1``, as in maskforge's CPU actors), or
+    on Linux no NVIDIA device file exists (``/dev/nvidia0``..., or WSL2's ``/dev/dxg``). False
+    means "ask torch"; elsewhere (macOS, Windows) always False."""
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if hidden is not None and hidden.strip() in ("", "-1"):
+        return True
+    if sys.platform.startswith("linux"):
+        return not (glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/dxg"))
+    return False
+
+
 def resolve_device(device: str = "auto", require_cuda: bool = False) -> str:
     """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; ``cpu``/``cuda``/``cuda:N``
     pass through after validation.
@@ -36,6 +51,8 @@ def resolve_device(device: str = "auto", require_cuda: bool = False) -> str:
     check_device(device)
     if device == "cpu":  # an explicit choice, also in a GPU worker (tests run the GPU pool so)
         return device
+    if device == "auto" and not require_cuda and no_gpu_here():
+        return "cpu"  # without importing torch: a LiteRT or dlib process may never need it
     import torch
 
     available = torch.cuda.is_available()

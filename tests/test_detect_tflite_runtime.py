@@ -6,6 +6,7 @@ tests/test_detect_hands_parity.py."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numpy as np
 import pytest
@@ -169,3 +170,46 @@ def test_a_run_pins_auto_to_what_this_process_resolves(monkeypatch, tmp_path):
     assert planned({}).recipe.detect.runtime == "auto"  # dlib: nothing to resolve
     monkeypatch.setattr(tflite_runtime, "litert_available", lambda: False)
     assert planned({"detector": "blazeface"}).recipe.detect.runtime == "torch"
+
+
+def test_no_gpu_here_is_decided_without_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hidden GPUs, or no NVIDIA device file on Linux: ``auto`` is the CPU without importing torch
+    (~2 s: a LiteRT or dlib process may never need it); otherwise torch is asked."""
+    from maskforge import device
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert device.no_gpu_here() and device.resolve_device("auto") == "cpu"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert device.no_gpu_here()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setattr(device.sys, "platform", "linux")
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(device.os.path, "exists", lambda path: False)
+    assert device.no_gpu_here()
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: ["/dev/nvidia0"])
+    assert not device.no_gpu_here()  # a GPU may be there: torch decides
+    monkeypatch.setattr(device.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(device.os.path, "exists", lambda path: path == "/dev/dxg")  # WSL2
+    assert not device.no_gpu_here()
+    monkeypatch.setattr(device.sys, "platform", "darwin")
+    assert not device.no_gpu_here()
+
+
+def test_the_litert_models_load_without_torch() -> None:
+    """BlazeFace, Face Mesh and the hand models on LiteRT, in a process whose GPUs are hidden,
+    never import torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from maskforge.detect import make_detector\n"
+        "from maskforge.detect.facemesh import FaceMesh\n"
+        "from maskforge.occlude.front import FrontGuard\n"
+        "d = make_detector('blazeface'); m = FaceMesh(); g = FrontGuard('keep'); g.hands\n"
+        "print(d.runtime, m.runtime, 'torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["litert", "litert", "False"]

@@ -6,7 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from maskforge import LicenceError, run
 from maskforge.pipeline import plan_run
@@ -105,3 +107,28 @@ def test_detect_command_commercial_with_mediapipe(lfw_dir, tmp_path) -> None:
     m = json.loads((out / "manifest.json").read_text())
     assert [x["name"] for x in m["model_licences"]] == ["blazeface", "mesh"]
     assert m["recipe"]["licence"] == "commercial" and m["recipe"]["detect"]["landmarks"] == "mesh"
+
+
+def test_overlay_command_commercial_with_mediapipe(lfw_dir, tmp_path) -> None:
+    """``overlay --detector blazeface --landmarks mesh`` places from the mesh's 68 points, so
+    ``--licence commercial`` passes; its masks cover the lower faces that dlib's points cover."""
+    from click.testing import CliRunner
+
+    from maskforge.cli import main
+
+    src = _inputs(lfw_dir, tmp_path / "in")
+    outs = {}
+    for name, extra in (("mesh", ["--detector", "blazeface", "--landmarks", "mesh", "--licence",
+                                  "commercial"]), ("dlib", [])):  # fmt: skip
+        outs[name] = (tmp_path / name, tmp_path / f"{name}-masks")
+        args = ["overlay", str(src), str(outs[name][0]), "--masks-dir", str(outs[name][1]), "--quiet",
+                "--in-front", "off", *extra]  # fmt: skip
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+    masks = sorted(p.relative_to(outs["dlib"][1]) for p in outs["dlib"][1].rglob("*.png"))
+    assert masks and masks == sorted(p.relative_to(outs["mesh"][1]) for p in outs["mesh"][1].rglob("*.png"))
+    for rel in masks:
+        a = np.asarray(Image.open(outs["dlib"][1] / rel)) > 127
+        b = np.asarray(Image.open(outs["mesh"][1] / rel)) > 127
+        assert (a & b).sum() / (a | b).sum() > 0.6, rel  # the same region, from other points
+        assert not np.array_equal(a, b)  # the mesh's own points, not dlib's

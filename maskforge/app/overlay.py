@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..detect.config import LANDMARKS, DetectConfig
 from ..errors import RecipeError
 from ..io.lock import write_lock
 from ..io.names import from_text
@@ -54,6 +55,7 @@ def overlay_plan(
     quality: int,
     in_front: str = "keep",
     runtime: str = "auto",
+    landmarks: str = "dlib68",
 ) -> RunPlan:
     """The plan of ``maskforge overlay``: the ``overlay`` writer task over shards of inputs."""
     samples = [
@@ -74,6 +76,7 @@ def overlay_plan(
         assets_dir=tuple(str(d) for d in assets_dir),
         in_front=in_front,
         runtime=runtime,
+        landmarks=landmarks,
     )
     return RunPlan(
         recipe=Recipe(seed=int(seed)),  # [source] defaults: the decoder's limits
@@ -105,6 +108,7 @@ def overlay_folder(
     licence: str = "any",
     in_front: str = "keep",
     runtime: str = "auto",
+    landmarks: str = "dlib68",
 ) -> OverlaySummary:
     """Occlude every image of ``src_dir`` into ``dst_dir`` (see module doc). Returns counts.
 
@@ -115,7 +119,10 @@ def overlay_folder(
     refused. ``progress(done, total)`` is called per finished shard, ``monitor`` with live
     per-image :class:`maskforge.pipeline.progress.Snapshot`. Raises AssetError for an unknown
     occluder/colour, OutputError when ``dst_dir`` is unusable or holds files this command would overwrite and did not write.
-    ``licence="commercial"`` raises LicenceError first: placement uses dlib's 68 points.
+    ``licence="commercial"`` raises LicenceError first for a model whose licence excludes it
+    (dlib's 68 points: place from ``landmarks="mesh"`` with ``detector="blazeface"`` instead).
+    ``landmarks``: ``dlib68`` (default) or ``mesh``, the 68 points derived from Face Mesh
+    (docs/models.md; their placement figures are in docs/detection.md).
     ``in_front``: ``keep`` (masks behind hands in front of the face), ``skip`` (such images are
     skipped, reason ``occluded_lower_face``) or ``off`` (docs/occluders.md). ``runtime``: what
     runs the hand models (and a ``blazeface`` detector): ``auto``, ``torch`` or ``litert``
@@ -124,7 +131,10 @@ def overlay_folder(
         raise RecipeError(f"in_front must be one of {', '.join(IN_FRONT)}, not {in_front!r}")
     if runtime not in RUNTIMES:
         raise RecipeError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-    check_licence([detector, "dlib-68"] + (["mediapipe-hands"] if in_front != "off" else []), licence)
+    if landmarks not in LANDMARKS:
+        raise RecipeError(f"landmarks must be one of {', '.join(LANDMARKS)}, not {landmarks!r}")
+    used = DetectConfig(detector=detector, landmarks=landmarks).models_used()
+    check_licence(used + (["mediapipe-hands"] if in_front != "off" else []), licence)
     src, dst = Path(src_dir), Path(dst_dir)
     masks = Path(masks_dir) if masks_dir else None
     check_destination(dst, src, what="DST_DIR", source_what="SRC_DIR")  # never into SRC, nor inside it
@@ -139,14 +149,14 @@ def overlay_folder(
     check_output_folder(dst, "DST_DIR")
     with write_lock(dst):  # one writer per folder, for the whole overlay
         return _overlay_locked(src, dst, masks, choices, seed, detector, workers, all_faces, assets_dir, quality,
-                               progress, executor, monitor, in_front, runtime)  # fmt: skip
+                               progress, executor, monitor, in_front, runtime, landmarks)  # fmt: skip
 
 
 def _overlay_locked(
     src: Path, dst: Path, masks: Path | None, choices: OccluderChoice, seed: int, detector: str, workers: int,
     all_faces: bool, assets_dir: Sequence[str | Path], quality: int, progress: Callable[[int, int], None] | None,
     executor: str | None, monitor: Callable[[Any], None] | None, in_front: str = "keep",
-    runtime: str = "auto",
+    runtime: str = "auto", landmarks: str = "dlib68",
 ) -> OverlaySummary:
     inputs = list_inputs(src, exclude=[dst] + ([masks] if masks else []))
     check_targets(dst, masks, inputs)
@@ -155,7 +165,8 @@ def _overlay_locked(
     check_write_targets(targets, [src], what="overlay")  # by where they lead: DST/A -> SRC/B is refused
     plan = overlay_plan(src, dst, inputs, choices=choices, seed=seed, detector=detector,
                         all_faces=all_faces, masks_dir=masks, assets_dir=assets_dir,
-                        quality=quality, in_front=in_front, runtime=runtime)  # fmt: skip
+                        quality=quality, in_front=in_front, runtime=runtime,
+                        landmarks=landmarks)  # fmt: skip
     done = 0
 
     def on_shard(stats: Mapping[str, Any]) -> None:

@@ -35,7 +35,18 @@ from ._common import licence_option, user_errors
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
-    "--detector", type=click.Choice(["dlib-hog", "mtcnn"]), default="dlib-hog", show_default=True
+    "--detector",
+    type=click.Choice(["dlib-hog", "mtcnn", "blazeface", "blazeface-full"]),
+    default="dlib-hog",
+    show_default=True,
+)
+@click.option(
+    "--landmarks",
+    type=click.Choice(["dlib68", "mesh"]),
+    default="dlib68",
+    show_default=True,
+    help="Where the 68 placement points come from: dlib's model (non-commercial licence) or "
+    "derived from MediaPipe Face Mesh (Apache-2.0; use with --detector blazeface).",
 )
 @click.option(
     "--workers",
@@ -61,7 +72,7 @@ from ._common import licence_option, user_errors
     show_default=True,
     help="JPEG/WebP quality of the outputs.",
 )
-@licence_option("(placement uses dlib-68)")
+@licence_option("(dlib-68 is refused: use --detector blazeface --landmarks mesh)")
 @click.option(
     "--in-front",
     type=click.Choice(IN_FRONT),
@@ -88,6 +99,7 @@ def command(
     wear: str,
     seed: int,
     detector: str,
+    landmarks: str,
     workers: int,
     all_faces: bool,
     masks_dir: str | None,
@@ -121,6 +133,7 @@ def command(
             licence=licence,
             in_front=in_front,
             runtime=runtime,
+            landmarks=landmarks,
         )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items()))

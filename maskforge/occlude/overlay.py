@@ -116,6 +116,7 @@ class Overlayer:
         detector_opts: dict | None = None,
         in_front: str = "keep",
         runtime: str = "auto",
+        landmarks: str = "dlib68",
     ) -> None:
         from ..detect import make_detector
         from .front import FrontGuard
@@ -128,6 +129,11 @@ class Overlayer:
         self.detector = make_detector(detector, **{**opts, **(detector_opts or {})})
         self._landmarker = getattr(self.detector, "landmarker", None)
         self.guard = FrontGuard(in_front, runtime=runtime)
+        self._mesh: Any = None
+        if landmarks == "mesh":  # the 68 points derived from Face Mesh (docs/models.md)
+            from ..detect.facemesh import FaceMesh
+
+            self._mesh = FaceMesh(device="cpu", runtime=runtime)
         self._prepared: dict[str, tuple[list[np.ndarray], str | None, list[Any]]] = {}
 
     def _landmarks(self, image: np.ndarray, face: Any) -> np.ndarray:
@@ -154,9 +160,20 @@ class Overlayer:
         ``items`` (``(rel, pixels)``), the hands of all their faces in one batch; :meth:`__call__`
         uses (and forgets) what was found."""
         found = {}
+        if self._mesh is not None:
+            from ..detect.mesh68 import mesh_to_68
+
+            detected = {rel: self.faces(image) for rel, image in items}
+            pairs = [(image, f) for rel, image in items for f in detected[rel][0]]
+            meshes, _ = self._mesh([im for im, _ in pairs], [f for _, f in pairs])
+            lm68 = iter(np.asarray(mesh_to_68(m), np.float64) for m in meshes)
+            for rel, _ in items:
+                faces, reason = detected[rel]
+                found[rel] = ([next(lm68) for _ in faces], reason)
         for rel, image in items:
-            faces, reason = self.faces(image)
-            found[rel] = ([self._landmarks(image, f) for f in faces], reason)
+            if rel not in found:
+                faces, reason = self.faces(image)
+                found[rel] = ([self._landmarks(image, f) for f in faces], reason)
         flat = [(image, lm) for rel, image in items for lm in found[rel][0]]
         fronts = self.guard([im for im, _ in flat], [lm for _, lm in flat])
         at = 0

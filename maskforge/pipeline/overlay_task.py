@@ -32,6 +32,7 @@ class OverlayWriter:
     assets_dir: tuple[str, ...] = ()
     in_front: str = "keep"
     runtime: str = "auto"
+    landmarks: str = "dlib68"
 
     def task(self, ctx: RunContext) -> OverlayTask:
         return OverlayTask(ctx, self)
@@ -63,6 +64,7 @@ class OverlayTask:
                 quality=o.quality,
                 in_front=o.in_front,
                 runtime=o.runtime,
+                landmarks=o.landmarks,
             )
         return self._overlayer
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .anchors import eye_frame, yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
-from .camera import match_blur, measure_camera
+from .camera import Camera, match_blur, measure_camera
 from .composite import ALPHA_FLOOR, composite
 from .look import DEFAULT_LOOK, PhotoLook
 from .nosewire import NOSE_WIRE_FAMILIES, apply_nose_wire
@@ -205,14 +205,22 @@ def render_occluder(
         img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=photo_rng,
         color_luma=_color_luma(asset, color, chosen.texture),
     )  # fmt: skip
-    # loops, after the mask (drawn as without loops): the face's blur and light; at ~1 px wide the
-    # photo's noise and JPEG would not show on them, and re-applying them costs ~0.5 ms a side
+    _photo_loops(out, mask, loops, cam)
+    return _behind(OcclusionResult(out, mask, info), img, keep)
+
+
+def _photo_loops(
+    out: np.ndarray, mask: np.ndarray, loops: list[tuple[np.ndarray, int, int]], cam: Camera
+) -> None:
+    """Composite the ear-loop layers onto ``out`` (the photo look's own image) and add them to
+    ``mask``, in place: after the mask (drawn as without loops), with the face's blur and light;
+    at ~1 px wide the photo's noise and JPEG would not show on them, and re-applying them costs
+    ~0.5 ms a side."""
     for layer, lx, ly in loops:  # blurred inwards only, like the mask: nothing beside them changes
         sharp = cv2.threshold(cv2.extractChannel(layer, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
         soft = cv2.multiply(match_blur(layer, cam), cv2.merge((sharp, sharp, sharp, sharp)))
-        composite(out, soft, lx, ly, shade=True, in_place=True)  # out is composite_photo's own
+        composite(out, soft, lx, ly, shade=True, in_place=True)
         _add_loops(mask, (layer, lx, ly))
-    return _behind(OcclusionResult(out, mask, info), img, keep)
 
 
 def _warp(

@@ -100,7 +100,7 @@ def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray
     dst = asset.anchors.evaluate(landmarks)
     if asset.kind != "mask":
         _foreshorten_temples(asset, np.asarray(landmarks, np.float64), dst)
-    f = float(np.clip((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0, 1.0))
+    f = min(max((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0), 1.0)
     if f > 0:
         idx, jaw = _outer_anchor_table(asset)
         far = jaw > 8 if yaw > 0 else jaw < 8

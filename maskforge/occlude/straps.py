@@ -26,6 +26,8 @@ Nothing here is random: the loops follow from the mask and the landmarks.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -53,7 +55,7 @@ def _corners(alpha: np.ndarray, x0: int, y0: int, u: np.ndarray, n: np.ndarray, 
     if not contours or sum(len(c) for c in contours) < 8:
         return {}
     pts = np.concatenate(contours).reshape(-1, 2).astype(np.float64) + (x0 + 0.5, y0 + 0.5)
-    iod = float(np.hypot(*u))
+    iod = math.hypot(float(u[0]), float(u[1]))
     pu = (pts - mid) @ (u / iod)
     pn = (pts - mid) @ (n / iod)
     out = {}
@@ -66,7 +68,7 @@ def _corners(alpha: np.ndarray, x0: int, y0: int, u: np.ndarray, n: np.ndarray, 
 
 def _ear_points(lm: np.ndarray, u: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """``{side: (ear root, ear lobe)}``, 0.03 IOD (at least 1.5 px) inside the jaw line."""
-    iod = max(float(np.hypot(*u)), 1e-9)
+    iod = max(math.hypot(float(u[0]), float(u[1])), 1e-9)
     inward = u * max(0.03, 1.5 / iod)
     return {
         -1: (lm[0] + inward, 0.5 * (lm[1] + lm[2]) + inward),
@@ -77,7 +79,7 @@ def _ear_points(lm: np.ndarray, u: np.ndarray) -> dict[int, tuple[np.ndarray, np
 def visible_sides(lm: np.ndarray) -> list[int]:
     """The sides (-1 image-left, +1 image-right) whose ear faces the camera enough to show."""
     u, _ = eye_frame(lm)
-    unit = u / max(float(np.hypot(*u)), 1e-9)
+    unit = u / max(math.hypot(float(u[0]), float(u[1])), 1e-9)
     left = float((lm[30] - lm[0]) @ unit)
     right = float((lm[16] - lm[30]) @ unit)
     if min(left, right) <= 0:
@@ -104,17 +106,17 @@ def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int,
     two per visible side (-1 image-left, +1 image-right)."""
     lm = np.asarray(lm, np.float64)
     u, n = eye_frame(lm)
-    iod = float(np.hypot(*u))
+    iod = math.hypot(float(u[0]), float(u[1]))
     if iod < 4:
         return {}
-    mid = 0.5 * (lm[36:42].mean(0) + lm[42:48].mean(0))
+    mid = 0.5 * (lm[36:42].sum(0) / 6.0 + lm[42:48].sum(0) / 6.0)
     corners = _corners(alpha, x0, y0, u, n, mid)
     ears = _ear_points(lm, u)
     paths: dict[int, list[np.ndarray]] = {}
     for side in visible_sides(lm) if corners else []:
         (upper, lower), (root, lobe) = corners[side], ears[side]
         for a, b, bow in ((upper, root, -0.04 * n), (lower, lobe, 0.05 * n)):
-            if float(np.hypot(*(b - a))) >= MIN_LENGTH_IOD * iod:  # else hidden at the corner
+            if math.hypot(float(b[0] - a[0]), float(b[1] - a[1])) >= MIN_LENGTH_IOD * iod:  # else hidden at the corner
                 paths.setdefault(side, []).append(_curve(a, b, bow))
     return paths
 
@@ -135,7 +137,8 @@ def ear_loop_layers(
     sums = cv2.sumElems(occ)  # premultiplied: the alpha-weighted mean colour is a ratio of sums
     mean = np.array(sums[:3]) / sums[3] if sums[3] > 1e-6 else np.full(3, 0.8)
     color = (0.5 * mean + 0.5 * 0.88).astype(np.float32)
-    iod = float(np.hypot(*eye_frame(lm)[0]))
+    ux, uy = eye_frame(lm)[0].tolist()
+    iod = math.hypot(ux, uy)
     face = face_outline_mask(lm, (int(image_shape[0]), int(image_shape[1])))
     # both sides in one layer: one drawing, blur and composite instead of two
     got = _loops_layer([p for side in sorted(sides) for p in sides[side]], occ, x0, y0, face, iod)
@@ -159,11 +162,10 @@ def _loops_layer(
     image_shape = face.shape
     h, w = occ.shape[:2]
     pts = np.concatenate(paths)
-    pad = int(np.ceil(WIDTH_IOD * iod)) + 2
-    bx0 = max(int(np.floor(pts[:, 0].min())) - pad, 0)
-    by0 = max(int(np.floor(pts[:, 1].min())) - pad, 0)
-    bx1 = min(int(np.ceil(pts[:, 0].max())) + pad, image_shape[1])
-    by1 = min(int(np.ceil(pts[:, 1].max())) + pad, image_shape[0])
+    pad = math.ceil(WIDTH_IOD * iod) + 2
+    (lx, ly), (hx, hy) = pts.min(0).tolist(), pts.max(0).tolist()
+    bx0, by0 = max(math.floor(lx) - pad, 0), max(math.floor(ly) - pad, 0)
+    bx1, by1 = min(math.ceil(hx) + pad, image_shape[1]), min(math.ceil(hy) + pad, image_shape[0])
     if bx1 <= bx0 or by1 <= by0:
         return None
     fine = np.zeros(((by1 - by0) * _SS, (bx1 - bx0) * _SS), np.uint8)

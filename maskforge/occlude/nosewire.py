@@ -98,7 +98,7 @@ def crease(alpha: np.ndarray, x0: int, y0: int, landmarks: np.ndarray) -> tuple[
         return None
     top = solid.argmax(axis=0)  # the top edge: first solid row per column
     # the fade along the wire: each column's top-edge point, along the eye line from the bridge
-    along = ((np.arange(bx - bx_c, bx1 - bx_c) * ux + (top - by_c) * uy) / (iod * iod * FADE_IOD))
+    along = ((np.arange(bx, bx1) - bx_c) * ux + (top - by_c) * uy) / (iod * iod * FADE_IOD)
     fade = (np.exp(-0.5 * along * along) * has).astype(np.float32)
     # depth across an edge parallel to the eye line: the vertical distance times cos(roll)
     prof = _profile(abs(ux) / (iod * iod), iod)

@@ -89,7 +89,8 @@ def main() -> None:
                 [sys.executable, str(Path(__file__).resolve()), "--before", "-", "--worker", faces],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tree,
             )  # fmt: skip
-        print(f"{n} faces, load average {os.getloadavg()[0]:.2f}; CPU ms per face, best of {args.rounds}")
+        load = os.getloadavg()[0]
+        print(f"{n} faces, load average {load:.2f}; CPU ms per face, best of {args.rounds}")
         totals = {"before": 0.0, "after": 0.0}
         for spec in args.spec or SPECS:
             best = {"before": float("inf"), "after": float("inf")}

@@ -69,13 +69,17 @@ def main() -> None:
         cells = []
         for spec in specs:
             for on in (False, True):
-                res = render_occluder(img, lm, spec, rng_for(0, SHEET, i), look=PhotoLook(nose_wire=on))
+                look = PhotoLook(nose_wire=on)
+                res = render_occluder(img, lm, spec, rng_for(0, SHEET, i), look=look)
                 cell = _crop(res.image, lm, args.tile)
-                cells.append(cv2.copyMakeBorder(cell, 2, 2, 2, 8 if on else 0, cv2.BORDER_CONSTANT, value=(255, 255, 255)))
+                gap = 8 if on else 0  # a wider gap after each pair
+                white = (255, 255, 255)
+                cells.append(cv2.copyMakeBorder(cell, 2, 2, 2, gap, cv2.BORDER_CONSTANT, value=white))
         rows.append(np.hstack(cells))
     sheet = np.vstack(rows)
     cv2.imwrite(args.out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    print(f"{args.out}: {len(rows)} faces x {len(specs)} specs (off | on), {sheet.shape[1]}x{sheet.shape[0]} px")
+    size = f"{sheet.shape[1]}x{sheet.shape[0]} px"
+    print(f"{args.out}: {len(rows)} faces x {len(specs)} specs (off | on), {size}")
 
 
 if __name__ == "__main__":

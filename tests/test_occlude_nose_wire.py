@@ -20,7 +20,7 @@ from maskforge.seeding import rng_for
 IOD = 60.0
 LM = canonical_landmarks(IOD, (128.0, 100.0))
 ON, OFF = PhotoLook(nose_wire=True), PhotoLook(nose_wire=False)
-MASK_PRESETS = sorted(p for p, (family, _) in PRESETS.items() if family not in ("glasses", "sunglasses"))
+MASK_PRESETS = sorted(p for p, (fam, _) in PRESETS.items() if fam not in ("glasses", "sunglasses"))
 
 
 def _face(noise: float = 3.0, seed: int = 0) -> np.ndarray:
@@ -81,7 +81,8 @@ def test_fades_over_the_cheeks():
     img = _face(noise=0.0)
     quiet = PhotoLook(noise=0.0, texture=0.0)
     on = render_occluder(img, LM, "surgical-blue", rng_for(1), look=quiet)
-    off = render_occluder(img, LM, "surgical-blue", rng_for(1), look=quiet.model_copy(update={"nose_wire": False}))
+    no_wire = quiet.model_copy(update={"nose_wire": False})
+    off = render_occluder(img, LM, "surgical-blue", rng_for(1), look=no_wire)
     step = np.abs(_luma(on.image) - _luma(off.image))
     cx = int(round(0.5 * (LM[28, 0] + LM[29, 0])))
     at = {dx: step[:, cx + dx].max() for dx in (0, int(0.6 * IOD))}

@@ -65,7 +65,8 @@ def luminance_gain(
     mean = sum(n for n, _ in cells) / total
     ref = max(mean, 1.0)
     gain = [min(max((n / d if d > 1e-3 else mean) / ref, lo), hi) ** strength for n, d in cells]
-    return cv2.resize(np.array(gain, np.float32).reshape(grid, grid), (w, h), interpolation=cv2.INTER_LINEAR)
+    cells_gain = np.array(gain, np.float32).reshape(grid, grid)
+    return cv2.resize(cells_gain, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def composite(
@@ -82,8 +83,8 @@ def composite(
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
     (alpha >= ``threshold``). ``image`` is not modified, unless ``in_place`` (then ``out`` is
-    ``image`` itself: for layers drawn over an image this module just made). Per-pixel work is done with OpenCV
-    calls on same-shape float32 planes (no numpy broadcasting over channels)."""
+    ``image`` itself: for layers drawn over an image this module just made). Per-pixel work is
+    done with OpenCV calls on same-shape float32 planes (no numpy broadcasting over channels)."""
     h, w = occ.shape[:2]
     out = image if in_place else image.copy()
     mask = np.zeros(image.shape[:2], bool)

@@ -73,7 +73,9 @@ def _profile(per_row: float, iod: float) -> np.ndarray:
     return np.concatenate([prof, [0.0, 0.0]]).astype(np.float32)
 
 
-def crease(alpha: np.ndarray, x0: int, y0: int, landmarks: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+def crease(
+    alpha: np.ndarray, x0: int, y0: int, landmarks: np.ndarray
+) -> tuple[np.ndarray, int, int] | None:
     """The crease's relative luminance change (full strength) for the mask whose alpha (h, w)
     is placed at ``(x0, y0)`` of the image of the (68, 2) ``landmarks`` (px): ``(gain, bx, by)``,
     a (h', w') float32 band (positive on the ridge, negative on the shadow line, 0 elsewhere)

@@ -166,7 +166,8 @@ def composite_photo(
     grain = float(np.exp(look.grain_spread * z_grain))
     fx = fx[:h0]  # none in the shadow's rows
     rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, look.texture * grain, look.noise * grain)
-    patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]  # rounded, saturated
+    # rounded and saturated to uint8
+    patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]
     if cam.quality is not None:
         reapply_jpeg(out, fx, x0, y0, cam.quality)
     mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD

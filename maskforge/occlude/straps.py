@@ -116,7 +116,8 @@ def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int,
     for side in visible_sides(lm) if corners else []:
         (upper, lower), (root, lobe) = corners[side], ears[side]
         for a, b, bow in ((upper, root, -0.04 * n), (lower, lobe, 0.05 * n)):
-            if math.hypot(float(b[0] - a[0]), float(b[1] - a[1])) >= MIN_LENGTH_IOD * iod:  # else hidden at the corner
+            # shorter: hidden at the corner
+            if math.hypot(float(b[0] - a[0]), float(b[1] - a[1])) >= MIN_LENGTH_IOD * iod:
                 paths.setdefault(side, []).append(_curve(a, b, bow))
     return paths
 
@@ -127,8 +128,9 @@ def ear_loop_layers(
     """The ear loops of the mask ``occ`` ((h, w, 4) premultiplied float32 RGBA placed at
     ``(x0, y0)``) as one layer of their own (both sides; an empty list when no side shows
     loops): ``[(layer, lx, ly)]``, a premultiplied (h', w', 4) float32 RGBA placed at
-    ``(lx, ly)`` and clipped to the image (``image_shape`` (H, W, ...)). Where the mask covers a loop's end, the layer is transparent:
-    composited over the masked image, the loops pass behind the mask. Their colour is the mask's
+    ``(lx, ly)`` and clipped to the image (``image_shape`` (H, W, ...)). Where the mask covers a
+    loop's end, the layer is transparent: composited over the masked image, the loops pass
+    behind the mask. Their colour is the mask's
     alpha-weighted mean colour taken halfway to light grey (elastic)."""
     lm = np.asarray(lm, np.float64)
     sides = loop_paths(cv2.extractChannel(occ, 3), x0, y0, lm)

@@ -44,6 +44,9 @@ AUGMENT = "augment"
 OVERLAY = "overlay"
 #: The :class:`maskforge.occlude.Occlude` transform of one sample.
 OCCLUDE = "occlude"
+#: The per-process tiles of Gaussian noise that masks' camera noise and fabric texture are cut
+#: from (``maskforge.occlude.camera``; where each face's window lies comes from its own stream).
+GRAIN = "grain"
 #: A contact sheet's cells (``maskforge assets sheet``).
 SHEET = "sheet"
 #: Planted label noise of the cleaning calibration.
@@ -59,6 +62,6 @@ ROTATE = "rotate"
 PIECES = "pieces"
 
 STREAMS = (
-    IDENTITIES, SELECT, SPLIT, ROW_ORDER, OCCLUDER, AUGMENT, OVERLAY, OCCLUDE, SHEET, PLANT,
+    IDENTITIES, SELECT, SPLIT, ROW_ORDER, OCCLUDER, AUGMENT, OVERLAY, OCCLUDE, GRAIN, SHEET, PLANT,
     EVAL_MASK, EVAL_GALLERY, MAKE_PAIRS, BUFFER, ROTATE, PIECES,
 )

@@ -103,7 +103,7 @@ def test_loops_stay_on_the_face_and_behind_the_mask(iod, angle, dx, dy, squash):
     occ[..., 3] = alpha[y0 : ys.max() + 1, x0 : xs.max() + 1]
     occ[..., :3] = occ[..., 3:] * 0.7
     layers = ear_loop_layers(occ, x0, y0, lm, shape)
-    assert layers and len(layers) == len(loop_paths(occ[..., 3], x0, y0, lm)) <= 2
+    assert len(layers) == 1 and 1 <= len(loop_paths(occ[..., 3], x0, y0, lm)) <= 2  # both sides
     full = np.zeros(shape, np.float32)
     for layer, lx, ly in layers:
         full[ly : ly + layer.shape[0], lx : lx + layer.shape[1]] += layer[..., 3]

@@ -185,7 +185,10 @@ def test_shading_follows_the_light():
         right = np.arange(256)[None, :] >= np.median(np.nonzero(inside)[1])
         return y[inside & right].mean() / y[inside & ~right].mean()
 
-    res = render_occluder(img, LM, "surgical+#808080", rng_for(0, "c"))
+    # without the seeded grain: at this light its noise moves the ratio by about +-0.003, the
+    # margin over the old look's shading
+    quiet = PhotoLook(noise=0.0, texture=0.0)
+    res = render_occluder(img, LM, "surgical+#808080", rng_for(0, "c"), look=quiet)
     old = render_occluder(img, LM, "surgical+#808080", rng_for(0, "c"), look=FLAT_LOOK)
     inside = _inside(res) & _inside(old)  # the mask in both (the flat look draws no ear loops)
     skin = ratio(img, inside)

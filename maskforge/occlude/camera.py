@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
+
+from ..seeding import GRAIN, rng_for
 
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _UPPER = list(range(17, 27)) + list(range(36, 48))
@@ -76,41 +79,57 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
-def noise_sigma(y: np.ndarray, where: np.ndarray | None = None) -> float:
-    """Robust luminance noise sigma of ``y`` (float32 grey levels), optionally over ``where``."""
-    conv = np.abs(cv2.filter2D(y, cv2.CV_32F, _IMMERKAER))[1:-1, 1:-1]
-    vals = conv if where is None else conv[where[1:-1, 1:-1]]
+def noise_sigma(y: np.ndarray, where: np.ndarray | None = None, stride: int = 1) -> float:
+    """Robust luminance noise sigma of ``y`` (float32 grey levels), optionally over ``where``;
+    ``stride`` > 1 takes the median over every ``stride``-th row of the filter's response only
+    (the filter itself still runs on every row: same estimate, fewer values to sort)."""
+    conv = np.abs(cv2.filter2D(y, cv2.CV_32F, _IMMERKAER))[1:-1:stride, 1:-1]
+    vals = conv.ravel() if where is None else conv[where[1:-1:stride, 1:-1]]
     if vals.size < 16:
         return 0.0
-    return float(np.median(vals)) / (6.0 * 0.6745)
+    return _median(vals) / (6.0 * 0.6745)
+
+
+def _median(vals: np.ndarray) -> float:
+    """The median of a flat float32 array, as ``np.median`` gives it (the mean of the two middle
+    values for an even count), without its wrapper's overhead."""
+    k = vals.size // 2
+    if vals.size % 2:
+        return float(np.partition(vals, k)[k])
+    lo, hi = np.partition(vals, (k - 1, k))[k - 1 : k + 1]
+    return float((lo + hi) / np.float32(2.0))
 
 
 def sharpness(y: np.ndarray, where: np.ndarray | None = None) -> float:
     """Mean |Laplacian| over mean |Sobel gradient| of ``y`` (optionally over ``where``)."""
-    lap = np.abs(cv2.Laplacian(y, cv2.CV_32F, ksize=1))
+    lap = cv2.Laplacian(y, cv2.CV_32F, ksize=1)
     gx = cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3)
     grad = cv2.magnitude(gx, gy)
     if where is None:
-        return (float(lap.mean()) + 1e-3) / (float(grad.mean()) + 1e-3)
+        n = float(lap.size)
+        return (cv2.norm(lap, cv2.NORM_L1) / n + 1e-3) / (cv2.norm(grad, cv2.NORM_L1) / n + 1e-3)
     if not where.any():
         return 0.0
-    return (float(lap[where].mean()) + 1e-3) / (float(grad[where].mean()) + 1e-3)
+    return (float(np.abs(lap[where]).mean()) + 1e-3) / (float(grad[where].mean()) + 1e-3)
 
 
 def blockiness(y: np.ndarray, x0: int, y0: int) -> float:
     """Mean |step| across the 8x8 grid lines over the mean |step| elsewhere; ``(x0, y0)`` is the
     position of ``y``'s first pixel in the image (the grid is the image's)."""
     ratios = []
-    for axis, off in ((1, x0), (0, y0)):
-        d = np.abs(np.diff(y, axis=axis))
-        on = ((np.arange(d.shape[axis]) + off) % 8) == 7
-        if not on.any() or on.all():
+    # mean |step| per column of horizontal steps, per row of vertical steps (equal counts, so
+    # the mean over grid columns is the mean of their means); the steps across grid lines are
+    # every 8th, from the first whose image position is 7 mod 8
+    for d, off in ((cv2.absdiff(y[:, 1:], y[:, :-1]), x0), (cv2.absdiff(y[1:], y[:-1]).T, y0)):
+        prof = cv2.reduce(d, 0, cv2.REDUCE_AVG).ravel()
+        on = prof[(7 - off) % 8 :: 8]
+        n_off = len(prof) - len(on)
+        if not len(on) or not n_off:
             continue
-        a = d[:, on] if axis == 1 else d[on, :]
-        b = d[:, ~on] if axis == 1 else d[~on, :]
-        ratios.append((float(a.mean()) + 0.5) / (float(b.mean()) + 0.5))
-    return float(np.mean(ratios)) if ratios else 1.0
+        total, grid = float(prof.sum()), float(on.sum())
+        ratios.append((grid / len(on) + 0.5) / ((total - grid) / n_off + 0.5))
+    return sum(ratios) / len(ratios) if ratios else 1.0
 
 
 def blur_from_sharpness(sharp: float) -> float:
@@ -164,6 +183,34 @@ def match_blur(occ: np.ndarray, cam: Camera) -> np.ndarray:
     return cv2.GaussianBlur(occ, (0, 0), sigma)
 
 
+#: Side (px) of the noise tiles (:func:`noise_tiles`) a mask's noise and texture are cut from.
+NOISE_TILE = 512
+
+
+@lru_cache(maxsize=1)
+def noise_tiles() -> np.ndarray:
+    """(2, T, T) float32 tiles (T = :data:`NOISE_TILE`), made once per process from the fixed
+    :data:`maskforge.seeding.GRAIN` stream: standard normal noise, and independent standard
+    normal noise low-passed by a Gaussian of 1 px (the fabric texture). A face's noise is a
+    window of them at offsets drawn from its own generator (:func:`noise_windows`): drawing
+    fresh normals for every face cost more than the rest of the noise step."""
+    n = rng_for(0, GRAIN).standard_normal((2, NOISE_TILE, NOISE_TILE), dtype=np.float32)
+    n[1] = cv2.GaussianBlur(n[1], (0, 0), 1.0)
+    n.setflags(write=False)
+    return n
+
+
+def noise_windows(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(white, weave): (h, w) float32 windows of :func:`noise_tiles` at offsets drawn from
+    ``rng`` (the tiles repeat periodically for a patch larger than a tile)."""
+    tiles = noise_tiles()
+    t = NOISE_TILE
+    if h > t or w > t:
+        tiles = np.tile(tiles, (1, -(-h // t) + 1, -(-w // t) + 1))
+    oy, ox = (int(v) for v in rng.integers(0, (tiles.shape[1] - h + 1, tiles.shape[2] - w + 1)))
+    return tiles[0, oy : oy + h, ox : ox + w], tiles[1, oy : oy + h, ox : ox + w]
+
+
 def add_noise(
     patch: np.ndarray,
     alpha: np.ndarray,
@@ -174,25 +221,23 @@ def add_noise(
 ) -> np.ndarray:
     """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
     luminance noise the mask lacks to reach ``level`` times the face's (seeded Gaussian of sigma
-    ``sqrt((level * face)^2 - mask^2)``: never on top of the noise the mask has) and a fabric
-    texture (Gaussian noise low-passed at 1 px, ``texture`` times the local brightness plus
-    :data:`TEXTURE_FLOOR`), the
-    same in the three channels."""
+    ``sqrt((level * face)^2 - mask^2)``: never on top of the noise the mask has; the mask's own
+    noise is read on every other row) and a fabric texture (Gaussian noise low-passed at 1 px,
+    ``texture`` times the local brightness plus :data:`TEXTURE_FLOOR`), the same in the three
+    channels. The noise is a window of :func:`noise_tiles` placed by ``rng``."""
     inside = alpha > 0.98
     if not inside.any():
         return patch
     grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
-    own = noise_sigma(grey, inside)
+    own = noise_sigma(grey, inside, stride=2)
     sigma = math.sqrt(max((level * cam.noise) ** 2 - own**2, 0.0))
     if sigma < 0.3 and texture <= 0:
         return patch
-    h, w = alpha.shape
-    n = rng.standard_normal((2, h, w), dtype=np.float32)
-    lum = n[0] * np.float32(sigma)
+    white, weave = noise_windows(alpha.shape[0], alpha.shape[1], rng)
+    lum = cv2.multiply(white, alpha, scale=sigma)
     if texture > 0:
-        weave = cv2.GaussianBlur(n[1], (0, 0), 1.0)
-        lum += cv2.multiply(weave, grey + TEXTURE_FLOOR, scale=2.5 * texture)
-    lum = cv2.multiply(lum, alpha)
+        tex = cv2.multiply(grey + TEXTURE_FLOOR, alpha, scale=2.5 * texture)
+        lum = cv2.add(lum, cv2.multiply(weave, tex))
     return cv2.add(patch, cv2.merge((lum, lum, lum)))
 
 
@@ -211,7 +256,7 @@ def reapply_jpeg(out: np.ndarray, alpha: np.ndarray, x0: int, y0: int, quality: 
     jpg = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if jpg is None or jpg.shape != block.shape:
         return
-    sub = jpg[y0 - gy0 : y0 - gy0 + h, x0 - gx0 : x0 - gx0 + w].astype(np.float32)
+    sub = jpg[y0 - gy0 : y0 - gy0 + h, x0 - gx0 : x0 - gx0 + w]
     dst = out[y0 : y0 + h, x0 : x0 + w]
-    a3 = cv2.merge((alpha, alpha, alpha))
-    dst[...] = (sub * a3 + dst.astype(np.float32) * (1.0 - a3) + 0.5).astype(np.uint8)
+    step = cv2.multiply(cv2.subtract(sub, dst, dtype=cv2.CV_32F), cv2.merge((alpha, alpha, alpha)))
+    dst[...] = cv2.add(step, dst, dtype=cv2.CV_8U)  # dst + alpha * (jpeg - dst), rounded

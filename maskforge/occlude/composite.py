@@ -9,6 +9,8 @@ in a shadow is darker on that side, like a worn one, instead of a flat sticker.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -17,6 +19,19 @@ MASK_THRESHOLD = 0.5
 #: Alpha below which the resampled occluder is treated as absent: trims the faint tail that
 #: resampling blur leaves outside an edge (invisible, at most ~8 grey levels of change).
 ALPHA_FLOOR = 0.04
+
+
+@lru_cache(maxsize=1024)
+def _cell_weights(n: int, grid: int) -> np.ndarray:
+    """(grid, n) float32 weights of the box average of ``n`` pixels into ``grid`` equal cells
+    (fractional pixels at the cell boundaries; each row sums to 1)."""
+    edges = np.linspace(0.0, float(n), grid + 1)
+    px = np.arange(n, dtype=np.float64)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    overlap = np.clip(np.minimum(px + 1, hi) - np.maximum(px, lo), 0.0, None)
+    out = (overlap / (n / grid)).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def luminance_gain(
@@ -37,18 +52,21 @@ def luminance_gain(
         return np.ones((h, w), np.float32)
     alpha = np.asarray(alpha, np.float32)
     lum = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
-    planes = cv2.merge((cv2.multiply(lum, alpha, dtype=cv2.CV_32F), alpha))
-    # cell means of lum * alpha and alpha (equal-area cells: their sums give the overall mean)
-    cells = cv2.resize(planes, (grid, grid), interpolation=cv2.INTER_AREA).astype(np.float64)
-    num, den = cells[..., 0], cells[..., 1]
-    total = float(den.sum())
+    # cell means of lum * alpha and alpha (equal-area cells: their sums give the overall mean),
+    # the box average cv2.INTER_AREA takes, as two small matrix products (quicker than the
+    # resize); on grid x grid values, plain floats are quicker than numpy
+    rows, cols = _cell_weights(h, grid), _cell_weights(w, grid)
+    num = (rows @ cv2.multiply(lum, alpha, dtype=cv2.CV_32F) @ cols.T).ravel().tolist()
+    den = (rows @ alpha @ cols.T).ravel().tolist()
+    cells = list(zip(num, den, strict=True))
+    total = sum(d for _, d in cells)
     if total * (h / grid) * (w / grid) < 1e-3:
         return np.ones((h, w), np.float32)
-    mean = float(num.sum()) / total
-    cell = np.divide(num, den, out=np.full_like(num, mean), where=den > 1e-3)
-    ratio = np.minimum(np.maximum(cell / max(mean, 1.0), lo), hi)
-    gain = np.power(ratio, strength).astype(np.float32)
-    return cv2.resize(gain, (w, h), interpolation=cv2.INTER_LINEAR)
+    mean = sum(n for n, _ in cells) / total
+    ref = max(mean, 1.0)
+    gain = [min(max((n / d if d > 1e-3 else mean) / ref, lo), hi) ** strength for n, d in cells]
+    cells_gain = np.array(gain, np.float32).reshape(grid, grid)
+    return cv2.resize(cells_gain, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def composite(
@@ -58,15 +76,17 @@ def composite(
     y0: int,
     shade: bool = True,
     threshold: float = MASK_THRESHOLD,
+    in_place: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Composite premultiplied ``occ`` (h, w, 4) float32 0..1 at ``(x0, y0)`` of ``image``
     (alpha below :data:`ALPHA_FLOOR` counts as zero).
 
     Returns ``(out, mask)``: a new uint8 RGB image and the (H, W) bool occlusion mask
-    (alpha >= ``threshold``). ``image`` is not modified. Per-pixel work is done with OpenCV
-    calls on same-shape float32 planes (no numpy broadcasting over channels)."""
+    (alpha >= ``threshold``). ``image`` is not modified, unless ``in_place`` (then ``out`` is
+    ``image`` itself: for layers drawn over an image this module just made). Per-pixel work is
+    done with OpenCV calls on same-shape float32 planes (no numpy broadcasting over channels)."""
     h, w = occ.shape[:2]
-    out = image.copy()
+    out = image if in_place else image.copy()
     mask = np.zeros(image.shape[:2], bool)
     patch = out[y0 : y0 + h, x0 : x0 + w]  # still the input's pixels
     alpha = cv2.extractChannel(occ, 3)

@@ -98,6 +98,12 @@ class PhotoLook(Table):
         description="opacity of the soft contact shadow the mask casts under its lower edge",
     )
 
+    nose_wire: bool = Field(
+        default=True,
+        description="draw the nose-wire crease of surgical and KN95 masks: a thin ridge along "
+        "the top edge over the nose bridge with a soft shadow line beneath, fading over the "
+        "cheeks (docs/occluders.md)",
+    )
     ear_loops: bool = Field(
         default=True,
         description="draw the elastic ear loops from the mask's side corners to the ears, on the "
@@ -108,4 +114,6 @@ class PhotoLook(Table):
 #: The defaults (what a recipe without an ``occlude.look`` table gets).
 DEFAULT_LOOK = PhotoLook()
 #: The look of maskforge before issue 20, for comparisons (benchmarks, tests).
-FLAT_LOOK = PhotoLook(match_photo=False, lower_shadow=0.0, texture=0.0, ear_loops=False)
+FLAT_LOOK = PhotoLook(
+    match_photo=False, lower_shadow=0.0, texture=0.0, ear_loops=False, nose_wire=False
+)

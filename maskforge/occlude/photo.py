@@ -25,6 +25,8 @@ the occluder's bounding box (plus room under it for the contact shadow), in this
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -37,49 +39,59 @@ FADE = 0.12
 #: Alpha under which noise and JPEG are not re-applied (the mask's faint anti-aliased fringe).
 FX_FLOOR = 0.2
 #: Luma weights (RGB) used to keep a colour cast from changing brightness.
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_LUMA = (0.299, 0.587, 0.114)
 
 
-def _saturate(rgb: np.ndarray, cam: Camera, strength: float) -> np.ndarray:
-    """``rgb`` (h, w, 3) with its chroma scaled by (the face's saturation over
-    :data:`.camera.REF_SATURATION`) ** ``strength`` (clipped 0.6..1.6): a camera that renders
-    the face colourful renders the mask colourful too."""
-    g = float(np.clip((cam.saturation / REF_SATURATION) ** strength, 0.6, 1.6))
+def _cast(cam: Camera, look: PhotoLook) -> list[float]:
+    """Per-channel RGB gains of the scene's colour cast (grey world of the image) to the power
+    ``look.color_cast``, at constant luminance (plain floats: numpy is slower on three)."""
+    c = [min(max(v, 0.5), 2.0) ** look.color_cast for v in cam.cast]
+    luma = sum(ci * li for ci, li in zip(c, _LUMA, strict=True))
+    return [ci / luma for ci in c]
+
+
+def _recolor(occ: np.ndarray, cam: Camera, look: PhotoLook) -> np.ndarray:
+    """(h, w, 3) premultiplied RGB of ``occ`` (h, w, 4) in the scene's colour: :func:`_cast`,
+    then the chroma scaled by (the face's saturation over :data:`.camera.REF_SATURATION`) **
+    ``look.saturation`` (clipped 0.6..1.6: a camera that renders the face colourful renders the
+    mask colourful too), at constant luminance."""
+    gains = (*_cast(cam, look), 0.0)  # a scalar per channel
+    rgb = cv2.multiply(cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB), gains)  # type: ignore[call-overload]
+    g = min(max((cam.saturation / REF_SATURATION) ** look.saturation, 0.6), 1.6)
     if abs(g - 1.0) < 1e-3:
         return rgb
-    y = cv2.transform(rgb, _LUMA[None, :])
+    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # the weights of _LUMA
     return cv2.addWeighted(rgb, g, cv2.merge((y, y, y)), 1.0 - g, 0.0)
 
 
-def _cast_gain(cam: Camera, strength: float) -> np.ndarray:
-    c = np.power(np.clip(np.asarray(cam.cast, np.float32), 0.5, 2.0), np.float32(strength))
-    return (c / float(c @ _LUMA)).astype(np.float32)
-
-
-def _exposure(rgb: np.ndarray, alpha: np.ndarray, cam: Camera, look: PhotoLook,
+def _exposure(sums: tuple[float, ...], cast: list[float], cam: Camera, look: PhotoLook,
               color_luma: float | None, z: float) -> float:
-    """Gain that brings the mean luminance of premultiplied ``rgb`` (h, w, 3) 0..1 under
-    ``alpha`` (h, w) to ``color_luma`` (the colour's luminance as real masks photograph, 0..255;
-    None: the drawing's own mean) plus ``look.luminance_spread * z`` times
-    :data:`.camera.REF_LUMINANCE` (a spread in grey levels: a dark mask varies more, relative to
-    its own luminance, than a white one), times the face's exposure, ``(cam.luminance /
-    REF_LUMINANCE) ** look.exposure``."""
-    total = float(cv2.sumElems(alpha)[0])
+    """Gain that brings the mean luminance of the mask (``sums``: the sums of its premultiplied
+    RGBA channels, in the scene's colour ``cast``; the saturation step keeps luminance) to
+    ``color_luma`` (the colour's luminance as real masks photograph, 0..255; None: the
+    drawing's own mean) plus ``look.luminance_spread * z`` times :data:`.camera.REF_LUMINANCE`
+    (a spread in grey levels: a dark mask varies more, relative to its own luminance, than a
+    white one), times the face's exposure, ``(cam.luminance / REF_LUMINANCE) ** look.exposure``."""
+    total = float(sums[3])
     if total < 1.0:
         return 1.0
-    mean = 255.0 * float(cv2.sumElems(cv2.transform(rgb, _LUMA[None, :]))[0]) / total
+    mean = 255.0 * sum(li * ci * v for li, ci, v in zip(_LUMA, cast, sums[:3], strict=True)) / total
     base = mean if color_luma is None else color_luma
     face = max(cam.luminance, 1.0) / REF_LUMINANCE
     own = max(base + look.luminance_spread * z * REF_LUMINANCE, 0.25 * base, 2.0)
     target = own * face**look.exposure
-    return float(np.clip(target / max(mean, 1.0), 0.2, 5.0))
+    return min(max(target / max(mean, 1.0), 0.2), 5.0)
 
 
+@lru_cache(maxsize=256)
 def _overhead(h: int, strength: float) -> np.ndarray:
     """(h, 1) float32 gain of light from above: ``exp(strength * (0.5 - t))``, t from 0 at the
-    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light)."""
+    patch's top row to 1 at its bottom (the mask's lower part turns down, away from the light).
+    Cached per height (read-only)."""
     t = np.linspace(0.0, 1.0, max(h, 1), dtype=np.float32)[:, None]
-    return np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
+    out = np.exp(np.float32(strength) * (0.5 - t)).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def _pad_below(occ: np.ndarray, y0: int, pad: int, height: int) -> np.ndarray:
@@ -123,6 +135,7 @@ def composite_photo(
     z_grain, z_lum = (float(v) for v in rng.standard_normal(2))
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
+    h0 = occ.shape[0]  # the rows the mask covers (below them: room for its shadow only)
     if look.lower_shadow > 0:
         occ = _pad_below(occ, y0, int(0.12 * iod) + 2, image.shape[0])
     # blurring softens edges inwards only: no pixel the sharp occluder left alone changes
@@ -136,25 +149,25 @@ def composite_photo(
     a = cv2.multiply(np.maximum(alpha - FADE, 0.0), keep, scale=1.0 / (1.0 - FADE))
     gain = luminance_gain(patch, a, strength=look.shading, lo=0.5, hi=1.45)
     if look.overhead > 0:
-        gain = gain * _overhead(h, look.overhead)
-    rgb = cv2.cvtColor(occ, cv2.COLOR_RGBA2RGB) * _cast_gain(cam, look.color_cast)
-    rgb = _saturate(rgb, cam, look.saturation)
-    expo = _exposure(rgb, alpha, cam, look, color_luma, z_lum)
+        gain *= _overhead(h, look.overhead)
+    expo = _exposure(cv2.sumElems(occ), _cast(cam, look), cam, look, color_luma, z_lum)
     scale = cv2.multiply(gain, keep, scale=255.0 * expo)
-    rgb = cv2.multiply(rgb, cv2.merge((scale, scale, scale)))
+    rgb = cv2.multiply(_recolor(occ, cam, look), cv2.merge((scale, scale, scale)))
     a3 = cv2.merge((a, a, a))
     cv2.min(rgb, a3 * 255.0, dst=rgb)
-    skin = patch.astype(np.float32)
+    # the skin under the mask's edge and beside it, darkened by the contact shadow
+    skin = 1.0 - a
     if look.lower_shadow > 0:
-        s = lower_shadow(a, iod, look.lower_shadow)
-        skin *= cv2.merge((1 - s, 1 - s, 1 - s))
-    rgb += skin * (1.0 - a3)
+        skin *= 1.0 - lower_shadow(a, iod, look.lower_shadow)
+    rgb = cv2.add(rgb, cv2.multiply(patch, cv2.merge((skin, skin, skin)), dtype=cv2.CV_32F))
     # noise and JPEG only where the mask is clearly there: its faint outer fringe (alpha under
     # FX_FLOOR) keeps the flat look's values, so no pixel beyond the sharp mask's reach changes
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
     grain = float(np.exp(look.grain_spread * z_grain))
-    rgb = add_noise(rgb, fx, cam, rng, look.texture * grain, look.noise * grain)
-    patch[...] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    fx = fx[:h0]  # none in the shadow's rows
+    rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, look.texture * grain, look.noise * grain)
+    # rounded and saturated to uint8
+    patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]
     if cam.quality is not None:
         reapply_jpeg(out, fx, x0, y0, cam.quality)
     mask[y0 : y0 + h, x0 : x0 + w] = a >= MASK_THRESHOLD

@@ -11,9 +11,10 @@ import numpy as np
 
 from .anchors import eye_frame, yaw_from_landmarks
 from .assets import Asset, AssetLibrary, active_triangles, level_coords
-from .camera import match_blur, measure_camera
+from .camera import Camera, match_blur, measure_camera
 from .composite import ALPHA_FLOOR, composite
 from .look import DEFAULT_LOOK, PhotoLook
+from .nosewire import NOSE_WIRE_FAMILIES, apply_nose_wire
 from .palette import parse_color
 from .photo import composite_photo
 from .spec import OccluderChoice, OccluderSpec, choose_spec
@@ -99,7 +100,7 @@ def place_anchors(asset: Asset, landmarks: np.ndarray, yaw: float) -> np.ndarray
     dst = asset.anchors.evaluate(landmarks)
     if asset.kind != "mask":
         _foreshorten_temples(asset, np.asarray(landmarks, np.float64), dst)
-    f = float(np.clip((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0, 1.0))
+    f = min(max((abs(yaw) - YAW_START) / (YAW_FULL - YAW_START), 0.0), 1.0)
     if f > 0:
         idx, jaw = _outer_anchor_table(asset)
         far = jaw > 8 if yaw > 0 else jaw < 8
@@ -187,7 +188,12 @@ def render_occluder(
     occ, ox, oy = warped
     look = DEFAULT_LOOK if look is None else look
     loops = ear_loop_layers(occ, ox, oy, lm, img.shape) if look.ear_loops and asset.kind == "mask" else []
-    if not (look.match_photo and shade and asset.kind == "mask"):  # glasses: as drawn
+    photo = look.match_photo and shade and asset.kind == "mask"
+    # spawned first, so the photo look's own draws are the same whatever the options below
+    photo_rng = rng.spawn(1)[0] if photo else None
+    if look.nose_wire and asset.kind == "mask" and asset.family in NOSE_WIRE_FAMILIES:
+        apply_nose_wire(occ, ox, oy, lm, rng.spawn(1)[0])  # occ: this render's own warp
+    if photo_rng is None:  # glasses: as drawn
         out, mask = composite(img, occ, ox, oy, shade=shade)
         for loop in loops:
             out, _ = composite(out, loop[0], loop[1], loop[2], shade=shade)
@@ -196,17 +202,25 @@ def render_occluder(
     cam = measure_camera(img, lm)
     iod = math.hypot(*eye_frame(lm)[0].tolist())
     out, mask = composite_photo(
-        img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=rng.spawn(1)[0],
+        img, occ, ox, oy, cam=cam, look=look, iod=iod, rng=photo_rng,
         color_luma=_color_luma(asset, color, chosen.texture),
     )  # fmt: skip
-    # loops, after the mask (drawn as without loops): the face's blur and light; at ~1 px wide the
-    # photo's noise and JPEG would not show on them, and re-applying them costs ~0.5 ms a side
+    _photo_loops(out, mask, loops, cam)
+    return _behind(OcclusionResult(out, mask, info), img, keep)
+
+
+def _photo_loops(
+    out: np.ndarray, mask: np.ndarray, loops: list[tuple[np.ndarray, int, int]], cam: Camera
+) -> None:
+    """Composite the ear-loop layers onto ``out`` (the photo look's own image) and add them to
+    ``mask``, in place: after the mask (drawn as without loops), with the face's blur and light;
+    at ~1 px wide the photo's noise and JPEG would not show on them, and re-applying them costs
+    ~0.5 ms a side."""
     for layer, lx, ly in loops:  # blurred inwards only, like the mask: nothing beside them changes
         sharp = cv2.threshold(cv2.extractChannel(layer, 3), ALPHA_FLOOR, 1.0, cv2.THRESH_BINARY)[1]
         soft = cv2.multiply(match_blur(layer, cam), cv2.merge((sharp, sharp, sharp, sharp)))
-        out, _ = composite(out, soft, lx, ly, shade=True)
+        composite(out, soft, lx, ly, shade=True, in_place=True)
         _add_loops(mask, (layer, lx, ly))
-    return _behind(OcclusionResult(out, mask, info), img, keep)
 
 
 def _warp(

@@ -3,8 +3,9 @@
 A real mask is held by two loops per side, which leave its upper and lower side corners and run
 over the cheek to the root of the ear (the top of the jaw line, dlib points 0 and 16, at about eye
 height) and to the ear lobe (between points 1 and 2, and 14 and 15). :func:`ear_loop_layers` draws
-them as layers of their own (one per side), composited after the mask the same way (:mod:`.photo`: the
-photograph's light, blur, noise and JPEG), so the mask itself is drawn exactly as without loops.
+them as a layer of their own (both sides, its box spanning them), composited after the mask with
+the photograph's light and blur (:mod:`.render`), so the mask itself is drawn exactly as without
+loops.
 
 Geometry, all in the image's pixel frame:
 
@@ -24,6 +25,8 @@ Nothing here is random: the loops follow from the mask and the landmarks.
 """
 
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -52,7 +55,7 @@ def _corners(alpha: np.ndarray, x0: int, y0: int, u: np.ndarray, n: np.ndarray, 
     if not contours or sum(len(c) for c in contours) < 8:
         return {}
     pts = np.concatenate(contours).reshape(-1, 2).astype(np.float64) + (x0 + 0.5, y0 + 0.5)
-    iod = float(np.hypot(*u))
+    iod = math.hypot(float(u[0]), float(u[1]))
     pu = (pts - mid) @ (u / iod)
     pn = (pts - mid) @ (n / iod)
     out = {}
@@ -65,7 +68,7 @@ def _corners(alpha: np.ndarray, x0: int, y0: int, u: np.ndarray, n: np.ndarray, 
 
 def _ear_points(lm: np.ndarray, u: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """``{side: (ear root, ear lobe)}``, 0.03 IOD (at least 1.5 px) inside the jaw line."""
-    iod = max(float(np.hypot(*u)), 1e-9)
+    iod = max(math.hypot(float(u[0]), float(u[1])), 1e-9)
     inward = u * max(0.03, 1.5 / iod)
     return {
         -1: (lm[0] + inward, 0.5 * (lm[1] + lm[2]) + inward),
@@ -76,7 +79,7 @@ def _ear_points(lm: np.ndarray, u: np.ndarray) -> dict[int, tuple[np.ndarray, np
 def visible_sides(lm: np.ndarray) -> list[int]:
     """The sides (-1 image-left, +1 image-right) whose ear faces the camera enough to show."""
     u, _ = eye_frame(lm)
-    unit = u / max(float(np.hypot(*u)), 1e-9)
+    unit = u / max(math.hypot(float(u[0]), float(u[1])), 1e-9)
     left = float((lm[30] - lm[0]) @ unit)
     right = float((lm[16] - lm[30]) @ unit)
     if min(left, right) <= 0:
@@ -89,13 +92,13 @@ def visible_sides(lm: np.ndarray) -> list[int]:
     return sides
 
 
-#: Samples of a loop's curve parameter (12 points per loop).
-_T = np.linspace(0.0, 1.0, 12)[:, None]
+#: Quadratic Bezier basis at 12 samples of a loop's curve parameter: rows (1-t)^2, 2(1-t)t, t^2.
+_T = np.linspace(0.0, 1.0, 12)
+_BASIS = np.stack([(1 - _T) ** 2, 2 * (1 - _T) * _T, _T**2], axis=1)
 
 
 def _curve(a: np.ndarray, b: np.ndarray, bow: np.ndarray) -> np.ndarray:
-    c = 0.5 * (a + b) + bow
-    return (1 - _T) ** 2 * a + 2 * (1 - _T) * _T * c + _T**2 * b
+    return _BASIS @ np.stack([a, 0.5 * (a + b) + bow, b])
 
 
 def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int, list[np.ndarray]]:
@@ -103,17 +106,18 @@ def loop_paths(alpha: np.ndarray, x0: int, y0: int, lm: np.ndarray) -> dict[int,
     two per visible side (-1 image-left, +1 image-right)."""
     lm = np.asarray(lm, np.float64)
     u, n = eye_frame(lm)
-    iod = float(np.hypot(*u))
+    iod = math.hypot(float(u[0]), float(u[1]))
     if iod < 4:
         return {}
-    mid = 0.5 * (lm[36:42].mean(0) + lm[42:48].mean(0))
+    mid = 0.5 * (lm[36:42].sum(0) / 6.0 + lm[42:48].sum(0) / 6.0)
     corners = _corners(alpha, x0, y0, u, n, mid)
     ears = _ear_points(lm, u)
     paths: dict[int, list[np.ndarray]] = {}
     for side in visible_sides(lm) if corners else []:
         (upper, lower), (root, lobe) = corners[side], ears[side]
         for a, b, bow in ((upper, root, -0.04 * n), (lower, lobe, 0.05 * n)):
-            if float(np.hypot(*(b - a))) >= MIN_LENGTH_IOD * iod:  # else hidden at the corner
+            # shorter: hidden at the corner
+            if math.hypot(float(b[0] - a[0]), float(b[1] - a[1])) >= MIN_LENGTH_IOD * iod:
                 paths.setdefault(side, []).append(_curve(a, b, bow))
     return paths
 
@@ -122,10 +126,11 @@ def ear_loop_layers(
     occ: np.ndarray, x0: int, y0: int, lm: np.ndarray, image_shape: tuple[int, ...]
 ) -> list[tuple[np.ndarray, int, int]]:
     """The ear loops of the mask ``occ`` ((h, w, 4) premultiplied float32 RGBA placed at
-    ``(x0, y0)``) as layers of their own, one per side that shows loops: ``(layer, lx, ly)``, a
-    premultiplied (h', w', 4) float32 RGBA placed at ``(lx, ly)`` and clipped to the image
-    (``image_shape`` (H, W, ...)). Where the mask covers a loop's end, the layer is transparent:
-    composited over the masked image, the loops pass behind the mask. Their colour is the mask's
+    ``(x0, y0)``) as one layer of their own (both sides; an empty list when no side shows
+    loops): ``[(layer, lx, ly)]``, a premultiplied (h', w', 4) float32 RGBA placed at
+    ``(lx, ly)`` and clipped to the image (``image_shape`` (H, W, ...)). Where the mask covers a
+    loop's end, the layer is transparent: composited over the masked image, the loops pass
+    behind the mask. Their colour is the mask's
     alpha-weighted mean colour taken halfway to light grey (elastic)."""
     lm = np.asarray(lm, np.float64)
     sides = loop_paths(cv2.extractChannel(occ, 3), x0, y0, lm)
@@ -134,19 +139,19 @@ def ear_loop_layers(
     sums = cv2.sumElems(occ)  # premultiplied: the alpha-weighted mean colour is a ratio of sums
     mean = np.array(sums[:3]) / sums[3] if sums[3] > 1e-6 else np.full(3, 0.8)
     color = (0.5 * mean + 0.5 * 0.88).astype(np.float32)
-    iod = float(np.hypot(*eye_frame(lm)[0]))
+    ux, uy = eye_frame(lm)[0].tolist()
+    iod = math.hypot(ux, uy)
     face = face_outline_mask(lm, (int(image_shape[0]), int(image_shape[1])))
-    layers = []
-    for side in sorted(sides):
-        got = _side_layer(sides[side], occ, x0, y0, face, iod)
-        if got is not None:
-            alpha, bx0, by0 = got
-            layer = np.concatenate([alpha[..., None] * color, alpha[..., None]], axis=2)
-            layers.append((np.ascontiguousarray(layer, np.float32), bx0, by0))
-    return layers
+    # both sides in one layer: one drawing, blur and composite instead of two
+    got = _loops_layer([p for side in sorted(sides) for p in sides[side]], occ, x0, y0, face, iod)
+    if got is None:
+        return []
+    alpha, bx0, by0 = got
+    r, g, b = (float(c) for c in color)
+    return [(cv2.merge((alpha * r, alpha * g, alpha * b, alpha)), bx0, by0)]
 
 
-def _side_layer(
+def _loops_layer(
     paths: list[np.ndarray],
     occ: np.ndarray,
     x0: int,
@@ -154,16 +159,15 @@ def _side_layer(
     face: np.ndarray,
     iod: float,
 ) -> tuple[np.ndarray, int, int] | None:
-    """The loops' coverage (h', w') float32 and its placement, behind the mask and on the face
-    (``face``: the (H, W) bool face outline of the whole image)."""
+    """The coverage (h', w') float32 of the loops ``paths`` and its placement, behind the mask
+    and on the face (``face``: the (H, W) bool face outline of the whole image)."""
     image_shape = face.shape
     h, w = occ.shape[:2]
     pts = np.concatenate(paths)
-    pad = int(np.ceil(WIDTH_IOD * iod)) + 2
-    bx0 = max(int(np.floor(pts[:, 0].min())) - pad, 0)
-    by0 = max(int(np.floor(pts[:, 1].min())) - pad, 0)
-    bx1 = min(int(np.ceil(pts[:, 0].max())) + pad, image_shape[1])
-    by1 = min(int(np.ceil(pts[:, 1].max())) + pad, image_shape[0])
+    pad = math.ceil(WIDTH_IOD * iod) + 2
+    (lx, ly), (hx, hy) = pts.min(0).tolist(), pts.max(0).tolist()
+    bx0, by0 = max(math.floor(lx) - pad, 0), max(math.floor(ly) - pad, 0)
+    bx1, by1 = min(math.ceil(hx) + pad, image_shape[1]), min(math.ceil(hy) + pad, image_shape[0])
     if bx1 <= bx0 or by1 <= by0:
         return None
     fine = np.zeros(((by1 - by0) * _SS, (bx1 - bx0) * _SS), np.uint8)

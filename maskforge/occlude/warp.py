@@ -10,6 +10,7 @@ image pixels; both follow the centre-of-pixel convention of docs/architecture.md
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -93,12 +94,11 @@ def warp_maps(
     anchors guarantee the template is fully transparent anyway."""
     w_img, h_img = image_size
     d = np.asarray(dst, np.float64)[triangles].reshape(-1, 6)  # (T, 6) destination corners
-    lo = d.min(0)
-    hi = d.max(0)
-    x0 = max(int(np.floor(min(lo[0], lo[2], lo[4]))), 0)
-    y0 = max(int(np.floor(min(lo[1], lo[3], lo[5]))), 0)
-    x1 = min(int(np.ceil(max(hi[0], hi[2], hi[4]))) + 1, w_img)
-    y1 = min(int(np.ceil(max(hi[1], hi[3], hi[5]))) + 1, h_img)
+    lo, hi = d.min(0).tolist(), d.max(0).tolist()
+    x0 = max(math.floor(min(lo[0], lo[2], lo[4])), 0)
+    y0 = max(math.floor(min(lo[1], lo[3], lo[5])), 0)
+    x1 = min(math.ceil(max(hi[0], hi[2], hi[4])) + 1, w_img)
+    y1 = min(math.ceil(max(hi[1], hi[3], hi[5])) + 1, h_img)
     if x1 <= x0 or y1 <= y0:
         return None
     w, h = x1 - x0, y1 - y0

@@ -208,7 +208,6 @@ def parse_look(text: str) -> dict[str, object]:
 
 def spec_renderer(spec: str, assets_dirs: list[str], look: dict[str, object] | None = None):
     from maskforge.occlude import AssetLibrary, render_occluder
-    from maskforge.occlude.look import DEFAULT_LOOK, PhotoLook
     from maskforge.occlude.spec import OccluderChoice
     from maskforge.seeding import rng_for
 
@@ -219,12 +218,18 @@ def spec_renderer(spec: str, assets_dirs: list[str], look: dict[str, object] | N
         from maskforge.occlude import parse_mix
 
         choice = parse_mix(spec)
-    options = PhotoLook.model_validate(DEFAULT_LOOK.model_dump() | (look or {}))
+    # the defaults as the code under test has them; a checkout from before issue 20 has no look
+    # (``PYTHONPATH=<05371a7> ... --json before.json``), so it is only imported for --look
+    kwargs: dict[str, object] = {}
+    if look:
+        from maskforge.occlude.look import DEFAULT_LOOK, PhotoLook
+
+        kwargs["look"] = PhotoLook.model_validate(DEFAULT_LOOK.model_dump() | look)
 
     def render(p: Path, img: np.ndarray, lm: np.ndarray) -> np.ndarray:
         rel = f"{p.parent.name}/{p.name}"
         return render_occluder(img, lm, choice, rng_for(0, "overlay", rel, 0), library=lib,
-                               look=options).image
+                               **kwargs).image
 
     return render
 

@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, field_validator
 
 from ..config import Device, Table
+from ..device import resolve_device
 from ..onnxrt import absolute_name, is_onnx
 from ..vocab import RuntimeName
 from .align import TemplateName
 from .aligned import AlignedName
 from .factory import detector_identity
 from .selection import Policy
-from .tflite_runtime import device_for_key, resolve_runtime
+from .tflite_runtime import resolve_runtime
 
 #: The built-in face detector names (:data:`DETECTORS` is derived from it).
 DetectorName = Literal["dlib-hog", "mtcnn", "dlib-cnn", "blazeface", "blazeface-full"]
@@ -154,7 +155,7 @@ class DetectConfig(Table):
         runs."""
         if not self.uses_mediapipe:
             return None
-        return resolve_runtime(self.runtime, device_for_key(self.device))
+        return resolve_runtime(self.runtime, resolve_device(self.device))
 
     def key_config(self) -> dict[str, Any]:
         """The settings as a stage cache key needs them: ``runtime`` resolved

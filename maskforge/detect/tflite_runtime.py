@@ -57,16 +57,6 @@ def resolve_runtime(runtime: str, device: str) -> str:
     return runtime
 
 
-def device_for_key(device: str) -> str:
-    """The device a ``device`` setting resolves to in this process, without importing torch when
-    it is ``cpu`` or no GPU can be visible (``CUDA_VISIBLE_DEVICES`` empty)."""
-    if device == "cpu" or (device == "auto" and os.environ.get("CUDA_VISIBLE_DEVICES") == ""):
-        return "cpu"
-    from ..device import resolve_device
-
-    return resolve_device(device)
-
-
 def thread_limit() -> int:
     """This process's compute threads: ``OMP_NUM_THREADS`` when set (the worker pools set it to
     their CPU share, :func:`maskforge.pipeline.ray_actor.limit_threads`), else 1."""

@@ -136,51 +136,49 @@ class Overlayer:
             self._mesh = FaceMesh(device="cpu", runtime=runtime)
         self._prepared: dict[str, tuple[list[np.ndarray], str | None, list[Any]]] = {}
 
-    def _landmarks(self, image: np.ndarray, face: Any) -> np.ndarray:
-        if face.landmarks68 is not None:
-            return np.asarray(face.landmarks68, np.float64)
-        if self._landmarker is None:
-            from ..detect import Landmarker68
+    def _landmarks68(self, images: list[np.ndarray], faces: list[Any]) -> list[np.ndarray]:
+        """(68, 2) float64 points of ``faces[i]`` in ``images[i]``: derived from Face Mesh (one
+        batch) with ``landmarks="mesh"``, else the detector's own or dlib's 68."""
+        if self._mesh is not None:
+            from ..detect.mesh68 import mesh_to_68
 
-            self._landmarker = Landmarker68()
-        return np.asarray(self._landmarker(image, face.box), np.float64)
+            meshes, _ = self._mesh(images, faces)
+            return [np.asarray(mesh_to_68(m), np.float64) for m in meshes]
+        out = []
+        for image, face in zip(images, faces, strict=True):
+            if face.landmarks68 is None:
+                if self._landmarker is None:
+                    from ..detect import Landmarker68
 
-    def faces(self, image: np.ndarray) -> tuple[list[Any], str | None]:
-        """Faces to occlude (selected one, or all) or ``([], reason)``."""
+                    self._landmarker = Landmarker68()
+                out.append(np.asarray(self._landmarker(image, face.box), np.float64))
+            else:
+                out.append(np.asarray(face.landmarks68, np.float64))
+        return out
+
+    def _selected(self, found: list[Any], image: np.ndarray) -> tuple[list[Any], str | None]:
+        """Faces to occlude among the detected ``found`` (selected one, or all) or ``([], reason)``."""
         from ..detect import select_face
 
-        found = self.detector.detect([image])[0]
         if self.all_faces and found:
             return list(found), None
         face, reason = select_face(found, image.shape[:2])
         return ([face], None) if face is not None else ([], reason or "no_face")
 
     def prepare(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Find the faces, their 68 landmarks and what is in front of them for the decoded inputs
-        ``items`` (``(rel, pixels)``), the hands of all their faces in one batch; :meth:`__call__`
-        uses (and forgets) what was found."""
-        found = {}
-        if self._mesh is not None:
-            from ..detect.mesh68 import mesh_to_68
-
-            detected = {rel: self.faces(image) for rel, image in items}
-            pairs = [(image, f) for rel, image in items for f in detected[rel][0]]
-            meshes, _ = self._mesh([im for im, _ in pairs], [f for _, f in pairs])
-            lm68 = iter(np.asarray(mesh_to_68(m), np.float64) for m in meshes)
-            for rel, _ in items:
-                faces, reason = detected[rel]
-                found[rel] = ([next(lm68) for _ in faces], reason)
-        for rel, image in items:
-            if rel not in found:
-                faces, reason = self.faces(image)
-                found[rel] = ([self._landmarks(image, f) for f in faces], reason)
-        flat = [(image, lm) for rel, image in items for lm in found[rel][0]]
-        fronts = self.guard([im for im, _ in flat], [lm for _, lm in flat])
+        """Find the faces (one detector batch), their 68 landmarks and what is in front of them
+        for the decoded inputs ``items`` (``(rel, pixels)``), the mesh and the hands of all their
+        faces in one batch each; :meth:`__call__` uses (and forgets) what was found."""
+        images = [image for _, image in items]
+        detected = [self._selected(f, im) for f, im in zip(self.detector.detect(images), images, strict=True)]
+        flat = [(im, face) for im, (faces, _) in zip(images, detected, strict=True) for face in faces]
+        lm68 = self._landmarks68([im for im, _ in flat], [f for _, f in flat])
+        fronts = self.guard([im for im, _ in flat], lm68)
         at = 0
-        for rel, _ in items:
-            lms, reason = found[rel]
-            self._prepared[rel] = (lms, reason, fronts[at : at + len(lms)])
-            at += len(lms)
+        for (rel, _), (faces, reason) in zip(items, detected, strict=True):
+            n = len(faces)
+            self._prepared[rel] = (lm68[at : at + n], reason, fronts[at : at + n])
+            at += n
 
     def __call__(self, rel: str, image: np.ndarray, fmt: str | None) -> dict[str, str]:
         """Occlude the decoded input ``rel`` (RGB pixels, its PIL format name), write its output

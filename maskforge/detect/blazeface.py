@@ -34,7 +34,7 @@ import numpy as np
 
 from ..device import resolve_device
 from .faces import Face
-from .tflite_runtime import load_graph, resolve_runtime
+from .tflite_runtime import load_graph, resolve_runtime, run_loaded
 
 #: range -> (model key, input side, score threshold, (stride, anchors per cell) per grid)
 RANGES = {
@@ -162,19 +162,8 @@ class BlazeFaceDetector:
 
     def raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(regressors (N, A, 16), logits (N, A))`` of ``(N, S, S, 3)`` uint8 inputs."""
-        if self.runtime == "litert":
-            reg, cls = self.model(np.asarray(squares, np.float32) / np.float32(127.5) - np.float32(1))
-            return reg, cls[..., 0]
-        import torch
-
-        from .tflite_torch import run_graph
-
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(squares)).to(self.device)
-            x = x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-            x = x.contiguous(memory_format=torch.channels_last)
-            reg, cls = run_graph(self.model, x)
-            return reg.float().cpu().numpy(), cls.float().cpu().numpy()[..., 0]
+        reg, cls = run_loaded(self.model, squares, self.runtime, self.device, 127.5, 1.0)
+        return reg, cls[..., 0]
 
     def decode(
         self, reg: np.ndarray, logits: np.ndarray

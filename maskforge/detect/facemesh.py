@@ -22,7 +22,7 @@ import numpy as np
 from ..device import resolve_device
 from .faces import Face
 from .landmarks import box_from_landmarks5
-from .tflite_runtime import load_graph, resolve_runtime
+from .tflite_runtime import load_graph, resolve_runtime, run_loaded
 
 SIDE = 192
 ROI_SCALE = 1.5
@@ -91,22 +91,10 @@ class FaceMesh:
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(points (N, 468, 3) crop pixels, presence logits (N,))`` of ``(N, 192, 192, 3)``
         uint8 crops."""
-        if self.runtime == "litert":
-            pts, logit = self.model(np.asarray(crops, np.float32) / np.float32(255))
-            return pts.reshape(-1, 468, 3), logit.reshape(-1)
-        import torch
-
-        from .tflite_torch import run_graph
-
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
-            x = x.permute(0, 3, 1, 2).float() / 255.0
-            x = x.contiguous(memory_format=torch.channels_last)
-            pts, logit = run_graph(self.model, x, CPU_PASS)
-            return (
-                pts.float().cpu().numpy().reshape(-1, 468, 3),
-                logit.float().cpu().numpy().reshape(-1),
-            )
+        pts, logit = run_loaded(
+            self.model, crops, self.runtime, self.device, 255.0, micro_batch=CPU_PASS
+        )
+        return pts.reshape(-1, 468, 3), logit.reshape(-1)
 
     def crop(self, image: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
         """``(crop (192, 192, 3) uint8, 2x3 source -> crop matrix)`` for one face."""

@@ -31,7 +31,7 @@ import numpy as np
 from ..device import resolve_device
 from .blazeface import anchors, weighted_nms
 from .facemesh import roi_transform, to_source
-from .tflite_runtime import load_graph, resolve_runtime
+from .tflite_runtime import load_graph, resolve_runtime, run_loaded
 
 PALM_SIDE = 192
 PALM_GRIDS = ((8, 2), (16, 6))
@@ -123,18 +123,9 @@ class HandDetector:
 
     def _run(self, model, batch: np.ndarray) -> list[np.ndarray]:  # noqa: ANN001
         """The outputs of ``model`` for ``(N, S, S, 3)`` uint8 inputs (pixels scaled to [0, 1])."""
-        if self.runtime == "litert":
-            return model(np.asarray(batch, np.float32) / np.float32(255))
-        import torch
-
-        # without the profiling executor: it re-optimises the frozen graph for every new batch
-        # size (~1 s each under load), and batches here vary (palms per shard); same speed after
-        with torch.inference_mode(), torch.jit.optimized_execution(False):
-            x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
-            x = (x.permute(0, 3, 1, 2).float() / 255.0).contiguous(
-                memory_format=torch.channels_last
-            )
-            return [y.float().cpu().numpy() for y in model(x)]
+        return run_loaded(
+            model, batch, self.runtime, self.device, 255.0, micro_batch=0, profiled=False
+        )
 
     def palm_raw(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw ``(regressors (N, 2016, 18), logits (N, 2016))`` of ``(N, 192, 192, 3)`` uint8."""

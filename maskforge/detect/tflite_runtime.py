@@ -98,6 +98,39 @@ def load_graph(path: str, side: int, device: str, runtime: str) -> Any:
     return freeze_graph(graph, side, device)  # channels last: 3x faster on the CPU
 
 
+def run_loaded(
+    model: Any,
+    batch: np.ndarray,
+    runtime: str,
+    device: str,
+    divisor: float,
+    offset: float = 0.0,
+    micro_batch: int | None = None,
+    profiled: bool = True,
+) -> list[np.ndarray]:
+    """The outputs (float32 numpy, file order) of a graph from :func:`load_graph` for ``(N, S,
+    S, 3)`` uint8 RGB inputs, scaled as the model expects: ``pixel / divisor - offset``.
+
+    torch only: ``micro_batch`` images per CPU pass (:func:`~.tflite_torch.run_graph`; 0: the
+    whole batch at once); ``profiled=False`` runs without TorchScript's profiling executor,
+    which re-optimises a frozen graph for every new batch size (the hand models' batches vary
+    with the palms found)."""
+    if runtime == "litert":
+        return list(model(np.asarray(batch, np.float32) / np.float32(divisor) - np.float32(offset)))
+    import torch
+
+    from .tflite_torch import run_graph
+
+    executor = contextlib.nullcontext() if profiled else torch.jit.optimized_execution(False)
+    with torch.inference_mode(), executor:
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(device)
+        x = (x.permute(0, 3, 1, 2).float() / divisor - offset).contiguous(
+            memory_format=torch.channels_last
+        )
+        outs = model(x) if micro_batch == 0 else run_graph(model, x, micro_batch)
+        return [y.float().cpu().numpy() for y in outs]
+
+
 class LiteRTGraph:
     """One ``.tflite`` file run by LiteRT's interpreter (XNNPACK, ``threads`` CPU threads, default
     :func:`thread_limit`).

@@ -157,7 +157,8 @@ class Overlayer:
         return out
 
     def _selected(self, found: list[Any], image: np.ndarray) -> tuple[list[Any], str | None]:
-        """Faces to occlude among the detected ``found`` (selected one, or all) or ``([], reason)``."""
+        """Faces to occlude among the detected ``found`` (selected one, or all), or ``([],
+        reason)``."""
         from ..detect import select_face
 
         if self.all_faces and found:
@@ -170,8 +171,9 @@ class Overlayer:
         for the decoded inputs ``items`` (``(rel, pixels)``), the mesh and the hands of all their
         faces in one batch each; :meth:`__call__` uses (and forgets) what was found."""
         images = [image for _, image in items]
-        detected = [self._selected(f, im) for f, im in zip(self.detector.detect(images), images, strict=True)]
-        flat = [(im, face) for im, (faces, _) in zip(images, detected, strict=True) for face in faces]
+        found = self.detector.detect(images)
+        detected = [self._selected(f, im) for f, im in zip(found, images, strict=True)]
+        flat = [(im, f) for im, (faces, _) in zip(images, detected, strict=True) for f in faces]
         lm68 = self._landmarks68([im for im, _ in flat], [f for _, f in flat])
         fronts = self.guard([im for im, _ in flat], lm68)
         at = 0

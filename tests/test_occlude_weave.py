@@ -1,5 +1,6 @@
 """The fabric texture's grain (issue 20, ``PhotoLook.weave``): a property of the fabric, sized
-with the face and seen through the camera's blur, so it is never crisper than the eyes."""
+with the face and seen through the camera's blur, so it is never crisper than the eyes; and the
+mask's saturation following the scene's (``PhotoLook.saturation``)."""
 
 from __future__ import annotations
 
@@ -122,3 +123,33 @@ def test_weave_seeded_and_deterministic():
     weave_tile.cache_clear()
     b = render_occluder(img, LM, "cloth-black", rng_for(3, "d"))
     assert np.array_equal(a.image, b.image)
+
+
+def _chroma_gain(face_sat: float, look: PhotoLook) -> float:
+    """The mask's chroma (max - min of RGB) after :func:`photo._recolor` for a face of HSV
+    saturation ``face_sat``, over the same colour's before (no colour cast)."""
+    from maskforge.occlude.camera import Camera
+    from maskforge.occlude.photo import _recolor
+
+    rgb = np.array([0.30, 0.55, 0.80], np.float32)  # a blue, premultiplied at alpha 0.9
+    occ = np.empty((4, 4, 4), np.float32)
+    occ[..., :3], occ[..., 3] = rgb * 0.9, 0.9
+    cam = Camera(1.0, 0.1, 1.0, None, (1.0, 1.0, 1.0), saturation=face_sat)
+    out = _recolor(occ, cam, look)[0, 0]
+    return float((out.max() - out.min()) / (0.9 * (rgb.max() - rgb.min())))
+
+
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 2.0))
+def test_saturation_gain_follows_the_scene_and_is_bounded(s1, s2, strength):
+    """The mask's chroma follows how colourfully the camera renders the face (``saturation``):
+    never less for a more colourful face, always within 0.6-1.6 of the colour's own, and the
+    colour as given at the reference saturation or with ``saturation`` 0."""
+    from maskforge.occlude.camera import REF_SATURATION
+
+    look = PhotoLook(saturation=strength, color_cast=0.0)
+    lo, hi = sorted((s1, s2))
+    g_lo, g_hi = _chroma_gain(lo, look), _chroma_gain(hi, look)
+    assert g_lo <= g_hi + 1e-4
+    assert 0.6 - 1e-4 <= g_lo and g_hi <= 1.6 + 1e-4
+    assert _chroma_gain(REF_SATURATION, look) == pytest.approx(1.0, abs=1e-4)
+    assert _chroma_gain(hi, look.model_copy(update={"saturation": 0.0})) == pytest.approx(1.0, abs=1e-4)

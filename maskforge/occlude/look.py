@@ -67,7 +67,8 @@ class PhotoLook(Table):
         le=0.2,
         description="size of the fabric texture's grain (Gaussian scale, as a fraction of the "
         "inter-ocular distance: the same on a small and a large face); the camera blurs it as "
-        "it blurs the eyes, so on a small or blurred face a fine weave is averaged away",
+        "it blurs the eyes, so on a small or blurred face a fine weave is averaged away; 0 = no "
+        "texture",
     )
     exposure: float = Field(
         default=1.0,

@@ -70,6 +70,15 @@ class PhotoLook(Table):
         "it blurs the eyes, so on a small or blurred face a fine weave is averaged away; 0 = no "
         "texture",
     )
+    detail: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=3.0,
+        description="how much the fabric texture's amplitude follows the fine detail the camera "
+        "kept on the face (exponent of the upper face's fine-detail energy over that of a typical "
+        "face; gain clipped to 0.1-4): denoising, compression and blur smooth the fabric as they "
+        "smooth the skin; 0 = the same amplitude on every face",
+    )
     exposure: float = Field(
         default=1.0,
         ge=0.0,

@@ -73,7 +73,7 @@ class PhotoLook(Table):
     detail: float = Field(
         default=0.0,
         ge=0.0,
-        le=3.0,
+        le=8.0,
         description="how much the fabric texture's amplitude follows the fine detail the camera "
         "kept on the face (exponent of the upper face's fine-detail energy over that of a typical "
         "face; gain clipped to 0.1-4): denoising, compression and blur smooth the fabric as they "

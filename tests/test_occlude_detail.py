@@ -34,10 +34,11 @@ def _skin(amount: float, blur: float = 0.0, seed: int = 0) -> np.ndarray:
     for i in (36, 42):
         c = LM[i : i + 6].mean(0)
         cv2.ellipse(img, (int(c[0]), int(c[1])), (11, 5), 0, 0, 360, (60, 40, 35), -1)
-    img += np.random.default_rng(seed).standard_normal((256, 256, 1)).astype(np.float32) * amount
+    grain = np.random.default_rng(seed).standard_normal((256, 256, 1)).astype(np.float32)
+    out = img + grain * np.float32(amount)
     if blur:
-        img = cv2.GaussianBlur(img, (0, 0), blur)
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+        out = cv2.GaussianBlur(out, (0, 0), blur)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _luma(img: np.ndarray) -> np.ndarray:

@@ -55,7 +55,7 @@ class PhotoLook(Table):
         "face's saturation over that of real masked photos; 0 = the colour as given)",
     )
     texture: float = Field(
-        default=0.03,
+        default=0.04,
         ge=0.0,
         le=0.3,
         description="amplitude of the fabric texture (standard deviation, relative luminance, "
@@ -72,7 +72,7 @@ class PhotoLook(Table):
         "texture",
     )
     detail: float = Field(
-        default=3.0,
+        default=0.0,
         ge=0.0,
         le=8.0,
         description="how much the fabric texture's amplitude follows the fine detail the camera "

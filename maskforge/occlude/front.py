@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 
 from ..vocab import IN_FRONT
+from .front_objects import Objects, find_objects, objects_key
 
 #: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
 #: between the lower lip and the chin (one palm-detector crop per face each).
@@ -69,11 +70,14 @@ class Front:
         keep: (H, W) bool pixels in front of the face that keep their colour, or None.
         reject: None, or the detail of an ``occluded_lower_face`` reject.
         hands: confirmed hands found around the face.
+        objects: kinds of the other objects found in front of it
+            (:mod:`maskforge.occlude.front_objects`).
     """
 
     keep: np.ndarray | None = None
     reject: str | None = None
     hands: int = 0
+    objects: tuple[str, ...] = ()
 
 
 def search_regions(
@@ -123,23 +127,41 @@ def distinct_palms(hands: Sequence[Any]) -> list[Any]:
 
 
 def decide(
-    hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...], mode: str
+    hands: Sequence[Any],
+    landmarks68: np.ndarray,
+    shape: tuple[int, ...],
+    mode: str,
+    objects: Objects | None = None,
 ) -> Front:
     """The :class:`Front` of one face from the hands found around it (``Hand`` objects of
-    :mod:`maskforge.detect.hands`, source pixels; only those with points count)."""
+    :mod:`maskforge.detect.hands`, source pixels; only those with points count) and the other
+    ``objects`` the per-pixel test found in front of it (:func:`find_objects`)."""
     confirmed = [h for h in hands if h.points is not None]
-    if not confirmed:
-        return Front(hands=0)
+    objects = objects if objects is not None and objects.keep is not None else None
+    if not confirmed and objects is None:
+        return Front()
+    face = lower_face(landmarks68, shape)
+    n_face = max(int(face.sum()), 1)
     keep = np.zeros(shape[:2], bool)
     for hand in confirmed:
         keep |= hand_outline(hand.points, shape)
-    face = lower_face(landmarks68, shape)
-    cover = int((keep & face).sum()) / max(int(face.sum()), 1)
-    if cover >= (MIN_OVERLAP if mode == "skip" else MAX_COVER):
+    cover = int((keep & face).sum()) / n_face
+    found = Front(hands=len(confirmed), objects=objects.kinds if objects is not None else ())
+    if confirmed and cover >= (MIN_OVERLAP if mode == "skip" else MAX_COVER):
         best = max(h.presence for h in confirmed)
-        return Front(reject=f"{len(confirmed)} hand(s) in front of {cover:.0%} of the lower face "
-                     f"(presence {best:.2f})", hands=len(confirmed))  # fmt: skip
-    return Front(keep=keep, hands=len(confirmed))
+        return replace(found, reject=f"{len(confirmed)} hand(s) in front of {cover:.0%} of the "
+                       f"lower face (presence {best:.2f})")  # fmt: skip
+    if objects is not None:
+        what = f"{objects.describe()} in front of {objects.cover:.0%} of the lower face"
+        if mode == "skip" and objects.cover >= MIN_OVERLAP:
+            return replace(found, reject=what)
+        if not objects.reliable:
+            return replace(found, reject=f"{what}, its outline not found reliably")
+        keep |= objects.keep
+        cover = int((keep & face).sum()) / n_face
+        if cover >= MAX_COVER:
+            return replace(found, reject=f"{what}: with hands {cover:.0%} of it hidden")
+    return replace(found, keep=keep)
 
 
 @lru_cache(maxsize=2)
@@ -231,7 +253,7 @@ class FrontGuard:
             return [Front() for _ in images]
         found = self.find(images, landmarks)
         return [
-            decide(h, lm, im.shape, self.mode)
+            decide(h, lm, im.shape, self.mode, find_objects(im, lm))
             for h, lm, im in zip(found, landmarks, images, strict=True)
         ]
 
@@ -250,4 +272,4 @@ def front_key(mode: str, runtime: str = "auto") -> str:
     digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
     consts = (REGION_SCALES, REFINE_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
               PRESENCE_THRESHOLD)  # fmt: skip
-    return f"{mode}:{digest}:{consts}:{resolve_runtime(runtime, 'cpu')}"
+    return f"{mode}:{digest}:{consts}:{resolve_runtime(runtime, 'cpu')}:{objects_key()}"

@@ -209,7 +209,8 @@ class _Component:
     def is_object(self) -> bool:
         """In front of the face: large and deep enough, entering from outside, and not a
         symmetric dark part of the face (a beard) unless black (a microphone)."""
-        shape = self.depth >= MIN_COVER and self.outside >= OUTSIDE_MIN
+        black = self.black >= BLACK_SHARE
+        shape = (self.depth >= MIN_COVER or (black and self.cover >= MIN_COVER)) and self.outside >= OUTSIDE_MIN
         own = self.name == "dark" and self.symmetric > SYMMETRIC_MAX and self.black < BLACK_SHARE
         return shape and not own
 

@@ -156,3 +156,36 @@ def test_an_object_from_outside_keeps_its_colour(side, end_x, end_y, thick, head
 def test_the_test_is_in_the_occluder_key():
     assert objects_key().startswith("objects1:")
     assert front_key("keep").endswith(objects_key()) and front_key("off") == "off"
+
+
+def test_overlay_keeps_the_object_or_logs_the_reject(lfw_dir, tmp_path):
+    """Through ``maskforge overlay``: ``skip`` logs the ball and the microphone as
+    ``occluded_lower_face``; ``keep`` (the default) writes masks that leave the ball's marked
+    pixels out and rejects the microphone or leaves it out too."""
+    import csv
+
+    from maskforge.app.overlay import overlay_folder
+    from maskforge.io.decode import decode_image
+    from maskforge.vocab import OCCLUDED_LOWER_FACE
+
+    names = ("Carlos_Moya_0008", "David_Bisbal_0001")
+    src = tmp_path / "src"
+    (src / "a").mkdir(parents=True)
+    for name in names:
+        data = (lfw_dir / name.rsplit("_", 1)[0] / f"{name}.jpg").read_bytes()
+        (src / "a" / f"{name}.jpg").write_bytes(data)
+    s = overlay_folder(src, tmp_path / "skip", seed=1, in_front="skip")
+    with open(tmp_path / "skip" / "overlay_log.csv", newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert s.reasons == {OCCLUDED_LOWER_FACE: 2}
+    assert all(rows[f"a/{n}.jpg"]["reason"] == OCCLUDED_LOWER_FACE for n in names)
+    kept = overlay_folder(src, tmp_path / "keep", seed=1, masks_dir=tmp_path / "masks")
+    assert kept.ok + kept.skipped == 2
+    assert next((tmp_path / "masks").rglob("Carlos_Moya_0008*"), None) is not None  # behind the ball
+    for name in names:
+        mask_file = next((tmp_path / "masks").rglob(f"{name}*"), None)
+        if mask_file is None:  # rejected: logged as such
+            continue
+        mask = decode_image(mask_file)[..., 0] > 127
+        xs, ys = np.array(OBJECTS[name]).T
+        assert mask.any() and not mask[ys, xs].any(), f"{name}: mask over the object"

@@ -123,7 +123,9 @@ colours = st.one_of(
     seed=st.integers(0, 2**16),
     spec=st.sampled_from(["surgical-blue", "n95", "cloth-black"]),
 )
-def test_an_object_from_outside_keeps_its_colour(side, end_x, end_y, thick, head, colour, seed, spec):
+def test_an_object_from_outside_keeps_its_colour(
+    side, end_x, end_y, thick, head, colour, seed, spec
+):
     """A bar (an arm, a stem, a lock of hair) from outside the jaw to a point of the lower face at
     least a third of the way up from the chin to the nose, with an optional round head there (a
     microphone, a ball), over at least 3% of the lower face (objects under 2% are not looked
@@ -181,7 +183,9 @@ def test_overlay_keeps_the_object_or_logs_the_reject(lfw_dir, tmp_path):
     assert all(rows[f"a/{n}.jpg"]["reason"] == OCCLUDED_LOWER_FACE for n in names)
     kept = overlay_folder(src, tmp_path / "keep", seed=1, masks_dir=tmp_path / "masks")
     assert kept.ok + kept.skipped == 2
-    assert next((tmp_path / "masks").rglob("Carlos_Moya_0008*"), None) is not None  # behind the ball
+    assert (
+        next((tmp_path / "masks").rglob("Carlos_Moya_0008*"), None) is not None
+    )  # behind the ball
     for name in names:
         mask_file = next((tmp_path / "masks").rglob(f"{name}*"), None)
         if mask_file is None:  # rejected: logged as such

@@ -1,4 +1,5 @@
-"""Something in front of the lower face stays in front: hands found before a mask is drawn.
+"""Something in front of the lower face stays in front: hands and other objects found before a
+mask is drawn.
 
 A mask is drawn on the face's skin; a hand on the chin, or raised in front of the mouth, is in
 front of that skin, so a mask painted over it is wrong (and teaches a recogniser a shortcut).
@@ -23,6 +24,11 @@ What happens to a face, by ``mode`` (``occlude.in_front`` in recipes, ``--in-fro
   (``occluded_lower_face``).
 - ``skip``: a hand over more than :data:`MIN_OVERLAP` of the lower face rejects the face.
 - ``off``: no check (no model is loaded).
+
+Objects that are not hands (a microphone, a ball, dark hair over the jaw) are found by a per-pixel
+test against the face's own skin (:mod:`maskforge.occlude.front_objects`) and decided by
+:func:`decide` with the hands: ``keep`` draws the mask behind a coloured or black object and
+rejects a face with a merely dark one (its outline is not reliable); ``skip`` rejects any.
 
 The hand models run on the CPU, through LiteRT where ``ai-edge-litert`` is installed (~2x
 cheaper than torch, docs/occluders.md), else torch: ``runtime`` (a recipe's ``detect.runtime``, ``--runtime`` for

@@ -1,21 +1,24 @@
 """Objects in front of the lower face that are not hands: a per-pixel test against the face's skin.
 
-A microphone, a tennis ball, a headset or hair falling over the jaw is in front of the skin a mask
-is drawn on. Unlike a hand, such an object does not look like skin, so a per-pixel test finds it:
-the colour of each pixel of the lower face against a robust model of the *same face's* visible
-skin (the cheeks under the eyes and the nose), in CIELAB:
+A microphone, a tennis ball, a headset or dark hair falling over the jaw is in front of the skin a
+mask is drawn on. Unlike a hand (:mod:`maskforge.occlude.front`), such an object does not look
+like skin, so a per-pixel test finds it: each pixel of a crop around the lower face against the
+*same face's* visible skin (CIELAB medians of the cheeks under the eyes and the nose):
 
-- **foreign colour**: chroma (a*, b*) far from the skin's, in units of the skin's own spread
-  (:data:`CHROMA_SIGMAS`; a yellow ball, a red or blue object);
-- **dark**: lightness under :data:`DARK_RATIO` of the skin's (a black microphone, dark hair).
+- **colour**: chroma (a*, b*) farther than :data:`COLOUR_DIST` skin chromas from the skin's, and
+  more saturated than the skin or of an opposite hue (a yellow ball, a blue cloth);
+- **dark**: lightness under :data:`DARK_RATIO` of the darker patch, nearly neutral (a microphone,
+  hair); **black** under :data:`BLACK_RATIO` of it.
 
-The face's own parts that differ from its skin are left out: the lips, teeth and open mouth (the
-mouth's hull, widened), the nostrils, the eyes. A component of such pixels counts as an object only
-when it **enters from outside the face**: it continues beyond the jaw line (:data:`OUTSIDE_MIN`
-of its pixels outside the lower face), as something in front of the face does and a moustache
-does not, and it covers at least :data:`MIN_COVER` of the lower face. Beards are dark but not as
-dark as a microphone and close to the skin's hue; :data:`DARK_RATIO` was calibrated on half of
-lfw-dev's identities (docs/occluders.md, "Objects in front of the face").
+The face's own parts that differ from its skin are left out (lips, teeth, open mouth, nostrils,
+eyes). A component of such pixels is an object when it **enters from outside the face** (it goes
+on beyond the jaw line, as a thing in front of the face does and a moustache does not) and covers
+enough of the lower face (:meth:`_Component.is_object`); a dark one mirrored across the face's
+midline is the face's own (a beard) unless it is black (a microphone held at the chin). A found
+object grows into connected pixels of looser limits (its blurred edge, its part over the mouth).
+A coloured or black object's outline is reliable; a merely dark one's (hair, a blurred head) is
+not: :func:`maskforge.occlude.front.decide` rejects the face then. The limits were set on half of
+lfw-dev's identities (docs/occluders.md, "Other objects in front").
 
 Frames: images (H, W, 3) uint8 RGB, landmarks (68, 2) float in that image's pixels; every mask
 returned is (H, W) bool in the image's pixels.
@@ -40,7 +43,7 @@ CHROMA_FLOOR = 5.0
 #: Depth into the lower face (jaw widths) from which a component's pixels count as covering it
 #: (a sliver of background where the jaw line overshoots the face does not).
 DEPTH = 0.06
-#: Lightness ratio to the darker cheek under which a pixel is black (a microphone's foam, not a beard).
+#: Lightness ratio to the darker skin patch under which a pixel is black (a microphone's foam).
 BLACK_RATIO = 0.15
 #: Share of black pixels from which a dark component in front of the face is an object even where
 #: it is symmetric (a microphone held in front of the chin).
@@ -48,7 +51,7 @@ BLACK_SHARE = 0.8
 #: Share of a dark component's pixels inside the face whose mirror image is dark too, above which
 #: it is the face's own (a beard, a moustache, hair on both sides).
 SYMMETRIC_MAX = 0.5
-#: Lightness ratio to the skin's median under which a pixel is dark enough to be an object.
+#: Lightness ratio to the darker skin patch (a cheek or the nose) under which a pixel is dark.
 DARK_RATIO = 0.35
 #: Chroma of a dark pixel at most, in units of the skin's chroma (skin in shadow keeps its hue).
 DARK_CHROMA = 0.5
@@ -58,7 +61,8 @@ GROW_DARK = 0.55
 GROW_COLOUR = 0.8
 #: Share of a component's pixels outside the lower face for it to enter from outside.
 OUTSIDE_MIN = 0.05
-#: Share of the lower face an object must cover to count.
+#: Share of the lower face (its part :data:`DEPTH` inside, or all of it for a black object) an
+#: object must cover to count.
 MIN_COVER = 0.02
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
@@ -169,7 +173,9 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     maps = _Maps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)))
     if min((skin == k).sum() for k in (1, 2, 3)) < 5:
         return maps
-    lab = cv2.cvtColor(cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab = cv2.cvtColor(
+        cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab
+    )
     med = np.median(lab[skin > 0], 0)
     # the darker cheek (or the nose) sets the dark limit: a face lit from one side stays skin
     darkest = min(float(np.median(lab[skin == k, 0])) for k in (1, 2, 3))
@@ -210,7 +216,9 @@ class _Component:
         """In front of the face: large and deep enough, entering from outside, and not a
         symmetric dark part of the face (a beard) unless black (a microphone)."""
         black = self.black >= BLACK_SHARE
-        shape = (self.depth >= MIN_COVER or (black and self.cover >= MIN_COVER)) and self.outside >= OUTSIDE_MIN
+        shape = (
+            self.depth >= MIN_COVER or (black and self.cover >= MIN_COVER)
+        ) and self.outside >= OUTSIDE_MIN
         own = self.name == "dark" and self.symmetric > SYMMETRIC_MAX and self.black < BLACK_SHARE
         return shape and not own
 
@@ -227,7 +235,9 @@ def _components(maps: _Maps) -> list[_Component]:
     mirrored = cv2.remap(dark, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
     out = []
     for ks, name in (((1, 2), "dark"), ((3,), "colour")):
-        m = cv2.morphologyEx(np.isin(kind, ks).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        m = cv2.morphologyEx(
+            np.isin(kind, ks).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)
+        )
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
         for i in range(1, n):
             if stats[i, cv2.CC_STAT_AREA] < MIN_COVER * n_face:

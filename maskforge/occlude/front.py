@@ -266,8 +266,10 @@ class FrontGuard:
 
 def front_key(mode: str, runtime: str = "auto") -> str:
     """The in-front part of the occluder cache key: the mode, and for ``keep``/``skip`` the
-    SHA-256 of the hand models it runs and what runs them, ``runtime`` resolved for the CPU
-    (torch and LiteRT differ by ~1e-4, which may move a hand's outline by a pixel)."""
+    SHA-256 of the hand models it runs, the per-pixel test's version and limits
+    (:func:`~maskforge.occlude.front_objects.objects_key`) and what runs the models, ``runtime``
+    resolved for the CPU (torch and LiteRT differ by ~1e-4, which may move a hand's outline by a
+    pixel)."""
     if mode == "off":
         return "off"
     from ..detect.hands import PALM_THRESHOLD, PRESENCE_THRESHOLD
@@ -278,4 +280,4 @@ def front_key(mode: str, runtime: str = "auto") -> str:
     digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
     consts = (REGION_SCALES, REFINE_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
               PRESENCE_THRESHOLD)  # fmt: skip
-    return f"{mode}:{digest}:{consts}:{resolve_runtime(runtime, 'cpu')}:{objects_key()}"
+    return f"{mode}:{digest}:{consts}:{objects_key()}:{resolve_runtime(runtime, 'cpu')}"

@@ -58,6 +58,7 @@ def _lfw_face(lfw_dir, name):
 
     img = decode_image(lfw_dir / name.rsplit("_", 1)[0] / f"{name}.jpg")
     face, _ = select_face(make_detector("dlib-hog").detect([img])[0], img.shape[:2])
+    assert face is not None, f"{name}: no face found"
     return img, np.asarray(Landmarker68()(img, face.box), np.float64)
 
 
@@ -149,6 +150,7 @@ def test_an_object_from_outside_keeps_its_colour(
     front = decide([], lm, drawn.shape, "keep", find_objects(drawn, lm))
     if front.reject is not None:
         return
+    assert front.keep is not None, "the object was not found"
     res = render_occluder(drawn, lm, spec, np.random.default_rng(seed), keep=front.keep)
     assert (res.image[keep_px] == drawn[keep_px]).all(), "a pixel of the object was painted over"
     assert not res.mask[keep_px].any()
@@ -157,7 +159,11 @@ def test_an_object_from_outside_keeps_its_colour(
 
 def test_the_test_is_in_the_occluder_key():
     assert objects_key().startswith("objects1:")
-    assert objects_key() in front_key("keep") and objects_key() in front_key("skip") and front_key("off") == "off"
+    assert (
+        objects_key() in front_key("keep")
+        and objects_key() in front_key("skip")
+        and front_key("off") == "off"
+    )
 
 
 def test_overlay_keeps_the_object_or_logs_the_reject(lfw_dir, tmp_path):
@@ -193,3 +199,51 @@ def test_overlay_keeps_the_object_or_logs_the_reject(lfw_dir, tmp_path):
         mask = decode_image(mask_file)[..., 0] > 127
         xs, ys = np.array(OBJECTS[name]).T
         assert mask.any() and not mask[ys, xs].any(), f"{name}: mask over the object"
+
+
+def test_decide_objects_by_mode():
+    from maskforge.occlude.front import MAX_COVER, MIN_OVERLAP
+    from maskforge.occlude.front_objects import Objects
+
+    shape = (256, 256, 3)
+    face = lower_face(LM68, shape)
+    ys, xs = np.nonzero(face)
+    small = np.zeros(shape[:2], bool)
+    small[ys.max() - 12 :, :] = True  # the chin's bottom rows and below
+    cover = float((small & face).sum() / face.sum())
+    assert MIN_OVERLAP <= cover < MAX_COVER
+    ball = Objects(keep=small, cover=cover, kinds=("colour",))
+    kept = decide([], LM68, shape, "keep", ball)
+    assert kept.reject is None and kept.keep is not None and (kept.keep == small).all()
+    assert kept.objects == ("colour",) and kept.hands == 0
+    skipped = decide([], LM68, shape, "skip", ball)
+    assert skipped.reject is not None and "1 object (colour)" in skipped.reject
+    hair = Objects(keep=small, cover=cover, kinds=("dark",), reliable=False)
+    unsure = decide([], LM68, shape, "keep", hair)
+    assert unsure.reject is not None and "not found reliably" in unsure.reject
+    big = Objects(keep=face, cover=1.0, kinds=("colour",))
+    assert decide([], LM68, shape, "keep", big).reject is not None
+    assert decide([], LM68, shape, "keep", Objects()) == decide([], LM68, shape, "keep")
+
+
+def test_variants_record_the_object_reject(lfw_dir, tmp_path):
+    """A run's variant stage (``keep``, the default): Jessica_Biel_0001's hair over the jaw is
+    dark, its outline unsure: one rejects row of stage ``occlude`` for the masked variant."""
+    from maskforge.pipeline.context import RunContext
+    from maskforge.pipeline.variant_stage import VariantMaker
+    from maskforge.recipe import Recipe
+    from maskforge.vocab import OCCLUDED_LOWER_FACE
+
+    recipe = Recipe.model_validate(
+        {
+            "variants": [{"name": "original"}, {"name": "mask", "occluder": "surgical-blue"}],
+            "detect": {},
+        }
+    )
+    img, lm = _lfw_face(lfw_dir, "Jessica_Biel_0001")
+    row = {"sample_id": "s1", "source_path": "a/x.jpg", "identity": "a", "variant": "original",
+           "pixels": img, "image": b"", "landmarks68": lm.astype(np.float32)}  # fmt: skip
+    made, rejects = VariantMaker(RunContext(recipe=recipe, out=tmp_path)).make(row)
+    assert [m["variant"] for m in made] == ["original"]
+    assert [(r["stage"], r["reason"]) for r in rejects] == [("occlude", OCCLUDED_LOWER_FACE)]
+    assert "object (dark)" in rejects[0]["detail"]

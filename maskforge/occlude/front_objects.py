@@ -64,6 +64,9 @@ OUTSIDE_MIN = 0.05
 #: Share of the lower face (its part :data:`DEPTH` inside, or all of it for a black object) an
 #: object must cover to count.
 MIN_COVER = 0.02
+#: Lightness ratio to the brightest skin patch under which a patch is not skin (an object over
+#: it) and is left out of the skin model.
+PATCH_RATIO = 0.4
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
 #: Widening of the mouth's hull left out of the test, in jaw widths.
@@ -176,21 +179,24 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     lab = cv2.cvtColor(
         cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab
     )
-    med = np.median(lab[skin > 0], 0)
+    # a patch far darker than the brightest is under an object (a microphone over the nose)
+    light = {k: float(np.median(lab[skin == k, 0])) for k in (1, 2, 3)}
+    patches = [k for k in light if light[k] >= PATCH_RATIO * max(light.values())]
+    med = np.median(lab[np.isin(skin, patches)], 0)
     # the darker cheek (or the nose) sets the dark limit: a face lit from one side stays skin
-    darkest = min(float(np.median(lab[skin == k, 0])) for k in (1, 2, 3))
+    darkest = min(light[k] for k in patches)
     cs = max(float(np.hypot(med[1], med[2])), CHROMA_FLOOR)
     chroma = np.hypot(lab[..., 1], lab[..., 2])
     dist = np.hypot(lab[..., 1] - med[1], lab[..., 2] - med[2]) / cs
     cosine = (lab[..., 1] * med[1] + lab[..., 2] * med[2]) / np.maximum(chroma * cs, 1e-6)
     hue_off = (chroma > CHROMA_MIN) & ((chroma > cs) | (cosine < 0.0))
-    light = lab[..., 0] / max(darkest, 1.0)
+    ratio = lab[..., 0] / max(darkest, 1.0)
     neutral = chroma < DARK_CHROMA * cs
-    kind[(light < DARK_RATIO) & neutral] = 1
-    kind[(light < BLACK_RATIO) & neutral] = 2
+    kind[(ratio < DARK_RATIO) & neutral] = 1
+    kind[(ratio < BLACK_RATIO) & neutral] = 2
     kind[(dist > COLOUR_DIST) & hue_off] = 3
     mine = own.astype(bool)
-    loose = ((light < GROW_DARK) & neutral) | ((dist > GROW_COLOUR) & hue_off)
+    loose = ((ratio < GROW_DARK) & neutral) | ((dist > GROW_COLOUR) & hue_off)
     maps.loose = np.where(mine, kind > 0, loose)
     kind[mine] = 0
     return maps
@@ -280,6 +286,6 @@ def find_objects(image: np.ndarray, landmarks68: np.ndarray) -> Objects:
 def objects_key() -> str:
     """The per-pixel test's part of the occluder cache key: its version and limits."""
     consts = (COLOUR_DIST, CHROMA_MIN, CHROMA_FLOOR, DEPTH, BLACK_RATIO, BLACK_SHARE, SYMMETRIC_MAX,
-              DARK_RATIO, DARK_CHROMA, GROW_DARK, GROW_COLOUR, OUTSIDE_MIN, MIN_COVER, BOX_MARGIN,
+              DARK_RATIO, DARK_CHROMA, GROW_DARK, GROW_COLOUR, OUTSIDE_MIN, MIN_COVER, PATCH_RATIO, BOX_MARGIN,
               MOUTH_MARGIN)  # fmt: skip
     return f"objects{VERSION}:{consts}"

@@ -92,10 +92,16 @@ def test_beards_are_the_face(lfw_dir, name):
     assert decide([], lm, img.shape, "skip", found).reject is None
 
 
-def test_nothing_in_front_of_the_synthetic_face():
-    found = find_objects(synthetic_face(), LM68)
+@settings(max_examples=25, deadline=None)
+@given(
+    noise=st.floats(0, 8), blur=st.floats(0, 2), gradient=st.floats(0, 0.4), seed=st.integers(0, 99)
+)
+def test_nothing_in_front_of_the_synthetic_face(noise, blur, gradient, seed):
+    """The face without an object, with any noise, blur and side light: nothing found."""
+    img = synthetic_face(noise=noise, blur=blur, gradient=gradient, seed=seed)
+    found = find_objects(img, LM68)
     assert found.keep is None and found.cover == 0.0
-    assert decide([], LM68, (256, 256, 3), "keep", found).keep is None
+    assert decide([], LM68, img.shape, "keep", found).keep is None
 
 
 def _lab_to_rgb(lab: tuple[float, float, float]) -> tuple[int, int, int]:

@@ -72,8 +72,12 @@ def test_objects_of_lfw_dev_stay_in_front(lfw_dir, name):
     xs, ys = np.array(OBJECTS[name]).T
     before = render_occluder(img, lm, "surgical-blue", np.random.default_rng(1))
     assert before.mask[ys, xs].all(), "the marked pixels are under the mask without the check"
-    front = decide([], lm, img.shape, "keep", find_objects(img, lm))
+    found = find_objects(img, lm)
+    front = decide([], lm, img.shape, "keep", found)
     assert front.objects, f"{name}: nothing found"
+    again = find_objects(img.copy(), lm.copy())  # deterministic
+    assert found.keep is not None and again.keep is not None
+    assert found.keep.tobytes() == again.keep.tobytes() and found.cover == again.cover
     if front.reject is not None:  # the other allowed outcome
         assert "object" in front.reject and "lower face" in front.reject
         return

@@ -166,7 +166,7 @@ def decide(
         keep |= objects.keep
         cover = int((keep & face).sum()) / n_face
         if cover >= MAX_COVER:
-            return replace(found, reject=f"{what}: with hands {cover:.0%} of it hidden")
+            return replace(found, reject=f"{what}: {cover:.0%} of it hidden, hands included")
     return replace(found, keep=keep)
 
 

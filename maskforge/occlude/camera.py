@@ -185,30 +185,61 @@ def match_blur(occ: np.ndarray, cam: Camera) -> np.ndarray:
 
 #: Side (px) of the noise tiles (:func:`noise_tiles`) a mask's noise and texture are cut from.
 NOISE_TILE = 512
+#: Range (px) of the Gaussian scale of the fabric texture as photographed (:func:`weave_scale`),
+#: and the step its tiles are made at (:func:`weave_tile`).
+WEAVE_MIN, WEAVE_MAX, WEAVE_STEP = 0.5, 4.0, 0.25
 
 
 @lru_cache(maxsize=1)
 def noise_tiles() -> np.ndarray:
-    """(2, T, T) float32 tiles (T = :data:`NOISE_TILE`), made once per process from the fixed
-    :data:`maskforge.seeding.GRAIN` stream: standard normal noise, and independent standard
-    normal noise low-passed by a Gaussian of 1 px (the fabric texture). A face's noise is a
-    window of them at offsets drawn from its own generator (:func:`noise_windows`): drawing
-    fresh normals for every face cost more than the rest of the noise step."""
+    """(2, T, T) float32 tiles (T = :data:`NOISE_TILE`) of standard normal noise, made once per
+    process from the fixed :data:`maskforge.seeding.GRAIN` stream: the camera's noise, and the
+    base of the fabric texture (:func:`weave_tile`). A face's noise is a window of them at
+    offsets drawn from its own generator (:func:`noise_windows`): drawing fresh normals for every
+    face cost more than the rest of the noise step."""
     n = rng_for(0, GRAIN).standard_normal((2, NOISE_TILE, NOISE_TILE), dtype=np.float32)
-    n[1] = cv2.GaussianBlur(n[1], (0, 0), 1.0)
     n.setflags(write=False)
     return n
 
 
-def noise_windows(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(white, weave): (h, w) float32 windows of :func:`noise_tiles` at offsets drawn from
-    ``rng`` (the tiles repeat periodically for a patch larger than a tile)."""
-    tiles = noise_tiles()
+def weave_scale(weave_px: float, blur: float) -> tuple[float, float]:
+    """(sigma, gain) of a fabric texture whose grain is a Gaussian of ``weave_px`` px on the face
+    photographed with edge blur ``blur`` (px, :attr:`Camera.blur`): the camera blurs the fabric
+    as it blurs the eyes, so the texture is seen at ``sigma = hypot(weave_px, blur)`` (rounded to
+    :data:`WEAVE_STEP`, clipped to :data:`WEAVE_MIN`..:data:`WEAVE_MAX`) with its contrast
+    lowered by ``gain = weave_px / hypot(weave_px, blur)`` (a weave finer than the blur is
+    averaged away, as on a small or blurred face)."""
+    total = math.hypot(weave_px, blur)
+    if total <= 0:
+        return WEAVE_MIN, 0.0
+    sigma = min(max(round(total / WEAVE_STEP) * WEAVE_STEP, WEAVE_MIN), WEAVE_MAX)
+    return sigma, weave_px / total
+
+
+@lru_cache(maxsize=16)
+def weave_tile(sigma: float) -> np.ndarray:
+    """(T, T) float32 fabric texture at Gaussian scale ``sigma`` px (a :func:`weave_scale`
+    value): the second of :func:`noise_tiles` low-passed by ``sigma`` and brought to unit
+    standard deviation. Made once per process and scale (read-only)."""
+    t = cv2.GaussianBlur(noise_tiles()[1], (0, 0), sigma)
+    t *= np.float32(1.0 / max(float(t.std()), 1e-6))
+    t.setflags(write=False)
+    return t
+
+
+def noise_windows(
+    h: int, w: int, rng: np.random.Generator, sigma: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(white, weave): (h, w) float32 windows of the camera noise tile and of the fabric texture
+    at scale ``sigma`` (:func:`weave_tile`), at one offset drawn from ``rng`` (the tiles repeat
+    periodically for a patch larger than a tile)."""
+    white, weave = noise_tiles()[0], weave_tile(sigma)
     t = NOISE_TILE
     if h > t or w > t:
-        tiles = np.tile(tiles, (1, -(-h // t) + 1, -(-w // t) + 1))
-    oy, ox = (int(v) for v in rng.integers(0, (tiles.shape[1] - h + 1, tiles.shape[2] - w + 1)))
-    return tiles[0, oy : oy + h, ox : ox + w], tiles[1, oy : oy + h, ox : ox + w]
+        reps = (-(-h // t) + 1, -(-w // t) + 1)
+        white, weave = np.tile(white, reps), np.tile(weave, reps)
+    oy, ox = (int(v) for v in rng.integers(0, (white.shape[0] - h + 1, white.shape[1] - w + 1)))
+    return white[oy : oy + h, ox : ox + w], weave[oy : oy + h, ox : ox + w]
 
 
 def add_noise(
@@ -218,13 +249,15 @@ def add_noise(
     rng: np.random.Generator,
     texture: float = 0.0,
     level: float = 1.0,
+    weave_px: float = 1.0,
 ) -> np.ndarray:
     """``patch`` (h, w, 3) float32 0..255 (composited) with, under ``alpha`` (h, w): the
     luminance noise the mask lacks to reach ``level`` times the face's (seeded Gaussian of sigma
     ``sqrt((level * face)^2 - mask^2)``: never on top of the noise the mask has; the mask's own
-    noise is read on every other row) and a fabric texture (Gaussian noise low-passed at 1 px,
-    ``texture`` times the local brightness plus :data:`TEXTURE_FLOOR`), the same in the three
-    channels. The noise is a window of :func:`noise_tiles` placed by ``rng``."""
+    noise is read on every other row) and a fabric texture (grain of ``weave_px`` px, seen
+    through the face's blur, :func:`weave_scale`; standard deviation ``texture`` times the
+    local brightness plus :data:`TEXTURE_FLOOR` before that blur), the same in the three
+    channels. Both are windows of the tiles (:func:`noise_windows`) placed by ``rng``."""
     inside = alpha > 0.98
     if not inside.any():
         return patch
@@ -233,10 +266,11 @@ def add_noise(
     sigma = math.sqrt(max((level * cam.noise) ** 2 - own**2, 0.0))
     if sigma < 0.3 and texture <= 0:
         return patch
-    white, weave = noise_windows(alpha.shape[0], alpha.shape[1], rng)
+    scale, gain = weave_scale(weave_px, cam.blur)
+    white, weave = noise_windows(alpha.shape[0], alpha.shape[1], rng, scale)
     lum = cv2.multiply(white, alpha, scale=sigma)
-    if texture > 0:
-        tex = cv2.multiply(grey + TEXTURE_FLOOR, alpha, scale=2.5 * texture)
+    if texture > 0 and gain > 0:
+        tex = cv2.multiply(grey + TEXTURE_FLOOR, alpha, scale=texture * gain)
         lum = cv2.add(lum, cv2.multiply(weave, tex))
     return cv2.add(patch, cv2.merge((lum, lum, lum)))
 

@@ -58,8 +58,17 @@ class PhotoLook(Table):
         default=0.04,
         ge=0.0,
         le=0.3,
-        description="amplitude of the fine fabric texture (relative luminance, features of ~2 px "
-        "at the face's resolution) the camera sees on the mask",
+        description="amplitude of the fabric texture (standard deviation, relative luminance, "
+        "of the weave before the camera's blur; grain size ``weave``)",
+    )
+    weave: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=0.2,
+        description="size of the fabric texture's grain (Gaussian scale, as a fraction of the "
+        "inter-ocular distance: the same on a small and a large face); the camera blurs it as "
+        "it blurs the eyes, so on a small or blurred face a fine weave is averaged away; 0 = no "
+        "texture",
     )
     exposure: float = Field(
         default=1.0,

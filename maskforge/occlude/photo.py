@@ -165,7 +165,8 @@ def composite_photo(
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
     grain = float(np.exp(look.grain_spread * z_grain))
     fx = fx[:h0]  # none in the shadow's rows
-    rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, look.texture * grain, look.noise * grain)
+    tex = look.texture * grain
+    rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, tex, look.noise * grain, look.weave * iod)
     # rounded and saturated to uint8
     patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]
     if cam.quality is not None:

@@ -78,8 +78,9 @@ from ._common import licence_option, user_errors
     type=click.Choice(IN_FRONT),
     default="keep",
     show_default=True,
-    help="A hand in front of the lower face: keep = draw the mask behind it (a hand hiding most "
-    "of the lower face skips the face), skip = skip the face, off = do not look (faster).",
+    help="A hand or another object in front of the lower face: keep = draw the mask behind it "
+    "(skips the face when it hides most of the lower face, or is dark and its outline unsure), "
+    "skip = skip the face, off = do not look (faster).",
 )
 @click.option(
     "--runtime",

@@ -1,4 +1,5 @@
-"""Something in front of the lower face stays in front: hands found before a mask is drawn.
+"""Something in front of the lower face stays in front: hands and other objects found before a
+mask is drawn.
 
 A mask is drawn on the face's skin; a hand on the chin, or raised in front of the mouth, is in
 front of that skin, so a mask painted over it is wrong (and teaches a recogniser a shortcut).
@@ -24,6 +25,11 @@ What happens to a face, by ``mode`` (``occlude.in_front`` in recipes, ``--in-fro
 - ``skip``: a hand over more than :data:`MIN_OVERLAP` of the lower face rejects the face.
 - ``off``: no check (no model is loaded).
 
+Objects that are not hands (a microphone, a ball, dark hair over the jaw) are found by a per-pixel
+test against the face's own skin (:mod:`maskforge.occlude.front_objects`) and decided by
+:func:`decide` with the hands: ``keep`` draws the mask behind a coloured or black object and
+rejects a face with a merely dark one (its outline is not reliable); ``skip`` rejects any.
+
 The hand models run on the CPU, through LiteRT where ``ai-edge-litert`` is installed (~2x
 cheaper than torch, docs/occluders.md), else torch: ``runtime`` (a recipe's ``detect.runtime``, ``--runtime`` for
 ``maskforge overlay``) picks, resolved by :func:`maskforge.detect.tflite_runtime.resolve_runtime`;
@@ -36,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +50,7 @@ import cv2
 import numpy as np
 
 from ..vocab import IN_FRONT
+from .front_objects import Objects, find_objects, objects_key
 
 #: Sides of the squares searched for palms, in jaw widths (landmark 0 to 16), centred half-way
 #: between the lower lip and the chin (one palm-detector crop per face each).
@@ -69,11 +76,14 @@ class Front:
         keep: (H, W) bool pixels in front of the face that keep their colour, or None.
         reject: None, or the detail of an ``occluded_lower_face`` reject.
         hands: confirmed hands found around the face.
+        objects: kinds of the other objects found in front of it
+            (:mod:`maskforge.occlude.front_objects`).
     """
 
     keep: np.ndarray | None = None
     reject: str | None = None
     hands: int = 0
+    objects: tuple[str, ...] = ()
 
 
 def search_regions(
@@ -123,23 +133,41 @@ def distinct_palms(hands: Sequence[Any]) -> list[Any]:
 
 
 def decide(
-    hands: Sequence[Any], landmarks68: np.ndarray, shape: tuple[int, ...], mode: str
+    hands: Sequence[Any],
+    landmarks68: np.ndarray,
+    shape: tuple[int, ...],
+    mode: str,
+    objects: Objects | None = None,
 ) -> Front:
     """The :class:`Front` of one face from the hands found around it (``Hand`` objects of
-    :mod:`maskforge.detect.hands`, source pixels; only those with points count)."""
+    :mod:`maskforge.detect.hands`, source pixels; only those with points count) and the other
+    ``objects`` the per-pixel test found in front of it (:func:`find_objects`)."""
     confirmed = [h for h in hands if h.points is not None]
-    if not confirmed:
-        return Front(hands=0)
+    objects = objects if objects is not None and objects.keep is not None else None
+    if not confirmed and objects is None:
+        return Front()
+    face = lower_face(landmarks68, shape)
+    n_face = max(int(face.sum()), 1)
     keep = np.zeros(shape[:2], bool)
     for hand in confirmed:
         keep |= hand_outline(hand.points, shape)
-    face = lower_face(landmarks68, shape)
-    cover = int((keep & face).sum()) / max(int(face.sum()), 1)
-    if cover >= (MIN_OVERLAP if mode == "skip" else MAX_COVER):
+    cover = int((keep & face).sum()) / n_face
+    found = Front(hands=len(confirmed), objects=objects.kinds if objects is not None else ())
+    if confirmed and cover >= (MIN_OVERLAP if mode == "skip" else MAX_COVER):
         best = max(h.presence for h in confirmed)
-        return Front(reject=f"{len(confirmed)} hand(s) in front of {cover:.0%} of the lower face "
-                     f"(presence {best:.2f})", hands=len(confirmed))  # fmt: skip
-    return Front(keep=keep, hands=len(confirmed))
+        return replace(found, reject=f"{len(confirmed)} hand(s) in front of {cover:.0%} of the "
+                       f"lower face (presence {best:.2f})")  # fmt: skip
+    if objects is not None:
+        what = f"{objects.describe()} in front of {objects.cover:.0%} of the lower face"
+        if mode == "skip" and objects.cover >= MIN_OVERLAP:
+            return replace(found, reject=what)
+        if not objects.reliable:
+            return replace(found, reject=f"{what}, its outline not found reliably")
+        keep |= objects.keep
+        cover = int((keep & face).sum()) / n_face
+        if cover >= MAX_COVER:
+            return replace(found, reject=f"{what}: {cover:.0%} of it hidden, hands included")
+    return replace(found, keep=keep)
 
 
 @lru_cache(maxsize=2)
@@ -231,15 +259,17 @@ class FrontGuard:
             return [Front() for _ in images]
         found = self.find(images, landmarks)
         return [
-            decide(h, lm, im.shape, self.mode)
+            decide(h, lm, im.shape, self.mode, find_objects(im, lm))
             for h, lm, im in zip(found, landmarks, images, strict=True)
         ]
 
 
 def front_key(mode: str, runtime: str = "auto") -> str:
     """The in-front part of the occluder cache key: the mode, and for ``keep``/``skip`` the
-    SHA-256 of the hand models it runs and what runs them, ``runtime`` resolved for the CPU
-    (torch and LiteRT differ by ~1e-4, which may move a hand's outline by a pixel)."""
+    SHA-256 of the hand models it runs, the per-pixel test's version and limits
+    (:func:`~maskforge.occlude.front_objects.objects_key`) and what runs the models, ``runtime``
+    resolved for the CPU (torch and LiteRT differ by ~1e-4, which may move a hand's outline by a
+    pixel)."""
     if mode == "off":
         return "off"
     from ..detect.hands import PALM_THRESHOLD, PRESENCE_THRESHOLD
@@ -250,4 +280,4 @@ def front_key(mode: str, runtime: str = "auto") -> str:
     digest = hashlib.sha256("\n".join(shas).encode()).hexdigest()[:16]
     consts = (REGION_SCALES, REFINE_SCALES, OUTLINE_MARGIN, MIN_OVERLAP, MAX_COVER, SAME_PALM_IOU, PALM_THRESHOLD,
               PRESENCE_THRESHOLD)  # fmt: skip
-    return f"{mode}:{digest}:{consts}:{resolve_runtime(runtime, 'cpu')}"
+    return f"{mode}:{digest}:{consts}:{objects_key()}:{resolve_runtime(runtime, 'cpu')}"

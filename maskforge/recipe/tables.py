@@ -92,9 +92,10 @@ class OccludeTable(Table):
     )
     in_front: InFront = Field(
         "keep",
-        description="a hand in front of the lower face: `keep` draws the mask behind it (a hand "
-        "hiding most of the lower face rejects the face), `skip` rejects the face, `off` does "
-        "not look (docs/occluders.md, \"In front of the face\")",
+        description="a hand or another object (microphone, ball, dark hair) in front of the lower "
+        "face: `keep` draws the mask behind it (one hiding most of the lower face, or a merely dark "
+        "object whose outline is unsure, rejects the face), `skip` rejects the face, `off` does "
+        "not look (docs/occluders.md, \"In front of the face\", \"Other objects in front\")",
     )
 
 

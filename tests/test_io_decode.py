@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import io
+
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from maskforge.errors import DecodeError
-from maskforge.io.decode import decode_image, decode_with_info, encode_image
+from maskforge.io.decode import decode_image, decode_with_info, encode_image, jpeg_roundtrip
 
 from .zoo import ZOO, gradient
 
@@ -93,3 +96,26 @@ def test_lossless_encode_roundtrip(fmt: str) -> None:
 def test_real_face_decodes(lfw_images) -> None:
     img = decode_image(lfw_images[0])
     assert img.shape == (250, 250, 3)
+
+
+@pytest.mark.parametrize("quality", [40, 75, 95])
+def test_jpeg_roundtrip_is_an_rgb_jpeg(quality: int) -> None:
+    """The JPEG round trip that augment's ``jpeg`` and the masks' re-applied compression share
+    encodes RGB as RGB: on a pattern whose fine detail is in red and blue (JPEG keeps luma at
+    full resolution, chroma at half), it matches Pillow's RGB JPEG at the same quality (both
+    libjpeg), and is far from what an encoder handed the channels swapped makes."""
+    rng = np.random.default_rng(7)
+    img = np.zeros((64, 48, 3), np.uint8)
+    img[..., 0] = np.where(np.indices((64, 48)).sum(0) % 2 == 0, 255, 0)
+    img[..., 1] = 80
+    img[..., 2] = rng.integers(0, 256, (64, 48))
+    out = jpeg_roundtrip(img, quality)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    ref = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), np.int16)
+    ok, swapped = cv2.imencode(".jpg", img, (cv2.IMWRITE_JPEG_QUALITY, quality))
+    wrong = cv2.imdecode(swapped, cv2.IMREAD_COLOR).astype(np.int16)
+    assert np.abs(out.astype(np.int16) - ref).mean() < 2.0
+    assert np.abs(wrong - ref).mean() > 10.0
+    assert np.array_equal(out, jpeg_roundtrip(img, quality))

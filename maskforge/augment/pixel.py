@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import cv2
 import numpy as np
 
+from ..io.decode import jpeg_roundtrip
 from .base import Transform, register, uniform
 from .schema import BaseInitSchema, Span, int_span, span
 from .targets import Targets
@@ -142,11 +143,4 @@ class JpegCompression(Transform):
         return {"quality": int(rng.integers(self.quality[0], self.quality[1] + 1))}
 
     def apply(self, t: Targets, quality: int = 90, **_: Any) -> Targets:
-        bgr = cv2.cvtColor(t.image, cv2.COLOR_RGB2BGR)
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-        if not ok:  # pragma: no cover - cv2 always encodes a valid uint8 image
-            raise RuntimeError("cv2.imencode failed on a valid image")
-        decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-        if decoded is None:  # pragma: no cover - cv2 decodes the JPEG it just wrote
-            raise RuntimeError("cv2.imdecode failed on a JPEG cv2 encoded")
-        return t.with_image(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB))
+        return t.with_image(jpeg_roundtrip(t.image, quality))

@@ -180,3 +180,16 @@ def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 95) -> byt
     if not ok:
         raise ValueError(f"could not encode a {image.shape} image as {fmt}")
     return buf.tobytes()
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (H, W, 3) uint8 RGB encoded as JPEG at ``quality`` (1-100, libjpeg through
+    OpenCV, 4:2:0 chroma) and decoded back: the same shape and channel order, with the block and
+    ringing artefacts of that quality (deterministic)."""
+    import cv2
+
+    buf = np.frombuffer(encode_image(image, "jpeg", quality), np.uint8)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if decoded is None:  # pragma: no cover - cv2 decodes the JPEG it just wrote
+        raise ValueError(f"could not decode the JPEG of a {image.shape} image")
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

@@ -32,6 +32,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..io.decode import jpeg_roundtrip
 from ..seeding import GRAIN, rng_for
 
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -316,13 +317,7 @@ def reapply_jpeg(out: np.ndarray, alpha: np.ndarray, x0: int, y0: int, quality: 
     H, W = out.shape[:2]
     gx0, gy0 = x0 - x0 % 8, y0 - y0 % 8
     gx1, gy1 = min(-(-(x0 + w) // 8) * 8, W), min(-(-(y0 + h) // 8) * 8, H)
-    block = np.ascontiguousarray(out[gy0:gy1, gx0:gx1])
-    ok, buf = cv2.imencode(".jpg", block, (cv2.IMWRITE_JPEG_QUALITY, int(quality)))
-    if not ok:
-        return
-    jpg = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if jpg is None or jpg.shape != block.shape:
-        return
+    jpg = jpeg_roundtrip(np.ascontiguousarray(out[gy0:gy1, gx0:gx1]), quality)
     sub = jpg[y0 - gy0 : y0 - gy0 + h, x0 - gx0 : x0 - gx0 + w]
     dst = out[y0 : y0 + h, x0 : x0 + w]
     step = cv2.multiply(cv2.subtract(sub, dst, dtype=cv2.CV_32F), cv2.merge((alpha, alpha, alpha)))

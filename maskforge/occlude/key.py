@@ -13,8 +13,9 @@ from .look import DEFAULT_LOOK, PhotoLook
 #: (2: issue 20's per-face exposure, noise level and spreads of the photographic look; 3: noise
 #: cut from seeded per-process tiles, the faster photo-look passes and the nose-wire crease; 4: the
 #: fabric texture's grain at the face's scale, seen through its blur, option ``weave``; the
-#: option ``detail``, off by default, left the default bytes as they were).
-RENDER_VERSION = 4
+#: option ``detail``, off by default, left the default bytes as they were; 5: the JPEG re-applied
+#: under the mask is encoded from the right channel order, red and blue were swapped).
+RENDER_VERSION = 5
 
 
 def cache_key(

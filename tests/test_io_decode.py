@@ -115,7 +115,7 @@ def test_jpeg_roundtrip_is_an_rgb_jpeg(quality: int) -> None:
     Image.fromarray(img).save(buf, "JPEG", quality=quality)
     ref = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), np.int16)
     ok, swapped = cv2.imencode(".jpg", img, (cv2.IMWRITE_JPEG_QUALITY, quality))
-    wrong = cv2.imdecode(swapped, cv2.IMREAD_COLOR).astype(np.int16)
+    wrong = np.asarray(cv2.imdecode(swapped, cv2.IMREAD_COLOR), np.int16)
     assert np.abs(out.astype(np.int16) - ref).mean() < 2.0
     assert np.abs(wrong - ref).mean() > 10.0
     assert np.array_equal(out, jpeg_roundtrip(img, quality))

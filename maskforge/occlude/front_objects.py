@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 #: Version of the test; part of the occluder cache key (:func:`objects_key`).
-VERSION = 1
+VERSION = 2
 #: Chroma distance (a*, b*) from the skin's median, in units of the skin's chroma, of a pixel of
 #: foreign colour (a neutral pixel is at 1.0 exactly: grey beards stay under it).
 COLOUR_DIST = 1.2
@@ -67,6 +67,12 @@ MIN_COVER = 0.02
 #: Lightness ratio to the brightest skin patch under which a patch is not skin (an object over
 #: it) and is left out of the skin model.
 PATCH_RATIO = 0.4
+#: Roundness (area over that of the smallest enclosing circle) from which a dark component wholly
+#: inside the face that touches its jaw line is a round object at the jaw (a microphone's head)
+#: rather than a shadow, a mole or a piece of beard (elongated).
+ROUND_MIN = 0.6
+#: Share of the lower face such a round object covers at least.
+ROUND_COVER = 0.01
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
 #: Widening of the mouth's hull left out of the test, in jaw widths.
@@ -206,9 +212,11 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
 class _Component:
     """One connected component of strict foreign pixels: ``px`` its (h, w) bool pixels, ``name``
     ``dark`` or ``colour``, ``cover`` the share of the lower face under it, ``outside`` the share of
-    its pixels outside the lower face, ``depth`` the share it covers of the lower face's part at least :data:`DEPTH` jaw widths inside,
-    ``symmetric`` the share of its dark pixels in the face mirrored by dark ones across the
-    midline, ``black`` the share of them that are black."""
+    its pixels outside the lower face, ``depth`` the share it covers of the lower face's part at
+    least :data:`DEPTH` jaw widths inside, ``symmetric`` the share of its dark pixels in the face
+    mirrored by dark ones across the midline, ``black`` the share of them that are black,
+    ``round`` its area over that of its smallest enclosing circle, ``jaw`` whether it touches the
+    jaw line (landmarks 2-14)."""
 
     px: np.ndarray
     name: str
@@ -217,16 +225,39 @@ class _Component:
     depth: float
     symmetric: float
     black: float
+    round: float = 0.0
+    jaw: bool = False
 
     def is_object(self) -> bool:
         """In front of the face: large and deep enough, entering from outside, and not a
-        symmetric dark part of the face (a beard) unless black (a microphone)."""
+        symmetric dark part of the face (a beard) unless black (a microphone); or a round dark
+        blob inside the face at its jaw line (a microphone's head)."""
+        if self.is_round_at_jaw():
+            return True
         black = self.black >= BLACK_SHARE
         shape = (
             self.depth >= MIN_COVER or (black and self.cover >= MIN_COVER)
         ) and self.outside >= OUTSIDE_MIN
         own = self.name == "dark" and self.symmetric > SYMMETRIC_MAX and self.black < BLACK_SHARE
         return shape and not own
+
+    def is_round_at_jaw(self) -> bool:
+        """A dark blob wholly inside the lower face that touches its jaw line, round
+        (:data:`ROUND_MIN`), asymmetric and over :data:`ROUND_COVER` of it: the head of a
+        microphone held at the jaw, whose thin handle the test does not see."""
+        return (
+            self.name == "dark" and self.jaw and self.outside < OUTSIDE_MIN
+            and self.round >= ROUND_MIN and self.cover >= ROUND_COVER
+            and self.symmetric <= SYMMETRIC_MAX
+        )  # fmt: skip
+
+
+def _shape(px: np.ndarray, jaw: np.ndarray) -> tuple[float, bool]:
+    """(roundness, touches) of the component ``px``: its area over that of its smallest
+    enclosing circle, and whether it meets the ``jaw`` line's pixels."""
+    contours, _ = cv2.findContours(px.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    _, radius = cv2.minEnclosingCircle(np.vstack(contours))
+    return float(px.sum()) / max(float(np.pi * radius * radius), 1.0), bool((px & jaw).any())
 
 
 def _components(maps: _Maps) -> list[_Component]:
@@ -239,6 +270,8 @@ def _components(maps: _Maps) -> list[_Component]:
     mx, my = _mirror(lm, kind.shape)
     dark = ((kind == 1) | (kind == 2)).astype(np.uint8)
     mirrored = cv2.remap(dark, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
+    jaw = np.zeros(kind.shape, np.uint8)
+    cv2.polylines(jaw, [np.round(lm[2:15]).astype(np.int32)], False, 1, 1)
     out = []
     for ks, name in (((1, 2), "dark"), ((3,), "colour")):
         m = cv2.morphologyEx(
@@ -246,7 +279,7 @@ def _components(maps: _Maps) -> list[_Component]:
         )
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
         for i in range(1, n):
-            if stats[i, cv2.CC_STAT_AREA] < MIN_COVER * n_face:
+            if stats[i, cv2.CC_STAT_AREA] < min(MIN_COVER, ROUND_COVER) * n_face:
                 continue
             px = labels == i
             inner = px & fb
@@ -254,7 +287,7 @@ def _components(maps: _Maps) -> list[_Component]:
             out.append(_Component(
                 px, name, float(inner.sum()) / n_face, float((px & ~fb).sum()) / float(px.sum()),
                 float((px & deep).sum()) / max(int(deep.sum()), 1), float((inner & mirrored).sum()) / n_in,
-                float((inner & (kind == 2)).sum()) / n_in,
+                float((inner & (kind == 2)).sum()) / n_in, *_shape(px, jaw.astype(bool)),
             ))  # fmt: skip
     return out
 
@@ -287,5 +320,5 @@ def objects_key() -> str:
     """The per-pixel test's part of the occluder cache key: its version and limits."""
     consts = (COLOUR_DIST, CHROMA_MIN, CHROMA_FLOOR, DEPTH, BLACK_RATIO, BLACK_SHARE, SYMMETRIC_MAX,
               DARK_RATIO, DARK_CHROMA, GROW_DARK, GROW_COLOUR, OUTSIDE_MIN, MIN_COVER, PATCH_RATIO, BOX_MARGIN,
-              MOUTH_MARGIN)  # fmt: skip
+              MOUTH_MARGIN, ROUND_MIN, ROUND_COVER)  # fmt: skip
     return f"objects{VERSION}:{consts}"

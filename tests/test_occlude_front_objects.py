@@ -42,7 +42,6 @@ OBJECTS = {
 #: Listed objects the per-pixel test misses (docs/occluders.md says why).
 MISSED = {
     "Abdullah_Gul_0006": "blurred grey microphone, as light as a shadow",
-    "Christopher_Reeve_0001": "thin tube joined to a black scarf under the chin (symmetric)",
 }
 #: Bearded or moustached lfw-dev faces with nothing in front.
 BEARDS = [

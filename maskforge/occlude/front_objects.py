@@ -73,6 +73,11 @@ PATCH_RATIO = 0.4
 ROUND_MIN = 0.6
 #: Share of the lower face such a round object covers at least.
 ROUND_COVER = 0.01
+#: Depth into the lower face (jaw widths) that a thin dark line entering from outside reaches at
+#: least to be an object (a tube, a cable, a stem): shadows along the jaw do not reach as far.
+LINE_REACH = 0.12
+#: Thickness (jaw widths: area over length) of a line's part :data:`DEPTH` inside, at most.
+LINE_THICK = 0.016
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
 #: Widening of the mouth's hull left out of the test, in jaw widths.
@@ -161,13 +166,16 @@ class _Maps:
     ``kind``: 0 skin or the face's own part, 1 dark, 2 black, 3 foreign colour (strict limits);
     ``loose``: foreign at the loose limits (:data:`GROW_DARK`, :data:`GROW_COLOUR`) outside the face's
     own parts, or at the strict ones inside them: where a found object may extend;
-    ``face``: the lower face (uint8); ``lm``: the landmarks; ``origin``: the crop's (x0, y0)."""
+    ``face``: the lower face (uint8); ``lm``: the landmarks; ``origin``: the crop's (x0, y0);
+    ``shade``: dark pixels of any hue (lightness under :data:`DARK_RATIO`) outside the face's own
+    parts, where thin lines are looked for (:func:`_lines`)."""
 
     kind: np.ndarray
     loose: np.ndarray
     face: np.ndarray
     lm: np.ndarray
     origin: tuple[int, int]
+    shade: np.ndarray
 
 
 def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
@@ -179,7 +187,8 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     local = lm - (x0, y0)
     face, skin, own = _regions(local, crop.shape[:2])
     kind = np.zeros(crop.shape[:2], np.uint8)
-    maps = _Maps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)))
+    maps = _Maps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)),
+                 np.zeros(kind.shape, bool))  # fmt: skip
     if min((skin == k).sum() for k in (1, 2, 3)) < 5:
         return maps
     lab = cv2.cvtColor(
@@ -204,6 +213,7 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     mine = own.astype(bool)
     loose = ((ratio < GROW_DARK) & neutral) | ((dist > GROW_COLOUR) & hue_off)
     maps.loose = np.where(mine, kind > 0, loose)
+    maps.shade = (ratio < DARK_RATIO) & ~mine
     kind[mine] = 0
     return maps
 
@@ -292,17 +302,46 @@ def _components(maps: _Maps) -> list[_Component]:
     return out
 
 
+def _lines(maps: _Maps) -> list[np.ndarray]:
+    """Thin dark lines entering the lower face from outside (a tube, a cable, a microphone's
+    stem), as (h, w) bool pixels of their connected ``shade`` components: reaching
+    :data:`LINE_REACH` inside, no thicker than :data:`LINE_THICK` from :data:`DEPTH` inside, and
+    not mirrored across the midline there (:data:`SYMMETRIC_MAX`). Dark of any hue: a tube
+    reflects the skin's colour."""
+    lm, face = maps.lm, maps.face
+    width = max(float(np.hypot(*(lm[16] - lm[0]))), 1.0)
+    inside = cv2.distanceTransform(face, cv2.DIST_L2, 3) / width
+    shade = maps.shade.astype(np.uint8)
+    mx, my = _mirror(lm, shade.shape)
+    mirrored = cv2.remap(shade, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
+    n, labels = cv2.connectedComponents(shade, connectivity=8)
+    found = []
+    for i in np.unique(labels[(inside >= LINE_REACH) & maps.shade]):
+        px = labels == i
+        deep = px & (inside >= DEPTH)
+        ys, xs = np.nonzero(deep)
+        if len(xs) < 3 or (px & ~face.astype(bool)).sum() < OUTSIDE_MIN * px.sum():
+            continue
+        _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        thick = len(xs) / (max(sides) + 1.0) / width
+        if thick <= LINE_THICK and (deep & mirrored).sum() <= SYMMETRIC_MAX * len(xs):
+            found.append(px)
+    return found
+
+
 def find_objects(image: np.ndarray, landmarks68: np.ndarray) -> Objects:
     """The objects in front of the lower face of the face with ``landmarks68`` in ``image``
-    (module doc): the components that :meth:`_Component.is_object`, grown into the connected
-    pixels of ``loose`` (an object's blurred edge, its part over the mouth) and by one pixel."""
+    (module doc): the components that :meth:`_Component.is_object` and the thin lines
+    (:func:`_lines`), grown into the connected pixels of ``loose`` (an object's blurred edge, its
+    part over the mouth) and by one pixel."""
     maps = foreign_pixels(image, landmarks68)
     found = [c for c in _components(maps) if c.is_object()]
-    if not found:
+    lines = _lines(maps)
+    if not found and not lines:
         return Objects()
     seeds = np.zeros(maps.kind.shape, bool)
-    for c in found:
-        seeds |= c.px
+    for px in [c.px for c in found] + lines:
+        seeds |= px
     n, labels = cv2.connectedComponents((maps.loose | seeds).astype(np.uint8), connectivity=8)
     hit = np.unique(labels[seeds])
     grown = np.isin(labels, hit[hit > 0])
@@ -312,13 +351,14 @@ def find_objects(image: np.ndarray, landmarks68: np.ndarray) -> Objects:
     keep = np.zeros(image.shape[:2], bool)
     x0, y0 = maps.origin
     keep[y0 : y0 + grown.shape[0], x0 : x0 + grown.shape[1]] = grown
-    reliable = all(c.name == "colour" or c.black >= BLACK_SHARE for c in found)
-    return Objects(keep=keep, cover=cover, kinds=tuple(c.name for c in found), reliable=reliable)
+    reliable = not lines and all(c.name == "colour" or c.black >= BLACK_SHARE for c in found)
+    kinds = tuple(c.name for c in found) + ("line",) * len(lines)
+    return Objects(keep=keep, cover=cover, kinds=kinds, reliable=reliable)
 
 
 def objects_key() -> str:
     """The per-pixel test's part of the occluder cache key: its version and limits."""
     consts = (COLOUR_DIST, CHROMA_MIN, CHROMA_FLOOR, DEPTH, BLACK_RATIO, BLACK_SHARE, SYMMETRIC_MAX,
               DARK_RATIO, DARK_CHROMA, GROW_DARK, GROW_COLOUR, OUTSIDE_MIN, MIN_COVER, PATCH_RATIO, BOX_MARGIN,
-              MOUTH_MARGIN, ROUND_MIN, ROUND_COVER)  # fmt: skip
+              MOUTH_MARGIN, ROUND_MIN, ROUND_COVER, LINE_REACH, LINE_THICK)  # fmt: skip
     return f"objects{VERSION}:{consts}"

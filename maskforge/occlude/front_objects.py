@@ -77,7 +77,7 @@ ROUND_COVER = 0.01
 #: least to be an object (a tube, a cable, a stem): shadows along the jaw do not reach as far.
 LINE_REACH = 0.12
 #: Thickness (jaw widths: area over length) of a line's part :data:`DEPTH` inside, at most.
-LINE_THICK = 0.016
+LINE_THICK = 0.018
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
 #: Widening of the mouth's hull left out of the test, in jaw widths.
@@ -311,20 +311,23 @@ def _lines(maps: _Maps) -> list[np.ndarray]:
     lm, face = maps.lm, maps.face
     width = max(float(np.hypot(*(lm[16] - lm[0]))), 1.0)
     inside = cv2.distanceTransform(face, cv2.DIST_L2, 3) / width
+    reach = (inside >= LINE_REACH) & maps.shade
+    if not reach.any():
+        return []
     shade = maps.shade.astype(np.uint8)
-    mx, my = _mirror(lm, shade.shape)
-    mirrored = cv2.remap(shade, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
-    n, labels = cv2.connectedComponents(shade, connectivity=8)
+    _, labels = cv2.connectedComponents(shade, connectivity=8)
     found = []
-    for i in np.unique(labels[(inside >= LINE_REACH) & maps.shade]):
+    for i in np.unique(labels[reach]):
         px = labels == i
         deep = px & (inside >= DEPTH)
         ys, xs = np.nonzero(deep)
         if len(xs) < 3 or (px & ~face.astype(bool)).sum() < OUTSIDE_MIN * px.sum():
             continue
         _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
-        thick = len(xs) / (max(sides) + 1.0) / width
-        if thick <= LINE_THICK and (deep & mirrored).sum() <= SYMMETRIC_MAX * len(xs):
+        if len(xs) / (max(sides) + 1.0) / width > LINE_THICK:
+            continue
+        mirrored = cv2.remap(shade, *_mirror(lm, shade.shape), cv2.INTER_NEAREST, borderValue=0)
+        if (deep & mirrored.astype(bool)).sum() <= SYMMETRIC_MAX * len(xs):
             found.append(px)
     return found
 

@@ -14,11 +14,14 @@ The face's own parts that differ from its skin are left out (lips, teeth, open m
 eyes). A component of such pixels is an object when it **enters from outside the face** (it goes
 on beyond the jaw line, as a thing in front of the face does and a moustache does not) and covers
 enough of the lower face (:meth:`_Component.is_object`); a dark one mirrored across the face's
-midline is the face's own (a beard) unless it is black (a microphone held at the chin). A found
+midline is the face's own (a beard) unless it is black (a microphone held at the chin). Two
+shapes are objects besides: a **round** dark blob wholly inside the face at its jaw line (a
+microphone's head, :meth:`_Component.is_round_at_jaw`) and a **thin line** of dark pixels of any
+hue entering from outside and reaching well inside (a tube, a cable: :func:`_lines`). A found
 object grows into connected pixels of looser limits (its blurred edge, its part over the mouth).
-A coloured or black object's outline is reliable; a merely dark one's (hair, a blurred head) is
-not: :func:`maskforge.occlude.front.decide` rejects the face then. The limits were set on half of
-lfw-dev's identities (docs/occluders.md, "Other objects in front").
+A coloured or black object's outline is reliable; a merely dark one's (hair, a blurred head) or a
+line's is not: :func:`maskforge.occlude.front.decide` rejects the face then. The limits were set
+on lfw-dev (docs/occluders.md, "Other objects in front", says on which faces).
 
 Frames: images (H, W, 3) uint8 RGB, landmarks (68, 2) float in that image's pixels; every mask
 returned is (H, W) bool in the image's pixels.

@@ -63,7 +63,7 @@ def test_ridge_brighter_than_the_mask_below_it(spec):
     """Along the bridge, the wire's ridge is brighter than the mask just below it, the shadow
     line under it darker, and both are what the option adds (off: no such step). Drawn without
     the added noise and fabric texture: on a light KN95 the ridge stands ~5 grey levels above the
-    fabric below it, and a grainy face's texture (default 0.04) moves one row's mean by as much."""
+    fabric below it, and a grainy face's texture moves one row's mean by as much."""
     img = _face()
     quiet = PhotoLook(noise=0.0, texture=0.0)
     on = render_occluder(img, LM, spec, rng_for(0, spec), look=quiet)

@@ -11,7 +11,10 @@ camera did to it:
   an edge in px: blur lowers it);
 - **JPEG**: blockiness, the mean |step| across the image's 8x8 grid lines over the mean |step|
   elsewhere (1 = no blocking; an aligned crop has no grid and reads ~1), mapped to a quality;
-- **colour cast**: the mean colour of the whole image over its grey (grey world), per channel.
+- **colour cast**: the mean colour of the whole image over its grey (grey world), per channel;
+- **detail**: the fine detail the camera kept (its denoising, sharpening and compression decide
+  how much survives, on the skin and on a fabric alike): the mean |difference of Gaussians of
+  sigma 1 and 2 px| of the luminance, grey levels (:func:`fine_detail`).
 
 :func:`apply_camera` then treats the composited mask patch the same way, in this order: blur (the
 face's edge blur, estimated from its sharpness), noise (seeded,
@@ -52,6 +55,12 @@ REF_SATURATION = 0.26
 #: box; measured by benchmarks/measure_mask_palette.py --upper): the exposure at which the
 #: colours of :data:`.palette.REAL_MASK_COLORS` were photographed.
 REF_LUMINANCE = 131.6
+#: Median :func:`fine_detail` of the upper face of lfw-dev's faces (the 734 that dlib and MTCNN
+#: find in its 737 images; quartiles 4.76 and 6.49): a face with this much fine detail leaves
+#: the fabric texture's amplitude as it is.
+REF_DETAIL = 5.63
+#: Bounds of the fabric texture's gain from the face's fine detail (:func:`detail_gain`).
+DETAIL_GAIN_MIN, DETAIL_GAIN_MAX = 0.1, 4.0
 #: Grey level added to the local brightness that scales the fabric texture (so a black mask
 #: shows some texture; 30-80 were tried on the tune half of bench_realism.py and did not help).
 TEXTURE_FLOOR = 8.0
@@ -64,7 +73,8 @@ class Camera:
     ``quality`` (estimated JPEG quality, None when no
     blocking is visible), ``cast`` (3,) per-channel gain of the scene's colour cast (mean 1),
     ``saturation`` the upper face's mean HSV saturation (how colourful the camera renders),
-    ``luminance`` the upper face's mean luminance (grey levels 0..255: how it was exposed)."""
+    ``luminance`` the upper face's mean luminance (grey levels 0..255: how it was exposed),
+    ``detail`` its fine detail (:func:`fine_detail`, grey levels: how much the camera kept)."""
 
     noise: float
     sharpness: float
@@ -73,6 +83,7 @@ class Camera:
     cast: tuple[float, float, float]
     saturation: float = REF_SATURATION
     luminance: float = REF_LUMINANCE
+    detail: float = REF_DETAIL
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -112,6 +123,27 @@ def sharpness(y: np.ndarray, where: np.ndarray | None = None) -> float:
     if not where.any():
         return 0.0
     return (float(np.abs(lap[where]).mean()) + 1e-3) / (float(grad[where].mean()) + 1e-3)
+
+
+def fine_detail(y: np.ndarray) -> float:
+    """Mean |difference of Gaussians of sigma 1 and 2 px| of ``y`` (float32 luminance, grey
+    levels): the energy of the finest structure the camera resolved and kept (skin pores,
+    lashes, the edges' fine profile), grey levels; 0 for a flat image."""
+    if y.size == 0:
+        return 0.0
+    dog = cv2.subtract(cv2.GaussianBlur(y, (0, 0), 1.0), cv2.GaussianBlur(y, (0, 0), 2.0))
+    return float(cv2.norm(dog, cv2.NORM_L1)) / y.size
+
+
+def detail_gain(detail: float, power: float) -> float:
+    """Gain of the fabric texture on a face with ``detail`` (:func:`fine_detail`):
+    ``(detail / REF_DETAIL) ** power``, clipped to :data:`DETAIL_GAIN_MIN`..
+    :data:`DETAIL_GAIN_MAX` (a camera that keeps the skin's fine detail keeps the fabric's; one
+    that smooths it away, by denoising, compression or blur, smooths the fabric too)."""
+    if power == 0:
+        return 1.0
+    ratio = max(detail, 1e-3) / REF_DETAIL
+    return min(max(ratio**power, DETAIL_GAIN_MIN), DETAIL_GAIN_MAX)
 
 
 def blockiness(y: np.ndarray, x0: int, y0: int) -> float:
@@ -171,6 +203,7 @@ def measure_camera(image: np.ndarray, landmarks: np.ndarray) -> Camera:
         cast=cast_t,
         saturation=float(cv2.mean(hsv_s)[0]) / 255.0,
         luminance=float(cv2.mean(y)[0]),
+        detail=fine_detail(y),
     )
 
 

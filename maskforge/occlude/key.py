@@ -12,7 +12,8 @@ from .look import DEFAULT_LOOK, PhotoLook
 #: Version of the rendering code: bumped whenever the same assets and options draw other bytes
 #: (2: issue 20's per-face exposure, noise level and spreads of the photographic look; 3: noise
 #: cut from seeded per-process tiles, the faster photo-look passes and the nose-wire crease; 4: the
-#: fabric texture's grain at the face's scale, seen through its blur, option ``weave``).
+#: fabric texture's grain at the face's scale, seen through its blur, option ``weave``; the
+#: option ``detail``, off by default, left the default bytes as they were).
 RENDER_VERSION = 4
 
 

@@ -59,7 +59,8 @@ class PhotoLook(Table):
         ge=0.0,
         le=0.3,
         description="amplitude of the fabric texture (standard deviation, relative luminance, "
-        "of the weave before the camera's blur; grain size ``weave``)",
+        "of the weave before the camera's blur, on a face of typical fine detail; grain size "
+        "``weave``, per face scaled by ``detail``)",
     )
     weave: float = Field(
         default=0.02,
@@ -69,6 +70,15 @@ class PhotoLook(Table):
         "inter-ocular distance: the same on a small and a large face); the camera blurs it as "
         "it blurs the eyes, so on a small or blurred face a fine weave is averaged away; 0 = no "
         "texture",
+    )
+    detail: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=8.0,
+        description="how much the fabric texture's amplitude follows the fine detail the camera "
+        "kept on the face (exponent of the upper face's fine-detail energy over that of a typical "
+        "face; gain clipped to 0.1-4): denoising, compression and blur smooth the fabric as they "
+        "smooth the skin; 0 = the same amplitude on every face",
     )
     exposure: float = Field(
         default=1.0,

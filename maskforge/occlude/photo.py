@@ -30,7 +30,15 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .camera import REF_LUMINANCE, REF_SATURATION, Camera, add_noise, match_blur, reapply_jpeg
+from .camera import (
+    REF_LUMINANCE,
+    REF_SATURATION,
+    Camera,
+    add_noise,
+    detail_gain,
+    match_blur,
+    reapply_jpeg,
+)
 from .composite import ALPHA_FLOOR, MASK_THRESHOLD, luminance_gain
 from .look import PhotoLook
 
@@ -165,7 +173,7 @@ def composite_photo(
     fx = cv2.threshold(a, FX_FLOOR, 1.0, cv2.THRESH_TOZERO)[1]
     grain = float(np.exp(look.grain_spread * z_grain))
     fx = fx[:h0]  # none in the shadow's rows
-    tex = look.texture * grain
+    tex = look.texture * grain * detail_gain(cam.detail, look.detail)
     rgb[:h0] = add_noise(rgb[:h0], fx, cam, rng, tex, look.noise * grain, look.weave * iod)
     # rounded and saturated to uint8
     patch[...] = cv2.add(rgb, 0.0, dtype=cv2.CV_8U)  # type: ignore[call-overload]

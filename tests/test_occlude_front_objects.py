@@ -8,6 +8,8 @@
 - A property: an object of random shape and non-skin colour drawn from outside the face into the
   lower face of a synthetic face keeps its pixels' colour after the render in ``keep`` mode (or the
   face is rejected); the face without it gets nothing.
+- On the synthetic face: a thin dark line from outside (a tube) and a round dark blob just inside
+  the jaw line (a microphone's head) are found; an elongated one (a shadow) is not.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ OBJECTS = {
 }
 #: Listed objects the per-pixel test misses (docs/occluders.md says why).
 MISSED = {
-    "Abdullah_Gul_0006": "blurred grey microphone, as light as a shadow",
-    "Alejandro_Toledo_0010": "microphone head smaller than 2% of the lower face",
-    "Christopher_Reeve_0001": "thin tube joined to a black scarf under the chin (symmetric)",
+    "Abdullah_Gul_0006": (
+        "blurred grey microphone whose edge dlib takes for the jaw: inside the jaw line only a "
+        "3.6% crescent, neutral (chroma 0.16 of the skin's) at 0.50 of the darker patch's "
+        "lightness, reaching 0.12 jaw widths in; 8 lfw-dev faces with nothing in front have a "
+        "neutral crescent as large and deep (suits, background, a listed beard)"
+    ),
 }
 #: Bearded or moustached lfw-dev faces with nothing in front.
 BEARDS = [
@@ -167,8 +172,51 @@ def test_an_object_from_outside_keeps_its_colour(
     assert res.mask[face & ~front.keep].mean() > 0.5  # the mask is drawn
 
 
+def _towards_face(k: int, by: float) -> np.ndarray:
+    """Landmark ``k`` of the synthetic face moved ``by`` pixels towards the nose (27-35)."""
+    c = LM68[27:36].mean(0)
+    u = (c - LM68[k]) / np.linalg.norm(c - LM68[k])
+    return np.asarray(LM68[k] + by * u)
+
+
+@pytest.mark.parametrize("side", [-60.0, -45.0, 45.0, 60.0])
+def test_a_thin_dark_line_from_outside_is_found(side):
+    """A 2 px dark tube from beside the chin to halfway up to the nose (any hue: brown here, as a
+    tube reflecting the skin): found as a ``line`` and, its outline not reliable, the face
+    rejected."""
+    width = float(np.hypot(*(LM68[16] - LM68[0])))
+    end = LM68[33] + (LM68[8] - LM68[33]) * 0.45
+    angle = np.radians(90.0 + side)
+    start = LM68[8] + 0.6 * width * np.array([np.cos(angle), np.sin(angle)])
+    p, q = tuple(int(v) for v in start.round()), tuple(int(v) for v in end.round())
+    img = synthetic_face()
+    cv2.line(img, p, q, (45, 30, 25), 2)
+    found = find_objects(img, LM68)
+    assert found.kinds == ("line",) and found.keep is not None and found.keep[q[1], q[0]]
+    front = decide([], LM68, img.shape, "keep", found)
+    assert front.reject is not None and "line" in front.reject
+
+
+@pytest.mark.parametrize("k", [3, 4, 12, 13])
+def test_a_round_dark_blob_at_the_jaw_is_found(k):
+    """A dark disc just inside the jaw line (a microphone's head, 2% of the lower face): found
+    (``dark``); an ellipse of the same area (3:1, a shadow or a piece of beard) is not."""
+    width = float(np.hypot(*(LM68[16] - LM68[0])))
+    r = int(0.06 * width)
+    c = tuple(int(v) for v in _towards_face(k, 0.8 * r).round())
+    img = synthetic_face()
+    cv2.circle(img, c, r, (30, 30, 30), -1)
+    found = find_objects(img, LM68)
+    assert found.kinds == ("dark",) and found.keep is not None and found.keep[c[1], c[0]]
+    assert found.cover >= 0.01
+    flat = synthetic_face()
+    angle = float(np.degrees(np.arctan2(*(LM68[k + 1] - LM68[k - 1])[::-1])))
+    cv2.ellipse(flat, c, (int(r * 1.7), int(r / 1.7)), angle, 0, 360, (30, 30, 30), -1)
+    assert find_objects(flat, LM68).keep is None
+
+
 def test_the_test_is_in_the_occluder_key():
-    assert objects_key().startswith("objects1:")
+    assert objects_key().startswith("objects2:")
     assert (
         objects_key() in front_key("keep")
         and objects_key() in front_key("skip")

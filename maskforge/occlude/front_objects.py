@@ -14,11 +14,14 @@ The face's own parts that differ from its skin are left out (lips, teeth, open m
 eyes). A component of such pixels is an object when it **enters from outside the face** (it goes
 on beyond the jaw line, as a thing in front of the face does and a moustache does not) and covers
 enough of the lower face (:meth:`_Component.is_object`); a dark one mirrored across the face's
-midline is the face's own (a beard) unless it is black (a microphone held at the chin). A found
+midline is the face's own (a beard) unless it is black (a microphone held at the chin). Two
+shapes are objects besides: a **round** dark blob wholly inside the face at its jaw line (a
+microphone's head, :meth:`_Component.is_round_at_jaw`) and a **thin line** of dark pixels of any
+hue entering from outside and reaching well inside (a tube, a cable: :func:`_lines`). A found
 object grows into connected pixels of looser limits (its blurred edge, its part over the mouth).
-A coloured or black object's outline is reliable; a merely dark one's (hair, a blurred head) is
-not: :func:`maskforge.occlude.front.decide` rejects the face then. The limits were set on half of
-lfw-dev's identities (docs/occluders.md, "Other objects in front").
+A coloured or black object's outline is reliable; a merely dark one's (hair, a blurred head) or a
+line's is not: :func:`maskforge.occlude.front.decide` rejects the face then. The limits were set
+on lfw-dev (docs/occluders.md, "Other objects in front", says on which faces).
 
 Frames: images (H, W, 3) uint8 RGB, landmarks (68, 2) float in that image's pixels; every mask
 returned is (H, W) bool in the image's pixels.
@@ -32,7 +35,7 @@ import cv2
 import numpy as np
 
 #: Version of the test; part of the occluder cache key (:func:`objects_key`).
-VERSION = 1
+VERSION = 2
 #: Chroma distance (a*, b*) from the skin's median, in units of the skin's chroma, of a pixel of
 #: foreign colour (a neutral pixel is at 1.0 exactly: grey beards stay under it).
 COLOUR_DIST = 1.2
@@ -67,6 +70,17 @@ MIN_COVER = 0.02
 #: Lightness ratio to the brightest skin patch under which a patch is not skin (an object over
 #: it) and is left out of the skin model.
 PATCH_RATIO = 0.4
+#: Roundness (area over that of the smallest enclosing circle) from which a dark component wholly
+#: inside the face that touches its jaw line is a round object at the jaw (a microphone's head)
+#: rather than a shadow, a mole or a piece of beard (elongated).
+ROUND_MIN = 0.6
+#: Share of the lower face such a round object covers at least.
+ROUND_COVER = 0.01
+#: Depth into the lower face (jaw widths) that a thin dark line entering from outside reaches at
+#: least to be an object (a tube, a cable, a stem): shadows along the jaw do not reach as far.
+LINE_REACH = 0.12
+#: Thickness (jaw widths: area over length) of a line's part :data:`DEPTH` inside, at most.
+LINE_THICK = 0.018
 #: Margin of the searched box around the lower face, in jaw widths.
 BOX_MARGIN = 0.25
 #: Widening of the mouth's hull left out of the test, in jaw widths.
@@ -155,13 +169,16 @@ class _Maps:
     ``kind``: 0 skin or the face's own part, 1 dark, 2 black, 3 foreign colour (strict limits);
     ``loose``: foreign at the loose limits (:data:`GROW_DARK`, :data:`GROW_COLOUR`) outside the face's
     own parts, or at the strict ones inside them: where a found object may extend;
-    ``face``: the lower face (uint8); ``lm``: the landmarks; ``origin``: the crop's (x0, y0)."""
+    ``face``: the lower face (uint8); ``lm``: the landmarks; ``origin``: the crop's (x0, y0);
+    ``shade``: dark pixels of any hue (lightness under :data:`DARK_RATIO`) outside the face's own
+    parts, where thin lines are looked for (:func:`_lines`)."""
 
     kind: np.ndarray
     loose: np.ndarray
     face: np.ndarray
     lm: np.ndarray
     origin: tuple[int, int]
+    shade: np.ndarray
 
 
 def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
@@ -173,7 +190,8 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     local = lm - (x0, y0)
     face, skin, own = _regions(local, crop.shape[:2])
     kind = np.zeros(crop.shape[:2], np.uint8)
-    maps = _Maps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)))
+    maps = _Maps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)),
+                 np.zeros(kind.shape, bool))  # fmt: skip
     if min((skin == k).sum() for k in (1, 2, 3)) < 5:
         return maps
     lab = cv2.cvtColor(
@@ -198,6 +216,7 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
     mine = own.astype(bool)
     loose = ((ratio < GROW_DARK) & neutral) | ((dist > GROW_COLOUR) & hue_off)
     maps.loose = np.where(mine, kind > 0, loose)
+    maps.shade = (ratio < DARK_RATIO) & ~mine
     kind[mine] = 0
     return maps
 
@@ -206,9 +225,11 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> _Maps:
 class _Component:
     """One connected component of strict foreign pixels: ``px`` its (h, w) bool pixels, ``name``
     ``dark`` or ``colour``, ``cover`` the share of the lower face under it, ``outside`` the share of
-    its pixels outside the lower face, ``depth`` the share it covers of the lower face's part at least :data:`DEPTH` jaw widths inside,
-    ``symmetric`` the share of its dark pixels in the face mirrored by dark ones across the
-    midline, ``black`` the share of them that are black."""
+    its pixels outside the lower face, ``depth`` the share it covers of the lower face's part at
+    least :data:`DEPTH` jaw widths inside, ``symmetric`` the share of its dark pixels in the face
+    mirrored by dark ones across the midline, ``black`` the share of them that are black,
+    ``round`` its area over that of its smallest enclosing circle, ``jaw`` whether it touches the
+    jaw line (landmarks 2-14)."""
 
     px: np.ndarray
     name: str
@@ -217,16 +238,39 @@ class _Component:
     depth: float
     symmetric: float
     black: float
+    round: float = 0.0
+    jaw: bool = False
 
     def is_object(self) -> bool:
         """In front of the face: large and deep enough, entering from outside, and not a
-        symmetric dark part of the face (a beard) unless black (a microphone)."""
+        symmetric dark part of the face (a beard) unless black (a microphone); or a round dark
+        blob inside the face at its jaw line (a microphone's head)."""
+        if self.is_round_at_jaw():
+            return True
         black = self.black >= BLACK_SHARE
         shape = (
             self.depth >= MIN_COVER or (black and self.cover >= MIN_COVER)
         ) and self.outside >= OUTSIDE_MIN
         own = self.name == "dark" and self.symmetric > SYMMETRIC_MAX and self.black < BLACK_SHARE
         return shape and not own
+
+    def is_round_at_jaw(self) -> bool:
+        """A dark blob wholly inside the lower face that touches its jaw line, round
+        (:data:`ROUND_MIN`), asymmetric and over :data:`ROUND_COVER` of it: the head of a
+        microphone held at the jaw, whose thin handle the test does not see."""
+        return (
+            self.name == "dark" and self.jaw and self.outside < OUTSIDE_MIN
+            and self.round >= ROUND_MIN and self.cover >= ROUND_COVER
+            and self.symmetric <= SYMMETRIC_MAX
+        )  # fmt: skip
+
+
+def _shape(px: np.ndarray, jaw: np.ndarray) -> tuple[float, bool]:
+    """(roundness, touches) of the component ``px``: its area over that of its smallest
+    enclosing circle, and whether it meets the ``jaw`` line's pixels."""
+    contours, _ = cv2.findContours(px.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    _, radius = cv2.minEnclosingCircle(np.vstack(contours))
+    return float(px.sum()) / max(float(np.pi * radius * radius), 1.0), bool((px & jaw).any())
 
 
 def _components(maps: _Maps) -> list[_Component]:
@@ -239,6 +283,8 @@ def _components(maps: _Maps) -> list[_Component]:
     mx, my = _mirror(lm, kind.shape)
     dark = ((kind == 1) | (kind == 2)).astype(np.uint8)
     mirrored = cv2.remap(dark, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
+    jaw = np.zeros(kind.shape, np.uint8)
+    cv2.polylines(jaw, [np.round(lm[2:15]).astype(np.int32)], False, 1, 1)
     out = []
     for ks, name in (((1, 2), "dark"), ((3,), "colour")):
         m = cv2.morphologyEx(
@@ -246,7 +292,7 @@ def _components(maps: _Maps) -> list[_Component]:
         )
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
         for i in range(1, n):
-            if stats[i, cv2.CC_STAT_AREA] < MIN_COVER * n_face:
+            if stats[i, cv2.CC_STAT_AREA] < min(MIN_COVER, ROUND_COVER) * n_face:
                 continue
             px = labels == i
             inner = px & fb
@@ -254,22 +300,54 @@ def _components(maps: _Maps) -> list[_Component]:
             out.append(_Component(
                 px, name, float(inner.sum()) / n_face, float((px & ~fb).sum()) / float(px.sum()),
                 float((px & deep).sum()) / max(int(deep.sum()), 1), float((inner & mirrored).sum()) / n_in,
-                float((inner & (kind == 2)).sum()) / n_in,
+                float((inner & (kind == 2)).sum()) / n_in, *_shape(px, jaw.astype(bool)),
             ))  # fmt: skip
     return out
 
 
+def _lines(maps: _Maps) -> list[np.ndarray]:
+    """Thin dark lines entering the lower face from outside (a tube, a cable, a microphone's
+    stem), as (h, w) bool pixels of their connected ``shade`` components: reaching
+    :data:`LINE_REACH` inside, no thicker than :data:`LINE_THICK` from :data:`DEPTH` inside, and
+    not mirrored across the midline there (:data:`SYMMETRIC_MAX`). Dark of any hue: a tube
+    reflects the skin's colour."""
+    lm, face = maps.lm, maps.face
+    width = max(float(np.hypot(*(lm[16] - lm[0]))), 1.0)
+    inside = cv2.distanceTransform(face, cv2.DIST_L2, 3) / width
+    reach = (inside >= LINE_REACH) & maps.shade
+    if not reach.any():
+        return []
+    shade = maps.shade.astype(np.uint8)
+    _, labels = cv2.connectedComponents(shade, connectivity=8)
+    found = []
+    for i in np.unique(labels[reach]):
+        px = labels == i
+        deep = px & (inside >= DEPTH)
+        ys, xs = np.nonzero(deep)
+        if len(xs) < 3 or (px & ~face.astype(bool)).sum() < OUTSIDE_MIN * px.sum():
+            continue
+        _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        if len(xs) / (max(sides) + 1.0) / width > LINE_THICK:
+            continue
+        mirrored = cv2.remap(shade, *_mirror(lm, shade.shape), cv2.INTER_NEAREST, borderValue=0)
+        if (deep & mirrored.astype(bool)).sum() <= SYMMETRIC_MAX * len(xs):
+            found.append(px)
+    return found
+
+
 def find_objects(image: np.ndarray, landmarks68: np.ndarray) -> Objects:
     """The objects in front of the lower face of the face with ``landmarks68`` in ``image``
-    (module doc): the components that :meth:`_Component.is_object`, grown into the connected
-    pixels of ``loose`` (an object's blurred edge, its part over the mouth) and by one pixel."""
+    (module doc): the components that :meth:`_Component.is_object` and the thin lines
+    (:func:`_lines`), grown into the connected pixels of ``loose`` (an object's blurred edge, its
+    part over the mouth) and by one pixel."""
     maps = foreign_pixels(image, landmarks68)
     found = [c for c in _components(maps) if c.is_object()]
-    if not found:
+    lines = _lines(maps)
+    if not found and not lines:
         return Objects()
     seeds = np.zeros(maps.kind.shape, bool)
-    for c in found:
-        seeds |= c.px
+    for px in [c.px for c in found] + lines:
+        seeds |= px
     n, labels = cv2.connectedComponents((maps.loose | seeds).astype(np.uint8), connectivity=8)
     hit = np.unique(labels[seeds])
     grown = np.isin(labels, hit[hit > 0])
@@ -279,13 +357,14 @@ def find_objects(image: np.ndarray, landmarks68: np.ndarray) -> Objects:
     keep = np.zeros(image.shape[:2], bool)
     x0, y0 = maps.origin
     keep[y0 : y0 + grown.shape[0], x0 : x0 + grown.shape[1]] = grown
-    reliable = all(c.name == "colour" or c.black >= BLACK_SHARE for c in found)
-    return Objects(keep=keep, cover=cover, kinds=tuple(c.name for c in found), reliable=reliable)
+    reliable = not lines and all(c.name == "colour" or c.black >= BLACK_SHARE for c in found)
+    kinds = tuple(c.name for c in found) + ("line",) * len(lines)
+    return Objects(keep=keep, cover=cover, kinds=kinds, reliable=reliable)
 
 
 def objects_key() -> str:
     """The per-pixel test's part of the occluder cache key: its version and limits."""
     consts = (COLOUR_DIST, CHROMA_MIN, CHROMA_FLOOR, DEPTH, BLACK_RATIO, BLACK_SHARE, SYMMETRIC_MAX,
               DARK_RATIO, DARK_CHROMA, GROW_DARK, GROW_COLOUR, OUTSIDE_MIN, MIN_COVER, PATCH_RATIO, BOX_MARGIN,
-              MOUTH_MARGIN)  # fmt: skip
+              MOUTH_MARGIN, ROUND_MIN, ROUND_COVER, LINE_REACH, LINE_THICK)  # fmt: skip
     return f"objects{VERSION}:{consts}"

@@ -215,8 +215,41 @@ def test_a_round_dark_blob_at_the_jaw_is_found(k):
     assert find_objects(flat, LM68).keep is None
 
 
+@pytest.mark.parametrize("factor", [2.5, 4.0])
+def test_a_large_face_is_tested_at_a_bounded_scale(factor, monkeypatch):
+    """A face wider than ``MAX_JAW`` (the synthetic face with a yellow ball over the chin,
+    scaled up ``factor`` times) is tested on a crop no wider than that, finds what the
+    face at its own scale finds, and the pixels found lie where the scaled-up ones do."""
+    from maskforge.occlude import front_objects
+
+    img = synthetic_face()
+    width = float(np.hypot(*(LM68[16] - LM68[0])))
+    ball = tuple(int(v) for v in (LM68[8] - (0.0, 0.1 * width)).round())
+    cv2.circle(img, ball, int(0.16 * width), (230, 200, 20), -1)
+    small = find_objects(img, LM68)
+    assert small.kinds == ("colour",) and small.keep is not None
+    big = cv2.resize(img, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    assert width * factor > front_objects.MAX_JAW
+    seen: list[float] = []
+    real = front_objects._find
+
+    def spy(im: np.ndarray, lm: np.ndarray) -> front_objects.Objects:
+        seen.append(float(np.hypot(*(lm[16] - lm[0]))))
+        return real(im, lm)
+
+    monkeypatch.setattr(front_objects, "_find", spy)
+    found = find_objects(big, LM68 * factor)
+    assert seen and max(seen) <= front_objects.MAX_JAW + 1.0
+    assert found.kinds == small.kinds and found.keep is not None
+    assert found.keep.shape == big.shape[:2]
+    assert abs(found.cover - small.cover) < 0.05
+    up = cv2.resize(small.keep.astype(np.uint8), big.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    inter, union = (found.keep & up.astype(bool)).sum(), (found.keep | up.astype(bool)).sum()
+    assert inter / union > 0.8
+
+
 def test_the_test_is_in_the_occluder_key():
-    assert objects_key().startswith("objects2:")
+    assert objects_key().startswith("objects3:")
     assert (
         objects_key() in front_key("keep")
         and objects_key() in front_key("skip")

@@ -29,6 +29,7 @@ from maskforge.occlude.front import (
     hand_outline,
     lower_face,
 )
+from maskforge.occlude.render import BEHIND_FEATHER
 from maskforge.vocab import OCCLUDED_LOWER_FACE, REJECT_REASONS
 
 from .test_occlude_photo_look import LM as LM68
@@ -131,9 +132,38 @@ def test_pixels_of_an_object_in_front_keep_their_colour(cx, cy, rx, ry, angle, c
     res = render_occluder(drawn, lm, spec, np.random.default_rng(seed), keep=keep)
     assert (res.image[keep] == drawn[keep]).all()
     assert not res.mask[keep].any()
-    outside = ~keep
     plain = render_occluder(drawn, lm, spec, np.random.default_rng(seed))
-    assert (res.image[outside] == plain.image[outside]).all()  # elsewhere the same render
+    dist = cv2.distanceTransform((~keep).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    far = dist > BEHIND_FEATHER
+    assert (res.image[far] == plain.image[far]).all()  # elsewhere the same render
+    # next to the object: between the render and the photo (the occluder fades out there)
+    near = ~keep & ~far
+    lo = np.minimum(plain.image[near], drawn[near]).astype(int) - 1
+    hi = np.maximum(plain.image[near], drawn[near]).astype(int) + 1
+    assert ((res.image[near] >= lo) & (res.image[near] <= hi)).all()
+
+
+def test_the_occluder_fades_out_next_to_what_is_in_front():
+    """Next to a thing in front of the face (a square over the mouth, keep), the mask's pixels
+    at 1 px are a blend of the render and the photo (anti-aliased against the thing's outline),
+    at 2 px and beyond they are the render's; the thing's own pixels are the photo's."""
+    img = synthetic_face()
+    keep = np.zeros(img.shape[:2], bool)
+    x, y = (int(v) for v in LM68[62].round())
+    keep[y - 10 : y + 10, x - 10 : x + 10] = True
+    img[keep] = (20, 200, 40)
+    res = render_occluder(img, LM68, "surgical-blue", np.random.default_rng(3), keep=keep)
+    plain = render_occluder(img, LM68, "surgical-blue", np.random.default_rng(3))
+    assert (res.image[keep] == img[keep]).all()
+    row = y  # along the row through the square's centre, right of it
+    one, two = x + 10, x + 11  # 1 px and 2 px from the square
+    expect = plain.image[row, one] + (1 - 1 / BEHIND_FEATHER) * (
+        img[row, one].astype(float) - plain.image[row, one]
+    )
+    assert np.abs(res.image[row, one] - expect).max() <= 1.0
+    assert not (res.image[row, one] == plain.image[row, one]).all()
+    assert (res.image[row, two] == plain.image[row, two]).all()
+    assert res.mask[row, one] and not res.mask[keep].any()
 
 
 @settings(max_examples=30, deadline=None)

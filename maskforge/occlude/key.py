@@ -14,8 +14,9 @@ from .look import DEFAULT_LOOK, PhotoLook
 #: cut from seeded per-process tiles, the faster photo-look passes and the nose-wire crease; 4: the
 #: fabric texture's grain at the face's scale, seen through its blur, option ``weave``; the
 #: option ``detail``, off by default, left the default bytes as they were; 5: the JPEG re-applied
-#: under the mask is encoded from the right channel order, red and blue were swapped).
-RENDER_VERSION = 5
+#: under the mask is encoded from the right channel order, red and blue were swapped; 6: the
+#: occluder fades out over 1.5 px next to something in front of the face).
+RENDER_VERSION = 6
 
 
 def cache_key(

@@ -262,13 +262,31 @@ def _warp(
     return occ[y : y + h, x : x + w], maps.x0 + x, maps.y0 + y
 
 
+#: Width (px) over which the occluder fades out next to something in front of it: the edge of
+#: the thing, as photographed, is not a staircase of whole pixels.
+BEHIND_FEATHER = 1.5
+
+
 def _behind(res: OcclusionResult, image: np.ndarray, keep: np.ndarray | None) -> OcclusionResult:
-    """``res`` with the pixels of ``keep`` (in front of the face) as they were in ``image``."""
+    """``res`` with the pixels of ``keep`` (in front of the face) as they were in ``image``, and
+    the occluder's pixels within :data:`BEHIND_FEATHER` of them blended towards ``image`` (by
+    ``1 - distance / BEHIND_FEATHER``): anti-aliased against the thing's outline."""
     if keep is None:
         return res
     keep = np.asarray(keep, bool)
     if keep.shape != image.shape[:2]:
         raise ValueError(f"keep must be {image.shape[:2]} like the image, not {keep.shape}")
+    ys, xs = np.nonzero(keep)
+    if len(xs):
+        pad = int(np.ceil(BEHIND_FEATHER)) + 1
+        y0, x0 = max(int(ys.min()) - pad, 0), max(int(xs.min()) - pad, 0)
+        y1, x1 = int(ys.max()) + pad + 1, int(xs.max()) + pad + 1
+        box = (slice(y0, y1), slice(x0, x1))
+        dist = cv2.distanceTransform((~keep[box]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        a = np.clip(1.0 - dist / BEHIND_FEATHER, 0.0, 1.0)[..., None]  # 1 on keep itself
+        out = res.image[box].astype(np.float32)
+        blend = out + a * (image[box].astype(np.float32) - out)
+        res.image[box] = np.clip(np.rint(blend), 0, 255).astype(np.uint8)
     res.image[keep] = image[keep]
     res.mask &= ~keep
     res.info["behind"] = int(keep.sum())

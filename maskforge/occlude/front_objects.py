@@ -43,7 +43,6 @@ from .front_pixels import (
     PixelMaps,
     crop_box,
     foreign_pixels,
-    mirror_maps,
 )
 
 #: Version of the test; part of the occluder cache key (:func:`objects_key`).
@@ -161,12 +160,11 @@ def _components(maps: PixelMaps) -> list[_Component]:
     """The components of strict foreign pixels of ``maps`` (:class:`_Component`)."""
     lm, face, kind = maps.lm, maps.face, maps.kind
     width = max(float(np.hypot(*(lm[16] - lm[0]))), 1.0)
-    deep = cv2.distanceTransform(face, cv2.DIST_L2, 3) >= DEPTH * width
+    deep = maps.depth >= DEPTH * width
     fb = face.astype(bool)
     n_face = max(int(fb.sum()), 1)
-    mx, my = mirror_maps(lm, kind.shape)
     dark = ((kind == 1) | (kind == 2)).astype(np.uint8)
-    mirrored = cv2.remap(dark, mx, my, cv2.INTER_NEAREST, borderValue=0).astype(bool)
+    mirrored = cv2.remap(dark, *maps.mirror, cv2.INTER_NEAREST, borderValue=0).astype(bool)
     jaw = np.zeros(kind.shape, np.uint8)
     cv2.polylines(jaw, [np.round(lm[2:15]).astype(np.int32)], False, 1, 1)
     out = []
@@ -197,12 +195,13 @@ def _lines(maps: PixelMaps) -> list[np.ndarray]:
     reflects the skin's colour."""
     lm, face = maps.lm, maps.face
     width = max(float(np.hypot(*(lm[16] - lm[0]))), 1.0)
-    inside = cv2.distanceTransform(face, cv2.DIST_L2, 3) / width
+    inside = maps.depth / width
     reach = (inside >= LINE_REACH) & maps.shade
     if not reach.any():
         return []
     shade = maps.shade.astype(np.uint8)
     _, labels = cv2.connectedComponents(shade, connectivity=8)
+    mirrored = cv2.remap(shade, *maps.mirror, cv2.INTER_NEAREST, borderValue=0).astype(bool)
     found = []
     for i in np.unique(labels[reach]):
         px = labels == i
@@ -213,8 +212,7 @@ def _lines(maps: PixelMaps) -> list[np.ndarray]:
         _, sides, _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
         if len(xs) / (max(sides) + 1.0) / width > LINE_THICK:
             continue
-        mirrored = cv2.remap(shade, *mirror_maps(lm, shade.shape), cv2.INTER_NEAREST, borderValue=0)
-        if (deep & mirrored.astype(bool)).sum() <= SYMMETRIC_MAX * len(xs):
+        if (deep & mirrored).sum() <= SYMMETRIC_MAX * len(xs):
             found.append(px)
     return found
 

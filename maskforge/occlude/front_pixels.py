@@ -109,7 +109,10 @@ class PixelMaps:
     own parts, or at the strict ones inside them: where a found object may extend;
     ``face``: the lower face (uint8); ``lm``: the landmarks; ``origin``: the crop's (x0, y0);
     ``shade``: dark pixels of any hue (lightness under :data:`DARK_RATIO`) outside the face's own
-    parts, where thin lines are looked for (:func:`~maskforge.occlude.front_objects._lines`)."""
+    parts, where thin lines are looked for (:func:`~maskforge.occlude.front_objects._lines`);
+    ``depth``: float32 distance (px) of each pixel into the lower face (0 outside it);
+    ``mirror``: (map_x, map_y) of each pixel's reflection across the midline
+    (:func:`mirror_maps`)."""
 
     kind: np.ndarray
     loose: np.ndarray
@@ -117,6 +120,8 @@ class PixelMaps:
     lm: np.ndarray
     origin: tuple[int, int]
     shade: np.ndarray
+    depth: np.ndarray
+    mirror: tuple[np.ndarray, np.ndarray]
 
 
 def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> PixelMaps:
@@ -126,10 +131,12 @@ def foreign_pixels(image: np.ndarray, landmarks68: np.ndarray) -> PixelMaps:
     x0, y0, x1, y1 = crop_box(lm, image.shape)
     crop = image[y0:y1, x0:x1]
     local = lm - (x0, y0)
-    face, skin, own = _regions(local, crop.shape[:2])
-    kind = np.zeros(crop.shape[:2], np.uint8)
+    size = (int(crop.shape[0]), int(crop.shape[1]))
+    face, skin, own = _regions(local, size)
+    kind = np.zeros(size, np.uint8)
     maps = PixelMaps(kind, np.zeros(kind.shape, bool), face, local, (int(x0), int(y0)),
-                 np.zeros(kind.shape, bool))  # fmt: skip
+                     np.zeros(kind.shape, bool), cv2.distanceTransform(face, cv2.DIST_L2, 3),
+                     mirror_maps(local, size))  # fmt: skip
     if min((skin == k).sum() for k in (1, 2, 3)) < 5:
         return maps
     lab = cv2.cvtColor(
